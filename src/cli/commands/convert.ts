@@ -1,0 +1,31 @@
+import type { CommandModule } from 'yargs';
+import { UsageError, problem } from '../../errors.js';
+import { readDataFile, readNetworkFile } from '../../network/load.js';
+import { createModel } from '../../engine/model.js';
+import { convertData, convertNetwork, type ConvertTarget } from '../../transform/convert.js';
+import { printWarnings, writeJson } from '../io.js';
+
+export const convertCommand: CommandModule = {
+  command: 'convert <network>',
+  describe: 'Rewrite a network between sigmoid and tanh (Section 3.2, Def. 29) with identical outputs',
+  builder: (yargs) =>
+    yargs.positional('network', { type: 'string', demandOption: true, describe: 'network JSON file' }).options({
+      to: { choices: ['tanh', 'sigmoid'] as const, demandOption: true, describe: 'target activation' },
+      out: { type: 'string', demandOption: true, describe: 'output network file ("-" for stdout)' },
+      data: { type: 'string', describe: 'data file to convert alongside (inputs x -> 2x-1 or (x+1)/2)' },
+      'data-out': { type: 'string', describe: 'where to write the converted data' },
+    }),
+  handler: (argv) => {
+    const file = argv.network as string;
+    if ((argv.data === undefined) !== (argv['data-out'] === undefined)) {
+      throw new UsageError([problem('data-out', '--data and --data-out go together: give both to convert a data file, or neither')]);
+    }
+    const { document, warnings } = readNetworkFile(file);
+    printWarnings(warnings, file);
+    const to = argv.to as ConvertTarget;
+    const { net } = createModel(document);
+    const data = argv.data === undefined ? undefined : readDataFile(argv.data as string, { nInputs: net.nInputs, nOutputs: net.nOutputs, interpretation: net.interpretation });
+    writeJson(argv.out as string, convertNetwork(document, to).document);
+    if (data) writeJson(argv['data-out'] as string, convertData(data, to));
+  },
+};

@@ -1,0 +1,24 @@
+import type { CommandModule } from 'yargs';
+import { formatProblems } from '../../errors.js';
+import { createModel } from '../../engine/model.js';
+import { readDataFile, readNetworkFile } from '../../network/load.js';
+
+export const validateCommand: CommandModule = {
+  command: 'validate <network>',
+  describe: 'Check a network file (and optionally a data file); exit 1 with one message per problem',
+  builder: (yargs) =>
+    yargs
+      .positional('network', { type: 'string', demandOption: true, describe: 'network JSON file' })
+      .options({ data: { type: 'string', describe: 'data JSON file to check against the network' } }),
+  handler: (argv) => {
+    const file = argv.network as string;
+    const { document, warnings } = readNetworkFile(file);
+    const { net } = createModel(document);
+    if (warnings.length > 0) process.stdout.write(formatProblems(warnings, file) + '\n');
+    process.stdout.write(`${file}: valid: ${net.nUnits} units (${net.nInputs} inputs, ${net.nOutputs} outputs), ${net.nEdges} edges, ${net.nParams} parameters, ${net.levelOffsets.length - 1} levels, ${net.interpretation}\n`);
+    if (argv.data !== undefined) {
+      const data = readDataFile(argv.data as string, { nInputs: net.nInputs, nOutputs: net.nOutputs, interpretation: net.interpretation });
+      process.stdout.write(`${argv.data}: valid: ${data.inputs.length} samples\n`);
+    }
+  },
+};

@@ -1,0 +1,45 @@
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { UnitwiseError } from '../errors.js';
+import { convertCommand } from './commands/convert.js';
+import { generateCommand } from './commands/generate.js';
+import { inspectCommand } from './commands/inspect.js';
+import { quickstartCommand } from './commands/quickstart.js';
+import { stepCommand } from './commands/step.js';
+import { validateCommand } from './commands/validate.js';
+
+/** Exit codes: 0 success, 1 invalid input or numerical failure, 2 command-line usage error. */
+export const EXIT = { ok: 0, invalid: 1, usage: 2 } as const;
+
+/** Runs the CLI on `args`; the only place that prints errors and sets the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let usageFailed = false;
+  try {
+    await yargs(args)
+      .scriptName('unitwise')
+      .command([generateCommand, validateCommand, inspectCommand, stepCommand, convertCommand, quickstartCommand])
+      .demandCommand(1, 'give a command; see --help')
+      .strict()
+      .wrap(Math.min(110, process.stdout.columns ?? 110))
+      .fail((message, error) => {
+        if (error) throw error;
+        usageFailed = true;
+        process.stderr.write(`unitwise: ${message}\nRun 'unitwise --help' for usage.\n`);
+      })
+      .parseAsync();
+    return usageFailed ? EXIT.usage : EXIT.ok;
+  } catch (err) {
+    if (err instanceof UnitwiseError) {
+      process.stderr.write(err.message + '\n');
+      return EXIT.invalid;
+    }
+    throw err;
+  }
+}
+
+// A closed pipe (`unitwise inspect ... | head`) is not an error of ours: stop quietly.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+process.exitCode = await main(hideBin(process.argv));

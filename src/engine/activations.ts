@@ -1,0 +1,56 @@
+import { ActivationCode } from './compiled-network.js';
+
+/**
+ * Applies unit activation s to pre-activations V (Eq. 2) and computes r = s'(V) (Eq. 6) over
+ * `pre[offset .. offset+length-1]`, writing `act` and `deriv` at the same positions.
+ *
+ * NOTE: r is computed from V rather than from a (a(1-a), 1-a²) so that it keeps full relative
+ * precision for saturated units: with e = exp(-|V|), the sigmoid's r is a·(e·a) for V ≥ 0 and
+ * a(1-a) for V < 0 (both free of cancellation), and tanh's r is 4t/(1+t)² with t = exp(-2|V|),
+ * computed through expm1 so that small |V| loses nothing either. One exp per unit and sample.
+ */
+export function activate(code: number, pre: Float64Array, act: Float64Array, deriv: Float64Array, offset: number, length: number): void {
+  const end = offset + length;
+  if (code === ActivationCode.Sigmoid) {
+    for (let i = offset; i < end; i++) {
+      const v = pre[i];
+      if (v >= 0) {
+        const e = Math.exp(-v);
+        const a = 1 / (1 + e);
+        act[i] = a;
+        deriv[i] = a * (e * a);
+      } else {
+        const e = Math.exp(v);
+        const a = e / (1 + e);
+        act[i] = a;
+        deriv[i] = a * (1 - a);
+      }
+    }
+  } else if (code === ActivationCode.Tanh) {
+    for (let i = offset; i < end; i++) {
+      const v = pre[i];
+      const m = Math.expm1(-2 * Math.abs(v)); // t - 1, in (-1, 0]
+      const d = 2 + m; // 1 + t
+      const a = -m / d;
+      act[i] = v < 0 ? -a : a;
+      deriv[i] = (4 * (1 + m)) / (d * d);
+    }
+  } else {
+    for (let i = offset; i < end; i++) {
+      act[i] = pre[i];
+      deriv[i] = 1;
+    }
+  }
+}
+
+/** Scalar activation, for tests and conversions: s(v) for a code. */
+export function activationValue(code: number, v: number): number {
+  if (code === ActivationCode.Sigmoid) return 1 / (1 + Math.exp(-v));
+  if (code === ActivationCode.Tanh) return Math.tanh(v);
+  return v;
+}
+
+/** log(1 + exp(z)) without overflow or loss of precision. */
+export function softplus(z: number): number {
+  return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+}

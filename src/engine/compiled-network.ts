@@ -1,0 +1,61 @@
+import type { Interpretation } from '../network/types.js';
+
+/** Activation codes stored per unit in {@link CompiledNetwork.activation}. */
+export const ActivationCode = { Input: 0, Sigmoid: 1, Tanh: 2, Linear: 3 } as const;
+
+/**
+ * A network compiled for computation: integer unit ids in topological order, CSR edge arrays
+ * and a flat parameter layout. Nothing here refers to graphology or to the JSON document.
+ *
+ * Units are numbered so that level l holds ids `levelOffsets[l] .. levelOffsets[l+1]-1`;
+ * level 0 is exactly the input units, in the order they appear in the document (so input
+ * index j is unit id j). A non-input unit sits one level above its highest incoming unit.
+ *
+ * Parameters (one flat Float64Array of length `nParams`) are laid out in per-unit blocks:
+ * unit k owns `params[blockOffsets[k] .. blockOffsets[k+1]-1]` = [w_0k (bias), w_ik for each
+ * incoming edge in CSR order]. Input units own empty blocks.
+ */
+export interface CompiledNetwork {
+  readonly nUnits: number;
+  readonly nInputs: number;
+  readonly nOutputs: number;
+  readonly nEdges: number;
+  readonly nParams: number;
+  readonly interpretation: Interpretation;
+  /** Document key of each unit id. */
+  readonly unitKeys: readonly string[];
+  /** Per unit id: an {@link ActivationCode}. */
+  readonly activation: Uint8Array;
+  /** Level boundaries, length nLevels + 1. */
+  readonly levelOffsets: Int32Array;
+  /** Output index j -> unit id (document order of output nodes). */
+  readonly outputUnits: Int32Array;
+  /** Unit id -> output index, or -1 for non-output units. */
+  readonly outputIndex: Int32Array;
+  /** Incoming CSR: unit k's incoming edges are positions inOffsets[k] .. inOffsets[k+1]-1. Length nUnits + 1. */
+  readonly inOffsets: Int32Array;
+  /** Incoming CSR: source unit id per incoming edge position. Length nEdges. */
+  readonly inSources: Int32Array;
+  /** Outgoing CSR offsets, length nUnits + 1. */
+  readonly outOffsets: Int32Array;
+  /** Outgoing CSR: target unit id per outgoing edge position. Length nEdges. */
+  readonly outTargets: Int32Array;
+  /** Outgoing CSR: parameter index (into params) of the weight of each outgoing edge. Length nEdges. */
+  readonly outParams: Int32Array;
+  /** Parameter block boundaries, length nUnits + 1; block of k = [bias, incoming weights]. */
+  readonly blockOffsets: Int32Array;
+  /** Document edge index -> parameter index of its weight. Length nEdges. */
+  readonly edgeParams: Int32Array;
+  /** Unit id -> index of the unit in the document's `nodes` array. */
+  readonly nodeIndex: Int32Array;
+}
+
+/** Number of levels (level 0 = inputs). */
+export function levelCount(net: CompiledNetwork): number {
+  return net.levelOffsets.length - 1;
+}
+
+/** Parameter index of the weight on unit k's incoming CSR position e. */
+export function incomingParam(net: CompiledNetwork, k: number, e: number): number {
+  return net.blockOffsets[k] + 1 + (e - net.inOffsets[k]);
+}

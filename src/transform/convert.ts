@@ -1,0 +1,43 @@
+import { UsageError, problem } from '../errors.js';
+import { unitActivation, type DataDocument, type NetworkDocument } from '../network/types.js';
+import { reparametrize, transformInputs, type AffineReparametrization } from './reparametrize.js';
+
+/** The activation families that `convert` maps into each other. */
+export type ConvertTarget = 'tanh' | 'sigmoid';
+
+/**
+ * Section 3.2's sigmoid↔tanh correspondence, tanh(x) = 2 sigm(2x) - 1: the (2, -1, 2)
+ * reparametrisation of Def. 29 applied to every input unit and every sigmoid unit (to tanh),
+ * or its inverse (1/2, 1/2, 1/2) applied to every input unit and every tanh unit (to sigmoid).
+ * For a unit fed by converted units this gives Eq. 46-47: w_ik = 4w'_ik (i ≠ 0),
+ * w_0k = 2w'_0k - 2Σ_i w'_ik. Output units are converted only under the Bernoulli
+ * interpretation, where a tanh output is read as p = (1 + a)/2; under the other
+ * interpretations, and for linear units, only the incoming weights change.
+ *
+ * Returns the converted network and the map x' = αx + β to apply to its input data.
+ */
+export function convertNetwork(doc: NetworkDocument, to: ConvertTarget): { document: NetworkDocument; inputAlpha: number; inputBeta: number } {
+  const from = to === 'tanh' ? 'sigmoid' : 'tanh';
+  const [alpha, beta, gamma] = to === 'tanh' ? [2, -1, 2] : [0.5, 0.5, 0.5];
+  const units = new Map<string, AffineReparametrization>();
+  let converted = 0;
+  for (const node of doc.nodes) {
+    const role = node.attributes.role;
+    if (role === 'input') {
+      units.set(node.key, { alpha, beta, gamma: 1 });
+    } else if (unitActivation(doc, node) === from && (role === 'hidden' || doc.attributes.interpretation === 'bernoulli')) {
+      units.set(node.key, { alpha, beta, gamma, activation: to });
+      converted++;
+    }
+  }
+  if (converted === 0) {
+    throw new UsageError([problem('nothing-to-convert', `the network has no ${from} unit to convert to ${to}`)]);
+  }
+  const defaultActivation = doc.attributes.activation === from ? to : doc.attributes.activation;
+  return { document: reparametrize(doc, units, defaultActivation), inputAlpha: alpha, inputBeta: beta };
+}
+
+/** Converts a data file for a network converted with {@link convertNetwork}: inputs x' = αx + β. */
+export function convertData(data: DataDocument, to: ConvertTarget): DataDocument {
+  return to === 'tanh' ? transformInputs(data, 2, -1) : transformInputs(data, 0.5, 0.5);
+}
