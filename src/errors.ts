@@ -53,3 +53,10 @@ export function problem(code: string, message: string, path?: string): Problem {
 export function warning(code: string, message: string, path?: string): Problem {
   return { ...problem(code, message, path), severity: 'warning' };
 }
+
+/** A JSON value as shown in a message: `(missing)` for undefined, else its JSON, cut at 40 characters. */
+export function show(value: unknown): string {
+  if (value === undefined) return '(missing)';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? text.slice(0, 37) + '...' : text;
+}

@@ -1,11 +1,7 @@
-import { makeBatch } from './engine/batch.js';
-import { createModel, type Model } from './engine/model.js';
-import { BITS_PER_NAT, forward } from './engine/propagate.js';
-import { createWorkspace } from './engine/workspace.js';
-import { getBackend } from './backend/index.js';
+import { createModel } from './engine/model.js';
+import { maxDistributionGap, outputDistribution } from './engine/output-distribution.js';
 import { generateAutoencoder } from './generate/autoencoder.js';
 import { generateBinaryData } from './generate/data.js';
-import type { DataDocument } from './network/types.js';
 import { convertData, convertNetwork } from './transform/convert.js';
 import { stepModel } from './train/step.js';
 
@@ -37,7 +33,7 @@ export function runQuickstart(options: { seed?: number; steps?: number; lr?: num
   const sigmoid = createModel(document);
   const tanh = createModel(convertNetwork(document, 'tanh').document);
   const tanhData = convertData(data, 'tanh');
-  const gap = maxProbabilityGap(sigmoid, data, tanh, tanhData);
+  const gap = maxDistributionGap(outputDistribution(sigmoid, data), outputDistribution(tanh, tanhData));
   const rows: QuickstartRow[] = [];
   for (let step = 1; step <= steps; step++) {
     const a = stepModel(sigmoid, data, { method: 'backprop', lr });
@@ -51,23 +47,3 @@ export function runQuickstart(options: { seed?: number; steps?: number; lr?: num
   return { units: sigmoid.net.nUnits, edges: sigmoid.net.nEdges, initialOutputGap: gap, rows };
 }
 
-/** Largest difference of Bernoulli output probabilities between a sigmoid model and its tanh twin. */
-export function maxProbabilityGap(sigmoid: Model, data: DataDocument, tanh: Model, tanhData: DataDocument): number {
-  const kernels = getBackend('cpu');
-  const probabilities = (model: Model, d: DataDocument, tanhOutputs: boolean) => {
-    const batch = makeBatch(model.net, d);
-    const ws = createWorkspace(model.net, batch.size);
-    forward(kernels, model.net, model.params, batch, ws);
-    const out: number[] = [];
-    for (const k of model.net.outputUnits) for (let s = 0; s < batch.size; s++) {
-      const a = ws.act[k * batch.size + s];
-      out.push(tanhOutputs ? (1 + a) / 2 : a);
-    }
-    return out;
-  };
-  const p = probabilities(sigmoid, data, false);
-  const q = probabilities(tanh, tanhData, true);
-  return p.reduce((m, v, i) => Math.max(m, Math.abs(v - q[i])), 0);
-}
-
-export { BITS_PER_NAT };

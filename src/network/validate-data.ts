@@ -1,4 +1,4 @@
-import { problem, type Problem } from '../errors.js';
+import { problem, show, type Problem } from '../errors.js';
 import type { DataDocument, Interpretation } from './types.js';
 
 /** What a data file is checked against: the network's input and output counts and interpretation. */
@@ -47,7 +47,7 @@ export function validateData(value: unknown, shape: DataShape, maxPerKind = 5): 
         return report('row-length', `${name}[${s}] has ${row.length} values but the network has ${width} ${what}`, path);
       }
       row.forEach((v, j) => {
-        if (typeof v !== 'number' || !Number.isFinite(v)) report('non-finite', `${name}[${s}][${j}] is ${JSON.stringify(v)}, not a finite number`, `${path}/${j}`);
+        if (typeof v !== 'number' || !Number.isFinite(v)) report('non-finite', `${name}[${s}][${j}] is ${show(v)}, not a finite number`, `${path}/${j}`);
       });
       if (name === 'targets') checkTarget(row as number[], s, shape.interpretation, report);
     });

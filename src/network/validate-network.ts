@@ -1,4 +1,4 @@
-import { problem, warning, type Problem } from '../errors.js';
+import { problem, show, warning, type Problem } from '../errors.js';
 import { ACTIVATIONS, INTERPRETATIONS, ROLES, type NetworkDocument, type SerializedNode } from './types.js';
 import { checkTopology } from './validate-topology.js';
 
@@ -25,6 +25,10 @@ export function validateNetwork(value: unknown): NetworkValidation {
     problems.push(problem('shape', 'the network must be a JSON object with "attributes", "nodes" and "edges" (graphology serialisation)'));
     return { document: undefined, problems };
   }
+  if (value.nodes === undefined && Array.isArray(value.inputs) && Array.isArray(value.targets)) {
+    problems.push(problem('shape', 'this looks like a data file ("inputs", "targets"), not a network; give the network file first and the data with --data'));
+    return { document: undefined, problems };
+  }
   checkOptions(value.options, problems);
   checkGraphAttributes(value.attributes, problems);
   const nodes = checkNodes(value.nodes, problems);
@@ -45,7 +49,7 @@ function checkOptions(options: unknown, problems: Problem[]): void {
     return;
   }
   if (options.type !== undefined && options.type !== 'directed') {
-    problems.push(problem('graph-type', `"options.type" is '${String(options.type)}'; a network is a directed graph: use "directed"`, '/options/type'));
+    problems.push(problem('graph-type', `"options.type" is ${show(options.type)}; a network is a directed graph: use "directed"`, '/options/type'));
   }
   if (options.multi === true) {
     problems.push(problem('graph-type', '"options.multi" is true; a network has at most one edge per pair of units: use false', '/options/multi'));
@@ -58,10 +62,10 @@ function checkGraphAttributes(attributes: unknown, problems: Problem[]): void {
     return;
   }
   if (!INTERPRETATIONS.includes(attributes.interpretation as never)) {
-    problems.push(problem('unknown-interpretation', `unknown output interpretation ${JSON.stringify(attributes.interpretation)}; use one of ${list(INTERPRETATIONS)}`, '/attributes/interpretation'));
+    problems.push(problem('unknown-interpretation', `output interpretation ${show(attributes.interpretation)} is unknown; use one of ${list(INTERPRETATIONS)}`, '/attributes/interpretation'));
   }
   if (!ACTIVATIONS.includes(attributes.activation as never)) {
-    problems.push(problem('unknown-activation', `unknown default activation ${JSON.stringify(attributes.activation)}; use one of ${list(ACTIVATIONS)}`, '/attributes/activation'));
+    problems.push(problem('unknown-activation', `default activation ${show(attributes.activation)} is unknown; use one of ${list(ACTIVATIONS)}`, '/attributes/activation'));
   }
 }
 
@@ -89,7 +93,7 @@ function checkNodes(nodes: unknown, problems: Problem[]): SerializedNode[] {
       return;
     }
     if (!ROLES.includes(attrs.role as never)) {
-      problems.push(problem('unknown-role', `${name}: unknown role ${JSON.stringify(attrs.role)}; use one of ${list(ROLES)}`, `${path}/attributes/role`));
+      problems.push(problem('unknown-role', `${name}: role ${show(attrs.role)} is unknown; use one of ${list(ROLES)}`, `${path}/attributes/role`));
       return;
     }
     if (attrs.role === 'input') {
@@ -99,10 +103,10 @@ function checkNodes(nodes: unknown, problems: Problem[]): SerializedNode[] {
       if (attrs.bias === undefined || attrs.bias === null) {
         problems.push(problem('missing-bias', `${name}: missing "bias"; every non-input unit needs a numeric bias (use 0 for none)`, `${path}/attributes/bias`));
       } else if (typeof attrs.bias !== 'number' || !Number.isFinite(attrs.bias)) {
-        problems.push(problem('non-finite-bias', `${name}: bias ${JSON.stringify(attrs.bias)} is not a finite number`, `${path}/attributes/bias`));
+        problems.push(problem('non-finite-bias', `${name}: bias ${show(attrs.bias)} is not a finite number`, `${path}/attributes/bias`));
       }
       if (attrs.activation !== undefined && !ACTIVATIONS.includes(attrs.activation as never)) {
-        problems.push(problem('unknown-activation', `${name}: unknown activation ${JSON.stringify(attrs.activation)}; use one of ${list(ACTIVATIONS)}`, `${path}/attributes/activation`));
+        problems.push(problem('unknown-activation', `${name}: activation ${show(attrs.activation)} is unknown; use one of ${list(ACTIVATIONS)}`, `${path}/attributes/activation`));
       }
     }
     out.push({ key, attributes: attrs as SerializedNode['attributes'] });
@@ -143,7 +147,7 @@ function checkEdges(edges: unknown, roles: Map<string, string>, problems: Proble
     if (!isObject(attrs) || attrs.weight === undefined || attrs.weight === null) {
       problems.push(problem('missing-weight', `${name}: missing "attributes": {"weight": number}`, `${path}/attributes`));
     } else if (typeof attrs.weight !== 'number' || !Number.isFinite(attrs.weight)) {
-      problems.push(problem('non-finite-weight', `${name}: weight ${JSON.stringify(attrs.weight)} is not a finite number`, `${path}/attributes/weight`));
+      problems.push(problem('non-finite-weight', `${name}: weight ${show(attrs.weight)} is not a finite number`, `${path}/attributes/weight`));
     }
   });
   return problems.length === before;
