@@ -1,6 +1,6 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { UnitwiseError } from '../errors.js';
+import { UnitwiseError, UsageError, problem } from '../errors.js';
 import { convertCommand } from './commands/convert.js';
 import { generateCommand } from './commands/generate.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -8,12 +8,11 @@ import { quickstartCommand } from './commands/quickstart.js';
 import { stepCommand } from './commands/step.js';
 import { validateCommand } from './commands/validate.js';
 
-/** Exit codes: 0 success, 1 invalid input or numerical failure, 2 command-line usage error. */
+/** Exit codes: 0 success, 1 invalid input or numerical failure, 2 usage error (options). */
 export const EXIT = { ok: 0, invalid: 1, usage: 2 } as const;
 
 /** Runs the CLI on `args`; the only place that prints errors and sets the exit code. */
 export async function main(args: string[]): Promise<number> {
-  let usageFailed = false;
   try {
     await yargs(args)
       .scriptName('unitwise')
@@ -22,16 +21,14 @@ export async function main(args: string[]): Promise<number> {
       .strict()
       .wrap(Math.min(110, process.stdout.columns ?? 110))
       .fail((message, error) => {
-        if (error) throw error;
-        usageFailed = true;
-        process.stderr.write(`unitwise: ${message}\nRun 'unitwise --help' for usage.\n`);
+        throw error ?? new UsageError([problem('usage', `${message}\nRun 'unitwise --help' for usage.`)]);
       })
       .parseAsync();
-    return usageFailed ? EXIT.usage : EXIT.ok;
+    return EXIT.ok;
   } catch (err) {
     if (err instanceof UnitwiseError) {
       process.stderr.write(err.message + '\n');
-      return EXIT.invalid;
+      return err instanceof UsageError ? EXIT.usage : EXIT.invalid;
     }
     throw err;
   }

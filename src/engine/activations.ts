@@ -49,8 +49,3 @@ export function activationValue(code: number, v: number): number {
   if (code === ActivationCode.Tanh) return Math.tanh(v);
   return v;
 }
-
-/** log(1 + exp(z)) without overflow or loss of precision. */
-export function softplus(z: number): number {
-  return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
-}

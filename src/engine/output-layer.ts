@@ -1,5 +1,4 @@
 import type { Interpretation } from '../network/types.js';
-import { softplus } from './activations.js';
 import { ActivationCode, type CompiledNetwork } from './compiled-network.js';
 import type { Workspace } from './workspace.js';
 
@@ -13,9 +12,11 @@ const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
  * Everything is computed in the reduced variables, so no 0/0 appears when outputs saturate:
  * - square: ℓ = ½Σ(y-a)² + (n_out/2)·ln 2π (the Gaussian's normalising constant is kept so
  *   that ℓ really is -ln ω(y)); b̃ = r(y - a).
- * - bernoulli, sigmoid output: p = a = sigm(V), ℓ = y·softplus(-V) + (1-y)·softplus(V), b̃ = y - a
- *   (r·(y-a)/(a(1-a)) simplified). tanh output: p = (1+a)/2 = sigm(2V) (Section 3.2), ℓ likewise
- *   with 2V, and b̃ = (1-a²)·(y-p)/(2p(1-p)) = 2(y - p) = 2y - 1 - a.
+ * - bernoulli, sigmoid output: p = a = sigm(V), ℓ = y·softplus(-V) + (1-y)·softplus(V) written
+ *   with one log of the more probable side (NOTE: one log instead of exp + log1p per output:
+ *   the output layer was a third of a backprop iteration); b̃ = y - a (r·(y-a)/(a(1-a))
+ *   simplified). tanh output: p = (1+a)/2 = sigm(2V) (Section 3.2), ℓ likewise with z = 2V, and
+ *   b̃ = (1-a²)·(y-p)/(2p(1-p)) = 2(y - p) = 2y - 1 - a.
  * - softmax: log-sum-exp with the maximum subtracted; b̃ = r(y - softmax(a)).
  * - spherical: p_k = a_k²/Σa²; ℓ = -Σ y_k ln p_k; b̃ = r(2y/a - 2a/Σa²), the y/a term taken as 0 where y = 0.
  * Terms with a zero target weight are skipped, so 0·∞ never arises.
@@ -42,20 +43,21 @@ const LAYERS: Record<Interpretation, OutputLayer> = {
 
   bernoulli(net, ws, targets) {
     const S = ws.size;
-    ws.loss.fill(0);
+    const { pre, act, backReduced, loss } = ws;
+    loss.fill(0);
     for (let j = 0; j < net.nOutputs; j++) {
       const k = net.outputUnits[j];
       const row = k * S;
       const tanh = net.activation[k] === ActivationCode.Tanh;
       for (let s = 0; s < S; s++) {
         const y = targets[j * S + s];
-        const z = tanh ? 2 * ws.pre[row + s] : ws.pre[row + s];
-        let l = 0;
-        if (y !== 0) l += y * softplus(-z);
-        if (y !== 1) l += (1 - y) * softplus(z);
-        ws.loss[s] += l;
-        const a = ws.act[row + s];
-        ws.backReduced[row + s] = tanh ? 2 * y - 1 - a : y - a;
+        const a = act[row + s];
+        // p = sigm(z): z = V (sigmoid) or 2V (tanh, p = (1+a)/2). With the more probable side's
+        // log, which is accurate: ℓ = -ln p + (1-y)z for z ≥ 0, ℓ = -ln(1-p) - yz for z < 0.
+        const z = tanh ? 2 * pre[row + s] : pre[row + s];
+        if (z >= 0) loss[s] += (1 - y) * z - Math.log(tanh ? 0.5 * (1 + a) : a);
+        else loss[s] -= y * z + Math.log(tanh ? 0.5 * (1 - a) : 1 - a);
+        backReduced[row + s] = tanh ? 2 * y - 1 - a : y - a;
       }
     }
   },

@@ -1,0 +1,23 @@
+/** unitwise public API. */
+export * from './errors.js';
+export * from './network/types.js';
+export { checkNetwork, parseNetwork, readNetworkFile, checkData, parseData, readDataFile, type CheckedNetwork } from './network/load.js';
+export { validateNetwork, type NetworkValidation } from './network/validate-network.js';
+export { validateData, type DataShape } from './network/validate-data.js';
+export { parseJson } from './json/parse-json.js';
+export { stringifyJson } from './json/stringify-json.js';
+export { compileNetwork, exportNetwork } from './engine/compile.js';
+export { ActivationCode, type CompiledNetwork } from './engine/compiled-network.js';
+export { createModel, modelDocument, type Model } from './engine/model.js';
+export { makeBatch, type Batch } from './engine/batch.js';
+export { createWorkspace, type Workspace } from './engine/workspace.js';
+export { forward, backward, evaluateLoss, lossAndGradient, meanLoss, BITS_PER_NAT } from './engine/propagate.js';
+export { outputDistribution, maxDistributionGap } from './engine/output-distribution.js';
+export { inspectModel, type InspectReport } from './engine/inspect.js';
+export { backendNames, getBackend, registerBackend, cpuKernels, type Kernels } from './backend/index.js';
+export { convertNetwork, convertData, type ConvertTarget } from './transform/convert.js';
+export { reparametrize, transformInputs, type AffineReparametrization } from './transform/reparametrize.js';
+export { generateAutoencoder, type AutoencoderOptions } from './generate/autoencoder.js';
+export { generateBinaryData, type BinaryDataOptions } from './generate/data.js';
+export { Prng, type PrngState } from './random/prng.js';
+export { stepModel, METHODS, type MethodName, type StepOptions, type StepResult } from './train/step.js';

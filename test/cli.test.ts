@@ -1,0 +1,117 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from './helpers/documents.js';
+
+const bin = join(repoRoot, 'bin/unitwise.js');
+let dir: string;
+
+/** Runs the real binary (built by `npm test`'s pretest step). */
+function run(...args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8' });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'unitwise-cli-'));
+  execFileSync(process.execPath, [bin, 'generate', 'autoencoder', '--seed', '1', '--activation', 'sigmoid', '--out', 'net.json'], { cwd: dir });
+  execFileSync(process.execPath, [bin, 'generate', 'data', '--seed', '1', '--samples', '16', '--length', '100', '--out', 'data.json'], { cwd: dir });
+});
+
+describe('unitwise CLI (real binary)', () => {
+  it('generate writes the Section 4 autoencoder and data', () => {
+    const net = JSON.parse(readFileSync(join(dir, 'net.json'), 'utf8'));
+    expect(net.nodes).toHaveLength(270);
+    expect(net.edges).toHaveLength(1300);
+    expect(readFileSync(join(dir, 'net.json'), 'utf8')).toBe(readFileSync(join(repoRoot, 'networks/autoencoder-seed1-sigmoid.json'), 'utf8'));
+    const data = JSON.parse(readFileSync(join(dir, 'data.json'), 'utf8'));
+    expect(data.inputs).toHaveLength(16);
+    expect(data.inputs[0]).toHaveLength(100);
+  });
+
+  it('validate: exit 0 with a summary', () => {
+    const r = run('validate', 'net.json', '--data', 'data.json');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/net\.json: valid: 270 units \(100 inputs, 100 outputs\), 1300 edges, 1470 parameters, 5 levels, bernoulli/);
+    expect(r.stdout).toMatch(/data\.json: valid: 16 samples/);
+  });
+
+  it('validate: exit 1, one line per problem, no stack trace', () => {
+    const net = JSON.parse(readFileSync(join(dir, 'net.json'), 'utf8'));
+    net.edges.push({ source: 'L4_0', target: 'L0_0', attributes: { weight: 1 } });
+    delete net.nodes[150].attributes.bias;
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify(net));
+    const r = run('validate', 'bad.json');
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.some((l) => /^bad\.json: error: unit 'L3_10' \(nodes\[150\]\): missing "bias"/.test(l))).toBe(true);
+    expect(lines.some((l) => /input unit 'L0_0' cannot have incoming edges/.test(l))).toBe(true);
+    expect(lines.some((l) => /output unit 'L4_0' cannot have outgoing edges/.test(l))).toBe(true);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('validate: invalid JSON gives line and column; a missing file is named', () => {
+    writeFileSync(join(dir, 'broken.json'), '{\n  "nodes": [\n    {"key": "a",}\n  ]\n}\n');
+    const r = run('validate', 'broken.json');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/broken\.json: error: invalid JSON: .* at line 3, column 17/);
+    const missing = run('validate', 'nope.json');
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/nope\.json: error: cannot read the file: no such file/);
+  });
+
+  it('validate: bad data is reported against the network', () => {
+    writeFileSync(join(dir, 'bad-data.json'), JSON.stringify({ inputs: [[0, 1]], targets: [[2, 0]] }));
+    const r = run('validate', 'net.json', '--data', 'bad-data.json');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/bad-data\.json: error: inputs\[0\] has 2 values but the network has 100 input units/);
+  });
+
+  it('inspect prints JSON with activations, loss and gradient', () => {
+    const r = run('inspect', 'net.json', '--data', 'data.json');
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.samples).toBe(16);
+    expect(report.activations.L0_0).toHaveLength(16);
+    expect(report.loss.perSampleBits).toHaveLength(16);
+    expect(report.gradient.edges).toHaveLength(1300);
+    expect(Object.keys(report.gradient.biases)).toHaveLength(170);
+  });
+
+  it('step writes a network with a lower loss, and step on it continues', () => {
+    const r = run('step', 'net.json', '--data', 'data.json', '--method', 'backprop', '--lr', '0.1', '--out', 'next.json');
+    expect(r.status).toBe(0);
+    const [, before, after] = /loss ([\d.]+) -> ([\d.]+) bits/.exec(r.stderr) ?? [];
+    expect(Number(after)).toBeLessThan(Number(before));
+    const inspect = JSON.parse(run('inspect', 'next.json', '--data', 'data.json').stdout);
+    expect(inspect.loss.meanBits).toBeCloseTo(Number(after), 5);
+  });
+
+  it('convert to tanh (with data) keeps the outputs; back to sigmoid restores them', () => {
+    expect(run('convert', 'net.json', '--data', 'data.json', '--to', 'tanh', '--out', 'net-tanh.json', '--data-out', 'data-pm1.json').status).toBe(0);
+    const data = JSON.parse(readFileSync(join(dir, 'data-pm1.json'), 'utf8'));
+    expect(data.inputs[0].every((x: number) => x === 1 || x === -1)).toBe(true);
+    const a = JSON.parse(run('inspect', 'net.json', '--data', 'data.json').stdout);
+    const b = JSON.parse(run('inspect', 'net-tanh.json', '--data', 'data-pm1.json').stdout);
+    expect(Math.abs(a.loss.meanBits - b.loss.meanBits)).toBeLessThan(1e-9);
+    expect(run('convert', 'net-tanh.json', '--to', 'sigmoid', '--out', 'back.json').status).toBe(0);
+  });
+
+  it('usage errors exit 2 with a hint; unknown method is refused', () => {
+    const r = run('step', 'net.json', '--data', 'data.json', '--method', 'newton', '--out', 'x.json');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/Invalid values[\s\S]*method/);
+    expect(run('frobnicate').status).toBe(2);
+    const unpaired = run('convert', 'net.json', '--to', 'tanh', '--out', 'x.json', '--data', 'data.json');
+    expect(unpaired.status).toBe(2);
+    expect(unpaired.stderr).toMatch(/--data and --data-out go together/);
+  });
+
+  it('quickstart runs the default job', () => {
+    const r = run('quickstart', '--steps', '20');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/agree to \d\.\d+e-1\d before training/);
+  });
+});
