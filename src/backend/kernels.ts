@@ -1,12 +1,14 @@
 import type { CompiledNetwork } from '../engine/compiled-network.js';
 import type { Workspace } from '../engine/workspace.js';
+import type { OutputMetric } from '../metrics/output-metric.js';
+import type { TransferPlan } from '../metrics/transfer-plan.js';
 
 /**
  * The coarse batched kernels a backend implements. Each call covers one topological level
  * (a contiguous range of unit ids) for every sample of the batch, so a scheduler launches one
  * kernel per level, never one per unit or edge. Array layouts are those of {@link Workspace}.
  */
-export interface Kernels {
+export interface PropagationKernels {
   /** Backend name as given to `--backend`. */
   readonly name: string;
   /** Arithmetic precision; parity tests derive their tolerance from it. */
@@ -20,6 +22,65 @@ export interface Kernels {
   /** G_ik = E_x a_i b̃_k (Eq. 8, 11, 19; minus the loss gradient) into `out`, laid out like params. */
   gradient(net: CompiledNetwork, ws: Workspace, out: Float64Array): void;
 }
+
+/**
+ * Where each unit's dense metric block lives in a flat array: unit k's (n_k × n_k) block,
+ * n_k = 1 + fan-in (bias first, then incoming weights in CSR order, as the parameters), is
+ * stored row-major at `matrixOffsets[k]`. Length nUnits + 1.
+ */
+export interface MetricLayout {
+  readonly matrixOffsets: Int32Array;
+}
+
+/** Builds the {@link MetricLayout} of a network. */
+export function metricLayout(net: CompiledNetwork): MetricLayout {
+  const matrixOffsets = new Int32Array(net.nUnits + 1);
+  for (let k = 0; k < net.nUnits; k++) {
+    const n = net.blockOffsets[k + 1] - net.blockOffsets[k];
+    matrixOffsets[k + 1] = matrixOffsets[k] + n * n;
+  }
+  return { matrixOffsets };
+}
+
+/** Kernels of the metric phase. Per-sample moduli ψ̃ are [nUnits × size] like the workspace arrays. */
+export interface MetricKernels {
+  /**
+   * Reduced transfer rates of one output (Def. 2, Eq. 13, times r_k): writes the rows of the
+   * output and of its plan units in `rates` ([nUnits × size]) from `seeds` ([nOutputs × size]).
+   * If `raw` is given, also the plain J_k = Σ_j w_kj J̃_j of Eq. 13 (1 at the output).
+   */
+  transferRates(net: CompiledNetwork, plan: TransferPlan, params: Float64Array, ws: Workspace, output: number, seeds: Float64Array, rates: Float64Array, raw?: Float64Array): void;
+  /**
+   * Fisher modulus accumulation for one output after {@link transferRates}: over the output and
+   * its plan units, modulus += β_o J̃² and, when `extra` is given, extra += γ_o J̃ (see OutputMetric).
+   */
+  accumulateTransferModulus(net: CompiledNetwork, plan: TransferPlan, ws: Workspace, output: number, rates: Float64Array, metric: OutputMetric, modulus: Float64Array, extra?: Float64Array): void;
+  /** Reduced backpropagated modulus m̃_k = r_k² Σ_j w_kj² m̃_j (Eq. 26) for the hidden units of a level. */
+  backpropagatedModulusLevel(net: CompiledNetwork, params: Float64Array, ws: Workspace, modulus: Float64Array, start: number, end: number): void;
+  /** Per-unit blocks A_ij = E_x a_i a_j ψ̃_k (Eq. 18, 28), every non-input unit, into `blocks` (see {@link MetricLayout}). */
+  accumulateUnitBlocks(net: CompiledNetwork, layout: MetricLayout, ws: Workspace, modulus: Float64Array, blocks: Float64Array): void;
+  /**
+   * Quasi-diagonal entries, laid out like the parameters: `diagonal[p]` = A_00 at a bias, A_ii
+   * at a weight; `cross[p]` = A_0i at a weight (A_00 at a bias). `cross` may be omitted.
+   */
+  accumulateQuasiDiagonal(net: CompiledNetwork, ws: Workspace, modulus: Float64Array, diagonal: Float64Array, cross?: Float64Array): void;
+}
+
+/** Kernels of the update phase: turn metric entries and the gradient G into a direction δw (laid out like params). */
+export interface UpdateKernels {
+  /**
+   * δw = (A + εI)⁻¹ G per unit by Cholesky (Eq. 20, 30); `blocks` is overwritten by the factors.
+   * Returns -1, or the id of the first unit whose block is not positive definite.
+   */
+  solveUnitBlocks(net: CompiledNetwork, layout: MetricLayout, blocks: Float64Array, gradient: Float64Array, epsilon: number, out: Float64Array): number;
+  /** Quasi-diagonal step (Eq. 22-23, 32-33) from {@link MetricKernels.accumulateQuasiDiagonal}'s entries; ε on A_00 and A_ii. */
+  quasiDiagonalSolve(net: CompiledNetwork, diagonal: Float64Array, cross: Float64Array, gradient: Float64Array, epsilon: number, out: Float64Array): void;
+  /** δw_p = G_p / (A_pp + ε), or G_p / √(A_pp + ε) when `root` (AdaGrad). */
+  diagonalSolve(diagonal: Float64Array, gradient: Float64Array, epsilon: number, root: boolean, out: Float64Array): void;
+}
+
+/** Everything a backend provides. */
+export interface Kernels extends PropagationKernels, MetricKernels, UpdateKernels {}
 
 const registry = new Map<string, Kernels>();
 

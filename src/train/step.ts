@@ -4,16 +4,20 @@ import { makeBatch } from '../engine/batch.js';
 import type { Model } from '../engine/model.js';
 import { BITS_PER_NAT, evaluateLoss, lossAndGradient } from '../engine/propagate.js';
 import { createWorkspace } from '../engine/workspace.js';
+import { isMethodName, METHOD_SPECS, METHODS, methodDirection, NetworkCache, type MethodName } from '../methods/methods.js';
 import type { DataDocument } from '../network/types.js';
-
-/** Training methods available to `step`. */
-export const METHODS = ['backprop'] as const;
-export type MethodName = (typeof METHODS)[number];
+import { Prng } from '../random/prng.js';
 
 export interface StepOptions {
   method: MethodName;
   /** Learning rate η. */
   lr: number;
+  /** Regularisation ε (default 1e-4). */
+  epsilon?: number;
+  /** Monte-Carlo draws per sample (default 1). */
+  mcSamples?: number;
+  /** Seed of the Monte-Carlo draws (default 1). */
+  seed?: number;
   backend?: string;
 }
 
@@ -21,29 +25,46 @@ export interface StepResult {
   /** Mean loss before and after the step, bits per sample. */
   lossBefore: number;
   lossAfter: number;
+  /** The direction δw, laid out like params. */
+  direction: Float64Array;
+}
+
+/** Checks step options, throwing {@link UsageError} with what to change. */
+export function checkStepOptions(options: StepOptions): void {
+  if (!isMethodName(options.method)) throw new UsageError([problem('unknown-method', `unknown method '${options.method}'; available: ${METHODS.join(', ')}`)]);
+  if (!Number.isFinite(options.lr)) throw new UsageError([problem('lr', `learning rate ${options.lr} is not a finite number`)]);
+  if (options.epsilon !== undefined && !(options.epsilon >= 0)) throw new UsageError([problem('epsilon', `--epsilon ${options.epsilon}: give a number ≥ 0`)]);
+  if (options.mcSamples !== undefined && !(Number.isInteger(options.mcSamples) && options.mcSamples >= 1)) {
+    throw new UsageError([problem('mc-samples', `--mc-samples ${options.mcSamples}: give a positive integer`)]);
+  }
 }
 
 /**
- * One batch step on the whole data set: w ← w + η δw, with δw = G for backprop (Eq. 12).
+ * One batch step on the whole data set: w ← w + η δw with δw the method's direction
+ * (backprop: G, Eq. 12; metric methods: A⁻¹G, Eq. 20-34; natural: F⁻¹G, Prop. 27).
  * Updates `model.params` in place; refuses (NumericalError) to write a non-finite parameter.
  */
 export function stepModel(model: Model, data: DataDocument, options: StepOptions): StepResult {
-  if (!(METHODS as readonly string[]).includes(options.method)) {
-    throw new UsageError([problem('unknown-method', `unknown method '${options.method}'; available: ${METHODS.join(', ')}`)]);
-  }
-  if (!Number.isFinite(options.lr)) throw new UsageError([problem('lr', `learning rate ${options.lr} is not a finite number`)]);
+  checkStepOptions(options);
   const kernels = getBackend(options.backend ?? 'cpu');
   const { net } = model;
   const batch = makeBatch(net, data);
   const ws = createWorkspace(net, batch.size);
-  const direction = new Float64Array(net.nParams);
-  const before = lossAndGradient(kernels, net, model.params, batch, ws, direction);
+  const gradient = new Float64Array(net.nParams);
+  const before = lossAndGradient(kernels, net, model.params, batch, ws, gradient);
+  const direction = methodDirection(METHOD_SPECS[options.method], kernels, new NetworkCache(net), model.params, batch, ws, gradient, {
+    epsilon: options.epsilon,
+    mcSamples: options.mcSamples,
+    rng: new Prng(options.seed ?? 1),
+  });
   const next = model.params.slice();
   for (let p = 0; p < next.length; p++) next[p] += options.lr * direction[p];
   if (!next.every(Number.isFinite)) {
-    throw new NumericalError([problem('non-finite-step', `the ${options.method} step gives non-finite parameters (loss before: ${before * BITS_PER_NAT} bits); lower the learning rate`)]);
+    throw new NumericalError([problem('non-finite-step', `the ${options.method} step gives non-finite parameters (loss before: ${before * BITS_PER_NAT} bits); lower the learning rate or raise --epsilon`)]);
   }
   const after = evaluateLoss(kernels, net, next, batch, ws);
   model.params = next;
-  return { lossBefore: before * BITS_PER_NAT, lossAfter: after * BITS_PER_NAT };
+  return { lossBefore: before * BITS_PER_NAT, lossAfter: after * BITS_PER_NAT, direction };
 }
+
+export { METHODS, type MethodName };

@@ -1,6 +1,6 @@
 import { activate } from '../../engine/activations.js';
 import { outputLayer } from '../../engine/output-layer.js';
-import type { Kernels } from '../kernels.js';
+import type { PropagationKernels } from '../kernels.js';
 
 /**
  * The Float64 reference backend. Loops run over edges (CSR) with a contiguous inner loop over
@@ -10,7 +10,7 @@ import type { Kernels } from '../kernels.js';
  * the paper's 16 samples this keeps the per-edge overhead (two typed-array loads of the CSR)
  * small next to the 16 multiply-adds, and it is what makes a level one batched kernel.
  */
-export const cpuKernels: Kernels = {
+export const cpuPropagationKernels: PropagationKernels = {
   name: 'cpu',
   precision: 'float64',
 

@@ -1,0 +1,47 @@
+import { addToDiagonal, choleskyInPlace, choleskySolve } from '../../linalg/cholesky.js';
+import type { UpdateKernels } from '../kernels.js';
+
+/**
+ * Float64 CPU kernels of the update phase: the per-unit solves δw = (A + εI)⁻¹G (Eq. 20, 30),
+ * the quasi-diagonal formulas (Eq. 22-23, 32-33) and the diagonal ones.
+ */
+export const cpuUpdateKernels: UpdateKernels = {
+  solveUnitBlocks(net, layout, blocks, gradient, epsilon, out) {
+    for (let k = net.nInputs; k < net.nUnits; k++) {
+      const p0 = net.blockOffsets[k];
+      const n = net.blockOffsets[k + 1] - p0;
+      const base = layout.matrixOffsets[k];
+      addToDiagonal(blocks, base, n, epsilon);
+      if (!choleskyInPlace(blocks, base, n)) return k;
+      choleskySolve(blocks, base, n, gradient, p0, out, p0);
+    }
+    return -1;
+  },
+
+  quasiDiagonalSolve(net, diagonal, cross, gradient, epsilon, out) {
+    for (let k = net.nInputs; k < net.nUnits; k++) {
+      const p0 = net.blockOffsets[k];
+      const a00 = diagonal[p0] + epsilon;
+      const g0 = gradient[p0];
+      let bias = a00 > 0 ? g0 / a00 : 0;
+      for (let p = p0 + 1; p < net.blockOffsets[k + 1]; p++) {
+        // Eq. 22: δw_i = (G_i A_00 - G_0 A_0i) / (A_ii A_00 - A_0i²), ε on A_00 and A_ii only.
+        // A zero denominator means a_i is constant over the (weighted) data: then the numerator
+        // vanishes too and the least-squares reading (Section 3.3) gives δw_i = 0.
+        const a0i = cross[p];
+        const denominator = (diagonal[p] + epsilon) * a00 - a0i * a0i;
+        const dw = denominator > 0 ? (gradient[p] * a00 - g0 * a0i) / denominator : 0;
+        out[p] = dw;
+        if (a00 > 0) bias -= (a0i / a00) * dw; // Eq. 23
+      }
+      out[p0] = bias;
+    }
+  },
+
+  diagonalSolve(diagonal, gradient, epsilon, root, out) {
+    for (let p = 0; p < gradient.length; p++) {
+      const d = diagonal[p] + epsilon;
+      out[p] = d > 0 ? gradient[p] / (root ? Math.sqrt(d) : d) : 0;
+    }
+  },
+};
