@@ -57,7 +57,7 @@ describe('saturated outputs stay finite (reduced variables b̃ = rb, Eq. 9-11)',
       expect(r.activations.y[0]).toBe(1);
       expect(r.activations.y[1]).toBeLessThan(1e-20);
       expect(Number.isFinite(r.loss.meanNats)).toBe(true);
-      expect(Number.isFinite(r.gradient.biases.y) && Number.isFinite(r.gradient.edges[0].gradient)).toBe(true);
+      expect(Number.isFinite(r.gradient.biases.y) && Number.isFinite(r.gradient.edges[0].value)).toBe(true);
       // y = 1 at a = 1: the loss is softplus(-50) ≈ 2e-22 (below float64 resolution of a = 1); y = 0: 50 nats.
       const expected = y === 1 ? 2e-22 : 50;
       expect(Math.abs(r.loss.perSampleBits[0] * Math.LN2 - expected)).toBeLessThan(1e-12);

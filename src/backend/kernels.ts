@@ -47,14 +47,21 @@ export interface MetricKernels {
   /**
    * Reduced transfer rates of one output (Def. 2, Eq. 13, times r_k): writes the rows of the
    * output and of its plan units in `rates` ([nUnits × size]) from `seeds` ([nOutputs × size]).
-   * If `raw` is given, also the plain J_k = Σ_j w_kj J̃_j of Eq. 13 (1 at the output).
+   * If `raw` is given, also the plain J_k = Σ_j w_kj J̃_j of Eq. 13 (1 at the output). If
+   * `accumulate` is given, adds this output's share of the Fisher modulus on the same pass:
+   * modulus += β_o J̃², and extra += γ_o J̃ when there is an extra term (see OutputMetric).
    */
-  transferRates(net: CompiledNetwork, plan: TransferPlan, params: Float64Array, ws: Workspace, output: number, seeds: Float64Array, rates: Float64Array, raw?: Float64Array): void;
-  /**
-   * Fisher modulus accumulation for one output after {@link transferRates}: over the output and
-   * its plan units, modulus += β_o J̃² and, when `extra` is given, extra += γ_o J̃ (see OutputMetric).
-   */
-  accumulateTransferModulus(net: CompiledNetwork, plan: TransferPlan, ws: Workspace, output: number, rates: Float64Array, metric: OutputMetric, modulus: Float64Array, extra?: Float64Array): void;
+  transferRates(
+    net: CompiledNetwork,
+    plan: TransferPlan,
+    params: Float64Array,
+    ws: Workspace,
+    output: number,
+    seeds: Float64Array,
+    rates: Float64Array,
+    raw?: Float64Array,
+    accumulate?: { metric: OutputMetric; modulus: Float64Array; extra?: Float64Array },
+  ): void;
   /** Reduced backpropagated modulus m̃_k = r_k² Σ_j w_kj² m̃_j (Eq. 26) for the hidden units of a level. */
   backpropagatedModulusLevel(net: CompiledNetwork, params: Float64Array, ws: Workspace, modulus: Float64Array, start: number, end: number): void;
   /** Per-unit blocks A_ij = E_x a_i a_j ψ̃_k (Eq. 18, 28), every non-input unit, into `blocks` (see {@link MetricLayout}). */

@@ -6,36 +6,74 @@ import { lossAndGradient } from '../engine/propagate.js';
 import { createWorkspace } from '../engine/workspace.js';
 import { generateAutoencoder } from '../generate/autoencoder.js';
 import { generateBinaryData } from '../generate/data.js';
+import { multiplyAdds } from '../methods/cost.js';
+import { METHOD_SPECS, METHODS, methodDirection, NetworkCache, type MethodName } from '../methods/methods.js';
+import { paperTimeRatio } from '../methods/paper.js';
+import { Prng } from '../random/prng.js';
 import { medianMicros } from './timing.js';
 
+interface MethodFigures {
+  medianMicros: number;
+  ratioToBackprop: number;
+  paperRatio: number | null;
+  multiplyAdds: number;
+  nsPerMultiplyAdd: number;
+  /** Time over (multiply-adds × backprop's time per multiply-add). */
+  efficiencyRatio: number;
+}
+
 /**
- * `npm run bench [-- --json FILE]`: median time of one batch iteration on Section 4's
- * autoencoder (seed 1, 16 samples), with its multiply-add count and time per multiply-add.
+ * `npm run bench [-- --json FILE] [--methods a,b]`: median time of one batch iteration of each
+ * method (gradient, direction, update) on Section 4's autoencoder (seed 1, 16 samples), its
+ * ratio to backprop beside the paper's Table 1 ratio, and its multiply-adds.
  */
 function main(args: string[]): void {
-  const jsonAt = args.indexOf('--json');
+  const flag = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
+  const methods = (flag('--methods')?.split(',') ?? METHODS) as MethodName[];
   const model = createModel(generateAutoencoder({ seed: 1, activation: 'sigmoid' }));
   const data = generateBinaryData({ seed: 1 });
   const { net } = model;
   const batch = makeBatch(net, data);
   const ws = createWorkspace(net, batch.size);
   const gradient = new Float64Array(net.nParams);
-  const params = model.params.slice();
-  const backprop = () => {
-    lossAndGradient(cpuKernels, net, params, batch, ws, gradient);
-    for (let p = 0; p < params.length; p++) params[p] += 1e-3 * gradient[p];
-  };
-  // Forward (E + biases), backward (E), gradient (E + biases) multiply-adds per sample, plus the update.
-  const nonInput = net.nUnits - net.nInputs;
-  const multiplyAdds = batch.size * (3 * net.nEdges + 2 * nonInput) + net.nParams;
-  const micros = medianMicros(backprop);
-  const methods = { backprop: { medianMicros: micros, ratioToBackprop: 1, multiplyAdds } };
-  process.stdout.write(`autoencoder 100-30-10-30-100 (seed 1): ${net.nUnits} units, ${net.nEdges} edges, ${batch.size} samples, backend cpu (float64)\n`);
-  process.stdout.write('method            median µs  ratio  multiply-adds  ns per multiply-add\n');
-  for (const [name, m] of Object.entries(methods)) {
-    process.stdout.write(`${name.padEnd(16)} ${m.medianMicros.toFixed(1).padStart(10)}  ${m.ratioToBackprop.toFixed(2).padStart(5)}  ${String(m.multiplyAdds).padStart(13)}  ${((m.medianMicros * 1000) / m.multiplyAdds).toFixed(3).padStart(19)}\n`);
+  const cache = new NetworkCache(net);
+  const rng = new Prng(1);
+  const results: Record<string, MethodFigures> = {};
+  let backpropNsPerMultiplyAdd = NaN;
+  let backpropMicros = NaN;
+  process.stdout.write(`autoencoder 100-30-10-30-100 (seed 1): ${net.nUnits} units, ${net.nEdges} edges, ${net.nParams} parameters, ${batch.size} samples, backend cpu (float64)\n`);
+  process.stdout.write('method                                 median µs   ratio  paper  multiply-adds  ns/madd  time/(madds×backprop ns/madd)\n');
+  for (const method of ['backprop' as MethodName, ...methods.filter((m) => m !== 'backprop')]) {
+    const spec = METHOD_SPECS[method];
+    const params = model.params.slice();
+    const iteration = () => {
+      lossAndGradient(cpuKernels, net, params, batch, ws, gradient);
+      const direction = methodDirection(spec, cpuKernels, cache, params, batch, ws, gradient, { rng });
+      for (let p = 0; p < params.length; p++) params[p] += 1e-6 * direction[p];
+    };
+    const heavy = spec.reduction === 'whole-network';
+    const micros = medianMicros(iteration, heavy ? { warmup: 1, rounds: 3, inner: 1 } : { warmup: 100, rounds: 21, inner: 20 });
+    const madds = multiplyAdds(spec, net, cache.transferPlan(), batch.size);
+    if (method === 'backprop') {
+      backpropMicros = micros;
+      backpropNsPerMultiplyAdd = (micros * 1000) / madds;
+    }
+    const figures: MethodFigures = {
+      medianMicros: micros,
+      ratioToBackprop: micros / backpropMicros,
+      paperRatio: paperTimeRatio(method) ?? null,
+      multiplyAdds: madds,
+      nsPerMultiplyAdd: (micros * 1000) / madds,
+      efficiencyRatio: (micros * 1000) / (madds * backpropNsPerMultiplyAdd),
+    };
+    results[method] = figures;
+    const paper = figures.paperRatio === null ? '     -' : figures.paperRatio.toFixed(2).padStart(6);
+    process.stdout.write(
+      `${method.padEnd(38)} ${micros.toFixed(1).padStart(10)} ${figures.ratioToBackprop.toFixed(2).padStart(7)} ${paper} ${String(madds).padStart(14)} ${figures.nsPerMultiplyAdd.toFixed(3).padStart(8)} ${figures.efficiencyRatio.toFixed(2).padStart(8)}\n`,
+    );
   }
-  if (jsonAt >= 0) writeFileSync(args[jsonAt + 1], JSON.stringify({ methods }, null, 2) + '\n');
+  const json = flag('--json');
+  if (json) writeFileSync(json, JSON.stringify({ network: { units: net.nUnits, edges: net.nEdges, parameters: net.nParams, samples: batch.size }, methods: results }, null, 2) + '\n');
 }
 
 main(process.argv.slice(2));

@@ -1,9 +1,9 @@
-import { getBackend } from '../backend/index.js';
-import { makeBatch } from './batch.js';
-import type { Model } from './model.js';
-import { BITS_PER_NAT, lossAndGradient } from './propagate.js';
-import { createWorkspace } from './workspace.js';
+import { METHOD_SPECS, methodDirection, type MethodName } from '../methods/methods.js';
+import { prepareBatch } from '../methods/context.js';
+import { inspectQuantities, type QuantitiesReport, type QuantityName } from '../methods/quantities.js';
 import type { DataDocument } from '../network/types.js';
+import type { Model } from './model.js';
+import { BITS_PER_NAT } from './propagate.js';
 
 /** What `unitwise inspect` prints: everything keyed by the document's unit keys. */
 export interface InspectReport {
@@ -17,36 +17,70 @@ export interface InspectReport {
   /** Activity a_k of every unit (document order), one value per sample. */
   activations: Record<string, number[]>;
   /** G = E_x a_i b̃_k = -∂L/∂w (Eq. 8, 19): per bias (unit key) and per edge (document order). */
-  gradient: { biases: Record<string, number>; edges: Array<{ source: string; target: string; gradient: number }> };
+  gradient: ParameterValues;
+  /** With a method: its direction δw (the step is w ← w + η δw), same layout as the gradient. */
+  direction?: ParameterValues & { method: string; epsilon: number };
+  quantities?: QuantitiesReport;
 }
 
-/** Runs forward, backward and the gradient on the whole data set and reports them. */
-export function inspectModel(model: Model, data: DataDocument, backend = 'cpu'): InspectReport {
-  const { net, params, document } = model;
-  const batch = makeBatch(net, data);
-  const ws = createWorkspace(net, batch.size);
-  const gradient = new Float64Array(net.nParams);
-  const meanNats = lossAndGradient(getBackend(backend), net, params, batch, ws, gradient);
-  const idOf = new Map(net.unitKeys.map((k, id) => [k, id]));
-  const activations: Record<string, number[]> = {};
+/** Values laid out like the parameters, keyed for people: biases by unit key (document order), edges in document order. */
+export interface ParameterValues {
+  biases: Record<string, number>;
+  edges: Array<{ source: string; target: string; value: number }>;
+}
+
+/** Keys a parameter-layout array by the document's unit keys and edges. */
+export function parameterValues(model: Model, values: Float64Array): ParameterValues {
+  const { net, document } = model;
+  const idOfNode = new Int32Array(net.nUnits);
+  net.nodeIndex.forEach((node, id) => (idOfNode[node] = id));
   const biases: Record<string, number> = {};
-  for (const node of document.nodes) {
-    const id = idOf.get(node.key) as number;
-    activations[node.key] = Array.from(ws.act.subarray(id * batch.size, (id + 1) * batch.size));
-    if (node.attributes.role !== 'input') biases[node.key] = gradient[net.blockOffsets[id]];
-  }
+  document.nodes.forEach((node, i) => {
+    if (node.attributes.role !== 'input') biases[node.key] = values[net.blockOffsets[idOfNode[i]]];
+  });
   return {
+    biases,
+    edges: document.edges.map((e, i) => ({ source: String(e.source), target: String(e.target), value: values[net.edgeParams[i]] })),
+  };
+}
+
+export interface InspectOptions {
+  /** Also compute this method's direction. */
+  method?: MethodName;
+  epsilon?: number;
+  mcSamples?: number;
+  seed?: number;
+  /** Intermediate quantities to include. */
+  quantities?: QuantityName[];
+  backend?: string;
+}
+
+/** Runs forward, backward and the gradient on the whole data set (and optionally a method's direction) and reports them. */
+export function inspectModel(model: Model, data: DataDocument, options: InspectOptions = {}): InspectReport {
+  const { net } = model;
+  const prepared = prepareBatch(model, data, options);
+  const { ctx, gradient, lossNats } = prepared;
+  const S = ctx.ws.size;
+  const activations: Record<string, number[]> = {};
+  const idOfNode = new Int32Array(net.nUnits);
+  net.nodeIndex.forEach((node, id) => (idOfNode[node] = id));
+  model.document.nodes.forEach((node, i) => (activations[node.key] = Array.from(ctx.ws.act.subarray(idOfNode[i] * S, (idOfNode[i] + 1) * S))));
+  const report: InspectReport = {
     units: net.nUnits,
     edges: net.nEdges,
     parameters: net.nParams,
     levels: net.levelOffsets.length - 1,
-    samples: batch.size,
+    samples: S,
     interpretation: net.interpretation,
-    loss: { meanBits: meanNats * BITS_PER_NAT, meanNats, perSampleBits: Array.from(ws.loss, (l) => l * BITS_PER_NAT) },
+    loss: { meanBits: lossNats * BITS_PER_NAT, meanNats: lossNats, perSampleBits: Array.from(ctx.ws.loss, (l) => l * BITS_PER_NAT) },
     activations,
-    gradient: {
-      biases,
-      edges: document.edges.map((e, i) => ({ source: String(e.source), target: String(e.target), gradient: gradient[net.edgeParams[i]] })),
-    },
+    gradient: parameterValues(model, gradient),
   };
+  if (options.method) {
+    const epsilon = options.epsilon ?? 1e-4;
+    const direction = methodDirection(METHOD_SPECS[options.method], ctx.kernels, prepared.cache, model.params, ctx.batch, ctx.ws, gradient, { epsilon, mcSamples: options.mcSamples, rng: ctx.rng });
+    report.direction = { method: options.method, epsilon, ...parameterValues(model, direction) };
+  }
+  if (options.quantities && options.quantities.length > 0) report.quantities = inspectQuantities(model, data, options.quantities, options);
+  return report;
 }

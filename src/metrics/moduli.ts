@@ -56,8 +56,7 @@ export function fisherModulus(ctx: ModulusContext): Float64Array {
   const modulus = new Float64Array(net.nUnits * S);
   const extra = metric.gamma ? new Float64Array(net.nUnits * S) : undefined;
   for (let j = 0; j < net.nOutputs; j++) {
-    kernels.transferRates(net, plan, params, ws, j, metric.seeds, rates);
-    kernels.accumulateTransferModulus(net, plan, ws, j, rates, metric, modulus, extra);
+    kernels.transferRates(net, plan, params, ws, j, metric.seeds, rates, undefined, { metric, modulus, extra });
   }
   if (extra && metric.betaExtra) {
     for (let k = net.nInputs; k < net.nUnits; k++) {

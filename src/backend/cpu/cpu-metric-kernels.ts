@@ -5,40 +5,21 @@ import type { MetricKernels } from '../kernels.js';
  * accumulation of per-unit metric blocks and of their quasi-diagonal entries.
  */
 export const cpuMetricKernels: MetricKernels = {
-  transferRates(net, plan, params, ws, output, seeds, rates, raw) {
+  transferRates(net, plan, params, ws, output, seeds, rates, raw, accumulate) {
     const S = ws.size;
     const o = net.outputUnits[output];
     const { deriv } = ws;
-    rates.set(seeds.subarray(output * S, (output + 1) * S), o * S);
+    const b0 = output * S;
+    rates.set(seeds.subarray(b0, b0 + S), o * S);
     if (raw) raw.fill(1, o * S, (o + 1) * S);
+    if (accumulate) accumulateRow(accumulate.modulus, accumulate.extra, rates, accumulate.metric.beta, accumulate.metric.gamma, b0, o * S, S);
     for (let q = plan.unitOffsets[output]; q < plan.unitOffsets[output + 1]; q++) {
-      const k = plan.units[q];
-      const row = k * S;
-      rates.fill(0, row, row + S);
-      for (let e = plan.edgeOffsets[q]; e < plan.edgeOffsets[q + 1]; e++) {
-        const w = params[plan.edgeParams[e]];
-        const dst = plan.edgeTargets[e] * S;
-        for (let s = 0; s < S; s++) rates[row + s] += w * rates[dst + s];
-      }
+      const row = plan.units[q] * S;
+      transferRow(plan.edgeTargets, plan.edgeParams, plan.edgeOffsets[q], plan.edgeOffsets[q + 1], params, rates, row, S);
       if (raw) raw.set(rates.subarray(row, row + S), row);
       for (let s = 0; s < S; s++) rates[row + s] *= deriv[row + s];
+      if (accumulate) accumulateRow(accumulate.modulus, accumulate.extra, rates, accumulate.metric.beta, accumulate.metric.gamma, b0, row, S);
     }
-  },
-
-  accumulateTransferModulus(net, plan, ws, output, rates, metric, modulus, extra) {
-    const S = ws.size;
-    const b0 = output * S;
-    const { beta, gamma } = metric;
-    const visit = (k: number) => {
-      const row = k * S;
-      for (let s = 0; s < S; s++) {
-        const j = rates[row + s];
-        modulus[row + s] += beta[b0 + s] * j * j;
-      }
-      if (extra && gamma) for (let s = 0; s < S; s++) extra[row + s] += gamma[b0 + s] * rates[row + s];
-    };
-    visit(net.outputUnits[output]);
-    for (let q = plan.unitOffsets[output]; q < plan.unitOffsets[output + 1]; q++) visit(plan.units[q]);
   },
 
   backpropagatedModulusLevel(net, params, ws, modulus, start, end) {
@@ -79,11 +60,25 @@ export const cpuMetricKernels: MetricKernels = {
         let m0i = 0;
         for (let s = 0; s < S; s++) m0i += weighted[s];
         blocks[base + i] = blocks[base + i * n] = m0i * inv;
-        for (let j = 1; j <= i; j++) {
-          const src2 = net.inSources[e0 + j - 1] * S;
-          let mij = 0;
-          for (let s = 0; s < S; s++) mij += weighted[s] * act[src2 + s];
-          blocks[base + i * n + j] = blocks[base + j * n + i] = mij * inv;
+        // NOTE: two columns per pass over the samples, so weighted[] is loaded once per pair.
+        let j = 1;
+        for (; j + 1 <= i; j += 2) {
+          const src1 = net.inSources[e0 + j - 1] * S;
+          const src2 = net.inSources[e0 + j] * S;
+          let m1 = 0;
+          let m2 = 0;
+          for (let s = 0; s < S; s++) {
+            m1 += weighted[s] * act[src1 + s];
+            m2 += weighted[s] * act[src2 + s];
+          }
+          blocks[base + i * n + j] = blocks[base + j * n + i] = m1 * inv;
+          blocks[base + i * n + j + 1] = blocks[base + (j + 1) * n + i] = m2 * inv;
+        }
+        if (j === i) {
+          const src1 = net.inSources[e0 + j - 1] * S;
+          let m1 = 0;
+          for (let s = 0; s < S; s++) m1 += weighted[s] * act[src1 + s];
+          blocks[base + i * n + j] = m1 * inv;
         }
       }
     }
@@ -115,3 +110,39 @@ export const cpuMetricKernels: MetricKernels = {
     }
   },
 };
+
+/**
+ * rates[row..] = Σ_e w_e rates[target_e..] over the plan edges [e, eEnd).
+ * NOTE: two edges per pass over the row (as in the forward kernel); the row is initialised by
+ * the first edge(s) rather than cleared first.
+ */
+function transferRow(targets: Int32Array, weights: Int32Array, e: number, eEnd: number, params: Float64Array, rates: Float64Array, row: number, S: number): void {
+  if ((eEnd - e) % 2 === 1) {
+    const w = params[weights[e]];
+    const dst = targets[e++] * S;
+    for (let s = 0; s < S; s++) rates[row + s] = w * rates[dst + s];
+  } else {
+    const w1 = params[weights[e]];
+    const w2 = params[weights[e + 1]];
+    const dst1 = targets[e] * S;
+    const dst2 = targets[e + 1] * S;
+    for (let s = 0; s < S; s++) rates[row + s] = w1 * rates[dst1 + s] + w2 * rates[dst2 + s];
+    e += 2;
+  }
+  for (; e < eEnd; e += 2) {
+    const w1 = params[weights[e]];
+    const w2 = params[weights[e + 1]];
+    const dst1 = targets[e] * S;
+    const dst2 = targets[e + 1] * S;
+    for (let s = 0; s < S; s++) rates[row + s] += w1 * rates[dst1 + s] + w2 * rates[dst2 + s];
+  }
+}
+
+/** modulus += β J̃² and extra += γ J̃ on one row (Fisher modulus, Def. 3, in OutputMetric's form). */
+function accumulateRow(modulus: Float64Array, extra: Float64Array | undefined, rates: Float64Array, beta: Float64Array, gamma: Float64Array | undefined, b0: number, row: number, S: number): void {
+  for (let s = 0; s < S; s++) {
+    const j = rates[row + s];
+    modulus[row + s] += beta[b0 + s] * j * j;
+  }
+  if (extra && gamma) for (let s = 0; s < S; s++) extra[row + s] += gamma[b0 + s] * rates[row + s];
+}

@@ -1,17 +1,34 @@
 import type { CommandModule } from 'yargs';
+import { UsageError, problem } from '../../errors.js';
 import { inspectModel } from '../../engine/inspect.js';
+import { QUANTITIES, type QuantityName } from '../../methods/quantities.js';
+import type { MethodName } from '../../methods/methods.js';
 import { loadData, loadModel, writeJson } from '../io.js';
+import { methodOptions } from '../options.js';
 
 export const inspectCommand: CommandModule = {
   command: 'inspect <network>',
-  describe: 'Print JSON: activations per sample, loss in bits, gradient per edge and bias',
+  describe: 'Print JSON: activations per sample, loss in bits, gradient per edge and bias; with --method its direction; with --quantities J,phi,m,blocks the intermediate quantities',
   builder: (yargs) =>
-    yargs
-      .positional('network', { type: 'string', demandOption: true, describe: 'network JSON file' })
-      .options({ data: { type: 'string', demandOption: true, describe: 'data JSON file' } }),
+    yargs.positional('network', { type: 'string', demandOption: true, describe: 'network JSON file' }).options({
+      data: { type: 'string', demandOption: true, describe: 'data JSON file' },
+      ...methodOptions,
+      method: { ...methodOptions.method, default: undefined, describe: 'also print this method’s direction δw' },
+      quantities: { type: 'string', describe: `comma-separated: ${QUANTITIES.join(', ')} (transfer rates, Fisher modulus, backpropagated modulus, per-unit metric blocks)` },
+    }),
   handler: (argv) => {
+    const quantities = argv.quantities === undefined ? [] : String(argv.quantities).split(',').map((q) => q.trim());
+    const unknown = quantities.filter((q) => !(QUANTITIES as readonly string[]).includes(q));
+    if (unknown.length > 0) throw new UsageError([problem('quantities', `--quantities: unknown ${unknown.map((q) => `'${q}'`).join(', ')}; choose from ${QUANTITIES.join(', ')}`)]);
     const model = loadModel(argv.network as string);
     const data = loadData(argv.data as string, model);
-    writeJson('-', inspectModel(model, data));
+    const report = inspectModel(model, data, {
+      method: argv.method as MethodName | undefined,
+      epsilon: argv.epsilon as number,
+      mcSamples: argv['mc-samples'] as number,
+      seed: argv.seed as number,
+      quantities: quantities as QuantityName[],
+    });
+    writeJson('-', report);
   },
 };
