@@ -109,6 +109,39 @@ describe('unitwise CLI (real binary)', () => {
     expect(unpaired.stderr).toMatch(/--data and --data-out go together/);
   });
 
+  it('step runs every method (metric options included) and writes finite networks', () => {
+    const tiny = join(repoRoot, 'networks/tiny-softmax.json');
+    const tinyData = join(repoRoot, 'networks/tiny-softmax.data.json');
+    for (const method of ['unitwise-natural', 'quasi-diagonal-natural', 'backpropagated-metric', 'quasi-diagonal-backpropagated-metric', 'unitwise-op', 'quasi-diagonal-op', 'mc-unitwise-natural', 'mc-quasi-diagonal-natural', 'diagonal-gauss-newton', 'adagrad', 'natural']) {
+      const r = run('step', tiny, '--data', tinyData, '--method', method, '--lr', '0.05', '--epsilon', '1e-3', '--mc-samples', '2', '--seed', '3', '--out', `${method}.json`);
+      expect(r.status, `${method}: ${r.stderr}`).toBe(0);
+      const [, before, after] = /loss ([\d.]+) -> ([\d.]+) bits/.exec(r.stderr) ?? [];
+      expect(Number(after), method).toBeLessThan(Number(before));
+    }
+  });
+
+  it('step refuses a singular block with ε = 0, naming the unit', () => {
+    writeFileSync(join(dir, 'one.json'), JSON.stringify({ inputs: [JSON.parse(readFileSync(join(dir, 'data.json'), 'utf8')).inputs[0]], targets: [JSON.parse(readFileSync(join(dir, 'data.json'), 'utf8')).targets[0]] }));
+    const r = run('step', 'net.json', '--data', 'one.json', '--method', 'backpropagated-metric', '--epsilon', '0', '--out', 'x.json');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/error: unit 'L\d_\d+': its \d+×\d+ metric block is not positive definite with ε = 0/);
+  });
+
+  it('inspect --method prints the direction; --quantities prints J, Φ, m and blocks', () => {
+    const tiny = join(repoRoot, 'networks/tiny-bernoulli.json');
+    const tinyData = join(repoRoot, 'networks/tiny-bernoulli.data.json');
+    const r = run('inspect', tiny, '--data', tinyData, '--method', 'quasi-diagonal-natural', '--quantities', 'J,phi,m,blocks');
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.direction.method).toBe('quasi-diagonal-natural');
+    expect(report.direction.edges).toHaveLength(9);
+    expect(report.quantities.transferRates.y1.y1).toEqual([1, 1, 1, 1]);
+    expect(Object.keys(report.quantities.fisherModulus)).toEqual(['h1', 'h2', 'y1', 'y2']);
+    expect(report.quantities.backpropagatedModulus.y1).toEqual(report.quantities.fisherModulus.y1.map((v: number) => expect.closeTo(v, 12)));
+    expect(report.quantities.blocks.units.h2.parameters).toEqual(['bias', 'h1', 'x2']);
+    expect(run('inspect', tiny, '--data', tinyData, '--quantities', 'J,psi').status).toBe(2);
+  });
+
   it('quickstart runs the default job', () => {
     const r = run('quickstart', '--steps', '20');
     expect(r.status).toBe(0);

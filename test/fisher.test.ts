@@ -3,7 +3,7 @@ import { cpuKernels } from '../src/backend/index.js';
 import { createModel } from '../src/engine/model.js';
 import { prepareBatch } from '../src/methods/context.js';
 import { computeModulus } from '../src/metrics/moduli.js';
-import { unitBlocks } from '../src/reductions/reductions.js';
+import { quasiDiagonalEntries, unitBlocks } from '../src/reductions/reductions.js';
 import { wholeNetworkFisher } from '../src/reductions/whole-network.js';
 import { INTERPRETATIONS } from '../src/network/types.js';
 import { bruteForceFisher, relativeError, squareLossFisherByJacobian } from './helpers/brute-force.js';
@@ -36,9 +36,7 @@ describe('Prop. 27: the exact Fisher matrix', () => {
         const F = wholeNetworkFisher(ctx);
         const modulus = computeModulus('fisher', ctx);
         const { layout, blocks } = unitBlocks(cpuKernels, net, ctx.ws, modulus);
-        const diagonal = new Float64Array(P);
-        const cross = new Float64Array(P);
-        cpuKernels.accumulateQuasiDiagonal(net, ctx.ws, modulus, diagonal, cross);
+        const { diagonal, cross } = quasiDiagonalEntries(cpuKernels, net, ctx.ws, modulus);
         for (let k = net.nInputs; k < net.nUnits; k++) {
           const p0 = net.blockOffsets[k];
           const n = net.blockOffsets[k + 1] - p0;

@@ -3,7 +3,8 @@ import { cpuKernels } from '../src/backend/index.js';
 import { NumericalError } from '../src/errors.js';
 import { createModel } from '../src/engine/model.js';
 import { prepareBatch } from '../src/methods/context.js';
-import { METHOD_SPECS, methodDirection, type MethodName } from '../src/methods/methods.js';
+import { createWorkspace } from '../src/engine/workspace.js';
+import { evaluateMethod, METHOD_SPECS, type MethodName } from '../src/methods/methods.js';
 import { computeModulus, type MetricName } from '../src/metrics/moduli.js';
 import { stepModel } from '../src/train/step.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
@@ -15,7 +16,9 @@ function direction(method: MethodName, epsilon: number) {
   const model = createModel(doc);
   const prepared = prepareBatch(model, data);
   const { ctx, cache, gradient } = prepared;
-  return { net: model.net, ctx, gradient, dw: methodDirection(METHOD_SPECS[method], cpuKernels, cache, model.params, ctx.batch, ctx.ws, gradient, { epsilon }) };
+  const evaluation = evaluateMethod(METHOD_SPECS[method], cpuKernels, cache, model.params, ctx.batch, createWorkspace(model.net, ctx.ws.size), { epsilon });
+  for (let p = 0; p < gradient.length; p++) if (evaluation.gradient[p] !== gradient[p]) throw new Error('fused gradient differs from the plain one');
+  return { net: model.net, ctx, gradient, dw: evaluation.direction };
 }
 
 /** Least squares by modified Gram-Schmidt QR (independent of the normal equations the engine solves). */

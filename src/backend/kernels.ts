@@ -17,10 +17,19 @@ export interface PropagationKernels {
   forwardLevel(net: CompiledNetwork, params: Float64Array, ws: Workspace, start: number, end: number): void;
   /** ℓ per sample and b̃ of the output units (Eq. 3, 7, 9). `targets`: [nOutputs × size]. */
   outputLayer(net: CompiledNetwork, ws: Workspace, targets: Float64Array): void;
-  /** b and b̃ (Eq. 5, 10) for the hidden units `start .. end-1`, whose outgoing units are all done. */
-  backwardLevel(net: CompiledNetwork, params: Float64Array, ws: Workspace, start: number, end: number): void;
-  /** G_ik = E_x a_i b̃_k (Eq. 8, 11, 19; minus the loss gradient) into `out`, laid out like params. */
-  gradient(net: CompiledNetwork, ws: Workspace, out: Float64Array): void;
+  /**
+   * b and b̃ (Eq. 5, 10) for the hidden units `start .. end-1`, whose outgoing units are all done.
+   * With `modulus` ([nUnits × size], output rows already set), also the reduced backpropagated
+   * modulus m̃_k = r_k² Σ_j w_kj² m̃_j (Eq. 26) on the same pass over the edges.
+   */
+  backwardLevel(net: CompiledNetwork, params: Float64Array, ws: Workspace, start: number, end: number, modulus?: Float64Array): void;
+  /**
+   * G_ik = E_x a_i b̃_k (Eq. 8, 11, 19; minus the loss gradient) into `out`, laid out like params.
+   * With `entries`, also the quasi-diagonal metric entries of A = E_x ψ̃_k ā āᵀ on the same pass,
+   * laid out like the parameters: `diagonal[p]` = A_00 at a bias, A_ii at a weight; `cross[p]` =
+   * A_0i at a weight (A_00 at a bias); `cross` may be omitted (diagonal reductions).
+   */
+  gradient(net: CompiledNetwork, ws: Workspace, out: Float64Array, entries?: QuasiDiagonalEntries): void;
 }
 
 /**
@@ -40,6 +49,14 @@ export function metricLayout(net: CompiledNetwork): MetricLayout {
     matrixOffsets[k + 1] = matrixOffsets[k] + n * n;
   }
   return { matrixOffsets };
+}
+
+/** Quasi-diagonal metric entries requested from {@link PropagationKernels.gradient}. */
+export interface QuasiDiagonalEntries {
+  /** Per-sample reduced modulus ψ̃, [nUnits × size]. */
+  modulus: Float64Array;
+  diagonal: Float64Array;
+  cross?: Float64Array;
 }
 
 /** Kernels of the metric phase. Per-sample moduli ψ̃ are [nUnits × size] like the workspace arrays. */
@@ -62,15 +79,8 @@ export interface MetricKernels {
     raw?: Float64Array,
     accumulate?: { metric: OutputMetric; modulus: Float64Array; extra?: Float64Array },
   ): void;
-  /** Reduced backpropagated modulus m̃_k = r_k² Σ_j w_kj² m̃_j (Eq. 26) for the hidden units of a level. */
-  backpropagatedModulusLevel(net: CompiledNetwork, params: Float64Array, ws: Workspace, modulus: Float64Array, start: number, end: number): void;
   /** Per-unit blocks A_ij = E_x a_i a_j ψ̃_k (Eq. 18, 28), every non-input unit, into `blocks` (see {@link MetricLayout}). */
   accumulateUnitBlocks(net: CompiledNetwork, layout: MetricLayout, ws: Workspace, modulus: Float64Array, blocks: Float64Array): void;
-  /**
-   * Quasi-diagonal entries, laid out like the parameters: `diagonal[p]` = A_00 at a bias, A_ii
-   * at a weight; `cross[p]` = A_0i at a weight (A_00 at a bias). `cross` may be omitted.
-   */
-  accumulateQuasiDiagonal(net: CompiledNetwork, ws: Workspace, modulus: Float64Array, diagonal: Float64Array, cross?: Float64Array): void;
 }
 
 /** Kernels of the update phase: turn metric entries and the gradient G into a direction δw (laid out like params). */
@@ -80,7 +90,7 @@ export interface UpdateKernels {
    * Returns -1, or the id of the first unit whose block is not positive definite.
    */
   solveUnitBlocks(net: CompiledNetwork, layout: MetricLayout, blocks: Float64Array, gradient: Float64Array, epsilon: number, out: Float64Array): number;
-  /** Quasi-diagonal step (Eq. 22-23, 32-33) from {@link MetricKernels.accumulateQuasiDiagonal}'s entries; ε on A_00 and A_ii. */
+  /** Quasi-diagonal step (Eq. 22-23, 32-33) from the entries of {@link PropagationKernels.gradient}; ε on A_00 and A_ii. */
   quasiDiagonalSolve(net: CompiledNetwork, diagonal: Float64Array, cross: Float64Array, gradient: Float64Array, epsilon: number, out: Float64Array): void;
   /** δw_p = G_p / (A_pp + ε), or G_p / √(A_pp + ε) when `root` (AdaGrad). */
   diagonalSolve(diagonal: Float64Array, gradient: Float64Array, epsilon: number, root: boolean, out: Float64Array): void;

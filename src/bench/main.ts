@@ -2,12 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { cpuKernels } from '../backend/index.js';
 import { makeBatch } from '../engine/batch.js';
 import { createModel } from '../engine/model.js';
-import { lossAndGradient } from '../engine/propagate.js';
 import { createWorkspace } from '../engine/workspace.js';
 import { generateAutoencoder } from '../generate/autoencoder.js';
 import { generateBinaryData } from '../generate/data.js';
 import { multiplyAdds } from '../methods/cost.js';
-import { METHOD_SPECS, METHODS, methodDirection, NetworkCache, type MethodName } from '../methods/methods.js';
+import { evaluateMethod, METHOD_SPECS, METHODS, NetworkCache, type MethodName } from '../methods/methods.js';
 import { paperTimeRatio } from '../methods/paper.js';
 import { Prng } from '../random/prng.js';
 import { medianMicros } from './timing.js';
@@ -35,32 +34,42 @@ function main(args: string[]): void {
   const { net } = model;
   const batch = makeBatch(net, data);
   const ws = createWorkspace(net, batch.size);
-  const gradient = new Float64Array(net.nParams);
   const cache = new NetworkCache(net);
   const rng = new Prng(1);
   const results: Record<string, MethodFigures> = {};
-  let backpropNsPerMultiplyAdd = NaN;
-  let backpropMicros = NaN;
   process.stdout.write(`autoencoder 100-30-10-30-100 (seed 1): ${net.nUnits} units, ${net.nEdges} edges, ${net.nParams} parameters, ${batch.size} samples, backend cpu (float64)\n`);
   process.stdout.write('method                                 median µs   ratio  paper  multiply-adds  ns/madd  time/(madds×backprop ns/madd)\n');
-  for (const method of ['backprop' as MethodName, ...methods.filter((m) => m !== 'backprop')]) {
-    const spec = METHOD_SPECS[method];
-    const params = model.params.slice();
-    const iteration = () => {
-      lossAndGradient(cpuKernels, net, params, batch, ws, gradient);
-      const direction = methodDirection(spec, cpuKernels, cache, params, batch, ws, gradient, { rng });
-      for (let p = 0; p < params.length; p++) params[p] += 1e-6 * direction[p];
-    };
-    const heavy = spec.reduction === 'whole-network';
-    const micros = medianMicros(iteration, heavy ? { warmup: 1, rounds: 3, inner: 1 } : { warmup: 100, rounds: 21, inner: 20 });
-    const madds = multiplyAdds(spec, net, cache.transferPlan(), batch.size);
-    if (method === 'backprop') {
-      backpropMicros = micros;
-      backpropNsPerMultiplyAdd = (micros * 1000) / madds;
-    }
+  const order = ['backprop' as MethodName, ...methods.filter((m) => m !== 'backprop')];
+  const iterations = new Map(
+    order.map((method) => {
+      const spec = METHOD_SPECS[method];
+      const params = model.params.slice();
+      return [
+        method,
+        () => {
+          const { direction } = evaluateMethod(spec, cpuKernels, cache, params, batch, ws, { rng });
+          for (let p = 0; p < params.length; p++) params[p] += 1e-6 * direction[p];
+        },
+      ] as const;
+    }),
+  );
+  const heavy = (method: MethodName) => METHOD_SPECS[method].reduction === 'whole-network';
+  // NOTE: every kernel is warmed up before anything is timed, and backprop is timed before and
+  // after the others (the smaller median is kept): otherwise JIT tiering and machine noise land
+  // on whichever method runs first and skew every ratio.
+  for (const method of order) if (!heavy(method)) medianMicros(iterations.get(method) as () => void, { warmup: 300, rounds: 1, inner: 1 });
+  const time = (method: MethodName) => medianMicros(iterations.get(method) as () => void, heavy(method) ? { warmup: 1, rounds: 3, inner: 1 } : { warmup: 50, rounds: 21, inner: 20 });
+  const backpropMicros = time('backprop');
+  const timings = new Map(order.map((method) => [method, method === 'backprop' ? backpropMicros : time(method)]));
+  timings.set('backprop', Math.min(backpropMicros, time('backprop')));
+  const backpropMadds = multiplyAdds(METHOD_SPECS.backprop, net, cache.transferPlan(), batch.size);
+  const backpropNsPerMultiplyAdd = ((timings.get('backprop') as number) * 1000) / backpropMadds;
+  for (const method of order) {
+    const micros = timings.get(method) as number;
+    const madds = multiplyAdds(METHOD_SPECS[method], net, cache.transferPlan(), batch.size);
     const figures: MethodFigures = {
       medianMicros: micros,
-      ratioToBackprop: micros / backpropMicros,
+      ratioToBackprop: micros / (timings.get('backprop') as number),
       paperRatio: paperTimeRatio(method) ?? null,
       multiplyAdds: madds,
       nsPerMultiplyAdd: (micros * 1000) / madds,

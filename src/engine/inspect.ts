@@ -1,4 +1,5 @@
-import { METHOD_SPECS, methodDirection, type MethodName } from '../methods/methods.js';
+import { evaluateMethod, METHOD_SPECS, type MethodName } from '../methods/methods.js';
+import { createWorkspace } from './workspace.js';
 import { prepareBatch } from '../methods/context.js';
 import { inspectQuantities, type QuantitiesReport, type QuantityName } from '../methods/quantities.js';
 import type { DataDocument } from '../network/types.js';
@@ -78,7 +79,7 @@ export function inspectModel(model: Model, data: DataDocument, options: InspectO
   };
   if (options.method) {
     const epsilon = options.epsilon ?? 1e-4;
-    const direction = methodDirection(METHOD_SPECS[options.method], ctx.kernels, prepared.cache, model.params, ctx.batch, ctx.ws, gradient, { epsilon, mcSamples: options.mcSamples, rng: ctx.rng });
+    const { direction } = evaluateMethod(METHOD_SPECS[options.method], ctx.kernels, prepared.cache, model.params, ctx.batch, createWorkspace(net, S), { epsilon, mcSamples: options.mcSamples, rng: ctx.rng });
     report.direction = { method: options.method, epsilon, ...parameterValues(model, direction) };
   }
   if (options.quantities && options.quantities.length > 0) report.quantities = inspectQuantities(model, data, options.quantities, options);

@@ -18,7 +18,15 @@ export function forward(kernels: Kernels, net: CompiledNetwork, params: Float64A
  */
 export function backward(kernels: Kernels, net: CompiledNetwork, params: Float64Array, batch: Batch, ws: Workspace): void {
   kernels.outputLayer(net, ws, batch.targets);
-  for (let l = levelCount(net) - 1; l >= 1; l--) kernels.backwardLevel(net, params, ws, net.levelOffsets[l], net.levelOffsets[l + 1]);
+  backwardLevels(kernels, net, params, ws);
+}
+
+/**
+ * The backward kernels from the top level down to level 1, after the output layer; with
+ * `modulus` (output rows set), the backpropagated modulus (Eq. 26) on the same pass.
+ */
+export function backwardLevels(kernels: Kernels, net: CompiledNetwork, params: Float64Array, ws: Workspace, modulus?: Float64Array): void {
+  for (let l = levelCount(net) - 1; l >= 1; l--) kernels.backwardLevel(net, params, ws, net.levelOffsets[l], net.levelOffsets[l + 1], modulus);
 }
 
 /** Forward propagation and the output layer only: mean loss in nats per sample (b̃ of outputs as a by-product). */

@@ -3,7 +3,9 @@ import { UsageError, problem } from '../errors.js';
 import type { Batch } from '../engine/batch.js';
 import type { CompiledNetwork } from '../engine/compiled-network.js';
 import type { Workspace } from '../engine/workspace.js';
-import { computeModulus, type MetricName } from '../metrics/moduli.js';
+import { backwardLevels, forward, meanLoss } from '../engine/propagate.js';
+import { computeModulus, type MetricName, type ModulusContext } from '../metrics/moduli.js';
+import { outputBackpropagatedModulus } from '../metrics/output-metric.js';
 import { buildTransferPlan, type TransferPlan } from '../metrics/transfer-plan.js';
 import { Prng } from '../random/prng.js';
 import { reduceUnitwise, type ReductionName } from '../reductions/reductions.js';
@@ -75,28 +77,58 @@ export class NetworkCache {
   }
 }
 
+/** What one evaluation of a method on a batch gives. */
+export interface MethodEvaluation {
+  /** Mean loss on the batch, nats per sample. */
+  lossNats: number;
+  /** G = E_x a_i b̃_k, laid out like params. */
+  gradient: Float64Array;
+  /** The direction δw (laid out like params); the step is w ← w + η δw. */
+  direction: Float64Array;
+}
+
 /**
- * The direction δw of a method (laid out like params) on a batch whose forward and backward
- * passes are in `ws` and whose gradient G is `gradient`. The step is then w ← w + η δw.
+ * Runs a method on a batch, phase by phase: forward; output layer and loss; backward (with the
+ * backpropagated modulus on the same pass when the metric is `backpropagated`); the Fisher,
+ * Monte-Carlo or OP modulus; the gradient (with the quasi-diagonal entries on the same pass
+ * for the quasi-diagonal and diagonal reductions); the reduction's solve.
  */
-export function methodDirection(
+export function evaluateMethod(
   method: MethodSpec,
   kernels: Kernels,
   cache: NetworkCache,
   params: Float64Array,
   batch: Batch,
   ws: Workspace,
-  gradient: Float64Array,
   options: DirectionOptions = {},
-): Float64Array {
+): MethodEvaluation {
   const epsilon = options.epsilon ?? 1e-4;
   const { net } = cache;
-  if (method.reduction === 'none' || method.metric === 'euclidean') return gradient.slice();
-  const ctx = { kernels, net, params, batch, ws, plan: cache.transferPlan(), rng: options.rng ?? new Prng(1), mcSamples: options.mcSamples ?? 1 };
-  if (method.reduction === 'whole-network') {
-    if (method.metric !== 'fisher') throw new UsageError([problem('method', `the whole-network reduction is implemented for the Fisher metric only, not '${method.metric}'`)]);
-    return wholeNetworkDirection(ctx, gradient, epsilon);
+  forward(kernels, net, params, batch, ws);
+  kernels.outputLayer(net, ws, batch.targets);
+  const lossNats = meanLoss(ws);
+  const gradient = new Float64Array(net.nParams);
+  const unitwise = method.metric !== 'euclidean' && method.reduction !== 'none' && method.reduction !== 'whole-network';
+  let modulus: Float64Array | undefined;
+  if (unitwise && method.metric === 'backpropagated') {
+    modulus = new Float64Array(net.nUnits * ws.size);
+    outputBackpropagatedModulus(net, ws, modulus);
   }
-  const modulus = computeModulus(method.metric, ctx);
-  return reduceUnitwise(method.reduction, { kernels, net, layout: cache.metricLayout(), ws, modulus, gradient, epsilon });
+  backwardLevels(kernels, net, params, ws, modulus);
+  if (!unitwise) {
+    kernels.gradient(net, ws, gradient);
+    if (method.reduction !== 'whole-network' || method.metric === 'euclidean') return { lossNats, gradient, direction: gradient.slice() };
+    if (method.metric !== 'fisher') throw new UsageError([problem('method', `the whole-network reduction is implemented for the Fisher metric only, not '${method.metric}'`)]);
+    return { lossNats, gradient, direction: wholeNetworkDirection(modulusContext(kernels, cache, params, batch, ws, options), gradient, epsilon) };
+  }
+  modulus ??= computeModulus(method.metric as Exclude<MetricName, 'euclidean'>, modulusContext(kernels, cache, params, batch, ws, options));
+  const entries = method.reduction === 'full' ? undefined : { modulus, diagonal: new Float64Array(net.nParams), cross: method.reduction === 'quasi-diagonal' ? new Float64Array(net.nParams) : undefined };
+  kernels.gradient(net, ws, gradient, entries);
+  const reduction = method.reduction as Exclude<ReductionName, 'none' | 'whole-network'>;
+  const direction = reduceUnitwise(reduction, { kernels, net, layout: cache.metricLayout(), ws, modulus, gradient, epsilon, entries });
+  return { lossNats, gradient, direction };
+}
+
+function modulusContext(kernels: Kernels, cache: NetworkCache, params: Float64Array, batch: Batch, ws: Workspace, options: DirectionOptions): ModulusContext {
+  return { kernels, net: cache.net, params, batch, ws, plan: cache.transferPlan(), rng: options.rng ?? new Prng(1), mcSamples: options.mcSamples ?? 1 };
 }

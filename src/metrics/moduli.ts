@@ -1,7 +1,7 @@
 import type { Kernels } from '../backend/kernels.js';
 import type { Batch } from '../engine/batch.js';
-import { levelCount, type CompiledNetwork } from '../engine/compiled-network.js';
-import { backward } from '../engine/propagate.js';
+import type { CompiledNetwork } from '../engine/compiled-network.js';
+import { backward, backwardLevels } from '../engine/propagate.js';
 import type { Workspace } from '../engine/workspace.js';
 import type { Prng } from '../random/prng.js';
 import { outputBackpropagatedModulus, outputMetric, sampleOutputs } from './output-metric.js';
@@ -71,7 +71,7 @@ export function backpropagatedModulus(ctx: ModulusContext): Float64Array {
   const { kernels, net, params, ws } = ctx;
   const modulus = new Float64Array(net.nUnits * ws.size);
   outputBackpropagatedModulus(net, ws, modulus);
-  for (let l = levelCount(net) - 1; l >= 1; l--) kernels.backpropagatedModulusLevel(net, params, ws, modulus, net.levelOffsets[l], net.levelOffsets[l + 1]);
+  backwardLevels(kernels, net, params, ws, modulus); // recomputes b̃ unchanged, alongside m̃
   return modulus;
 }
 

@@ -25,6 +25,8 @@ export interface ReductionInput {
   gradient: Float64Array;
   /** Regularisation ε (Remark 12, Section 4). */
   epsilon: number;
+  /** Quasi-diagonal entries if already accumulated with the gradient (see Kernels.gradient). */
+  entries?: { diagonal: Float64Array; cross?: Float64Array };
 }
 
 /** Direction δw (laid out like params) of a per-unit reduction. */
@@ -41,17 +43,19 @@ export function reduceUnitwise(reduction: Exclude<ReductionName, 'none' | 'whole
         problem('not-positive-definite', `unit '${net.unitKeys[failed]}': its ${n}×${n} metric block is not positive definite with ε = ${epsilon}; raise --epsilon, or use more samples than the unit has parameters`),
       ]);
     }
-  } else if (reduction === 'quasi-diagonal') {
-    const diagonal = new Float64Array(net.nParams);
-    const cross = new Float64Array(net.nParams);
-    kernels.accumulateQuasiDiagonal(net, ws, modulus, diagonal, cross);
-    kernels.quasiDiagonalSolve(net, diagonal, cross, gradient, epsilon, out);
   } else {
-    const diagonal = new Float64Array(net.nParams);
-    kernels.accumulateQuasiDiagonal(net, ws, modulus, diagonal);
-    kernels.diagonalSolve(diagonal, gradient, epsilon, reduction === 'diagonal-root', out);
+    const { diagonal, cross } = input.entries ?? quasiDiagonalEntries(kernels, net, ws, modulus);
+    if (reduction === 'quasi-diagonal') kernels.quasiDiagonalSolve(net, diagonal, cross ?? quasiDiagonalEntries(kernels, net, ws, modulus).cross, gradient, epsilon, out);
+    else kernels.diagonalSolve(diagonal, gradient, epsilon, reduction === 'diagonal-root', out);
   }
   return out;
+}
+
+/** Quasi-diagonal entries A_00, A_0i, A_ii of E_x ψ̃ ā āᵀ, laid out like the parameters (via the gradient kernel). */
+export function quasiDiagonalEntries(kernels: Kernels, net: CompiledNetwork, ws: Workspace, modulus: Float64Array): { diagonal: Float64Array; cross: Float64Array } {
+  const entries = { modulus, diagonal: new Float64Array(net.nParams), cross: new Float64Array(net.nParams) };
+  kernels.gradient(net, ws, new Float64Array(net.nParams), entries);
+  return entries;
 }
 
 /** Dense per-unit blocks A^(k) (before regularisation), for inspection and tests. */

@@ -2,9 +2,9 @@ import { getBackend } from '../backend/index.js';
 import { NumericalError, UsageError, problem } from '../errors.js';
 import { makeBatch } from '../engine/batch.js';
 import type { Model } from '../engine/model.js';
-import { BITS_PER_NAT, evaluateLoss, lossAndGradient } from '../engine/propagate.js';
+import { BITS_PER_NAT, evaluateLoss } from '../engine/propagate.js';
 import { createWorkspace } from '../engine/workspace.js';
-import { isMethodName, METHOD_SPECS, METHODS, methodDirection, NetworkCache, type MethodName } from '../methods/methods.js';
+import { evaluateMethod, isMethodName, METHOD_SPECS, METHODS, NetworkCache, type MethodName } from '../methods/methods.js';
 import type { DataDocument } from '../network/types.js';
 import { Prng } from '../random/prng.js';
 
@@ -50,9 +50,7 @@ export function stepModel(model: Model, data: DataDocument, options: StepOptions
   const { net } = model;
   const batch = makeBatch(net, data);
   const ws = createWorkspace(net, batch.size);
-  const gradient = new Float64Array(net.nParams);
-  const before = lossAndGradient(kernels, net, model.params, batch, ws, gradient);
-  const direction = methodDirection(METHOD_SPECS[options.method], kernels, new NetworkCache(net), model.params, batch, ws, gradient, {
+  const { lossNats: before, direction } = evaluateMethod(METHOD_SPECS[options.method], kernels, new NetworkCache(net), model.params, batch, ws, {
     epsilon: options.epsilon,
     mcSamples: options.mcSamples,
     rng: new Prng(options.seed ?? 1),

@@ -1,6 +1,8 @@
 import { activate } from '../../engine/activations.js';
 import { outputLayer } from '../../engine/output-layer.js';
-import type { PropagationKernels } from '../kernels.js';
+import type { CompiledNetwork } from '../../engine/compiled-network.js';
+import type { Workspace } from '../../engine/workspace.js';
+import type { PropagationKernels, QuasiDiagonalEntries } from '../kernels.js';
 
 /**
  * The Float64 reference backend. Loops run over edges (CSR) with a contiguous inner loop over
@@ -48,74 +50,161 @@ export const cpuPropagationKernels: PropagationKernels = {
     outputLayer(net, ws, targets);
   },
 
-  backwardLevel(net, params, ws, start, end) {
+  backwardLevel(net, params, ws, start, end, modulus) {
     const S = ws.size;
-    const { back, backReduced, deriv } = ws;
-    const { outOffsets, outTargets, outParams } = net;
     for (let i = start; i < end; i++) {
       if (net.outputIndex[i] >= 0) continue; // b̃ of outputs comes from the output layer
-      const row = i * S;
-      let e = outOffsets[i];
-      const eEnd = outOffsets[i + 1];
-      if ((eEnd - e) % 2 === 1) {
-        const w = params[outParams[e]];
-        const dst = outTargets[e++] * S;
-        for (let s = 0; s < S; s++) back[row + s] = w * backReduced[dst + s];
-      } else {
-        back.fill(0, row, row + S);
-      }
-      for (; e < eEnd; e += 2) {
-        const w1 = params[outParams[e]];
-        const w2 = params[outParams[e + 1]];
-        const dst1 = outTargets[e] * S;
-        const dst2 = outTargets[e + 1] * S;
-        for (let s = 0; s < S; s++) back[row + s] += w1 * backReduced[dst1 + s] + w2 * backReduced[dst2 + s];
-      }
-      for (let s = 0; s < S; s++) backReduced[row + s] = deriv[row + s] * back[row + s];
+      if (modulus) backwardRowWithModulus(net, params, ws, modulus, i, S);
+      else backwardRow(net, params, ws, i, S);
     }
   },
 
-  gradient(net, ws, out) {
+  gradient(net, ws, out, entries) {
     const S = ws.size;
-    const inv = 1 / S;
-    const { act, backReduced } = ws;
-    const { inOffsets, inSources, blockOffsets } = net;
     for (let k = net.nInputs; k < net.nUnits; k++) {
-      const row = k * S;
-      let p = blockOffsets[k];
-      let e = inOffsets[k];
-      const eEnd = inOffsets[k + 1];
-      // Bias and, for odd fan-in, the first weight together; then weights two at a time.
-      let g0 = 0;
-      if ((eEnd - e) % 2 === 1) {
-        const src = inSources[e] * S;
-        let g1 = 0;
-        for (let s = 0; s < S; s++) {
-          const b = backReduced[row + s];
-          g0 += b;
-          g1 += act[src + s] * b;
-        }
-        out[p] = g0 * inv;
-        out[p + 1] = g1 * inv;
-        p += 2;
-        e++;
-      } else {
-        for (let s = 0; s < S; s++) g0 += backReduced[row + s];
-        out[p++] = g0 * inv;
-      }
-      for (; e < eEnd; e += 2, p += 2) {
-        const src1 = inSources[e] * S;
-        const src2 = inSources[e + 1] * S;
-        let g1 = 0;
-        let g2 = 0;
-        for (let s = 0; s < S; s++) {
-          const b = backReduced[row + s];
-          g1 += act[src1 + s] * b;
-          g2 += act[src2 + s] * b;
-        }
-        out[p] = g1 * inv;
-        out[p + 1] = g2 * inv;
-      }
+      if (entries) gradientRowWithEntries(net, ws, out, entries, k, S);
+      else gradientRow(net, ws, out, k, S);
     }
   },
 };
+
+/** b_i = Σ_j w_ij b̃_j, b̃_i = r_i b_i (Eq. 5, 10), two edges per pass over the row. */
+function backwardRow(net: CompiledNetwork, params: Float64Array, ws: Workspace, i: number, S: number): void {
+  const { back, backReduced, deriv } = ws;
+  const { outOffsets, outTargets, outParams } = net;
+  const row = i * S;
+  let e = outOffsets[i];
+  const eEnd = outOffsets[i + 1];
+  if ((eEnd - e) % 2 === 1) {
+    const w = params[outParams[e]];
+    const dst = outTargets[e++] * S;
+    for (let s = 0; s < S; s++) back[row + s] = w * backReduced[dst + s];
+  } else {
+    back.fill(0, row, row + S);
+  }
+  for (; e < eEnd; e += 2) {
+    const w1 = params[outParams[e]];
+    const w2 = params[outParams[e + 1]];
+    const dst1 = outTargets[e] * S;
+    const dst2 = outTargets[e + 1] * S;
+    for (let s = 0; s < S; s++) back[row + s] += w1 * backReduced[dst1 + s] + w2 * backReduced[dst2 + s];
+  }
+  for (let s = 0; s < S; s++) backReduced[row + s] = deriv[row + s] * back[row + s];
+}
+
+/**
+ * {@link backwardRow} fused with the backpropagated modulus m̃_i = r_i² Σ_j w_ij² m̃_j (Eq. 26).
+ * NOTE: one pass over the outgoing edges for both recursions; separate passes cost about a third
+ * of a backprop iteration more, since each edge's index and weight loads dominate at 16 samples.
+ */
+function backwardRowWithModulus(net: CompiledNetwork, params: Float64Array, ws: Workspace, modulus: Float64Array, i: number, S: number): void {
+  const { back, backReduced, deriv } = ws;
+  const { outOffsets, outTargets, outParams } = net;
+  const row = i * S;
+  let e = outOffsets[i];
+  const eEnd = outOffsets[i + 1];
+  // Same pairing of edges as backwardRow, so b and b̃ are bit-identical with or without the modulus.
+  if ((eEnd - e) % 2 === 1) {
+    const w = params[outParams[e]];
+    const dst = outTargets[e++] * S;
+    for (let s = 0; s < S; s++) {
+      back[row + s] = w * backReduced[dst + s];
+      modulus[row + s] = w * w * modulus[dst + s];
+    }
+  } else {
+    back.fill(0, row, row + S);
+    modulus.fill(0, row, row + S);
+  }
+  for (; e < eEnd; e += 2) {
+    const w1 = params[outParams[e]];
+    const w2 = params[outParams[e + 1]];
+    const v1 = w1 * w1;
+    const v2 = w2 * w2;
+    const dst1 = outTargets[e] * S;
+    const dst2 = outTargets[e + 1] * S;
+    for (let s = 0; s < S; s++) {
+      back[row + s] += w1 * backReduced[dst1 + s] + w2 * backReduced[dst2 + s];
+      modulus[row + s] += v1 * modulus[dst1 + s] + v2 * modulus[dst2 + s];
+    }
+  }
+  for (let s = 0; s < S; s++) {
+    const r = deriv[row + s];
+    backReduced[row + s] = r * back[row + s];
+    modulus[row + s] *= r * r;
+  }
+}
+
+/** G for unit k's block: bias Σb̃/S, weights Σ a_i b̃/S; two weights per pass over the samples. */
+function gradientRow(net: CompiledNetwork, ws: Workspace, out: Float64Array, k: number, S: number): void {
+  const inv = 1 / S;
+  const { act, backReduced } = ws;
+  const { inOffsets, inSources, blockOffsets } = net;
+  const row = k * S;
+  let p = blockOffsets[k];
+  let e = inOffsets[k];
+  const eEnd = inOffsets[k + 1];
+  let g0 = 0;
+  if ((eEnd - e) % 2 === 1) {
+    const src = inSources[e] * S;
+    let g1 = 0;
+    for (let s = 0; s < S; s++) {
+      const b = backReduced[row + s];
+      g0 += b;
+      g1 += act[src + s] * b;
+    }
+    out[p] = g0 * inv;
+    out[p + 1] = g1 * inv;
+    p += 2;
+    e++;
+  } else {
+    for (let s = 0; s < S; s++) g0 += backReduced[row + s];
+    out[p++] = g0 * inv;
+  }
+  for (; e < eEnd; e += 2, p += 2) {
+    const src1 = inSources[e] * S;
+    const src2 = inSources[e + 1] * S;
+    let g1 = 0;
+    let g2 = 0;
+    for (let s = 0; s < S; s++) {
+      const b = backReduced[row + s];
+      g1 += act[src1 + s] * b;
+      g2 += act[src2 + s] * b;
+    }
+    out[p] = g1 * inv;
+    out[p + 1] = g2 * inv;
+  }
+}
+
+/** {@link gradientRow} fused with the quasi-diagonal entries A_00, A_0i, A_ii = E ψ̃ (1, a_i, a_i²) (Eq. 22, 32). */
+function gradientRowWithEntries(net: CompiledNetwork, ws: Workspace, out: Float64Array, entries: QuasiDiagonalEntries, k: number, S: number): void {
+  const inv = 1 / S;
+  const { act, backReduced } = ws;
+  const { modulus, diagonal, cross } = entries;
+  const row = k * S;
+  const p0 = net.blockOffsets[k];
+  let g0 = 0;
+  let m00 = 0;
+  for (let s = 0; s < S; s++) {
+    g0 += backReduced[row + s];
+    m00 += modulus[row + s];
+  }
+  out[p0] = g0 * inv;
+  diagonal[p0] = m00 * inv;
+  if (cross) cross[p0] = m00 * inv;
+  for (let e = net.inOffsets[k], p = p0 + 1; e < net.inOffsets[k + 1]; e++, p++) {
+    const src = net.inSources[e] * S;
+    let g = 0;
+    let m0i = 0;
+    let mii = 0;
+    for (let s = 0; s < S; s++) {
+      const a = act[src + s];
+      const wa = modulus[row + s] * a;
+      g += a * backReduced[row + s];
+      m0i += wa;
+      mii += wa * a;
+    }
+    out[p] = g * inv;
+    diagonal[p] = mii * inv;
+    if (cross) cross[p] = m0i * inv;
+  }
+}

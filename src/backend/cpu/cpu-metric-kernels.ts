@@ -1,8 +1,8 @@
 import type { MetricKernels } from '../kernels.js';
 
 /**
- * Float64 CPU kernels of the metric phase: transfer rates, backpropagated modulus,
- * accumulation of per-unit metric blocks and of their quasi-diagonal entries.
+ * Float64 CPU kernels of the metric phase: transfer rates (with the Fisher modulus) and the
+ * accumulation of per-unit metric blocks.
  */
 export const cpuMetricKernels: MetricKernels = {
   transferRates(net, plan, params, ws, output, seeds, rates, raw, accumulate) {
@@ -19,24 +19,6 @@ export const cpuMetricKernels: MetricKernels = {
       if (raw) raw.set(rates.subarray(row, row + S), row);
       for (let s = 0; s < S; s++) rates[row + s] *= deriv[row + s];
       if (accumulate) accumulateRow(accumulate.modulus, accumulate.extra, rates, accumulate.metric.beta, accumulate.metric.gamma, b0, row, S);
-    }
-  },
-
-  backpropagatedModulusLevel(net, params, ws, modulus, start, end) {
-    const S = ws.size;
-    const { deriv } = ws;
-    const { outOffsets, outTargets, outParams } = net;
-    for (let k = start; k < end; k++) {
-      if (net.outputIndex[k] >= 0) continue; // set by the output metric
-      const row = k * S;
-      modulus.fill(0, row, row + S);
-      for (let e = outOffsets[k]; e < outOffsets[k + 1]; e++) {
-        const w = params[outParams[e]];
-        const w2 = w * w;
-        const dst = outTargets[e] * S;
-        for (let s = 0; s < S; s++) modulus[row + s] += w2 * modulus[dst + s];
-      }
-      for (let s = 0; s < S; s++) modulus[row + s] *= deriv[row + s] * deriv[row + s];
     }
   },
 
@@ -80,32 +62,6 @@ export const cpuMetricKernels: MetricKernels = {
           for (let s = 0; s < S; s++) m1 += weighted[s] * act[src1 + s];
           blocks[base + i * n + j] = m1 * inv;
         }
-      }
-    }
-  },
-
-  accumulateQuasiDiagonal(net, ws, modulus, diagonal, cross) {
-    const S = ws.size;
-    const inv = 1 / S;
-    const { act } = ws;
-    for (let k = net.nInputs; k < net.nUnits; k++) {
-      const p0 = net.blockOffsets[k];
-      const psi = k * S;
-      let m00 = 0;
-      for (let s = 0; s < S; s++) m00 += modulus[psi + s];
-      diagonal[p0] = m00 * inv;
-      if (cross) cross[p0] = diagonal[p0];
-      for (let e = net.inOffsets[k], p = p0 + 1; e < net.inOffsets[k + 1]; e++, p++) {
-        const src = net.inSources[e] * S;
-        let m0i = 0;
-        let mii = 0;
-        for (let s = 0; s < S; s++) {
-          const wa = modulus[psi + s] * act[src + s];
-          m0i += wa;
-          mii += wa * act[src + s];
-        }
-        diagonal[p] = mii * inv;
-        if (cross) cross[p] = m0i * inv;
       }
     }
   },
