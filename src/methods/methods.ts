@@ -8,8 +8,8 @@ import { computeModulus, type MetricName, type ModulusContext } from '../metrics
 import { outputBackpropagatedModulus } from '../metrics/output-metric.js';
 import { buildTransferPlan, type TransferPlan } from '../metrics/transfer-plan.js';
 import { Prng } from '../random/prng.js';
-import { reduceUnitwise, type ReductionName } from '../reductions/reductions.js';
-import { wholeNetworkDirection } from '../reductions/whole-network.js';
+import { solveReduction, unitBlocks, type MetricEstimate, type ReductionName } from '../reductions/reductions.js';
+import { wholeNetworkFisher } from '../reductions/whole-network.js';
 
 /** A training method: a metric combined with a reduction (Section 1, Table 2 of Section 4). */
 export interface MethodSpec {
@@ -77,22 +77,76 @@ export class NetworkCache {
   }
 }
 
-/** What one evaluation of a method on a batch gives. */
-export interface MethodEvaluation {
+/** What one measurement of a method on a batch gives. */
+export interface MethodMeasurement {
   /** Mean loss on the batch, nats per sample. */
   lossNats: number;
   /** G = E_x a_i b̃_k, laid out like params. */
   gradient: Float64Array;
-  /** The direction δw (laid out like params); the step is w ← w + η δw. */
+  /** The batch's metric estimate; undefined for the Euclidean metric. */
+  estimate: MetricEstimate | undefined;
+}
+
+/** A measurement and the direction δw (laid out like params); the step is w ← w + η δw. */
+export interface MethodEvaluation extends MethodMeasurement {
   direction: Float64Array;
 }
 
 /**
- * Runs a method on a batch, phase by phase: forward; output layer and loss; backward (with the
+ * Runs a method's measurements on a batch, phase by phase: forward (unless `forwardDone`: `ws`
+ * already holds the forward pass of `params`); output layer and loss; backward (with the
  * backpropagated modulus on the same pass when the metric is `backpropagated`); the Fisher,
- * Monte-Carlo or OP modulus; the gradient (with the quasi-diagonal entries on the same pass
- * for the quasi-diagonal and diagonal reductions); the reduction's solve.
+ * Monte-Carlo or OP modulus; the gradient (with the quasi-diagonal entries on the same pass for
+ * the quasi-diagonal and diagonal reductions); the per-unit blocks or the whole Fisher matrix.
  */
+export function measureMethod(
+  method: MethodSpec,
+  kernels: Kernels,
+  cache: NetworkCache,
+  params: Float64Array,
+  batch: Batch,
+  ws: Workspace,
+  options: DirectionOptions & { forwardDone?: boolean } = {},
+): MethodMeasurement {
+  const { net } = cache;
+  if (!options.forwardDone) forward(kernels, net, params, batch, ws);
+  kernels.outputLayer(net, ws, batch.targets);
+  const lossNats = meanLoss(ws);
+  const gradient = new Float64Array(net.nParams);
+  if (method.metric === 'euclidean' || method.reduction === 'none') {
+    backwardLevels(kernels, net, params, ws);
+    kernels.gradient(net, ws, gradient);
+    return { lossNats, gradient, estimate: undefined };
+  }
+  if (method.reduction === 'whole-network') {
+    if (method.metric !== 'fisher') throw new UsageError([problem('method', `the whole-network reduction is implemented for the Fisher metric only, not '${method.metric}'`)]);
+    backwardLevels(kernels, net, params, ws);
+    kernels.gradient(net, ws, gradient);
+    return { lossNats, gradient, estimate: { kind: 'matrix', matrix: wholeNetworkFisher(modulusContext(kernels, cache, params, batch, ws, options)) } };
+  }
+  let modulus: Float64Array | undefined;
+  if (method.metric === 'backpropagated') {
+    modulus = new Float64Array(net.nUnits * ws.size);
+    outputBackpropagatedModulus(net, ws, modulus);
+  }
+  backwardLevels(kernels, net, params, ws, modulus);
+  modulus ??= computeModulus(method.metric, modulusContext(kernels, cache, params, batch, ws, options));
+  if (method.reduction === 'full') {
+    kernels.gradient(net, ws, gradient);
+    return { lossNats, gradient, estimate: { kind: 'blocks', blocks: unitBlocks(kernels, net, ws, modulus, cache.metricLayout()).blocks } };
+  }
+  const entries = { modulus, diagonal: new Float64Array(net.nParams), cross: method.reduction === 'quasi-diagonal' ? new Float64Array(net.nParams) : undefined };
+  kernels.gradient(net, ws, gradient, entries);
+  return { lossNats, gradient, estimate: { kind: 'entries', diagonal: entries.diagonal, cross: entries.cross } };
+}
+
+/** The direction of a method from a measurement (or from a metric estimate averaged across batches). */
+export function methodDirection(method: MethodSpec, kernels: Kernels, cache: NetworkCache, gradient: Float64Array, estimate: MetricEstimate | undefined, epsilon = 1e-4): Float64Array {
+  if (!estimate || method.reduction === 'none') return gradient.slice();
+  return solveReduction(method.reduction, kernels, cache.net, cache.metricLayout(), estimate, gradient, epsilon);
+}
+
+/** {@link measureMethod} then {@link methodDirection}: one batch evaluation of a method. */
 export function evaluateMethod(
   method: MethodSpec,
   kernels: Kernels,
@@ -100,33 +154,10 @@ export function evaluateMethod(
   params: Float64Array,
   batch: Batch,
   ws: Workspace,
-  options: DirectionOptions = {},
+  options: DirectionOptions & { forwardDone?: boolean } = {},
 ): MethodEvaluation {
-  const epsilon = options.epsilon ?? 1e-4;
-  const { net } = cache;
-  forward(kernels, net, params, batch, ws);
-  kernels.outputLayer(net, ws, batch.targets);
-  const lossNats = meanLoss(ws);
-  const gradient = new Float64Array(net.nParams);
-  const unitwise = method.metric !== 'euclidean' && method.reduction !== 'none' && method.reduction !== 'whole-network';
-  let modulus: Float64Array | undefined;
-  if (unitwise && method.metric === 'backpropagated') {
-    modulus = new Float64Array(net.nUnits * ws.size);
-    outputBackpropagatedModulus(net, ws, modulus);
-  }
-  backwardLevels(kernels, net, params, ws, modulus);
-  if (!unitwise) {
-    kernels.gradient(net, ws, gradient);
-    if (method.reduction !== 'whole-network' || method.metric === 'euclidean') return { lossNats, gradient, direction: gradient.slice() };
-    if (method.metric !== 'fisher') throw new UsageError([problem('method', `the whole-network reduction is implemented for the Fisher metric only, not '${method.metric}'`)]);
-    return { lossNats, gradient, direction: wholeNetworkDirection(modulusContext(kernels, cache, params, batch, ws, options), gradient, epsilon) };
-  }
-  modulus ??= computeModulus(method.metric as Exclude<MetricName, 'euclidean'>, modulusContext(kernels, cache, params, batch, ws, options));
-  const entries = method.reduction === 'full' ? undefined : { modulus, diagonal: new Float64Array(net.nParams), cross: method.reduction === 'quasi-diagonal' ? new Float64Array(net.nParams) : undefined };
-  kernels.gradient(net, ws, gradient, entries);
-  const reduction = method.reduction as Exclude<ReductionName, 'none' | 'whole-network'>;
-  const direction = reduceUnitwise(reduction, { kernels, net, layout: cache.metricLayout(), ws, modulus, gradient, epsilon, entries });
-  return { lossNats, gradient, direction };
+  const measurement = measureMethod(method, kernels, cache, params, batch, ws, options);
+  return { ...measurement, direction: methodDirection(method, kernels, cache, measurement.gradient, measurement.estimate, options.epsilon) };
 }
 
 function modulusContext(kernels: Kernels, cache: NetworkCache, params: Float64Array, batch: Batch, ws: Workspace, options: DirectionOptions): ModulusContext {

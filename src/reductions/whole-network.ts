@@ -73,8 +73,12 @@ export function wholeNetworkFisher(ctx: ModulusContext): Float64Array {
  * rounding errors are amplified by, so that reparametrised twins (Prop. 30) stay within 1e-9.
  */
 export function wholeNetworkDirection(ctx: ModulusContext, gradient: Float64Array, epsilon: number): Float64Array {
-  const P = ctx.net.nParams;
-  const fisher = wholeNetworkFisher(ctx);
+  return solveWholeNetwork(wholeNetworkFisher(ctx), gradient, epsilon);
+}
+
+/** δw = (F + εI)⁻¹ G for a P × P Fisher matrix `fisher`, which is overwritten. */
+export function solveWholeNetwork(fisher: Float64Array, gradient: Float64Array, epsilon: number): Float64Array {
+  const P = gradient.length;
   addToDiagonal(fisher, 0, P, epsilon);
   const scale = new Float64Array(P);
   for (let i = 0; i < P; i++) scale[i] = fisher[i * P + i] > 0 ? 1 / Math.sqrt(fisher[i * P + i]) : 1;
