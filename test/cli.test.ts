@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,6 +140,51 @@ describe('unitwise CLI (real binary)', () => {
     expect(report.quantities.backpropagatedModulus.y1).toEqual(report.quantities.fisherModulus.y1.map((v: number) => expect.closeTo(v, 12)));
     expect(report.quantities.blocks.units.h2.parameters).toEqual(['bias', 'h1', 'x2']);
     expect(run('inspect', tiny, '--data', tinyData, '--quantities', 'J,psi').status).toBe(2);
+  });
+
+  it('train writes the network, its state and a JSONL log; plain progress lines when not a terminal', () => {
+    const r = run('train', 'net.json', '--data', 'data.json', '--method', 'quasi-diagonal-backpropagated-metric', '--iterations', '200', '--out', 'trained.json', '--log', 'train.jsonl');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^iteration 10\/200  loss [\d.]+ bits\/sample  lr /m);
+    expect(r.stderr).toMatch(/done after 200 iterations/);
+    const records = readFileSync(join(dir, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(records).toHaveLength(200);
+    expect(Object.keys(records[0]).sort()).toEqual(['accepted', 'elapsed', 'iteration', 'loss', 'lr']);
+    expect(records[199].loss).toBeLessThan(records[0].loss);
+    const inspect = JSON.parse(run('inspect', 'trained.json', '--data', 'data.json').stdout);
+    expect(inspect.loss.meanBits).toBeCloseTo(records[199].loss, 9);
+    expect(run('train', 'net.json', '--data', 'data.json', '--method', 'backprop', '--iterations', '5', '--out', 'q.json', '--quiet').stderr).toBe('');
+  });
+
+  it('train refuses contradictory options', () => {
+    expect(run('train', 'net.json', '--data', 'data.json', '--method', 'backprop', '--out', 'x.json').stderr).toMatch(/give a budget/);
+    expect(run('train', 'net.json', '--data', 'data.json', '--method', 'backprop', '--iterations', '5', '--time', '3', '--out', 'x.json').status).toBe(2);
+    const online = run('train', 'net.json', '--data', 'data.json', '--method', 'backprop', '--mode', 'online', '--lr-schedule', 'adaptive', '--iterations', '5', '--out', 'x.json');
+    expect(online.status).toBe(2);
+    expect(online.stderr).toMatch(/no meaning online/);
+    expect(run('train', 'net.json', '--data', 'data.json', '--method', 'backprop', '--iterations', '5', '--out', 'fresh.json', '--resume').stderr).toMatch(/nothing to resume/);
+  });
+
+  it('Ctrl-C stops after the current iteration, writes everything and exits 130; --resume ends where an uninterrupted run does', async () => {
+    const args = ['train', 'net.json', '--data', 'data.json', '--method', 'backprop', '--lr', '0.05', '--seed', '4'];
+    const child = spawn(process.execPath, [bin, ...args, '--iterations', '10000000', '--out', 'int.json', '--log', 'int.jsonl'], { cwd: dir });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    child.kill('SIGINT');
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/interrupted after \d+ iterations.*continue with --resume/);
+    const saved = JSON.parse(readFileSync(join(dir, 'int.json.state.json'), 'utf8'));
+    const done: number = saved.state.iteration;
+    expect(done).toBeGreaterThan(0);
+    expect(readFileSync(join(dir, 'int.jsonl'), 'utf8').trim().split('\n')).toHaveLength(done);
+    const total = String(done + 25);
+    expect(run(...args, '--iterations', total, '--out', 'int.json', '--log', 'int.jsonl', '--resume').status).toBe(0);
+    expect(run(...args, '--iterations', total, '--out', 'straight.json', '--log', 'straight.jsonl').status).toBe(0);
+    expect(readFileSync(join(dir, 'int.json'), 'utf8')).toBe(readFileSync(join(dir, 'straight.json'), 'utf8'));
+    const strip = (f: string) => readFileSync(join(dir, f), 'utf8').trim().split('\n').map((l) => ({ ...JSON.parse(l), elapsed: 0 }));
+    expect(strip('int.jsonl')).toEqual(strip('straight.jsonl'));
   });
 
   it('quickstart runs the default job', () => {

@@ -6,6 +6,7 @@ import { generateCommand } from './commands/generate.js';
 import { inspectCommand } from './commands/inspect.js';
 import { quickstartCommand } from './commands/quickstart.js';
 import { stepCommand } from './commands/step.js';
+import { trainCommand } from './commands/train.js';
 import { validateCommand } from './commands/validate.js';
 
 /** Exit codes: 0 success, 1 invalid input or numerical failure, 2 usage error (options). */
@@ -16,7 +17,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     await yargs(args)
       .scriptName('unitwise')
-      .command([generateCommand, validateCommand, inspectCommand, stepCommand, convertCommand, quickstartCommand])
+      .command([generateCommand, validateCommand, inspectCommand, stepCommand, trainCommand, convertCommand, quickstartCommand])
       .demandCommand(1, 'give a command; see --help')
       .strict()
       .wrap(Math.min(110, process.stdout.columns ?? 110))
@@ -24,7 +25,7 @@ export async function main(args: string[]): Promise<number> {
         throw error ?? new UsageError([problem('usage', `${message}\nRun 'unitwise --help' for usage.`)]);
       })
       .parseAsync();
-    return EXIT.ok;
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
     if (err instanceof UnitwiseError) {
       process.stderr.write(err.message + '\n');

@@ -83,8 +83,10 @@ export interface MethodMeasurement {
   lossNats: number;
   /** G = E_x a_i b̃_k, laid out like params. */
   gradient: Float64Array;
-  /** The batch's metric estimate; undefined for the Euclidean metric. */
+  /** The batch's metric estimate; undefined for the Euclidean metric (or when not requested). */
   estimate: MetricEstimate | undefined;
+  /** Per-sample reduced modulus ψ̃ [nUnits × size] of per-unit metrics (online estimators build rank-one terms from it). */
+  modulus?: Float64Array;
 }
 
 /** A measurement and the direction δw (laid out like params); the step is w ← w + η δw. */
@@ -106,7 +108,7 @@ export function measureMethod(
   params: Float64Array,
   batch: Batch,
   ws: Workspace,
-  options: DirectionOptions & { forwardDone?: boolean } = {},
+  options: DirectionOptions & { forwardDone?: boolean; withEstimate?: boolean } = {},
 ): MethodMeasurement {
   const { net } = cache;
   if (!options.forwardDone) forward(kernels, net, params, batch, ws);
@@ -131,13 +133,14 @@ export function measureMethod(
   }
   backwardLevels(kernels, net, params, ws, modulus);
   modulus ??= computeModulus(method.metric, modulusContext(kernels, cache, params, batch, ws, options));
-  if (method.reduction === 'full') {
+  if (method.reduction === 'full' || options.withEstimate === false) {
     kernels.gradient(net, ws, gradient);
-    return { lossNats, gradient, estimate: { kind: 'blocks', blocks: unitBlocks(kernels, net, ws, modulus, cache.metricLayout()).blocks } };
+    if (options.withEstimate === false) return { lossNats, gradient, estimate: undefined, modulus };
+    return { lossNats, gradient, estimate: { kind: 'blocks', blocks: unitBlocks(kernels, net, ws, modulus, cache.metricLayout()).blocks }, modulus };
   }
   const entries = { modulus, diagonal: new Float64Array(net.nParams), cross: method.reduction === 'quasi-diagonal' ? new Float64Array(net.nParams) : undefined };
   kernels.gradient(net, ws, gradient, entries);
-  return { lossNats, gradient, estimate: { kind: 'entries', diagonal: entries.diagonal, cross: entries.cross } };
+  return { lossNats, gradient, estimate: { kind: 'entries', diagonal: entries.diagonal, cross: entries.cross }, modulus };
 }
 
 /** The direction of a method from a measurement (or from a metric estimate averaged across batches). */

@@ -1,0 +1,84 @@
+import { UsageError, problem, warning, type Problem } from '../errors.js';
+import type { CompiledNetwork } from '../engine/compiled-network.js';
+import { isMethodName, METHOD_SPECS, METHODS, type MethodName } from '../methods/methods.js';
+
+export const MODES = ['batch', 'minibatch', 'online'] as const;
+export type TrainMode = (typeof MODES)[number];
+export const LR_SCHEDULES = ['adaptive', 'fixed'] as const;
+export type LrSchedule = (typeof LR_SCHEDULES)[number];
+
+/** What the user may set for training (every field has a default but `method`). */
+export interface TrainOptions {
+  method: MethodName;
+  mode?: TrainMode;
+  /** Initial learning rate (Section 4: 0.01). */
+  lr?: number;
+  /** adaptive (Section 4: cancel a worsening step and halve, else ×1.1) or fixed. Default: adaptive in batch mode, fixed otherwise. */
+  lrSchedule?: LrSchedule;
+  epsilon?: number;
+  mcSamples?: number;
+  seed?: number;
+  /** Mini-batch size (default min(16, samples)). */
+  batchSize?: number;
+  /** Mini-batch metric: discounted average A ← (1-γ)A + γA_batch; default: each batch's own. */
+  metricDecay?: number;
+  /** Online discount γ of Eq. 37 (default 0.1 / largest n_k). */
+  onlineDecay?: number;
+  /** Online initialisation sample count n_init of Eq. 36 (default 2 × largest n_k, at most the data size). */
+  nInit?: number;
+  /** Online: recompute each inverse from its matrix every this many updates (0: never; default 1000). */
+  refreshEvery?: number;
+  backend?: string;
+}
+
+/** Options with every default filled in; stored in the training state and checked on resume. */
+export type TrainSettings = Required<Omit<TrainOptions, 'metricDecay'>> & { metricDecay: number | null };
+
+/** Fills defaults and checks options against the network and data size; returns warnings for doubtful online settings. */
+export function resolveSettings(options: TrainOptions, net: CompiledNetwork, samples: number): { settings: TrainSettings; warnings: Problem[] } {
+  const fail = (code: string, message: string): never => {
+    throw new UsageError([problem(code, message)]);
+  };
+  if (!isMethodName(options.method)) fail('unknown-method', `unknown method '${options.method}'; available: ${METHODS.join(', ')}`);
+  const mode = options.mode ?? 'batch';
+  if (!(MODES as readonly string[]).includes(mode)) fail('mode', `--mode ${mode}: use one of ${MODES.join(', ')}`);
+  let nMax = 1;
+  for (let k = net.nInputs; k < net.nUnits; k++) nMax = Math.max(nMax, net.blockOffsets[k + 1] - net.blockOffsets[k]);
+  const settings: TrainSettings = {
+    method: options.method,
+    mode,
+    lr: options.lr ?? 0.01,
+    lrSchedule: options.lrSchedule ?? (mode === 'batch' ? 'adaptive' : 'fixed'),
+    epsilon: options.epsilon ?? 1e-4,
+    mcSamples: options.mcSamples ?? 1,
+    seed: options.seed ?? 1,
+    batchSize: options.batchSize ?? Math.min(16, samples),
+    metricDecay: options.metricDecay ?? null,
+    onlineDecay: options.onlineDecay ?? 0.1 / nMax,
+    nInit: options.nInit ?? Math.min(samples, 2 * nMax),
+    refreshEvery: options.refreshEvery ?? 1000,
+    backend: options.backend ?? 'cpu',
+  };
+  const positive = (name: string, v: number) => (Number.isFinite(v) && v > 0) || fail(name, `--${name} ${v}: give a positive number`);
+  positive('lr', settings.lr);
+  if (!(settings.epsilon >= 0)) fail('epsilon', `--epsilon ${settings.epsilon}: give a number ≥ 0`);
+  if (!Number.isInteger(settings.mcSamples) || settings.mcSamples < 1) fail('mc-samples', `--mc-samples ${settings.mcSamples}: give a positive integer`);
+  if (!(LR_SCHEDULES as readonly string[]).includes(settings.lrSchedule)) fail('lr-schedule', `--lr-schedule ${settings.lrSchedule}: use adaptive or fixed`);
+  if (!Number.isInteger(settings.batchSize) || settings.batchSize < 1 || settings.batchSize > samples) fail('batch-size', `--batch-size ${settings.batchSize}: give an integer between 1 and the ${samples} samples`);
+  if (settings.metricDecay !== null && !(settings.metricDecay > 0 && settings.metricDecay <= 1)) fail('metric-decay', `--metric-decay ${settings.metricDecay}: give γ in (0, 1]`);
+  if (!(settings.onlineDecay > 0 && settings.onlineDecay < 1)) fail('online-decay', `--online-decay ${settings.onlineDecay}: give γ in (0, 1)`);
+  if (!Number.isInteger(settings.nInit) || settings.nInit < 1 || settings.nInit > samples) fail('n-init', `--n-init ${settings.nInit}: give an integer between 1 and the ${samples} samples`);
+  if (!Number.isInteger(settings.refreshEvery) || settings.refreshEvery < 0) fail('refresh-every', `--refresh-every ${settings.refreshEvery}: give an integer ≥ 0`);
+  const warnings: Problem[] = [];
+  if (mode === 'online') {
+    if (settings.lrSchedule === 'adaptive') fail('lr-schedule', 'the adaptive rate compares the loss before and after a batch step (Section 4) and has no meaning online; use --lr-schedule fixed');
+    if (METHOD_SPECS[settings.method].reduction === 'whole-network') fail('mode', `'natural' keeps the whole-network Fisher matrix, which has no O(d²) online update; use unitwise-natural online, or batch mode`);
+    if (settings.onlineDecay * nMax > 0.5) {
+      warnings.push(warning('online-decay', `--online-decay ${settings.onlineDecay} is not well below 1/n_k = ${(1 / nMax).toPrecision(3)} (the largest unit has ${nMax} parameters): the online metric stays close to low rank (Section 1.3)`));
+    }
+    if (settings.nInit <= nMax) {
+      warnings.push(warning('n-init', `--n-init ${settings.nInit} is not above the ${nMax} parameters of the largest unit: A⁽⁰⁾ is singular but for ε (Section 1.3)`));
+    }
+  }
+  return { settings, warnings };
+}
