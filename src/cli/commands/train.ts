@@ -72,7 +72,7 @@ export const trainCommand: CommandModule = {
     if (argv['backprop-equivalent'] !== undefined && budget.seconds === undefined) {
       const seconds = await backpropEquivalentSeconds(model, data, options, argv['backprop-equivalent'] as number);
       budget = { seconds };
-      process.stderr.write(`budget: ${argv['backprop-equivalent']} backprop iterations take ${seconds.toFixed(2)} s here\n`);
+      if (!argv.quiet) process.stderr.write(`budget: ${argv['backprop-equivalent']} backprop iterations take ${seconds.toFixed(2)} s here\n`);
     }
     const logPath = argv.log as string | undefined;
     if (logPath && !argv.resume) writeFileSync(logPath, '');
