@@ -9,8 +9,8 @@ import { INTERPRETATIONS, type Activation } from '../src/network/types.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
 
 /** max |G - G_fd| / max |G| with G_fd = -(L(w+h) - L(w-h)) / 2h, Richardson-extrapolated. */
-function finiteDifferenceError(seed: number, interpretation: (typeof INTERPRETATIONS)[number], activations: Activation[]): number {
-  const doc = randomNetwork({ interpretation, activations, seed, density: 0.6 });
+function finiteDifferenceError(seed: number, interpretation: (typeof INTERPRETATIONS)[number], activations: Activation[], affine = false): number {
+  const doc = randomNetwork({ interpretation, activations, seed, density: 0.6, affine });
   checkNetwork(doc); // the generator must produce valid networks
   const model = createModel(doc);
   const data = randomData(doc, 5, seed + 1000);
@@ -47,5 +47,8 @@ describe('gradient G = E_x a_i b̃_k against central finite differences', () => 
         }
       });
     }
+    it(`${interpretation}, hidden units with gain/scale/shift (Def. 29)`, () => {
+      for (let seed = 1; seed <= 4; seed++) expect(finiteDifferenceError(seed * 13, interpretation, ['sigmoid', 'tanh', 'linear'], true)).toBeLessThan(1e-6);
+    });
   }
 });

@@ -5,6 +5,8 @@ import { METHOD_SPECS, METHODS, type MethodName } from '../src/methods/methods.j
 import type { DataDocument, NetworkDocument } from '../src/network/types.js';
 import { stepModel } from '../src/train/step.js';
 import { convertData, convertNetwork } from '../src/transform/convert.js';
+import { reparametrize } from '../src/transform/reparametrize.js';
+import { Prng } from '../src/random/prng.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
 
 /** Output distributions of two (network, data) pairs after one step of `method` on each. */
@@ -34,6 +36,25 @@ describe('Prop. 30: one step of a sigmoid network and its tanh twin (ε = 0)', (
         else expect(after).toBeGreaterThan(1e-5);
       });
     }
+  }
+});
+
+describe('Prop. 30: random (α, β, γ) reparametrisations of every hidden unit (Def. 29, ε = 0)', () => {
+  const doc = randomNetwork({ interpretation: 'bernoulli', seed: 11, activations: ['sigmoid', 'tanh'], inputs: 3, hidden: 3, outputs: 3, density: 0.7 });
+  const data = randomData(doc, 40, 3);
+  const rng = new Prng(99);
+  const units = new Map(
+    doc.nodes.filter((n) => n.attributes.role === 'hidden').map((n) => [n.key, { alpha: (rng.uniform() < 0.5 ? -1 : 1) * (0.5 + 1.5 * rng.uniform()), beta: 2 * rng.uniform() - 1, gamma: 0.5 + 1.5 * rng.uniform() }]),
+  );
+  const twin: [NetworkDocument, DataDocument] = [reparametrize(doc, units), data];
+  for (const method of METHODS) {
+    const invariant = METHOD_SPECS[method].invariant;
+    it(`${method}: ${invariant ? 'identical outputs (< 1e-9)' : 'outputs part'}`, () => {
+      const { before, after } = gapAfterStep(method, [doc, data], twin);
+      expect(before).toBeLessThan(1e-13);
+      if (invariant) expect(after).toBeLessThan(1e-9);
+      else expect(after).toBeGreaterThan(1e-5);
+    });
   }
 });
 

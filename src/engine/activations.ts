@@ -43,6 +43,21 @@ export function activate(code: number, pre: Float64Array, act: Float64Array, der
   }
 }
 
+/**
+ * Affine-wrapped activation of Def. 29: a = scale·s(gain·V) + shift, r = ∂a/∂V =
+ * scale·gain·s'(gain·V). `pre` is left holding the argument gain·V of s.
+ */
+export function activateAffine(code: number, gain: number, scale: number, shift: number, pre: Float64Array, act: Float64Array, deriv: Float64Array, offset: number, length: number): void {
+  if (gain === 1 && scale === 1 && shift === 0) return activate(code, pre, act, deriv, offset, length);
+  const end = offset + length;
+  for (let i = offset; i < end; i++) pre[i] *= gain;
+  activate(code, pre, act, deriv, offset, length);
+  for (let i = offset; i < end; i++) {
+    act[i] = scale * act[i] + shift;
+    deriv[i] *= scale * gain;
+  }
+}
+
 /** Scalar activation, for tests and conversions: s(v) for a code. */
 export function activationValue(code: number, v: number): number {
   if (code === ActivationCode.Sigmoid) return 1 / (1 + Math.exp(-v));

@@ -78,6 +78,16 @@ export function compileNetwork(doc: NetworkDocument): { net: CompiledNetwork; pa
     }
   }
 
+  let affine: CompiledNetwork['affine'];
+  if (doc.nodes.some((n) => n.attributes.gain !== undefined || n.attributes.scale !== undefined || n.attributes.shift !== undefined)) {
+    affine = { gain: new Float64Array(nNodes).fill(1), scale: new Float64Array(nNodes).fill(1), shift: new Float64Array(nNodes) };
+    for (let id = 0; id < nNodes; id++) {
+      const a = doc.nodes[order[id]].attributes;
+      affine.gain[id] = a.gain ?? 1;
+      affine.scale[id] = a.scale ?? 1;
+      affine.shift[id] = a.shift ?? 0;
+    }
+  }
   const outputNodes = doc.nodes.map((n, i) => (n.attributes.role === 'output' ? i : -1)).filter((i) => i >= 0);
   const outputUnits = Int32Array.from(outputNodes, (i) => idOfNode[i]);
   const outputIndex = new Int32Array(nNodes).fill(-1);
@@ -91,6 +101,7 @@ export function compileNetwork(doc: NetworkDocument): { net: CompiledNetwork; pa
     interpretation: doc.attributes.interpretation,
     unitKeys,
     activation,
+    affine,
     levelOffsets,
     outputUnits,
     outputIndex,

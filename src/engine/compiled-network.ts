@@ -26,6 +26,11 @@ export interface CompiledNetwork {
   readonly unitKeys: readonly string[];
   /** Per unit id: an {@link ActivationCode}. */
   readonly activation: Uint8Array;
+  /**
+   * Affine wrapping a = scale·s(gain·V) + shift per unit id (Def. 29), as three arrays
+   * [gain, scale, shift] of length nUnits; undefined when every unit has the plain activation.
+   */
+  readonly affine: { gain: Float64Array; scale: Float64Array; shift: Float64Array } | undefined;
   /** Level boundaries, length nLevels + 1. */
   readonly levelOffsets: Int32Array;
   /** Output index j -> unit id (document order of output nodes). */

@@ -8,7 +8,7 @@ import type { CompiledNetwork } from './compiled-network.js';
 export interface Workspace {
   /** Number of samples in the batch. */
   readonly size: number;
-  /** Pre-activations V_k = w_0k + Σ_i w_ik a_i (Eq. 2). Input rows are unused. [nUnits × size] */
+  /** Pre-activations V_k = w_0k + Σ_i w_ik a_i (Eq. 2; gain·V for units with a gain, Def. 29). Input rows are unused. [nUnits × size] */
   readonly pre: Float64Array;
   /** Activities a_k (inputs: the data). [nUnits × size] */
   readonly act: Float64Array;

@@ -21,6 +21,14 @@ export interface NodeAttributes {
   bias?: number;
   /** Overrides the graph's default activation (non-input units only). */
   activation?: Activation;
+  /**
+   * Affine wrapping of a hidden unit's activation, a = scale·s(gain·V) + shift with
+   * V = w_0 + Σ w_i a_i: the (α, β, γ)-reparametrisation of Def. 29 written into the unit
+   * (scale = α, shift = β, gain = γ). Defaults 1, 1, 0.
+   */
+  gain?: number;
+  scale?: number;
+  shift?: number;
   [extra: string]: unknown;
 }
 

@@ -105,6 +105,14 @@ function checkNodes(nodes: unknown, problems: Problem[]): SerializedNode[] {
       } else if (typeof attrs.bias !== 'number' || !Number.isFinite(attrs.bias)) {
         problems.push(problem('non-finite-bias', `${name}: bias ${show(attrs.bias)} is not a finite number`, `${path}/attributes/bias`));
       }
+      for (const field of ['gain', 'scale', 'shift'] as const) {
+        const v = attrs[field];
+        if (v === undefined) continue;
+        if (attrs.role !== 'hidden') problems.push(problem('affine-attribute', `${name}: "${field}" (Def. 29's affine reparametrisation) is only allowed on hidden units; remove it`, `${path}/attributes/${field}`));
+        else if (typeof v !== 'number' || !Number.isFinite(v) || (field !== 'shift' && v === 0)) {
+          problems.push(problem('affine-attribute', `${name}: "${field}" is ${show(v)}; give a finite number${field === 'shift' ? '' : ' other than 0'}`, `${path}/attributes/${field}`));
+        }
+      }
       if (attrs.activation !== undefined && !ACTIVATIONS.includes(attrs.activation as never)) {
         problems.push(problem('unknown-activation', `${name}: activation ${show(attrs.activation)} is unknown; use one of ${list(ACTIVATIONS)}`, `${path}/attributes/activation`));
       }

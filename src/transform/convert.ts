@@ -26,6 +26,10 @@ export function convertNetwork(doc: NetworkDocument, to: ConvertTarget): { docum
     if (role === 'input') {
       units.set(node.key, { alpha, beta, gamma: 1 });
     } else if (unitActivation(doc, node) === from && (role === 'hidden' || doc.attributes.interpretation === 'bernoulli')) {
+      const a = node.attributes;
+      if (a.gain !== undefined || a.scale !== undefined || a.shift !== undefined) {
+        throw new UsageError([problem('affine-attribute', `unit '${node.key}' has gain/scale/shift attributes; convert maps plain ${from} units to ${to} only`)]);
+      }
       units.set(node.key, { alpha, beta, gamma, activation: to });
       converted++;
     }

@@ -4,7 +4,8 @@ import type { Activation, DataDocument, NetworkDocument } from '../network/types
  * An (α, β, γ)-affine reparametrisation of one unit (Def. 29): the unit's activity becomes
  * a'_k = α·f_{γθ'}(...) + β. For input units γ is ignored (they have no incoming parameters).
  * `activation`, when given, is the unit's activation function after the rewrite (for the
- * sigmoid↔tanh correspondence, where α f_{γθ} + β is again a standard activation).
+ * sigmoid↔tanh correspondence, where α f_{γθ} + β is again a standard activation); otherwise
+ * the unit's `gain`, `scale` and `shift` attributes absorb (α, β, γ) (hidden units only).
  */
 export interface AffineReparametrization {
   alpha: number;
@@ -45,6 +46,13 @@ export function reparametrize(
     if (node.attributes.role === 'input') continue;
     const r = units.get(node.key);
     node.attributes.bias = (bias.get(node.key) as number) / (r ? r.gamma : 1);
+    if (r && r.activation === undefined) {
+      // a' = α (scale·s(gain·γ·V') + shift) + β, V' computed with the new weights θ/γ.
+      const a = node.attributes;
+      a.gain = (a.gain ?? 1) * r.gamma;
+      a.scale = r.alpha * (a.scale ?? 1);
+      a.shift = r.alpha * (a.shift ?? 0) + r.beta;
+    }
   }
   // Activations: keep every unit's effective activation, under the new default.
   out.attributes.activation = defaultActivation;

@@ -11,6 +11,8 @@ export interface RandomNetworkOptions {
   outputs?: number;
   /** Probability of each allowed edge (skip connections included). */
   density?: number;
+  /** Give hidden units random gain/scale/shift attributes (Def. 29). */
+  affine?: boolean;
 }
 
 /**
@@ -28,7 +30,10 @@ export function randomNetwork(o: RandomNetworkOptions): NetworkDocument {
   const nodes: SerializedNode[] = [];
   for (let i = 0; i < nIn; i++) nodes.push({ key: `x${i}`, attributes: { role: 'input' } });
   const pick = (list: Activation[]) => list[rng.int(list.length)];
-  for (let i = 0; i < nHid; i++) nodes.push({ key: `h${i}`, attributes: { role: 'hidden', bias: 0.5 * rng.normal(), activation: pick(acts) } });
+  for (let i = 0; i < nHid; i++) {
+    const affine = o.affine ? { gain: 0.5 + rng.uniform(), scale: (rng.uniform() < 0.5 ? -1 : 1) * (0.5 + rng.uniform()), shift: rng.normal() } : {};
+    nodes.push({ key: `h${i}`, attributes: { role: 'hidden', bias: 0.5 * rng.normal(), activation: pick(acts), ...affine } });
+  }
   const outActs = o.interpretation === 'bernoulli' ? acts.filter((a) => a !== 'linear') : acts;
   for (let i = 0; i < nOut; i++) {
     nodes.push({ key: `y${i}`, attributes: { role: 'output', bias: 0.5 * rng.normal(), activation: pick(outActs.length ? outActs : ['sigmoid']) } });

@@ -1,4 +1,4 @@
-import { activate } from '../../engine/activations.js';
+import { activate, activateAffine } from '../../engine/activations.js';
 import { outputLayer } from '../../engine/output-layer.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import type { Workspace } from '../../engine/workspace.js';
@@ -42,7 +42,8 @@ export const cpuPropagationKernels: PropagationKernels = {
         const src2 = inSources[e + 1] * S;
         for (let s = 0; s < S; s++) pre[row + s] += w1 * act[src1 + s] + w2 * act[src2 + s];
       }
-      activate(net.activation[k], pre, act, deriv, row, S);
+      if (net.affine) activateAffine(net.activation[k], net.affine.gain[k], net.affine.scale[k], net.affine.shift[k], pre, act, deriv, row, S);
+      else activate(net.activation[k], pre, act, deriv, row, S);
     }
   },
 
