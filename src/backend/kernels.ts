@@ -87,7 +87,8 @@ export interface MetricKernels {
 export interface UpdateKernels {
   /**
    * δw = (A + εI)⁻¹ G per unit by Cholesky (Eq. 20, 30); `blocks` is overwritten by the factors.
-   * Returns -1, or the id of the first unit whose block is not positive definite.
+   * With ε = 0, a least-squares solution (pivoted Cholesky to the numerical rank; Section 3.3).
+   * Returns -1, or the id of the first unit whose block is not positive definite (or not finite).
    */
   solveUnitBlocks(net: CompiledNetwork, layout: MetricLayout, blocks: Float64Array, gradient: Float64Array, epsilon: number, out: Float64Array): number;
   /** Quasi-diagonal step (Eq. 22-23, 32-33) from the entries of {@link PropagationKernels.gradient}; ε on A_00 and A_ii. */

@@ -45,3 +45,55 @@ export function choleskySolve(l: Float64Array, offset: number, n: number, b: Arr
 export function addToDiagonal(a: Float64Array, offset: number, n: number, epsilon: number): void {
   if (epsilon !== 0) for (let i = 0; i < n; i++) a[offset + i * n + i] += epsilon;
 }
+
+/**
+ * Least-squares solve of a symmetric positive semi-definite system A x = b (n × n block at
+ * `offset`, left unchanged) by Cholesky with diagonal pivoting, stopping at the numerical rank:
+ * a pivot at or below `relativeTolerance` × the largest diagonal entry ends the factorisation
+ * and the remaining components of x are 0. When b lies in the range of A (Section 3.3: the
+ * gradient always does), x is an exact solution, and every exact solution gives the same
+ * δV = xᵀā on the data. Returns the rank.
+ */
+export function pivotedCholeskySolve(a: Float64Array, offset: number, n: number, b: ArrayLike<number>, bOffset: number, x: Float64Array, xOffset: number, relativeTolerance = 1e-12): number {
+  const m = a.slice(offset, offset + n * n);
+  const perm = Array.from({ length: n }, (_, i) => i);
+  let maxDiagonal = 0;
+  for (let i = 0; i < n; i++) maxDiagonal = Math.max(maxDiagonal, m[i * n + i]);
+  const threshold = relativeTolerance * maxDiagonal;
+  const swap = (i: number, j: number) => {
+    if (i === j) return;
+    [perm[i], perm[j]] = [perm[j], perm[i]];
+    for (let k = 0; k < n; k++) [m[i * n + k], m[j * n + k]] = [m[j * n + k], m[i * n + k]];
+    for (let k = 0; k < n; k++) [m[k * n + i], m[k * n + j]] = [m[k * n + j], m[k * n + i]];
+  };
+  let rank = 0;
+  for (let j = 0; j < n; j++) {
+    let best = j;
+    for (let i = j + 1; i < n; i++) if (m[i * n + i] > m[best * n + best]) best = i;
+    if (!(m[best * n + best] > threshold)) break;
+    swap(j, best);
+    const ljj = Math.sqrt(m[j * n + j]);
+    m[j * n + j] = ljj;
+    for (let i = j + 1; i < n; i++) m[i * n + j] /= ljj;
+    for (let i = j + 1; i < n; i++) {
+      const lij = m[i * n + j];
+      for (let k = j + 1; k <= i; k++) m[i * n + k] -= lij * m[k * n + j]; // Schur complement, lower triangle
+      for (let k = j + 1; k < i; k++) m[k * n + i] = m[i * n + k]; // kept symmetric for later pivoting swaps
+    }
+    rank++;
+  }
+  const y = new Float64Array(n);
+  for (let i = 0; i < rank; i++) {
+    let s = b[bOffset + perm[i]];
+    for (let k = 0; k < i; k++) s -= m[i * n + k] * y[k];
+    y[i] = s / m[i * n + i];
+  }
+  for (let i = rank - 1; i >= 0; i--) {
+    let s = y[i];
+    for (let k = i + 1; k < rank; k++) s -= m[k * n + i] * y[k];
+    y[i] = s / m[i * n + i];
+  }
+  for (let i = 0; i < n; i++) x[xOffset + i] = 0;
+  for (let i = 0; i < rank; i++) x[xOffset + perm[i]] = y[i];
+  return rank;
+}

@@ -1,5 +1,5 @@
 import { NumericalError, UsageError, problem } from '../errors.js';
-import { addToDiagonal, choleskyInPlace, choleskySolve } from '../linalg/cholesky.js';
+import { addToDiagonal, choleskyInPlace, choleskySolve, pivotedCholeskySolve } from '../linalg/cholesky.js';
 import type { ModulusContext } from '../metrics/moduli.js';
 import { outputMetric } from '../metrics/output-metric.js';
 
@@ -83,11 +83,17 @@ export function solveWholeNetwork(fisher: Float64Array, gradient: Float64Array, 
   const scale = new Float64Array(P);
   for (let i = 0; i < P; i++) scale[i] = fisher[i * P + i] > 0 ? 1 / Math.sqrt(fisher[i * P + i]) : 1;
   for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) fisher[i * P + j] *= scale[i] * scale[j];
+  const scaled = Float64Array.from(gradient, (g, i) => g * scale[i]);
+  const out = new Float64Array(P);
+  if (!fisher.every(Number.isFinite)) throw new NumericalError([problem('not-finite', `the whole-network Fisher matrix (${P}×${P}) has non-finite entries`)]);
+  if (epsilon === 0) {
+    pivotedCholeskySolve(fisher, 0, P, scaled, 0, out, 0);
+    for (let i = 0; i < P; i++) out[i] *= scale[i];
+    return out;
+  }
   if (!choleskyInPlace(fisher, 0, P)) {
     throw new NumericalError([problem('not-positive-definite', `the whole-network Fisher matrix (${P}×${P}) is not positive definite with ε = ${epsilon}; raise --epsilon`)]);
   }
-  const scaled = Float64Array.from(gradient, (g, i) => g * scale[i]);
-  const out = new Float64Array(P);
   choleskySolve(fisher, 0, P, scaled, 0, out, 0);
   for (let i = 0; i < P; i++) out[i] *= scale[i];
   return out;

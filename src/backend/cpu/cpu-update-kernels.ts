@@ -1,4 +1,4 @@
-import { addToDiagonal, choleskyInPlace, choleskySolve } from '../../linalg/cholesky.js';
+import { addToDiagonal, choleskyInPlace, choleskySolve, pivotedCholeskySolve } from '../../linalg/cholesky.js';
 import type { UpdateKernels } from '../kernels.js';
 
 /**
@@ -11,6 +11,13 @@ export const cpuUpdateKernels: UpdateKernels = {
       const p0 = net.blockOffsets[k];
       const n = net.blockOffsets[k + 1] - p0;
       const base = layout.matrixOffsets[k];
+      for (let i = base; i < base + n * n; i++) if (!Number.isFinite(blocks[i])) return k;
+      if (epsilon === 0) {
+        // Unregularised: least squares (Section 3.3), since blocks with fewer samples than
+        // parameters are singular and the gradient lies in their range.
+        pivotedCholeskySolve(blocks, base, n, gradient, p0, out, p0);
+        continue;
+      }
       addToDiagonal(blocks, base, n, epsilon);
       if (!choleskyInPlace(blocks, base, n)) return k;
       choleskySolve(blocks, base, n, gradient, p0, out, p0);
