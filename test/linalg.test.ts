@@ -42,3 +42,35 @@ describe('Cholesky solves', () => {
     expect(choleskyInPlace(a.slice(), 0, n)).toBe(false);
   });
 });
+
+describe('least squares by pivoted QR', () => {
+  it('matches the normal equations at full rank and fits exactly what can be fitted when rank deficient', async () => {
+    const { leastSquaresQR } = await import('../src/linalg/qr.js');
+    const rng = new Prng(3);
+    for (const [m, n, rank] of [
+      [30, 6, 6],
+      [16, 18, 16],
+      [10, 8, 5],
+    ]) {
+      const basis = Array.from({ length: rank }, () => Array.from({ length: n }, () => rng.normal()));
+      const rows = Array.from({ length: m }, () => {
+        const c = basis.map(() => rng.normal());
+        return Array.from({ length: n }, (_, j) => basis.reduce((s, b, i) => s + c[i] * b[j], 0));
+      });
+      const y = Array.from({ length: m }, () => rng.normal());
+      const x = Float64Array.from(rows.flat());
+      const delta = new Float64Array(n);
+      expect(leastSquaresQR(x, m, n, Float64Array.from(y), delta)).toBe(rank);
+      // Normal equations XᵀXδ = Xᵀy hold.
+      for (let j = 0; j < n; j++) {
+        let lhs = 0;
+        let rhs = 0;
+        rows.forEach((r, i) => {
+          rhs += r[j] * y[i];
+          lhs += r[j] * r.reduce((s, v, l) => s + v * delta[l], 0);
+        });
+        expect(lhs).toBeCloseTo(rhs, 8);
+      }
+    }
+  });
+});

@@ -4,6 +4,7 @@ import { UnitwiseError, UsageError, problem } from '../errors.js';
 import { convertCommand } from './commands/convert.js';
 import { generateCommand } from './commands/generate.js';
 import { inspectCommand } from './commands/inspect.js';
+import { invarianceCommand } from './commands/invariance.js';
 import { quickstartCommand } from './commands/quickstart.js';
 import { stepCommand } from './commands/step.js';
 import { trainCommand } from './commands/train.js';
@@ -17,7 +18,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     await yargs(args)
       .scriptName('unitwise')
-      .command([generateCommand, validateCommand, inspectCommand, stepCommand, trainCommand, convertCommand, quickstartCommand])
+      .command([generateCommand, validateCommand, inspectCommand, stepCommand, trainCommand, invarianceCommand, convertCommand, quickstartCommand])
       .demandCommand(1, 'give a command; see --help')
       .strict()
       .wrap(Math.min(110, process.stdout.columns ?? 110))

@@ -8,7 +8,7 @@ import { computeModulus, type MetricName, type ModulusContext } from '../metrics
 import { outputBackpropagatedModulus } from '../metrics/output-metric.js';
 import { buildTransferPlan, type TransferPlan } from '../metrics/transfer-plan.js';
 import { Prng } from '../random/prng.js';
-import { solveReduction, unitBlocks, type MetricEstimate, type ReductionName } from '../reductions/reductions.js';
+import { solveReduction, unitBlocks, unitwiseLeastSquares, type LeastSquaresSamples, type MetricEstimate, type ReductionName } from '../reductions/reductions.js';
 import { wholeNetworkFisher } from '../reductions/whole-network.js';
 
 /** A training method: a metric combined with a reduction (Section 1, Table 2 of Section 4). */
@@ -143,9 +143,14 @@ export function measureMethod(
   return { lossNats, gradient, estimate: { kind: 'entries', diagonal: entries.diagonal, cross: entries.cross }, modulus };
 }
 
-/** The direction of a method from a measurement (or from a metric estimate averaged across batches). */
-export function methodDirection(method: MethodSpec, kernels: Kernels, cache: NetworkCache, gradient: Float64Array, estimate: MetricEstimate | undefined, epsilon = 1e-4): Float64Array {
+/**
+ * The direction of a method from a measurement (or from a metric estimate averaged across
+ * batches). With ε = 0, full blocks and the batch's `samples`, the step is solved as the
+ * least-squares fit on the samples (Section 3.3) instead of on the normal equations.
+ */
+export function methodDirection(method: MethodSpec, kernels: Kernels, cache: NetworkCache, gradient: Float64Array, estimate: MetricEstimate | undefined, epsilon = 1e-4, samples?: LeastSquaresSamples): Float64Array {
   if (!estimate || method.reduction === 'none') return gradient.slice();
+  if (method.reduction === 'full' && epsilon === 0 && samples) return unitwiseLeastSquares(cache.net, samples);
   return solveReduction(method.reduction, kernels, cache.net, cache.metricLayout(), estimate, gradient, epsilon);
 }
 
@@ -160,7 +165,8 @@ export function evaluateMethod(
   options: DirectionOptions & { forwardDone?: boolean } = {},
 ): MethodEvaluation {
   const measurement = measureMethod(method, kernels, cache, params, batch, ws, options);
-  return { ...measurement, direction: methodDirection(method, kernels, cache, measurement.gradient, measurement.estimate, options.epsilon) };
+  const samples = measurement.modulus ? { ws, modulus: measurement.modulus } : undefined;
+  return { ...measurement, direction: methodDirection(method, kernels, cache, measurement.gradient, measurement.estimate, options.epsilon ?? 1e-4, samples) };
 }
 
 function modulusContext(kernels: Kernels, cache: NetworkCache, params: Float64Array, batch: Batch, ws: Workspace, options: DirectionOptions): ModulusContext {

@@ -2,6 +2,7 @@ import { metricLayout, type Kernels, type MetricLayout } from '../backend/kernel
 import { NumericalError, problem } from '../errors.js';
 import type { CompiledNetwork } from '../engine/compiled-network.js';
 import type { Workspace } from '../engine/workspace.js';
+import { leastSquaresQR } from '../linalg/qr.js';
 import { solveWholeNetwork } from './whole-network.js';
 
 /**
@@ -78,4 +79,54 @@ export function quasiDiagonalEntries(kernels: Kernels, net: CompiledNetwork, ws:
   const entries = { modulus, diagonal: new Float64Array(net.nParams), cross: new Float64Array(net.nParams) };
   kernels.gradient(net, ws, new Float64Array(net.nParams), entries);
   return entries;
+}
+
+/** Per-sample data for least-squares solves: a batch's forward/backward pass and its modulus ψ̃. */
+export interface LeastSquaresSamples {
+  ws: Workspace;
+  modulus: Float64Array;
+  /** Optional per-unit affine recombination T_k of the incoming signals (Prop. 31), n_k × n_k row-major. */
+  transforms?: Float64Array[];
+}
+
+/**
+ * The unregularised unitwise step as the weighted least-squares fit of Prop. 32 / Section 3.3,
+ * solved on the samples rather than on the normal equations: at unit k, rows √ψ̃(x)·ā(x)
+ * (ā = (1, a_i...), or T_k ā) and targets b̃_k(x)/√ψ̃(x), samples with ψ̃ = 0 left out. Singular
+ * blocks (fewer samples than parameters) have many solutions; this one has the same fitted
+ * values, hence the same outputs on the data, in every parametrisation.
+ */
+export function unitwiseLeastSquares(net: CompiledNetwork, samples: LeastSquaresSamples): Float64Array {
+  const { ws, modulus, transforms } = samples;
+  const S = ws.size;
+  const out = new Float64Array(net.nParams);
+  for (let k = net.nInputs; k < net.nUnits; k++) {
+    const p0 = net.blockOffsets[k];
+    const n = net.blockOffsets[k + 1] - p0;
+    const rows: number[] = [];
+    const targets: number[] = [];
+    const abar = new Float64Array(n);
+    for (let s = 0; s < S; s++) {
+      const psi = modulus[k * S + s];
+      if (!(psi > 0)) continue;
+      const root = Math.sqrt(psi);
+      abar[0] = 1;
+      for (let e = net.inOffsets[k], i = 1; e < net.inOffsets[k + 1]; e++, i++) abar[i] = ws.act[net.inSources[e] * S + s];
+      const t = transforms?.[k];
+      for (let i = 0; i < n; i++) {
+        let v = abar[i];
+        if (t) {
+          v = 0;
+          for (let j = 0; j < n; j++) v += t[i * n + j] * abar[j];
+        }
+        rows.push(root * v);
+      }
+      targets.push(ws.backReduced[k * S + s] / root);
+    }
+    if (targets.length === 0) continue;
+    const delta = new Float64Array(n);
+    leastSquaresQR(Float64Array.from(rows), targets.length, n, Float64Array.from(targets), delta);
+    out.set(delta, p0);
+  }
+  return out;
 }
