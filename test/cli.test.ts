@@ -188,9 +188,14 @@ describe('unitwise CLI (real binary)', () => {
     expect(strip('int.jsonl')).toEqual(strip('straight.jsonl'));
   });
 
-  it('quickstart runs the default job', () => {
-    const r = run('quickstart', '--steps', '20');
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/agree to \d\.\d+e-1\d before training/);
+  it('quickstart (npm start) runs a short replication and the invariance table and writes the report', () => {
+    const r = run('quickstart', '--runs', '1', '--out', 'qs');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Table 2 — final loss in bits per sample, mean ± std over 1 runs/);
+    expect(r.stdout.match(/as expected/g)).toHaveLength(10);
+    expect(r.stdout).toMatch(/Report: .*qs\/index\.html/);
+    for (const f of ['index.html', 'report.md', 'table1.json', 'table2.md', 'loss-vs-time-sigmoid.svg', 'sigmoid-vs-tanh.svg', 'dgn-vs-qdbm.svg', 'curves/run-00.json']) {
+      expect(readFileSync(join(dir, 'qs', f), 'utf8').length, f).toBeGreaterThan(100);
+    }
   });
 });

@@ -6,6 +6,7 @@ import { generateCommand } from './commands/generate.js';
 import { inspectCommand } from './commands/inspect.js';
 import { invarianceCommand } from './commands/invariance.js';
 import { quickstartCommand } from './commands/quickstart.js';
+import { replicateCommand } from './commands/replicate.js';
 import { stepCommand } from './commands/step.js';
 import { trainCommand } from './commands/train.js';
 import { validateCommand } from './commands/validate.js';
@@ -18,7 +19,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     await yargs(args)
       .scriptName('unitwise')
-      .command([generateCommand, validateCommand, inspectCommand, stepCommand, trainCommand, invarianceCommand, convertCommand, quickstartCommand])
+      .command([generateCommand, validateCommand, inspectCommand, stepCommand, trainCommand, invarianceCommand, replicateCommand, convertCommand, quickstartCommand])
       .demandCommand(1, 'give a command; see --help')
       .strict()
       .wrap(Math.min(110, process.stdout.columns ?? 110))

@@ -1,26 +1,50 @@
+import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { runQuickstart } from '../../quickstart.js';
+import { generateAutoencoder } from '../../generate/autoencoder.js';
+import { generateBinaryData } from '../../generate/data.js';
+import { checkAllMethods, DEFAULT_INVARIANCE } from '../../invariance/check.js';
+import { runReplication } from '../../replicate/pool.js';
+import { writeReplicationReport } from '../../replicate/report.js';
+import { TABLE2_METHODS } from '../../replicate/run.js';
+import { markdownForTerminal } from '../../replicate/tables.js';
 
 export const quickstartCommand: CommandModule = {
   command: 'quickstart',
-  describe: 'Default job (npm start): Section 4 autoencoder, its tanh twin, and batch backprop on both',
+  describe: 'The default job (npm start): a short replication of Section 4 (paper budget, every Table 2 method) and the sigmoid/tanh invariance table, with an HTML report',
   builder: (yargs) =>
     yargs.options({
-      seed: { type: 'number', default: 1, describe: 'seed of the network and data' },
-      steps: { type: 'number', default: 1000, describe: 'backprop steps' },
-      lr: { type: 'number', default: 0.3, describe: 'fixed learning rate' },
+      runs: { type: 'number', default: 4, describe: 'replication runs' },
+      seed: { type: 'number', default: 1, describe: 'base seed' },
+      out: { type: 'string', default: 'unitwise-report', describe: 'report folder' },
+      workers: { type: 'number', describe: 'worker threads (default: number of cores)' },
     }),
-  handler: (argv) => {
-    const out = (line: string) => process.stdout.write(line + '\n');
-    out(`unitwise quickstart: Section 4 autoencoder 100-30-10-30-100 (seed ${argv.seed}), 16 random binary strings, Bernoulli outputs`);
-    out('step  sigmoid (bits/sample)  tanh (bits/sample)');
-    const result = runQuickstart({
-      seed: argv.seed as number,
-      steps: argv.steps as number,
-      lr: argv.lr as number,
-      onRow: (row) => out(`${String(row.step).padStart(4)}  ${row.sigmoidBits.toFixed(3).padStart(21)}  ${row.tanhBits.toFixed(3).padStart(18)}`),
+  handler: async (argv) => {
+    const say = (line: string) => process.stdout.write(line + '\n');
+    const seed = argv.seed as number;
+    const runs = argv.runs as number;
+    say(`unitwise: Section 4's experiment, ${runs} runs with the paper's iteration budget (Table 1), every Table 2 method in sigmoid and tanh form.`);
+    const started = performance.now();
+    const document = generateAutoencoder({ seed, activation: 'sigmoid' });
+    const data = generateBinaryData({ seed });
+    const invariance = checkAllMethods(document, data, { twin: 'convert', ...DEFAULT_INVARIANCE, epsilon: 0 }, TABLE2_METHODS);
+    const invarianceTable = [
+      `Sigmoid network (seed ${seed}) and its converted tanh twin, ${DEFAULT_INVARIANCE.steps} steps at rate ${DEFAULT_INVARIANCE.lr}, ε = 0: largest difference of the output probabilities`,
+      '',
+      '| method | invariant (paper) | after step 1 | largest | verdict |',
+      '|---|---|---|---|---|',
+      ...invariance.map((r) => `| ${r.method} | ${r.expectedInvariant ? 'yes' : 'no'} | ${r.steps[1].deviation.toExponential(2)} | ${r.maxDeviation.toExponential(2)} | ${r.invariant === r.expectedInvariant ? 'as expected' : 'UNEXPECTED'} |`),
+    ].join('\n') + '\n';
+    const results = await runReplication(runs, { methods: TABLE2_METHODS, budget: { kind: 'paper' }, seed }, {
+      workers: argv.workers as number | undefined,
+      onRunDone: (done, total) => process.stderr.write(`run ${done}/${total} done (${((performance.now() - started) / 1000).toFixed(0)} s)\n`),
     });
-    out(`network: ${result.units} units, ${result.edges} edges; sigmoid and converted tanh twin agree to ${result.initialOutputGap.toExponential(2)} before training`);
-    out('backprop is not invariant (Section 3.2): the two trajectories part. Try `unitwise --help` for the commands.');
+    const wallSeconds = (performance.now() - started) / 1000;
+    const out = argv.out as string;
+    const { table2 } = writeReplicationReport(out, { results, methods: TABLE2_METHODS, budget: { kind: 'paper' }, seed, wallSeconds, extraSections: [{ title: 'Invariance check', markdown: invarianceTable }] });
+    say('');
+    say(markdownForTerminal(table2));
+    say(markdownForTerminal(invarianceTable));
+    say(`Done in ${wallSeconds.toFixed(0)} s. Report: ${resolve(out, 'index.html')} (tables, figures; also report.md).`);
+    say('Full replication: npx unitwise replicate autoencoder --runs 20 --out DIR; more: npx unitwise --help');
   },
 };

@@ -1,0 +1,82 @@
+import { resolve } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { UsageError, problem } from '../../errors.js';
+import { createModel } from '../../engine/model.js';
+import { generateAutoencoder } from '../../generate/autoencoder.js';
+import { generateBinaryData } from '../../generate/data.js';
+import { isMethodName, METHODS, type MethodName } from '../../methods/methods.js';
+import { runFigure1, writeFigure1 } from '../../replicate/figure1.js';
+import { runReplication } from '../../replicate/pool.js';
+import { writeReplicationReport } from '../../replicate/report.js';
+import { TABLE2_METHODS, type ReplicateBudget } from '../../replicate/run.js';
+import { markdownForTerminal } from '../../replicate/tables.js';
+import { backpropEquivalentSeconds } from '../../train/trainer.js';
+
+export const replicateCommand: CommandModule = {
+  command: 'replicate <experiment>',
+  describe: 'Replicate the paper: Section 4’s autoencoder experiment (Tables 1-2, Figures 2-5) or Figure 1',
+  builder: (yargs) =>
+    yargs.positional('experiment', { choices: ['autoencoder', 'figure1'] as const, demandOption: true }).options({
+      out: { type: 'string', demandOption: true, describe: 'output folder (tables, curves, SVG figures, report.md, index.html)' },
+      runs: { type: 'number', default: 20, describe: 'autoencoder: independent runs' },
+      seed: { type: 'number', default: 1, describe: 'base seed (run r uses seed + r)' },
+      workers: { type: 'number', describe: 'worker threads (default: number of cores); results do not depend on it' },
+      budget: { type: 'string', default: 'paper', describe: 'paper (Table 1 iteration counts), time (the time of 10,000 backprop iterations here), or iterations:N' },
+      methods: { type: 'string', describe: `comma-separated (default: the rows of Table 2: ${TABLE2_METHODS.join(', ')})` },
+      quiet: { type: 'boolean', default: false, describe: 'no progress output' },
+    }),
+  handler: async (argv) => {
+    const out = argv.out as string;
+    const say = (line: string) => process.stdout.write(line + '\n');
+    if (argv.experiment === 'figure1') {
+      const result = await runFigure1({ seed: argv.seed as number });
+      writeFigure1(out, result);
+      say('Figure 1: 50-50 network, all weights 0, 100 backprop steps at rate 0.01');
+      say('step  loss on (x, x)  loss on (1-x, 1-x)   (bits per sample)');
+      for (const s of [0, 10, 25, 50, 75, 100]) say(`${String(s).padStart(4)}  ${result.ones[s].toFixed(3).padStart(14)}  ${result.zeros[s].toFixed(3).padStart(18)}`);
+      say(`x has ${Math.round(result.density * 100)}% ones; the report is ${resolve(out, 'index.html')}`);
+      return;
+    }
+    const methods = parseMethods(argv.methods as string | undefined);
+    const runs = argv.runs as number;
+    if (!Number.isInteger(runs) || runs < 1) throw new UsageError([problem('runs', `--runs ${runs}: give a positive integer`)]);
+    const seed = argv.seed as number;
+    const budget = await parseBudget(argv.budget as string, seed);
+    const started = performance.now();
+    const progress = (done: number, total: number) => {
+      if (argv.quiet) return;
+      const width = 30;
+      const bar = '#'.repeat(Math.round((done / total) * width)).padEnd(width, '.');
+      const line = `[${bar}] ${done}/${total} runs  ${((performance.now() - started) / 1000).toFixed(0)} s`;
+      process.stderr.write(process.stderr.isTTY ? `\r${line}${done === total ? '\n' : ''}` : `${line}\n`);
+    };
+    progress(0, runs);
+    const results = await runReplication(runs, { methods, budget, seed }, { workers: argv.workers as number | undefined, onRunDone: progress });
+    const wallSeconds = (performance.now() - started) / 1000;
+    const { table1, table2 } = writeReplicationReport(out, { results, methods, budget, seed, wallSeconds });
+    say(markdownForTerminal(table1));
+    say(markdownForTerminal(table2));
+    say(`${runs} runs in ${wallSeconds.toFixed(1)} s; the report is ${resolve(out, 'index.html')} (also report.md)`);
+  },
+};
+
+export function parseMethods(text: string | undefined): MethodName[] {
+  if (text === undefined) return TABLE2_METHODS;
+  const names = text.split(',').map((m) => m.trim());
+  const unknown = names.filter((m) => !isMethodName(m));
+  if (unknown.length > 0) throw new UsageError([problem('methods', `--methods: unknown ${unknown.join(', ')}; available: ${METHODS.join(', ')}`)]);
+  return names as MethodName[];
+}
+
+/** paper | time | iterations:N; `time` measures 10,000 batch backprop iterations on the first run's network. */
+export async function parseBudget(text: string, seed: number): Promise<ReplicateBudget> {
+  if (text === 'paper') return { kind: 'paper' };
+  const match = /^iterations:(\d+)$/.exec(text);
+  if (match && Number(match[1]) > 0) return { kind: 'iterations', iterations: Number(match[1]) };
+  if (text === 'time') {
+    const model = createModel(generateAutoencoder({ seed, activation: 'sigmoid' }));
+    const seconds = await backpropEquivalentSeconds(model, generateBinaryData({ seed }), { method: 'backprop', lr: 0.01 }, 10000);
+    return { kind: 'time', seconds };
+  }
+  throw new UsageError([problem('budget', `--budget ${text}: use paper, time or iterations:N (N a positive integer)`)]);
+}
