@@ -188,6 +188,16 @@ describe('unitwise CLI (real binary)', () => {
     expect(strip('int.jsonl')).toEqual(strip('straight.jsonl'));
   });
 
+  it('replicate autoencoder: results do not depend on the number of workers', () => {
+    const args = ['replicate', 'autoencoder', '--runs', '3', '--budget', 'iterations:30', '--methods', 'backprop,quasi-diagonal-backpropagated-metric', '--quiet'];
+    expect(run(...args, '--workers', '1', '--out', 'rep1').status).toBe(0);
+    expect(run(...args, '--workers', '2', '--out', 'rep2').status).toBe(0);
+    const losses = (d: string) => JSON.parse(readFileSync(join(dir, d, 'table2.json'), 'utf8')).methods;
+    expect(losses('rep2')).toEqual(losses('rep1'));
+    const curve = (d: string) => JSON.parse(readFileSync(join(dir, d, 'curves/run-02.json'), 'utf8')).curves.backprop.tanh.points.map((p: number[]) => [p[0], p[2]]);
+    expect(curve('rep2')).toEqual(curve('rep1'));
+  });
+
   it('quickstart (npm start) runs a short replication and the invariance table and writes the report', () => {
     const r = run('quickstart', '--runs', '1', '--out', 'qs');
     expect(r.status, r.stderr).toBe(0);

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { generateAutoencoder } from '../../generate/autoencoder.js';
 import { generateBinaryData } from '../../generate/data.js';
+import { generateRandomDag } from '../../generate/random-dag.js';
 import { writeJson } from '../io.js';
 
 const parseList = (text: string): number[] => String(text).split(',').map((s) => Number(s.trim()));
@@ -10,7 +11,7 @@ export const generateCommand: CommandModule = {
   describe: 'Write a generated network or data set',
   builder: (yargs) =>
     yargs
-      .positional('what', { choices: ['autoencoder', 'data'] as const, describe: 'autoencoder: Section 4 sparse network; data: random binary strings, target = input', demandOption: true })
+      .positional('what', { choices: ['autoencoder', 'data', 'random-dag'] as const, describe: 'autoencoder: Section 4 sparse network; data: random binary strings, target = input; random-dag: large random sparse DAG', demandOption: true })
       .options({
         seed: { type: 'number', default: 1, describe: 'PRNG seed (xoshiro128**)' },
         out: { type: 'string', describe: 'output file (default: stdout)' },
@@ -21,11 +22,18 @@ export const generateCommand: CommandModule = {
         length: { type: 'number', default: 100, describe: 'data: bits per sample' },
         encoding: { choices: ['01', 'pm1'] as const, default: '01' as const, describe: 'data: input encoding (targets stay 0/1)' },
         density: { type: 'number', default: 0.5, describe: 'data: probability of a one' },
+        units: { type: 'number', default: 1000, describe: 'random-dag: total units' },
+        'fan-in': { type: 'number', default: 8, describe: 'random-dag: incoming edges per non-input unit' },
+        outputs: { type: 'number', default: 10, describe: 'random-dag: output units' },
+        levels: { type: 'number', default: 4, describe: 'random-dag: levels of non-input units' },
+        skip: { type: 'number', default: 0, describe: 'random-dag: probability that an edge skips levels' },
       }),
   handler: (argv) => {
     const a = argv as unknown as Record<string, never>;
     if (a.what === 'autoencoder') {
       writeJson(a.out, generateAutoencoder({ layers: parseList(a.layers), fan: a.fan, activation: a.activation, seed: a.seed }));
+    } else if (a.what === 'random-dag') {
+      writeJson(a.out, generateRandomDag({ units: a.units, fanIn: a['fan-in'], outputs: a.outputs, levels: a.levels, skip: a.skip, activation: a.activation, seed: a.seed }));
     } else {
       writeJson(a.out, generateBinaryData({ samples: a.samples, length: a.length, encoding: a.encoding, density: a.density, seed: a.seed }));
     }
