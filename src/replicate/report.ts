@@ -87,7 +87,8 @@ export function writeReplicationReport(dir: string, input: ReportInput): ReportF
   const summaries = summarise(input.results, input.methods);
   const table1 = table1Markdown(summaries, input.budget);
   const table2 = table2Markdown(summaries, input.results.length);
-  const meta = { runs: input.results.length, seed: input.seed, budget: input.budget, wallSeconds: input.wallSeconds };
+  const budgetSeconds = input.results.map((r) => r.budgetSeconds).filter((x): x is number => x !== undefined);
+  const meta = { runs: input.results.length, seed: input.seed, budget: input.budget, wallSeconds: input.wallSeconds, ...(budgetSeconds.length ? { budgetSecondsPerRun: budgetSeconds } : {}) };
   writeFileSync(join(dir, 'table1.json'), JSON.stringify({ ...meta, methods: summaries.map((s) => ({ method: s.method, iterations: s.iterations, seconds: s.seconds, paperIterations: s.paperIterations })) }, null, 2) + '\n');
   writeFileSync(join(dir, 'table2.json'), JSON.stringify({ ...meta, methods: summaries.map((s) => ({ method: s.method, invariant: s.invariant, loss: s.loss, paperLoss: s.paperLoss })) }, null, 2) + '\n');
   writeFileSync(join(dir, 'table1.md'), table1);

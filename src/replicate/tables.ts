@@ -31,7 +31,7 @@ export function table2Markdown(rows: MethodSummary[], runs: number): string {
 
 export function describeBudget(budget: ReplicateBudget): string {
   if (budget.kind === 'paper') return 'paper (Table 1 midpoints)';
-  if (budget.kind === 'time') return `time (${budget.seconds.toFixed(2)} s each: 10,000 backprop iterations measured here)`;
+  if (budget.kind === 'time') return `time (what ${budget.backpropIterations} backprop iterations take, measured in each run)`;
   return `${budget.iterations}-iteration`;
 }
 

@@ -1,16 +1,12 @@
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UsageError, problem } from '../../errors.js';
-import { createModel } from '../../engine/model.js';
-import { generateAutoencoder } from '../../generate/autoencoder.js';
-import { generateBinaryData } from '../../generate/data.js';
 import { isMethodName, METHODS, type MethodName } from '../../methods/methods.js';
 import { runFigure1, writeFigure1 } from '../../replicate/figure1.js';
 import { runReplication } from '../../replicate/pool.js';
 import { writeReplicationReport } from '../../replicate/report.js';
 import { TABLE2_METHODS, type ReplicateBudget } from '../../replicate/run.js';
 import { markdownForTerminal } from '../../replicate/tables.js';
-import { backpropEquivalentSeconds } from '../../train/trainer.js';
 
 export const replicateCommand: CommandModule = {
   command: 'replicate <experiment>',
@@ -41,7 +37,7 @@ export const replicateCommand: CommandModule = {
     const runs = argv.runs as number;
     if (!Number.isInteger(runs) || runs < 1) throw new UsageError([problem('runs', `--runs ${runs}: give a positive integer`)]);
     const seed = argv.seed as number;
-    const budget = await parseBudget(argv.budget as string, seed);
+    const budget = parseBudget(argv.budget as string);
     const started = performance.now();
     const progress = (done: number, total: number) => {
       if (argv.quiet) return;
@@ -68,15 +64,11 @@ export function parseMethods(text: string | undefined): MethodName[] {
   return names as MethodName[];
 }
 
-/** paper | time | iterations:N; `time` measures 10,000 batch backprop iterations on the first run's network. */
-export async function parseBudget(text: string, seed: number): Promise<ReplicateBudget> {
+/** paper | time | iterations:N (`time`: the time of 10,000 backprop iterations, measured in each run). */
+export function parseBudget(text: string): ReplicateBudget {
   if (text === 'paper') return { kind: 'paper' };
+  if (text === 'time') return { kind: 'time', backpropIterations: 10000 };
   const match = /^iterations:(\d+)$/.exec(text);
   if (match && Number(match[1]) > 0) return { kind: 'iterations', iterations: Number(match[1]) };
-  if (text === 'time') {
-    const model = createModel(generateAutoencoder({ seed, activation: 'sigmoid' }));
-    const seconds = await backpropEquivalentSeconds(model, generateBinaryData({ seed }), { method: 'backprop', lr: 0.01 }, 10000);
-    return { kind: 'time', seconds };
-  }
   throw new UsageError([problem('budget', `--budget ${text}: use paper, time or iterations:N (N a positive integer)`)]);
 }
