@@ -10,6 +10,7 @@ import { evaluateMethod, METHOD_SPECS, METHODS, NetworkCache, type MethodName } 
 import { paperTimeRatio } from '../methods/paper.js';
 import { Prng } from '../random/prng.js';
 import { medianMicros } from './timing.js';
+import { runScaling, writeScaling } from './scaling.js';
 
 interface MethodFigures {
   medianMicros: number;
@@ -28,6 +29,7 @@ interface MethodFigures {
  */
 function main(args: string[]): void {
   const flag = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
+  if (args.includes('--scaling')) return scaling(args, flag);
   const methods = (flag('--methods')?.split(',') ?? METHODS) as MethodName[];
   const model = createModel(generateAutoencoder({ seed: 1, activation: 'sigmoid' }));
   const data = generateBinaryData({ seed: 1 });
@@ -83,6 +85,23 @@ function main(args: string[]): void {
   }
   const json = flag('--json');
   if (json) writeFileSync(json, JSON.stringify({ network: { units: net.nUnits, edges: net.nEdges, parameters: net.nParams, samples: batch.size }, methods: results }, null, 2) + '\n');
+}
+
+/**
+ * `npm run bench -- --scaling [--json FILE] [--svg PREFIX] [--backend B] [--scale F]`: time per
+ * sample of each method as units, fan-in and outputs double (up to about 10^6 edges), fitted
+ * exponents beside Section 1's, and peak memory at the largest size.
+ */
+function scaling(args: string[], flag: (name: string) => string | undefined): void {
+  const result = runScaling({ backend: flag('--backend'), scale: flag('--scale') ? Number(flag('--scale')) : undefined, onLine: (line) => process.stdout.write(line + '\n') });
+  process.stdout.write('\nfitted exponents (measured / Section 1):\n');
+  process.stdout.write('method                                  units         fan-in        outputs\n');
+  const methods = Object.keys(result.sweeps.units.methods);
+  for (const method of methods) {
+    const cell = (sweep: 'units' | 'fanIn' | 'outputs') => `${result.sweeps[sweep].methods[method].exponent.toFixed(2)} / ${result.sweeps[sweep].methods[method].expected}`.padEnd(14);
+    process.stdout.write(`${method.padEnd(40)}${cell('units')}${cell('fanIn')}${cell('outputs')}\n`);
+  }
+  writeScaling(result, flag('--json'), flag('--svg'));
 }
 
 main(process.argv.slice(2));

@@ -1,0 +1,148 @@
+import { writeFileSync } from 'node:fs';
+import { getBackend } from '../backend/index.js';
+import { makeBatch } from '../engine/batch.js';
+import { createModel } from '../engine/model.js';
+import { createWorkspace } from '../engine/workspace.js';
+import { generateBinaryData } from '../generate/data.js';
+import { generateRandomDag } from '../generate/random-dag.js';
+import { evaluateMethod, METHOD_SPECS, NetworkCache, type MethodName } from '../methods/methods.js';
+import { Prng } from '../random/prng.js';
+import { lineChart, PALETTE } from '../replicate/svg.js';
+import { fittedExponent } from './fit.js';
+
+/** The methods whose costs Section 1 states, with the exponents it predicts per sweep (n units, d fan-in, n_out outputs). */
+export const SCALING_METHODS: Array<{ method: MethodName; cost: string; expected: Record<Sweep, number> }> = [
+  { method: 'backprop', cost: 'O(nd)', expected: { units: 1, fanIn: 1, outputs: 0 } },
+  { method: 'quasi-diagonal-backpropagated-metric', cost: 'O(nd)', expected: { units: 1, fanIn: 1, outputs: 0 } },
+  { method: 'backpropagated-metric', cost: 'O(nd²)', expected: { units: 1, fanIn: 2, outputs: 0 } },
+  { method: 'quasi-diagonal-natural', cost: 'O(nd·n_out)', expected: { units: 1, fanIn: 1, outputs: 1 } },
+  { method: 'unitwise-natural', cost: 'O(nd² + nd·n_out)', expected: { units: 1, fanIn: 2, outputs: 1 } },
+];
+
+export type Sweep = 'units' | 'fanIn' | 'outputs';
+
+export interface ScalingConfig {
+  units: number;
+  fanIn: number;
+  outputs: number;
+}
+
+export interface ScalingPoint extends ScalingConfig {
+  edges: number;
+  /** Median seconds of one batch iteration divided by the batch size. */
+  secondsPerSample: number;
+}
+
+export interface ScalingResult {
+  backend: string;
+  batch: number;
+  sweeps: Record<Sweep, { values: number[]; methods: Record<string, { points: ScalingPoint[]; exponent: number; expected: number }> }>;
+  /** Peak resident memory (bytes) while training the largest network, per method. */
+  peakMemory: Record<string, number>;
+}
+
+/** Default sweeps: each doubles one size four times from a base, up to about 10^6 edges. */
+export function defaultSweeps(scale = 1): Record<Sweep, ScalingConfig[]> {
+  const s = (n: number) => Math.max(64, Math.round(n * scale));
+  return {
+    units: [1, 2, 4, 8].map((f) => ({ units: s(20_000) * f, fanIn: 8, outputs: 8 })),
+    fanIn: [4, 8, 16, 32].map((d) => ({ units: s(40_000), fanIn: d, outputs: 8 })),
+    outputs: [4, 8, 16, 32].map((k) => ({ units: s(20_000), fanIn: 8, outputs: k })),
+  };
+}
+
+/**
+ * Measures, per method, the time per sample of a batch iteration (loss, gradient, direction) on
+ * random layered DAGs (4 levels, no skips) as the units, the fan-in and the outputs double,
+ * fits the exponents, and records peak memory at the largest network.
+ */
+export function runScaling(options: { backend?: string; batch?: number; repeats?: number; scale?: number; methods?: MethodName[]; onLine?: (line: string) => void } = {}): ScalingResult {
+  const backend = options.backend ?? 'cpu';
+  const kernels = getBackend(backend);
+  const batchSize = options.batch ?? 16;
+  const repeats = options.repeats ?? 3;
+  const methods = SCALING_METHODS.filter((m) => !options.methods || options.methods.includes(m.method));
+  const say = options.onLine ?? (() => undefined);
+  const sweeps = defaultSweeps(options.scale);
+  const result: ScalingResult = { backend, batch: batchSize, sweeps: {} as ScalingResult['sweeps'], peakMemory: {} };
+  let largest: { edges: number; config: ScalingConfig } | undefined;
+  for (const [sweep, configs] of Object.entries(sweeps) as Array<[Sweep, ScalingConfig[]]>) {
+    const entry: ScalingResult['sweeps'][Sweep] = { values: configs.map((c) => (sweep === 'units' ? c.units : sweep === 'fanIn' ? c.fanIn : c.outputs)), methods: {} };
+    for (const m of methods) entry.methods[m.method] = { points: [], exponent: NaN, expected: m.expected[sweep] };
+    for (const config of configs) {
+      const doc = generateRandomDag({ ...config, levels: 4, seed: 1 });
+      const model = createModel(doc);
+      const { net } = model;
+      if (!largest || net.nEdges > largest.edges) largest = { edges: net.nEdges, config };
+      const data = generateBinaryData({ seed: 1, samples: batchSize, length: net.nInputs });
+      const targets = generateBinaryData({ seed: 2, samples: batchSize, length: net.nOutputs });
+      const batch = makeBatch(net, { inputs: data.inputs, targets: targets.targets });
+      const ws = createWorkspace(net, batchSize);
+      const cache = new NetworkCache(net);
+      for (const m of methods) {
+        const spec = METHOD_SPECS[m.method];
+        const times: number[] = [];
+        for (let r = 0; r < repeats + 1; r++) {
+          const start = performance.now();
+          evaluateMethod(spec, kernels, cache, model.params, batch, ws, { rng: new Prng(1) });
+          if (r > 0) times.push((performance.now() - start) / 1000); // the first run warms up
+        }
+        times.sort((a, b) => a - b);
+        const point = { ...config, edges: net.nEdges, secondsPerSample: times[Math.floor(times.length / 2)] / batchSize };
+        entry.methods[m.method].points.push(point);
+        say(`${sweep.padEnd(7)} units ${String(config.units).padStart(7)}  fan-in ${String(config.fanIn).padStart(2)}  outputs ${String(config.outputs).padStart(2)}  edges ${String(net.nEdges).padStart(8)}  ${m.method.padEnd(36)} ${(point.secondsPerSample * 1e6).toFixed(1).padStart(10)} µs/sample`);
+      }
+    }
+    for (const m of methods) {
+      const e = entry.methods[m.method];
+      e.exponent = fittedExponent(e.points.map((p, i) => [entry.values[i], p.secondsPerSample]));
+    }
+    result.sweeps[sweep] = entry;
+  }
+  if (largest) {
+    // Peak memory: a few batch-64 training iterations on the largest network, per method, from a clean heap.
+    const doc = generateRandomDag({ ...largest.config, levels: 4, seed: 1 });
+    const model = createModel(doc);
+    const { net } = model;
+    const batch = makeBatch(net, { inputs: generateBinaryData({ seed: 1, samples: 64, length: net.nInputs }).inputs, targets: generateBinaryData({ seed: 2, samples: 64, length: net.nOutputs }).targets });
+    const ws = createWorkspace(net, 64);
+    const cache = new NetworkCache(net);
+    for (const m of methods) {
+      let peak = process.memoryUsage().rss;
+      for (let r = 0; r < 3; r++) {
+        const { direction } = evaluateMethod(METHOD_SPECS[m.method], kernels, cache, model.params, batch, ws, { rng: new Prng(1) });
+        for (let p = 0; p < direction.length; p++) model.params[p] += 1e-6 * direction[p];
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }
+      result.peakMemory[m.method] = peak;
+      say(`peak resident memory, ${net.nEdges} edges, batch 64, ${m.method}: ${(peak / 2 ** 20).toFixed(0)} MiB`);
+    }
+  }
+  return result;
+}
+
+/** One log-log chart per sweep: time per sample against the doubled size, a line per method. */
+export function scalingCharts(result: ScalingResult): Record<Sweep, string> {
+  const label: Record<Sweep, string> = { units: 'units n (fan-in 8, 8 outputs)', fanIn: 'fan-in d', outputs: 'outputs n_out' };
+  const charts = {} as Record<Sweep, string>;
+  for (const [sweep, entry] of Object.entries(result.sweeps) as Array<[Sweep, ScalingResult['sweeps'][Sweep]]>) {
+    charts[sweep] = lineChart({
+      title: `Scaling with ${label[sweep].split(' (')[0]} (${result.backend} backend, log-log)`,
+      xLabel: `log2 of ${label[sweep]} relative to the smallest`,
+      yLabel: 'µs per sample',
+      logY: true,
+      series: Object.entries(entry.methods).map(([method, m], i) => ({
+        name: `${method} (exponent ${m.exponent.toFixed(2)}, paper ${m.expected})`,
+        color: PALETTE[i % PALETTE.length],
+        points: m.points.map((p, j) => [Math.log2(entry.values[j] / entry.values[0]), p.secondsPerSample * 1e6] as [number, number]),
+      })),
+    });
+  }
+  return charts;
+}
+
+/** Writes the JSON result and one SVG per sweep (`PREFIX-units.svg`, ...). */
+export function writeScaling(result: ScalingResult, json: string | undefined, svgPrefix: string | undefined): void {
+  if (json) writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
+  if (svgPrefix) for (const [sweep, svg] of Object.entries(scalingCharts(result))) writeFileSync(`${svgPrefix}-${sweep}.svg`, svg);
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { fittedExponent } from '../src/bench/fit.js';
+import { runScaling, scalingCharts } from '../src/bench/scaling.js';
+
+describe('scaling benchmark (structure only: tests never assert on time)', () => {
+  it('fits exponents exactly on power laws', () => {
+    expect(fittedExponent([1, 2, 4, 8].map((x) => [x, 3 * x ** 1.5]))).toBeCloseTo(1.5, 12);
+    expect(fittedExponent([1, 2, 4, 8].map((x) => [x, 7]))).toBeCloseTo(0, 12);
+  });
+
+  it('measures every sweep, method and size on small networks, with charts', () => {
+    const result = runScaling({ scale: 0.01, repeats: 1, batch: 4, methods: ['backprop', 'quasi-diagonal-natural'] });
+    for (const sweep of ['units', 'fanIn', 'outputs'] as const) {
+      expect(result.sweeps[sweep].values).toHaveLength(4);
+      for (const m of Object.values(result.sweeps[sweep].methods)) {
+        expect(m.points).toHaveLength(4);
+        expect(Number.isFinite(m.exponent)).toBe(true);
+        expect(m.points.every((p) => p.secondsPerSample > 0 && p.edges > 0)).toBe(true);
+      }
+    }
+    expect(result.sweeps.fanIn.values).toEqual([4, 8, 16, 32]);
+    expect(Object.keys(result.peakMemory)).toEqual(['backprop', 'quasi-diagonal-natural']);
+    const charts = scalingCharts(result);
+    expect(charts.units).toMatch(/<svg[\s\S]*exponent/);
+  });
+});
