@@ -5,6 +5,7 @@ import { prepareBatch } from '../src/methods/context.js';
 import { computeModulus } from '../src/metrics/moduli.js';
 import { quasiDiagonalEntries, unitBlocks } from '../src/reductions/reductions.js';
 import { wholeNetworkFisher } from '../src/reductions/whole-network.js';
+import { buildGramPlan } from '../src/metrics/transfer-plan.js';
 import { INTERPRETATIONS } from '../src/network/types.js';
 import { bruteForceFisher, relativeError, squareLossFisherByJacobian } from './helpers/brute-force.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
@@ -98,3 +99,40 @@ describe('backpropagated modulus (Def. 7)', () => {
     }
   });
 });
+
+describe('Fisher modulus: the Gram route for units fed by inputs only', () => {
+  it('equals the explicit n_out backpropagations, for every interpretation', async () => {
+    const { generateAutoencoder } = await import('../src/generate/autoencoder.js');
+    const { generateBinaryData } = await import('../src/generate/data.js');
+    const cases = [
+      { model: createModel(generateAutoencoder({ seed: 2 })), data: generateBinaryData({ seed: 2 }) },
+      ...INTERPRETATIONS.map((interpretation) => {
+        const doc = randomNetwork({ interpretation, seed: 40, inputs: 4, hidden: 6, outputs: 4, density: 0.3, activations: ['sigmoid', 'tanh'] });
+        return { model: createModel(doc), data: randomData(doc, 5, 1) };
+      }),
+    ];
+    let withGram = 0;
+    for (const { model, data } of cases) {
+      const { ctx } = prepareBatch(model, data);
+      const explicit = computeModulus('fisher', { ...ctx, plan: { ...ctx.plan, gram: undefined } });
+      const forced = buildGramPlanForTest(model, ctx.plan);
+      if (!forced) continue;
+      withGram++;
+      expect(relativeError(computeModulus('fisher', { ...ctx, plan: { ...ctx.plan, gram: forced } }), explicit)).toBeLessThan(1e-12);
+    }
+    expect(withGram).toBeGreaterThanOrEqual(3);
+  });
+
+  it('is chosen for Section 4’s autoencoder, where it saves most of the work', async () => {
+    const { generateAutoencoder } = await import('../src/generate/autoencoder.js');
+    const { buildTransferPlan } = await import('../src/metrics/transfer-plan.js');
+    const plan = buildTransferPlan(createModel(generateAutoencoder({ seed: 1 })).net);
+    expect(plan.gram).toBeDefined();
+    expect(plan.gram!.reduced.edgeTargets.length).toBeLessThan(plan.edgeTargets.length / 3);
+  });
+});
+
+/** The Gram plan even where the explicit route would be cheaper (to test both on one network). */
+function buildGramPlanForTest(model: ReturnType<typeof createModel>, plan: import('../src/metrics/transfer-plan.js').TransferPlan) {
+  return buildGramPlan(model.net, plan, true);
+}

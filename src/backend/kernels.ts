@@ -64,21 +64,16 @@ export interface MetricKernels {
   /**
    * Reduced transfer rates of one output (Def. 2, Eq. 13, times r_k): writes the rows of the
    * output and of its plan units in `rates` ([nUnits × size]) from `seeds` ([nOutputs × size]).
-   * If `raw` is given, also the plain J_k = Σ_j w_kj J̃_j of Eq. 13 (1 at the output). If
-   * `accumulate` is given, adds this output's share of the Fisher modulus on the same pass:
-   * modulus += β_o J̃², and extra += γ_o J̃ when there is an extra term (see OutputMetric).
+   * If `raw` is given, also the plain J_k = Σ_j w_kj J̃_j of Eq. 13 (1 at the output).
    */
-  transferRates(
-    net: CompiledNetwork,
-    plan: TransferPlan,
-    params: Float64Array,
-    ws: Workspace,
-    output: number,
-    seeds: Float64Array,
-    rates: Float64Array,
-    raw?: Float64Array,
-    accumulate?: { metric: OutputMetric; modulus: Float64Array; extra?: Float64Array },
-  ): void;
+  transferRates(net: CompiledNetwork, plan: TransferPlan, params: Float64Array, ws: Workspace, output: number, seeds: Float64Array, rates: Float64Array, raw?: Float64Array): void;
+  /**
+   * The reduced Fisher modulus φ̃_k = r_k² Φ_k of every non-input unit (Def. 3, Eq. 14-17) into
+   * `modulus` ([nUnits × size], zeroed by the caller): the n_out transfer-rate backpropagations
+   * with β_o J̃² accumulated on the same pass (and the softmax/spherical cross term), or, where
+   * the plan has one, the Gram route for units fed by inputs only.
+   */
+  fisherModulus(net: CompiledNetwork, plan: TransferPlan, params: Float64Array, ws: Workspace, metric: OutputMetric, modulus: Float64Array): void;
   /** Per-unit blocks A_ij = E_x a_i a_j ψ̃_k (Eq. 18, 28), every non-input unit, into `blocks` (see {@link MetricLayout}). */
   accumulateUnitBlocks(net: CompiledNetwork, layout: MetricLayout, ws: Workspace, modulus: Float64Array, blocks: Float64Array): void;
 }

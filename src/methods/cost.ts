@@ -23,7 +23,9 @@ export function multiplyAdds(spec: MethodSpec, net: CompiledNetwork, plan: Trans
   }
   const modulus = {
     euclidean: 0,
-    fisher: S * (plan.edgeTargets.length + plan.units.length + net.nOutputs),
+    fisher: plan.gram
+      ? S * (plan.gram.reduced.edgeTargets.length + plan.gram.reduced.units.length + net.nOutputs + 2 * plan.gram.pairs.length + plan.gram.termPair.length + plan.gram.bottom.length)
+      : S * (plan.edgeTargets.length + plan.units.length + net.nOutputs),
     'mc-fisher': mcSamples * S * (hiddenOut + net.nOutputs + U),
     backpropagated: S * (hiddenOut + net.nOutputs),
     'outer-product': S * U,

@@ -50,19 +50,8 @@ export function computeModulus(metric: Exclude<MetricName, 'euclidean'>, ctx: Mo
 /** Fisher modulus (Def. 3) from the transfer rates of every output (Def. 2). */
 export function fisherModulus(ctx: ModulusContext): Float64Array {
   const { kernels, net, params, ws, plan } = ctx;
-  const S = ws.size;
-  const metric = outputMetric(net, ws);
-  const rates = new Float64Array(net.nUnits * S);
-  const modulus = new Float64Array(net.nUnits * S);
-  const extra = metric.gamma ? new Float64Array(net.nUnits * S) : undefined;
-  for (let j = 0; j < net.nOutputs; j++) {
-    kernels.transferRates(net, plan, params, ws, j, metric.seeds, rates, undefined, { metric, modulus, extra });
-  }
-  if (extra && metric.betaExtra) {
-    for (let k = net.nInputs; k < net.nUnits; k++) {
-      for (let s = 0; s < S; s++) modulus[k * S + s] += metric.betaExtra[s] * extra[k * S + s] ** 2;
-    }
-  }
+  const modulus = new Float64Array(net.nUnits * ws.size);
+  kernels.fisherModulus(net, plan, params, ws, outputMetric(net, ws), modulus);
   return modulus;
 }
 

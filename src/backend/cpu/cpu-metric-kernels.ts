@@ -1,24 +1,75 @@
 import type { MetricKernels } from '../kernels.js';
 
 /**
- * Float64 CPU kernels of the metric phase: transfer rates (with the Fisher modulus) and the
+ * Float64 CPU kernels of the metric phase: transfer rates, the Fisher modulus and the
  * accumulation of per-unit metric blocks.
  */
 export const cpuMetricKernels: MetricKernels = {
-  transferRates(net, plan, params, ws, output, seeds, rates, raw, accumulate) {
+  transferRates(net, plan, params, ws, output, seeds, rates, raw) {
     const S = ws.size;
     const o = net.outputUnits[output];
     const { deriv } = ws;
-    const b0 = output * S;
-    rates.set(seeds.subarray(b0, b0 + S), o * S);
+    rates.set(seeds.subarray(output * S, (output + 1) * S), o * S);
     if (raw) raw.fill(1, o * S, (o + 1) * S);
-    if (accumulate) accumulateRow(accumulate.modulus, accumulate.extra, rates, accumulate.metric.beta, accumulate.metric.gamma, b0, o * S, S);
     for (let q = plan.unitOffsets[output]; q < plan.unitOffsets[output + 1]; q++) {
       const row = plan.units[q] * S;
       transferRow(plan.edgeTargets, plan.edgeParams, plan.edgeOffsets[q], plan.edgeOffsets[q + 1], params, rates, row, S);
       if (raw) raw.set(rates.subarray(row, row + S), row);
       for (let s = 0; s < S; s++) rates[row + s] *= deriv[row + s];
-      if (accumulate) accumulateRow(accumulate.modulus, accumulate.extra, rates, accumulate.metric.beta, accumulate.metric.gamma, b0, row, S);
+    }
+  },
+
+  fisherModulus(net, plan, params, ws, metric, modulus) {
+    const S = ws.size;
+    const { deriv } = ws;
+    const { seeds, beta, gamma, betaExtra } = metric;
+    const gram = plan.gram;
+    const route = gram ? gram.reduced : plan;
+    const rates = new Float64Array(net.nUnits * S);
+    const extra = gamma ? new Float64Array(net.nUnits * S) : undefined;
+    const gramSums = gram ? new Float64Array(gram.pairA.length * S) : undefined;
+    for (let j = 0; j < net.nOutputs; j++) {
+      const o = net.outputUnits[j];
+      const b0 = j * S;
+      rates.set(seeds.subarray(b0, b0 + S), o * S);
+      accumulateRow(modulus, extra, rates, beta, gamma, b0, o * S, S);
+      for (let q = route.unitOffsets[j]; q < route.unitOffsets[j + 1]; q++) {
+        const row = route.units[q] * S;
+        transferRow(route.edgeTargets, route.edgeParams, route.edgeOffsets[q], route.edgeOffsets[q + 1], params, rates, row, S);
+        for (let s = 0; s < S; s++) rates[row + s] *= deriv[row + s];
+        accumulateRow(modulus, extra, rates, beta, gamma, b0, row, S);
+      }
+      if (gram && gramSums) {
+        for (let i = gram.pairOffsets[j]; i < gram.pairOffsets[j + 1]; i++) {
+          const p = gram.pairs[i];
+          const a = gram.pairA[p] * S;
+          const b = gram.pairB[p] * S;
+          for (let s = 0; s < S; s++) gramSums[p * S + s] += beta[b0 + s] * rates[a + s] * rates[b + s];
+        }
+      }
+    }
+    if (gram && gramSums) {
+      gram.bottom.forEach((k, i) => {
+        const row = k * S;
+        for (let t = gram.termOffsets[i]; t < gram.termOffsets[i + 1]; t++) {
+          const w = gram.termFactor[t] * params[gram.termParamA[t]] * params[gram.termParamB[t]];
+          const c = gram.termPair[t] * S;
+          for (let s = 0; s < S; s++) modulus[row + s] += w * gramSums[c + s];
+        }
+        for (let s = 0; s < S; s++) modulus[row + s] *= deriv[row + s] * deriv[row + s];
+        if (extra) {
+          // The cross term is linear in the transfer rates: X_k = r_k Σ_j w_kj X_j.
+          for (let e = net.outOffsets[k]; e < net.outOffsets[k + 1]; e++) {
+            const w = params[net.outParams[e]];
+            const dst = net.outTargets[e] * S;
+            for (let s = 0; s < S; s++) extra[row + s] += w * extra[dst + s];
+          }
+          for (let s = 0; s < S; s++) extra[row + s] *= deriv[row + s];
+        }
+      });
+    }
+    if (extra && betaExtra) {
+      for (let k = net.nInputs; k < net.nUnits; k++) for (let s = 0; s < S; s++) modulus[k * S + s] += betaExtra[s] * extra[k * S + s] ** 2;
     }
   },
 
