@@ -1,4 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { getBackend } from '../backend/index.js';
 import { makeBatch } from '../engine/batch.js';
 import { createModel } from '../engine/model.js';
@@ -60,7 +62,7 @@ export function runScaling(options: { backend?: string; batch?: number; repeats?
   const backend = options.backend ?? 'cpu';
   const kernels = getBackend(backend);
   const batchSize = options.batch ?? 16;
-  const repeats = options.repeats ?? 3;
+  const repeats = options.repeats ?? 5;
   const methods = SCALING_METHODS.filter((m) => !options.methods || options.methods.includes(m.method));
   const say = options.onLine ?? (() => undefined);
   const sweeps = defaultSweeps(options.scale);
@@ -100,22 +102,16 @@ export function runScaling(options: { backend?: string; batch?: number; repeats?
     result.sweeps[sweep] = entry;
   }
   if (largest) {
-    // Peak memory: a few batch-64 training iterations on the largest network, per method, from a clean heap.
-    const doc = generateRandomDag({ ...largest.config, levels: 4, seed: 1 });
-    const model = createModel(doc);
-    const { net } = model;
-    const batch = makeBatch(net, { inputs: generateBinaryData({ seed: 1, samples: 64, length: net.nInputs }).inputs, targets: generateBinaryData({ seed: 2, samples: 64, length: net.nOutputs }).targets });
-    const ws = createWorkspace(net, 64);
-    const cache = new NetworkCache(net);
+    // Peak memory: 3 batch-64 training iterations on the largest network, each method in its own process.
+    // From dist/ the script sits beside this module; from the TypeScript sources (tests), in dist/.
+    const beside = fileURLToPath(new URL('./memory.js', import.meta.url));
+    const script = existsSync(beside) ? beside : fileURLToPath(new URL('../../dist/bench/memory.js', import.meta.url));
+    const { units, fanIn, outputs } = largest.config;
     for (const m of methods) {
-      let peak = process.memoryUsage().rss;
-      for (let r = 0; r < 3; r++) {
-        const { direction } = evaluateMethod(METHOD_SPECS[m.method], kernels, cache, model.params, batch, ws, { rng: new Prng(1) });
-        for (let p = 0; p < direction.length; p++) model.params[p] += 1e-6 * direction[p];
-        peak = Math.max(peak, process.memoryUsage().rss);
-      }
-      result.peakMemory[m.method] = peak;
-      say(`peak resident memory, ${net.nEdges} edges, batch 64, ${m.method}: ${(peak / 2 ** 20).toFixed(0)} MiB`);
+      const out = execFileSync(process.execPath, [script, m.method, String(units), String(fanIn), String(outputs), '64', '3'], { encoding: 'utf8' });
+      const { edges, maxRssBytes } = JSON.parse(out) as { edges: number; maxRssBytes: number };
+      result.peakMemory[m.method] = maxRssBytes;
+      say(`peak resident memory, ${edges} edges, batch 64, ${m.method}: ${(maxRssBytes / 2 ** 20).toFixed(0)} MiB`);
     }
   }
   return result;

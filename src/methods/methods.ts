@@ -8,7 +8,7 @@ import { computeModulus, type MetricName, type ModulusContext } from '../metrics
 import { outputBackpropagatedModulus } from '../metrics/output-metric.js';
 import { buildTransferPlan, type TransferPlan } from '../metrics/transfer-plan.js';
 import { Prng } from '../random/prng.js';
-import { solveReduction, unitBlocks, unitwiseLeastSquares, type LeastSquaresSamples, type MetricEstimate, type ReductionName } from '../reductions/reductions.js';
+import { solveReduction, unitwiseLeastSquares, type LeastSquaresSamples, type MetricEstimate, type ReductionName } from '../reductions/reductions.js';
 import { wholeNetworkFisher } from '../reductions/whole-network.js';
 
 /** A training method: a metric combined with a reduction (Section 1, Table 2 of Section 4). */
@@ -75,6 +75,23 @@ export class NetworkCache {
   metricLayout(): MetricLayout {
     return (this.layout ??= metricLayout(this.net));
   }
+
+  private readonly buffers = new Map<string, Float64Array>();
+
+  /**
+   * A work array reused across steps (contents unspecified).
+   * NOTE: per-unit blocks hold Σ_k n_k² numbers (10^8 bytes at 10^6 edges and fan-in 8);
+   * allocating and zeroing them, and a copy for the factorisation, on every step cost more than
+   * the arithmetic on large networks, so they live here.
+   */
+  scratch(name: string, length: number): Float64Array {
+    let buffer = this.buffers.get(name);
+    if (!buffer || buffer.length !== length) {
+      buffer = new Float64Array(length);
+      this.buffers.set(name, buffer);
+    }
+    return buffer;
+  }
 }
 
 /** What one measurement of a method on a batch gives. */
@@ -83,7 +100,10 @@ export interface MethodMeasurement {
   lossNats: number;
   /** G = E_x a_i b̃_k, laid out like params. */
   gradient: Float64Array;
-  /** The batch's metric estimate; undefined for the Euclidean metric (or when not requested). */
+  /**
+   * The batch's metric estimate; undefined for the Euclidean metric (or when not requested).
+   * Per-unit blocks live in a work array of the NetworkCache, overwritten by the next measurement.
+   */
   estimate: MetricEstimate | undefined;
   /** Per-sample reduced modulus ψ̃ [nUnits × size] of per-unit metrics (online estimators build rank-one terms from it). */
   modulus?: Float64Array;
@@ -136,7 +156,10 @@ export function measureMethod(
   if (method.reduction === 'full' || options.withEstimate === false) {
     kernels.gradient(net, ws, gradient);
     if (options.withEstimate === false) return { lossNats, gradient, estimate: undefined, modulus };
-    return { lossNats, gradient, estimate: { kind: 'blocks', blocks: unitBlocks(kernels, net, ws, modulus, cache.metricLayout()).blocks }, modulus };
+    const layout = cache.metricLayout();
+    const blocks = cache.scratch('blocks', layout.matrixOffsets[net.nUnits]);
+    kernels.accumulateUnitBlocks(net, layout, ws, modulus, blocks);
+    return { lossNats, gradient, estimate: { kind: 'blocks', blocks }, modulus };
   }
   const entries = { modulus, diagonal: new Float64Array(net.nParams), cross: method.reduction === 'quasi-diagonal' ? new Float64Array(net.nParams) : undefined };
   kernels.gradient(net, ws, gradient, entries);
@@ -151,7 +174,8 @@ export function measureMethod(
 export function methodDirection(method: MethodSpec, kernels: Kernels, cache: NetworkCache, gradient: Float64Array, estimate: MetricEstimate | undefined, epsilon = 1e-4, samples?: LeastSquaresSamples): Float64Array {
   if (!estimate || method.reduction === 'none') return gradient.slice();
   if (method.reduction === 'full' && epsilon === 0 && samples) return unitwiseLeastSquares(cache.net, samples);
-  return solveReduction(method.reduction, kernels, cache.net, cache.metricLayout(), estimate, gradient, epsilon);
+  const work = estimate.kind === 'blocks' ? cache.scratch('factors', estimate.blocks.length) : undefined;
+  return solveReduction(method.reduction, kernels, cache.net, cache.metricLayout(), estimate, gradient, epsilon, work);
 }
 
 /** {@link measureMethod} then {@link methodDirection}: one batch evaluation of a method. */

@@ -104,6 +104,19 @@ export function buildGramPlan(net: CompiledNetwork, plan: TransferPlan, evenIfDe
     any ||= onlyInputs;
   }
   if (!any) return undefined;
+  // NOTE: a cheap bound first: the Gram route costs at least one term per pair of children of
+  // each bottom unit; where that already exceeds the explicit route, nothing is built (the pair
+  // tables of wide networks would take gigabytes).
+  let explicitCost = 0;
+  for (let j = 0; j < net.nOutputs; j++) {
+    for (let q = plan.unitOffsets[j]; q < plan.unitOffsets[j + 1]; q++) if (isBottom[plan.units[q]]) explicitCost += plan.edgeOffsets[q + 1] - plan.edgeOffsets[q] + 1;
+  }
+  let termBound = 0;
+  for (let k = net.nInputs; k < net.nUnits; k++) {
+    const d = net.outOffsets[k + 1] - net.outOffsets[k];
+    if (isBottom[k]) termBound += (d * (d + 1)) / 2;
+  }
+  if (!evenIfDearer && termBound >= explicitCost) return undefined;
   // Sibling pairs under bottom units, and each bottom unit's terms.
   const pairIndex = new Map<number, number>();
   const pairA: number[] = [];
@@ -145,17 +158,13 @@ export function buildGramPlan(net: CompiledNetwork, plan: TransferPlan, evenIfDe
   const pairOffsets = [0];
   const pairs: number[] = [];
   const inAncestry = new Uint8Array(net.nUnits);
-  let explicitCost = 0;
   for (let j = 0; j < net.nOutputs; j++) {
     inAncestry.fill(0);
     inAncestry[net.outputUnits[j]] = 1;
     for (let q = plan.unitOffsets[j]; q < plan.unitOffsets[j + 1]; q++) {
       const k = plan.units[q];
       inAncestry[k] = 1;
-      if (isBottom[k]) {
-        explicitCost += plan.edgeOffsets[q + 1] - plan.edgeOffsets[q] + 1;
-        continue;
-      }
+      if (isBottom[k]) continue;
       units.push(k);
       for (let e = plan.edgeOffsets[q]; e < plan.edgeOffsets[q + 1]; e++) {
         edgeTargets.push(plan.edgeTargets[e]);

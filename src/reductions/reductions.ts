@@ -43,13 +43,25 @@ export function copyEstimate(estimate: MetricEstimate): MetricEstimate {
 
 /**
  * Direction δw (laid out like params) from a metric estimate and G, with regularisation ε
- * (Remark 12, Section 4). The estimate is left unchanged.
+ * (Remark 12, Section 4). The estimate is left unchanged; `work` (as long as the blocks) is
+ * used for the factorisation if given.
  */
-export function solveReduction(reduction: Exclude<ReductionName, 'none'>, kernels: Kernels, net: CompiledNetwork, layout: MetricLayout, estimate: MetricEstimate, gradient: Float64Array, epsilon: number): Float64Array {
+export function solveReduction(
+  reduction: Exclude<ReductionName, 'none'>,
+  kernels: Kernels,
+  net: CompiledNetwork,
+  layout: MetricLayout,
+  estimate: MetricEstimate,
+  gradient: Float64Array,
+  epsilon: number,
+  work?: Float64Array,
+): Float64Array {
   const out = new Float64Array(net.nParams);
   if (reduction === 'whole-network' && estimate.kind === 'matrix') return solveWholeNetwork(estimate.matrix.slice(), gradient, epsilon);
   if (reduction === 'full' && estimate.kind === 'blocks') {
-    const failed = kernels.solveUnitBlocks(net, layout, estimate.blocks.slice(), gradient, epsilon, out);
+    const factors = work ?? new Float64Array(estimate.blocks.length);
+    factors.set(estimate.blocks);
+    const failed = kernels.solveUnitBlocks(net, layout, factors, gradient, epsilon, out);
     if (failed >= 0) {
       const n = net.blockOffsets[failed + 1] - net.blockOffsets[failed];
       throw new NumericalError([
