@@ -21,6 +21,6 @@ describe('scaling benchmark (structure only: tests never assert on time)', () =>
     expect(result.sweeps.fanIn.values).toEqual([4, 8, 16, 32]);
     expect(Object.keys(result.peakMemory)).toEqual(['backprop', 'quasi-diagonal-natural']);
     const charts = scalingCharts(result);
-    expect(charts.units).toMatch(/<svg[\s\S]*exponent/);
+    expect(charts.units).toMatch(/<svg[\s\S]*backprop: -?\d\.\d\d \(paper 1\)/);
   });
 });

@@ -94,11 +94,14 @@ function main(args: string[]): void {
  */
 function scaling(args: string[], flag: (name: string) => string | undefined): void {
   const result = runScaling({ backend: flag('--backend'), scale: flag('--scale') ? Number(flag('--scale')) : undefined, onLine: (line) => process.stdout.write(line + '\n') });
-  process.stdout.write('\nfitted exponents (measured / Section 1):\n');
-  process.stdout.write('method                                  units         fan-in        outputs\n');
+  process.stdout.write('\nfitted exponents: over all sizes (last doubling) / Section 1\n');
+  process.stdout.write('method                                  units               fan-in              outputs\n');
   const methods = Object.keys(result.sweeps.units.methods);
   for (const method of methods) {
-    const cell = (sweep: 'units' | 'fanIn' | 'outputs') => `${result.sweeps[sweep].methods[method].exponent.toFixed(2)} / ${result.sweeps[sweep].methods[method].expected}`.padEnd(14);
+    const cell = (sweep: 'units' | 'fanIn' | 'outputs') => {
+      const m = result.sweeps[sweep].methods[method];
+      return `${m.exponent.toFixed(2)} (${m.lastExponent.toFixed(2)}) / ${m.expected}`.padEnd(20);
+    };
     process.stdout.write(`${method.padEnd(40)}${cell('units')}${cell('fanIn')}${cell('outputs')}\n`);
   }
   writeScaling(result, flag('--json'), flag('--svg'));

@@ -38,7 +38,8 @@ export interface ScalingPoint extends ScalingConfig {
 export interface ScalingResult {
   backend: string;
   batch: number;
-  sweeps: Record<Sweep, { values: number[]; methods: Record<string, { points: ScalingPoint[]; exponent: number; expected: number }> }>;
+  /** Per sweep and method: the points, the exponent fitted over all sizes, the exponent of the last doubling, and Section 1's. */
+  sweeps: Record<Sweep, { values: number[]; methods: Record<string, { points: ScalingPoint[]; exponent: number; lastExponent: number; expected: number }> }>;
   /** Peak resident memory (bytes) while training the largest network, per method. */
   peakMemory: Record<string, number>;
 }
@@ -70,7 +71,7 @@ export function runScaling(options: { backend?: string; batch?: number; repeats?
   let largest: { edges: number; config: ScalingConfig } | undefined;
   for (const [sweep, configs] of Object.entries(sweeps) as Array<[Sweep, ScalingConfig[]]>) {
     const entry: ScalingResult['sweeps'][Sweep] = { values: configs.map((c) => (sweep === 'units' ? c.units : sweep === 'fanIn' ? c.fanIn : c.outputs)), methods: {} };
-    for (const m of methods) entry.methods[m.method] = { points: [], exponent: NaN, expected: m.expected[sweep] };
+    for (const m of methods) entry.methods[m.method] = { points: [], exponent: NaN, lastExponent: NaN, expected: m.expected[sweep] };
     for (const config of configs) {
       const doc = generateRandomDag({ ...config, levels: 4, seed: 1 });
       const model = createModel(doc);
@@ -97,7 +98,9 @@ export function runScaling(options: { backend?: string; batch?: number; repeats?
     }
     for (const m of methods) {
       const e = entry.methods[m.method];
-      e.exponent = fittedExponent(e.points.map((p, i) => [entry.values[i], p.secondsPerSample]));
+      const points = e.points.map((p, i) => [entry.values[i], p.secondsPerSample] as [number, number]);
+      e.exponent = fittedExponent(points);
+      e.lastExponent = fittedExponent(points.slice(-2));
     }
     result.sweeps[sweep] = entry;
   }
@@ -123,12 +126,12 @@ export function scalingCharts(result: ScalingResult): Record<Sweep, string> {
   const charts = {} as Record<Sweep, string>;
   for (const [sweep, entry] of Object.entries(result.sweeps) as Array<[Sweep, ScalingResult['sweeps'][Sweep]]>) {
     charts[sweep] = lineChart({
-      title: `Scaling with ${label[sweep].split(' (')[0]} (${result.backend} backend, log-log)`,
+      title: `Scaling with ${label[sweep].split(' (')[0]} (${result.backend} backend, log-log; legend: fitted exponent)`,
       xLabel: `log2 of ${label[sweep]} relative to the smallest`,
       yLabel: 'µs per sample',
       logY: true,
       series: Object.entries(entry.methods).map(([method, m], i) => ({
-        name: `${method} (exponent ${m.exponent.toFixed(2)}, paper ${m.expected})`,
+        name: `${method}: ${m.exponent.toFixed(2)} (paper ${m.expected})`,
         color: PALETTE[i % PALETTE.length],
         points: m.points.map((p, j) => [Math.log2(entry.values[j] / entry.values[0]), p.secondsPerSample * 1e6] as [number, number]),
       })),

@@ -18,9 +18,9 @@ export interface ChartOptions {
 
 /** A self-contained SVG line chart: labelled axes with ticks, optional log-scale y axis, a legend. */
 export function lineChart(o: ChartOptions): string {
-  const width = o.width ?? 900;
+  const width = o.width ?? 940;
   const height = o.height ?? 460;
-  const legendWidth = 330;
+  const legendWidth = 360;
   const m = { left: 70, right: legendWidth + 20, top: 40, bottom: 55 };
   const plotW = width - m.left - m.right;
   const plotH = height - m.top - m.bottom;
