@@ -1,0 +1,120 @@
+import type * as TF from '@tensorflow/tfjs-core';
+import type { PropagationKernels } from '../kernels.js';
+import { levelAt, netTensors } from './tfjs-structures.js';
+
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+
+/** [rows × size] tensor of a unit-major workspace array (float32: TensorFlow.js computes in float32). */
+export function matrix(tf: typeof TF, values: Float64Array, rows: number, size: number): TF.Tensor2D {
+  return tf.tensor2d(Float32Array.from(values.subarray(0, rows * size)), [rows, size]);
+}
+
+/** Copies a [count × size] tensor into rows `start ..` of a unit-major array. */
+export function writeRows(target: Float64Array, start: number, size: number, t: TF.Tensor): void {
+  target.set(t.dataSync(), start * size);
+}
+
+/** Copies the rows `local` of a [count × size] tensor to units start + local. */
+export function writeSomeRows(target: Float64Array, start: number, local: number[], size: number, values: Float32Array | Int32Array | Uint8Array): void {
+  for (const i of local) target.set(values.subarray(i * size, (i + 1) * size), (start + i) * size);
+}
+
+/**
+ * Propagation kernels as TensorFlow.js operations, one call per level: gathers of the source
+ * rows, products with the gathered weights and unsorted segment sums onto the level's units.
+ * NOTE: the workspace stays in Float64Arrays (the engine's one layout), so every call uploads
+ * what it reads and downloads what it writes; with a native or GPU backend the arithmetic is on
+ * the device but these copies remain.
+ */
+export function tfjsPropagationKernels(tf: typeof TF): Omit<PropagationKernels, 'name' | 'precision'> {
+  return {
+    forwardLevel(net, params, ws, start, end) {
+      const S = ws.size;
+      const lv = levelAt(netTensors(tf, net), start);
+      void end;
+      tf.tidy(() => {
+        const act = matrix(tf, ws.act, net.nUnits, S);
+        const p = tf.tensor1d(Float32Array.from(params));
+        const contributions = tf.mul(tf.gather(act, lv.inSource), tf.expandDims(tf.gather(p, lv.inParam), 1));
+        const v = tf.add(tf.unsortedSegmentSum(contributions, lv.inLocal, lv.count), tf.expandDims(tf.gather(p, lv.biasParam), 1));
+        const z = tf.mul(v, lv.gain);
+        const sig = tf.sigmoid(z);
+        const th = tf.tanh(z);
+        const s = tf.add(tf.add(tf.mul(lv.isSigmoid, sig), tf.mul(lv.isTanh, th)), tf.mul(lv.isLinear, z));
+        const ds = tf.add(tf.add(tf.mul(lv.isSigmoid, tf.mul(sig, tf.sub(1, sig))), tf.mul(lv.isTanh, tf.sub(1, tf.square(th)))), lv.isLinear);
+        writeRows(ws.pre, start, S, z);
+        writeRows(ws.act, start, S, tf.add(tf.mul(s, lv.scale), lv.shift));
+        writeRows(ws.deriv, start, S, tf.mul(ds, tf.mul(lv.scale, lv.gain)));
+      });
+    },
+
+    outputLayer(net, ws, targets) {
+      const S = ws.size;
+      const t = netTensors(tf, net);
+      tf.tidy(() => {
+        const rows = (values: Float64Array) => tf.gather(matrix(tf, values, net.nUnits, S), t.outputUnits);
+        const a = rows(ws.act);
+        const r = rows(ws.deriv);
+        const y = matrix(tf, targets, net.nOutputs, S);
+        let loss: TF.Tensor;
+        let reduced: TF.Tensor;
+        if (net.interpretation === 'square') {
+          loss = tf.add(tf.sum(tf.mul(0.5, tf.square(tf.sub(y, a))), 0), net.nOutputs * HALF_LOG_2PI);
+          reduced = tf.mul(r, tf.sub(y, a));
+        } else if (net.interpretation === 'bernoulli') {
+          const z = tf.mul(rows(ws.pre), tf.add(1, t.outputIsTanh)); // p = sigm(V), or sigm(2V) for tanh outputs
+          loss = tf.sum(tf.add(tf.mul(y, tf.softplus(tf.neg(z))), tf.mul(tf.sub(1, y), tf.softplus(z))), 0);
+          reduced = tf.sub(tf.sub(y, a), tf.mul(t.outputIsTanh, tf.sub(1, y))); // y - a, or 2y - 1 - a
+        } else if (net.interpretation === 'softmax') {
+          const logP = tf.transpose(tf.logSoftmax(tf.transpose(a)));
+          loss = tf.neg(tf.sum(tf.mul(y, logP), 0));
+          reduced = tf.mul(r, tf.sub(y, tf.exp(logP)));
+        } else {
+          const norm2 = tf.sum(tf.square(a), 0);
+          const positive = tf.greater(y, 0);
+          const zeros = tf.zerosLike(y);
+          loss = tf.neg(tf.sum(tf.where(positive, tf.mul(y, tf.sub(tf.log(tf.square(a)), tf.log(norm2))), zeros), 0));
+          reduced = tf.mul(r, tf.sub(tf.where(positive, tf.div(tf.mul(2, y), a), zeros), tf.div(tf.mul(2, a), norm2)));
+        }
+        ws.loss.set(loss.dataSync());
+        const values = reduced.dataSync() as Float32Array;
+        net.outputUnits.forEach((k, j) => ws.backReduced.set(values.subarray(j * S, (j + 1) * S), k * S));
+      });
+    },
+
+    backwardLevel(net, params, ws, start, end, modulus) {
+      const S = ws.size;
+      const lv = levelAt(netTensors(tf, net), start);
+      void end;
+      if (lv.hidden.length === 0) return;
+      tf.tidy(() => {
+        const w = tf.gather(tf.tensor1d(Float32Array.from(params)), lv.outParam);
+        const bt = matrix(tf, ws.backReduced, net.nUnits, S);
+        const r = tf.slice(matrix(tf, ws.deriv, net.nUnits, S), [start, 0], [lv.count, S]);
+        const b = tf.unsortedSegmentSum(tf.mul(tf.gather(bt, lv.outTarget), tf.expandDims(w, 1)), lv.outLocal, lv.count);
+        writeSomeRows(ws.back, start, lv.hidden, S, b.dataSync() as Float32Array);
+        writeSomeRows(ws.backReduced, start, lv.hidden, S, tf.mul(r, b).dataSync() as Float32Array);
+        if (modulus) {
+          const m = tf.unsortedSegmentSum(tf.mul(tf.gather(matrix(tf, modulus, net.nUnits, S), lv.outTarget), tf.expandDims(tf.square(w), 1)), lv.outLocal, lv.count);
+          writeSomeRows(modulus, start, lv.hidden, S, tf.mul(tf.square(r), m).dataSync() as Float32Array);
+        }
+      });
+    },
+
+    gradient(net, ws, out, entries) {
+      const S = ws.size;
+      const t = netTensors(tf, net);
+      tf.tidy(() => {
+        const act = tf.concat([matrix(tf, ws.act, net.nUnits, S), tf.ones([1, S])], 0);
+        const a = tf.gather(act, t.paramSource);
+        out.set(tf.mean(tf.mul(a, tf.gather(matrix(tf, ws.backReduced, net.nUnits, S), t.paramUnit)), 1).dataSync());
+        if (entries) {
+          const weighted = tf.mul(a, tf.gather(matrix(tf, entries.modulus, net.nUnits, S), t.paramUnit));
+          entries.diagonal.set(tf.mean(tf.mul(weighted, a), 1).dataSync());
+          entries.cross?.set(tf.mean(weighted, 1).dataSync());
+        }
+      });
+    },
+  };
+}
+
