@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { cpuKernels } from '../backend/index.js';
+import { backendInfo, useBackend } from '../backend/load.js';
 import { makeBatch } from '../engine/batch.js';
 import { createModel } from '../engine/model.js';
 import { createWorkspace } from '../engine/workspace.js';
@@ -27,8 +27,10 @@ interface MethodFigures {
  * method (gradient, direction, update) on Section 4's autoencoder (seed 1, 16 samples), its
  * ratio to backprop beside the paper's Table 1 ratio, and its multiply-adds.
  */
-function main(args: string[]): void {
+async function main(args: string[]): Promise<void> {
   const flag = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
+  const backend = flag('--backend') ?? 'cpu';
+  const kernels = await useBackend(backend);
   if (args.includes('--scaling')) return scaling(args, flag);
   const methods = (flag('--methods')?.split(',') ?? METHODS) as MethodName[];
   const model = createModel(generateAutoencoder({ seed: 1, activation: 'sigmoid' }));
@@ -39,7 +41,7 @@ function main(args: string[]): void {
   const cache = new NetworkCache(net);
   const rng = new Prng(1);
   const results: Record<string, MethodFigures> = {};
-  process.stdout.write(`autoencoder 100-30-10-30-100 (seed 1): ${net.nUnits} units, ${net.nEdges} edges, ${net.nParams} parameters, ${batch.size} samples, backend cpu (float64)\n`);
+  process.stdout.write(`autoencoder 100-30-10-30-100 (seed 1): ${net.nUnits} units, ${net.nEdges} edges, ${net.nParams} parameters, ${batch.size} samples, backend ${backendInfo(backend).detail}\n`);
   process.stdout.write('method                                 median µs   ratio  paper  multiply-adds  ns/madd  time/(madds×backprop ns/madd)\n');
   const order = ['backprop' as MethodName, ...methods.filter((m) => m !== 'backprop')];
   const iterations = new Map(
@@ -49,7 +51,7 @@ function main(args: string[]): void {
       return [
         method,
         () => {
-          const { direction } = evaluateMethod(spec, cpuKernels, cache, params, batch, ws, { rng });
+          const { direction } = evaluateMethod(spec, kernels, cache, params, batch, ws, { rng });
           for (let p = 0; p < params.length; p++) params[p] += 1e-6 * direction[p];
         },
       ] as const;
@@ -59,8 +61,12 @@ function main(args: string[]): void {
   // NOTE: every kernel is warmed up before anything is timed, and backprop is timed before and
   // after the others (the smaller median is kept): otherwise JIT tiering and machine noise land
   // on whichever method runs first and skew every ratio.
-  for (const method of order) if (!heavy(method)) medianMicros(iterations.get(method) as () => void, { warmup: 300, rounds: 1, inner: 1 });
-  const time = (method: MethodName) => medianMicros(iterations.get(method) as () => void, heavy(method) ? { warmup: 1, rounds: 3, inner: 1 } : { warmup: 50, rounds: 21, inner: 20 });
+  // NOTE: backends other than the CPU reference copy the workspace in and out on every kernel
+  // call and are timed with fewer repetitions, so that the benchmark ends in minutes.
+  const light = backend !== 'cpu';
+  for (const method of order) if (!heavy(method)) medianMicros(iterations.get(method) as () => void, { warmup: light ? 5 : 300, rounds: 1, inner: 1 });
+  const time = (method: MethodName) =>
+    medianMicros(iterations.get(method) as () => void, heavy(method) ? { warmup: 1, rounds: 3, inner: 1 } : light ? { warmup: 3, rounds: 5, inner: 3 } : { warmup: 50, rounds: 21, inner: 20 });
   const backpropMicros = time('backprop');
   const timings = new Map(order.map((method) => [method, method === 'backprop' ? backpropMicros : time(method)]));
   timings.set('backprop', Math.min(backpropMicros, time('backprop')));
@@ -93,7 +99,7 @@ function main(args: string[]): void {
  * exponents beside Section 1's, and peak memory at the largest size.
  */
 function scaling(args: string[], flag: (name: string) => string | undefined): void {
-  const result = runScaling({ backend: flag('--backend'), scale: flag('--scale') ? Number(flag('--scale')) : undefined, onLine: (line) => process.stdout.write(line + '\n') });
+  const result = runScaling({ backend: flag('--backend') ?? 'cpu', scale: flag('--scale') ? Number(flag('--scale')) : undefined, onLine: (line) => process.stdout.write(line + '\n') });
   process.stdout.write('\nfitted exponents: over all sizes (last doubling) / Section 1\n');
   process.stdout.write('method                                  units               fan-in              outputs\n');
   const methods = Object.keys(result.sweeps.units.methods);
@@ -107,4 +113,4 @@ function scaling(args: string[], flag: (name: string) => string | undefined): vo
   writeScaling(result, flag('--json'), flag('--svg'));
 }
 
-main(process.argv.slice(2));
+await main(process.argv.slice(2));

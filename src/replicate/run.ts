@@ -1,3 +1,4 @@
+import { useBackend } from '../backend/load.js';
 import { createModel } from '../engine/model.js';
 import { generateAutoencoder } from '../generate/autoencoder.js';
 import { generateBinaryData } from '../generate/data.js';
@@ -35,6 +36,8 @@ export interface ReplicateSpec {
   seed: number;
   layers?: number[];
   samples?: number;
+  /** Compute backend (registered in the thread that runs the spec). */
+  backend?: string;
 }
 
 /** A training curve, thinned to at most `CURVE_POINTS` points: [iteration, elapsed seconds, loss in bits per sample]. */
@@ -69,6 +72,7 @@ export function paperIterations(method: MethodName): number {
  * twin (which starts with identical outputs).
  */
 export async function runAutoencoder(run: number, spec: ReplicateSpec): Promise<RunResult> {
+  await useBackend(spec.backend ?? 'cpu');
   const seed = spec.seed + run;
   const document = generateAutoencoder({ seed, activation: 'sigmoid', layers: spec.layers });
   const length = (spec.layers ?? [100])[0];
@@ -82,7 +86,7 @@ export async function runAutoencoder(run: number, spec: ReplicateSpec): Promise<
     const one = async (doc: typeof document, d: typeof data): Promise<Curve> => {
       const records: IterationRecord[] = [];
       const model = createModel(doc);
-      const { state } = await train(model, d, { method, epsilon: 1e-4, lr: 0.01, seed }, budget, { onIteration: (r) => records.push(r) });
+      const { state } = await train(model, d, { method, epsilon: 1e-4, lr: 0.01, seed, backend: spec.backend }, budget, { onIteration: (r) => records.push(r) });
       return thin(records, state.elapsedSeconds);
     };
     curves[method] = { sigmoid: await one(document, data), tanh: await one(tanh, tanhData) };

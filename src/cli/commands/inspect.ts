@@ -4,7 +4,7 @@ import { inspectModel } from '../../engine/inspect.js';
 import { QUANTITIES, type QuantityName } from '../../methods/quantities.js';
 import type { MethodName } from '../../methods/methods.js';
 import { loadData, loadModel, writeJson } from '../io.js';
-import { methodOptions } from '../options.js';
+import { methodOptions, prepareBackend } from '../options.js';
 
 export const inspectCommand: CommandModule = {
   command: 'inspect <network>',
@@ -16,7 +16,8 @@ export const inspectCommand: CommandModule = {
       method: { ...methodOptions.method, default: undefined, describe: 'also print this method’s direction δw' },
       quantities: { type: 'string', describe: `comma-separated: ${QUANTITIES.join(', ')} (transfer rates, Fisher modulus, backpropagated modulus, per-unit metric blocks)` },
     }),
-  handler: (argv) => {
+  handler: async (argv) => {
+    const backend = await prepareBackend(argv.backend as string);
     const quantities = argv.quantities === undefined ? [] : String(argv.quantities).split(',').map((q) => q.trim());
     const unknown = quantities.filter((q) => !(QUANTITIES as readonly string[]).includes(q));
     if (unknown.length > 0) throw new UsageError([problem('quantities', `--quantities: unknown ${unknown.map((q) => `'${q}'`).join(', ')}; choose from ${QUANTITIES.join(', ')}`)]);
@@ -28,6 +29,7 @@ export const inspectCommand: CommandModule = {
       mcSamples: argv['mc-samples'] as number,
       seed: argv.seed as number,
       quantities: quantities as QuantityName[],
+      backend,
     });
     writeJson('-', report);
   },

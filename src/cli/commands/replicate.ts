@@ -7,6 +7,7 @@ import { runReplication } from '../../replicate/pool.js';
 import { writeReplicationReport } from '../../replicate/report.js';
 import { TABLE2_METHODS, type ReplicateBudget } from '../../replicate/run.js';
 import { markdownForTerminal } from '../../replicate/tables.js';
+import { methodOptions, prepareBackend } from '../options.js';
 
 export const replicateCommand: CommandModule = {
   command: 'replicate <experiment>',
@@ -20,6 +21,7 @@ export const replicateCommand: CommandModule = {
       budget: { type: 'string', default: 'paper', describe: 'paper (Table 1 iteration counts), time (the time of 10,000 backprop iterations here), or iterations:N' },
       methods: { type: 'string', describe: `comma-separated (default: the rows of Table 2: ${TABLE2_METHODS.join(', ')})` },
       quiet: { type: 'boolean', default: false, describe: 'no progress output' },
+      backend: methodOptions.backend,
     }),
   handler: async (argv) => {
     const out = argv.out as string;
@@ -47,7 +49,8 @@ export const replicateCommand: CommandModule = {
       process.stderr.write(process.stderr.isTTY ? `\r${line}${done === total ? '\n' : ''}` : `${line}\n`);
     };
     progress(0, runs);
-    const results = await runReplication(runs, { methods, budget, seed }, { workers: argv.workers as number | undefined, onRunDone: progress });
+    const backend = await prepareBackend(argv.backend as string);
+    const results = await runReplication(runs, { methods, budget, seed, backend }, { workers: argv.workers as number | undefined, onRunDone: progress });
     const wallSeconds = (performance.now() - started) / 1000;
     const { table1, table2 } = writeReplicationReport(out, { results, methods, budget, seed, wallSeconds });
     say(markdownForTerminal(table1));

@@ -3,7 +3,7 @@ import { modelDocument } from '../../engine/model.js';
 import type { MethodName } from '../../methods/methods.js';
 import { stepModel } from '../../train/step.js';
 import { loadData, loadModel, writeJson } from '../io.js';
-import { methodOptions } from '../options.js';
+import { methodOptions, prepareBackend } from '../options.js';
 
 export const stepCommand: CommandModule = {
   command: 'step <network>',
@@ -15,7 +15,8 @@ export const stepCommand: CommandModule = {
       lr: { type: 'number', default: 0.01, describe: 'learning rate η' },
       out: { type: 'string', demandOption: true, describe: 'output network file ("-" for stdout)' },
     }),
-  handler: (argv) => {
+  handler: async (argv) => {
+    const backend = await prepareBackend(argv.backend as string);
     const model = loadModel(argv.network as string);
     const data = loadData(argv.data as string, model);
     const result = stepModel(model, data, {
@@ -24,6 +25,7 @@ export const stepCommand: CommandModule = {
       epsilon: argv.epsilon as number,
       mcSamples: argv['mc-samples'] as number,
       seed: argv.seed as number,
+      backend,
     });
     writeJson(argv.out as string, modelDocument(model));
     process.stderr.write(`${argv.method}: loss ${result.lossBefore.toFixed(6)} -> ${result.lossAfter.toFixed(6)} bits per sample\n`);

@@ -8,7 +8,7 @@ import { LR_SCHEDULES, MODES, type TrainOptions } from '../../train/settings.js'
 import { parseRun, serialiseRun } from '../../train/state-file.js';
 import { backpropEquivalentSeconds, train, type TrainBudget, type TrainState } from '../../train/trainer.js';
 import { loadData, loadModel, writeJson } from '../io.js';
-import { methodOptions } from '../options.js';
+import { methodOptions, prepareBackend } from '../options.js';
 import { createProgress } from '../progress.js';
 
 /** Exit code after an interruption (128 + SIGINT). */
@@ -57,6 +57,7 @@ export const trainCommand: CommandModule = {
       onlineDecay: argv['online-decay'] as number | undefined,
       nInit: argv['n-init'] as number | undefined,
       refreshEvery: argv['refresh-every'] as number,
+      backend: await prepareBackend(argv.backend as string),
     };
     let model = loadModel(argv.network as string);
     const data = loadData(argv.data as string, model);
