@@ -3,12 +3,13 @@ import { UsageError, problem } from '../../errors.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import type { TransferPlan } from '../../metrics/transfer-plan.js';
 import type { MetricKernels, UpdateKernels } from '../kernels.js';
-import { matrix } from './tfjs-propagation.js';
+import { matrix, paramsWithZero } from './tfjs-propagation.js';
 import { keepAll, netTensors } from './tfjs-structures.js';
 
 /** Per output: its plan units grouped by level (descending), each group's edges as index tensors. */
 interface OutputGroups {
-  groups: Array<{ units: TF.Tensor1D; unitIds: number[]; local: TF.Tensor1D; targets: TF.Tensor1D; params: TF.Tensor1D }>;
+  /** Padded (ELL) edge lists: [units × fan] targets (padding: the zero row nUnits) and parameters (padding: nParams). */
+  groups: Array<{ units: TF.Tensor1D; unitIds: number[]; fan: number; targets: TF.Tensor1D; params: TF.Tensor1D }>;
   rows: TF.Tensor1D; // the output and its plan units
 }
 
@@ -35,18 +36,19 @@ function buildGroups(tf: typeof TF, net: CompiledNetwork, plan: TransferPlan): O
     const groups = [...byLevel.entries()]
       .sort((a, b) => b[0] - a[0])
       .map(([, qs]) => {
-        const local: number[] = [];
+        const fan = Math.max(1, ...qs.map((q) => plan.edgeOffsets[q + 1] - plan.edgeOffsets[q]));
         const targets: number[] = [];
         const params: number[] = [];
-        qs.forEach((q, i) => {
-          for (let e = plan.edgeOffsets[q]; e < plan.edgeOffsets[q + 1]; e++) {
-            local.push(i);
-            targets.push(plan.edgeTargets[e]);
-            params.push(plan.edgeParams[e]);
+        for (const q of qs) {
+          for (let i = 0; i < fan; i++) {
+            const e = plan.edgeOffsets[q] + i;
+            const real = e < plan.edgeOffsets[q + 1];
+            targets.push(real ? plan.edgeTargets[e] : net.nUnits);
+            params.push(real ? plan.edgeParams[e] : net.nParams);
           }
-        });
+        }
         const unitIds = qs.map((q) => plan.units[q]);
-        return { units: tf.tensor1d(unitIds, 'int32'), unitIds, local: tf.tensor1d(local, 'int32'), targets: tf.tensor1d(targets, 'int32'), params: tf.tensor1d(params, 'int32') };
+        return { units: tf.tensor1d(unitIds, 'int32'), unitIds, fan, targets: tf.tensor1d(targets, 'int32'), params: tf.tensor1d(params, 'int32') };
       });
     result.push({ groups, rows: tf.tensor1d([net.outputUnits[j], ...Array.from(plan.units.subarray(plan.unitOffsets[j], plan.unitOffsets[j + 1]))], 'int32') });
   }
@@ -61,17 +63,19 @@ function buildGroups(tf: typeof TF, net: CompiledNetwork, plan: TransferPlan): O
  * regularised blocks and back substitution; the quasi-diagonal and diagonal formulas elementwise.
  */
 export function tfjsMetricKernels(tf: typeof TF): MetricKernels & UpdateKernels {
-  /** One output's transfer rates, as a dense [nUnits × size] tensor (zero off its ancestry). */
+  /** One output's transfer rates, as a dense [nUnits + 1 × size] tensor (zero off its ancestry; the last row is the padding row). */
   const ratesOf = (net: CompiledNetwork, plan: TransferPlan, params: Float64Array, deriv: TF.Tensor2D, output: number, seeds: Float64Array, S: number): { rates: TF.Tensor2D; raw: TF.Tensor2D } => {
     const o = net.outputUnits[output];
-    const p = tf.tensor1d(Float32Array.from(params));
-    let rates = tf.scatterND([[o]], tf.tensor2d(Float32Array.from(seeds.subarray(output * S, (output + 1) * S)), [1, S]), [net.nUnits, S]) as TF.Tensor2D;
-    let raw = tf.scatterND([[o]], tf.ones([1, S]), [net.nUnits, S]) as TF.Tensor2D;
+    const shape: [number, number] = [net.nUnits + 1, S];
+    const p = paramsWithZero(tf, params);
+    let rates = tf.scatterND([[o]], tf.tensor2d(Float32Array.from(seeds.subarray(output * S, (output + 1) * S)), [1, S]), shape) as TF.Tensor2D;
+    let raw = tf.scatterND([[o]], tf.ones([1, S]), shape) as TF.Tensor2D;
     for (const g of outputGroups(tf, net, plan)[output].groups) {
-      const sums = tf.unsortedSegmentSum(tf.mul(tf.gather(rates, g.targets), tf.expandDims(tf.gather(p, g.params), 1)), g.local, g.unitIds.length);
+      const count = g.unitIds.length;
+      const sums = tf.sum(tf.mul(tf.reshape(tf.gather(rates, g.targets), [count, g.fan, S]), tf.reshape(tf.gather(p, g.params), [count, g.fan, 1])), 1);
       const indices = g.unitIds.map((k) => [k]);
-      raw = tf.add(raw, tf.scatterND(indices, sums, [net.nUnits, S]));
-      rates = tf.add(rates, tf.scatterND(indices, tf.mul(sums, tf.gather(deriv, g.units)), [net.nUnits, S]));
+      raw = tf.add(raw, tf.scatterND(indices, sums, shape));
+      rates = tf.add(rates, tf.scatterND(indices, tf.mul(sums, tf.gather(deriv, g.units)), shape));
     }
     return { rates, raw };
   };
@@ -100,7 +104,7 @@ export function tfjsMetricKernels(tf: typeof TF): MetricKernels & UpdateKernels 
         let total = tf.zeros([net.nUnits, S]) as TF.Tensor2D;
         let extra = tf.zeros([net.nUnits, S]) as TF.Tensor2D;
         for (let j = 0; j < net.nOutputs; j++) {
-          const { rates } = ratesOf(net, plan, params, deriv, j, metric.seeds, S);
+          const rates = tf.slice(ratesOf(net, plan, params, deriv, j, metric.seeds, S).rates, [0, 0], [net.nUnits, S]);
           total = tf.add(total, tf.mul(tf.square(rates), tf.slice(beta, [j, 0], [1, S])));
           if (gamma) extra = tf.add(extra, tf.mul(rates, tf.slice(gamma, [j, 0], [1, S])));
         }
@@ -170,8 +174,10 @@ export function tfjsMetricKernels(tf: typeof TF): MetricKernels & UpdateKernels 
         const denominator = tf.sub(tf.mul(d, a00), tf.square(c));
         const isBias = tf.equal(t.paramSource, net.nUnits);
         const weight = tf.where(tf.logicalAnd(tf.greater(denominator, 0), tf.logicalNot(isBias)), tf.div(tf.sub(tf.mul(g, a00), tf.mul(g0, c)), denominator), tf.zerosLike(g));
-        // Eq. 23: δw_0 = G_0/A_00 - Σ_i (A_0i/A_00) δw_i, summed per unit.
-        const correction = tf.unsortedSegmentSum(tf.mul(tf.div(c, a00), weight), t.paramBias, gradient.length);
+        // Eq. 23: δw_0 = G_0/A_00 - Σ_i (A_0i/A_00) δw_i, the sum over each unit's (contiguous)
+        // block taken as a difference of a running sum (zero at the biases themselves).
+        const running = tf.cumsum(tf.mul(tf.div(c, a00), weight));
+        const correction = tf.sub(tf.gather(running, t.paramBlockLast), tf.gather(running, t.paramBias));
         const bias = tf.sub(tf.div(g, d), correction);
         out.set(tf.where(isBias, tf.where(tf.greater(d, 0), bias, tf.zerosLike(g)), weight).dataSync());
       });

@@ -9,6 +9,20 @@ export function matrix(tf: typeof TF, values: Float64Array, rows: number, size: 
   return tf.tensor2d(Float32Array.from(values.subarray(0, rows * size)), [rows, size]);
 }
 
+/** [rows + 1 × size]: the array's rows and a zero row (the padding target of padded edge lists). */
+export function withZeroRow(tf: typeof TF, values: Float64Array, rows: number, size: number): TF.Tensor2D {
+  const out = new Float32Array((rows + 1) * size);
+  for (let i = 0; i < rows * size; i++) out[i] = values[i];
+  return tf.tensor2d(out, [rows + 1, size]);
+}
+
+/** The parameters and a trailing 0 (the padding weight of padded edge lists). */
+export function paramsWithZero(tf: typeof TF, params: Float64Array): TF.Tensor1D {
+  const out = new Float32Array(params.length + 1);
+  out.set(params);
+  return tf.tensor1d(out);
+}
+
 /** Copies a [count × size] tensor into rows `start ..` of a unit-major array. */
 export function writeRows(target: Float64Array, start: number, size: number, t: TF.Tensor): void {
   target.set(t.dataSync(), start * size);
@@ -33,10 +47,11 @@ export function tfjsPropagationKernels(tf: typeof TF): Omit<PropagationKernels, 
       const lv = levelAt(netTensors(tf, net), start);
       void end;
       tf.tidy(() => {
-        const act = matrix(tf, ws.act, net.nUnits, S);
-        const p = tf.tensor1d(Float32Array.from(params));
-        const contributions = tf.mul(tf.gather(act, lv.inSource), tf.expandDims(tf.gather(p, lv.inParam), 1));
-        const v = tf.add(tf.unsortedSegmentSum(contributions, lv.inLocal, lv.count), tf.expandDims(tf.gather(p, lv.biasParam), 1));
+        const act = withZeroRow(tf, ws.act, net.nUnits, S);
+        const p = paramsWithZero(tf, params);
+        const sources = tf.reshape(tf.gather(act, lv.inSource), [lv.count, lv.fanIn, S]);
+        const weights = tf.reshape(tf.gather(p, lv.inParam), [lv.count, lv.fanIn, 1]);
+        const v = tf.add(tf.sum(tf.mul(sources, weights), 1), tf.expandDims(tf.gather(p, lv.biasParam), 1));
         const z = tf.mul(v, lv.gain);
         const sig = tf.sigmoid(z);
         const th = tf.tanh(z);
@@ -88,14 +103,14 @@ export function tfjsPropagationKernels(tf: typeof TF): Omit<PropagationKernels, 
       void end;
       if (lv.hidden.length === 0) return;
       tf.tidy(() => {
-        const w = tf.gather(tf.tensor1d(Float32Array.from(params)), lv.outParam);
-        const bt = matrix(tf, ws.backReduced, net.nUnits, S);
+        const w = tf.reshape(tf.gather(paramsWithZero(tf, params), lv.outParam), [lv.count, lv.fanOut, 1]);
+        const gathered = (values: Float64Array) => tf.reshape(tf.gather(withZeroRow(tf, values, net.nUnits, S), lv.outTarget), [lv.count, lv.fanOut, S]);
         const r = tf.slice(matrix(tf, ws.deriv, net.nUnits, S), [start, 0], [lv.count, S]);
-        const b = tf.unsortedSegmentSum(tf.mul(tf.gather(bt, lv.outTarget), tf.expandDims(w, 1)), lv.outLocal, lv.count);
+        const b = tf.sum(tf.mul(gathered(ws.backReduced), w), 1);
         writeSomeRows(ws.back, start, lv.hidden, S, b.dataSync() as Float32Array);
         writeSomeRows(ws.backReduced, start, lv.hidden, S, tf.mul(r, b).dataSync() as Float32Array);
         if (modulus) {
-          const m = tf.unsortedSegmentSum(tf.mul(tf.gather(matrix(tf, modulus, net.nUnits, S), lv.outTarget), tf.expandDims(tf.square(w), 1)), lv.outLocal, lv.count);
+          const m = tf.sum(tf.mul(gathered(modulus), tf.square(w)), 1);
           writeSomeRows(modulus, start, lv.hidden, S, tf.mul(tf.square(r), m).dataSync() as Float32Array);
         }
       });

@@ -5,10 +5,16 @@ import { ActivationCode, type CompiledNetwork } from '../../engine/compiled-netw
 export interface LevelTensors {
   start: number;
   count: number;
-  /** Incoming edges of the level's units: source unit id, target index within the level, parameter index. */
+  /**
+   * Incoming edges padded to the level's largest fan-in F (ELL layout, [count × F] flattened):
+   * source unit id and parameter index; padding points at a zero row (unit nUnits) and a zero
+   * weight (parameter nParams).
+   * NOTE: padded gathers and a sum over the fan-in axis replace unsorted segment sums, which
+   * tfjs's CPU backend evaluates with one mask per segment (cost count × edges × samples).
+   */
   inSource: TF.Tensor1D;
-  inLocal: TF.Tensor1D;
   inParam: TF.Tensor1D;
+  fanIn: number;
   biasParam: TF.Tensor1D;
   /** [count, 1] masks and affine wrapping (Def. 29) per unit. */
   isSigmoid: TF.Tensor2D;
@@ -17,10 +23,10 @@ export interface LevelTensors {
   gain: TF.Tensor2D;
   scale: TF.Tensor2D;
   shift: TF.Tensor2D;
-  /** Outgoing edges of the level's units: source index within the level, target unit id, parameter index. */
-  outLocal: TF.Tensor1D;
+  /** Outgoing edges padded likewise to the largest fan-out: target unit id (zero row as padding) and parameter index. */
   outTarget: TF.Tensor1D;
   outParam: TF.Tensor1D;
+  fanOut: number;
   /** Local indices of the level's hidden (non-output) units, whose b is computed here. */
   hidden: number[];
 }
@@ -31,8 +37,9 @@ export interface NetTensors {
   /** Per parameter: its unit, and its source unit (nUnits, a row of ones, for a bias). */
   paramUnit: TF.Tensor1D;
   paramSource: TF.Tensor1D;
-  /** Per parameter: the parameter index of its unit's bias. */
+  /** Per parameter: the parameter index of its unit's bias, and of its unit's last parameter. */
   paramBias: TF.Tensor1D;
+  paramBlockLast: TF.Tensor1D;
   outputUnits: TF.Tensor1D;
   /** [nOutputs, 1]: 1 for tanh output units. */
   outputIsTanh: TF.Tensor2D;
@@ -59,23 +66,29 @@ function build(tf: typeof TF, net: CompiledNetwork): NetTensors {
     const start = net.levelOffsets[l];
     const end = net.levelOffsets[l + 1];
     const inSource: number[] = [];
-    const inLocal: number[] = [];
     const inParam: number[] = [];
-    const outLocal: number[] = [];
     const outTarget: number[] = [];
     const outParam: number[] = [];
     const hidden: number[] = [];
     const column = (f: (k: number) => number) => tf.tensor2d(Array.from({ length: end - start }, (_, i) => f(start + i)), [end - start, 1]);
+    let fanIn = 1;
+    let fanOut = 1;
     for (let k = start; k < end; k++) {
-      for (let e = net.inOffsets[k]; e < net.inOffsets[k + 1]; e++) {
-        inSource.push(net.inSources[e]);
-        inLocal.push(k - start);
-        inParam.push(net.blockOffsets[k] + 1 + (e - net.inOffsets[k]));
+      fanIn = Math.max(fanIn, net.inOffsets[k + 1] - net.inOffsets[k]);
+      fanOut = Math.max(fanOut, net.outOffsets[k + 1] - net.outOffsets[k]);
+    }
+    for (let k = start; k < end; k++) {
+      for (let i = 0; i < fanIn; i++) {
+        const e = net.inOffsets[k] + i;
+        const real = e < net.inOffsets[k + 1];
+        inSource.push(real ? net.inSources[e] : net.nUnits);
+        inParam.push(real ? net.blockOffsets[k] + 1 + i : net.nParams);
       }
-      for (let e = net.outOffsets[k]; e < net.outOffsets[k + 1]; e++) {
-        outLocal.push(k - start);
-        outTarget.push(net.outTargets[e]);
-        outParam.push(net.outParams[e]);
+      for (let i = 0; i < fanOut; i++) {
+        const e = net.outOffsets[k] + i;
+        const real = e < net.outOffsets[k + 1];
+        outTarget.push(real ? net.outTargets[e] : net.nUnits);
+        outParam.push(real ? net.outParams[e] : net.nParams);
       }
       if (net.outputIndex[k] < 0) hidden.push(k - start);
     }
@@ -84,8 +97,8 @@ function build(tf: typeof TF, net: CompiledNetwork): NetTensors {
       start,
       count: end - start,
       inSource: tf.tensor1d(inSource, 'int32'),
-      inLocal: tf.tensor1d(inLocal, 'int32'),
       inParam: tf.tensor1d(inParam, 'int32'),
+      fanIn,
       biasParam: tf.tensor1d(Array.from({ length: end - start }, (_, i) => net.blockOffsets[start + i]), 'int32'),
       isSigmoid: column((k) => Number(net.activation[k] === ActivationCode.Sigmoid)),
       isTanh: column((k) => Number(net.activation[k] === ActivationCode.Tanh)),
@@ -93,15 +106,16 @@ function build(tf: typeof TF, net: CompiledNetwork): NetTensors {
       gain: column((k) => affine?.gain[k] ?? 1),
       scale: column((k) => affine?.scale[k] ?? 1),
       shift: column((k) => affine?.shift[k] ?? 0),
-      outLocal: tf.tensor1d(outLocal, 'int32'),
       outTarget: tf.tensor1d(outTarget, 'int32'),
       outParam: tf.tensor1d(outParam, 'int32'),
+      fanOut,
       hidden,
     });
   }
   const paramUnit: number[] = [];
   const paramSource: number[] = [];
   const paramBias: number[] = [];
+  const paramBlockLast: number[] = [];
   const groups = new Map<number, { units: number[]; rows: number[] }>();
   for (let k = net.nInputs; k < net.nUnits; k++) {
     const p0 = net.blockOffsets[k];
@@ -111,6 +125,7 @@ function build(tf: typeof TF, net: CompiledNetwork): NetTensors {
       paramUnit.push(k);
       paramSource.push(source);
       paramBias.push(p0);
+      paramBlockLast.push(p0 + n - 1);
     }
     const group = groups.get(n) ?? { units: [], rows: [] };
     group.units.push(k);
@@ -122,6 +137,7 @@ function build(tf: typeof TF, net: CompiledNetwork): NetTensors {
     paramUnit: tf.tensor1d(paramUnit, 'int32'),
     paramSource: tf.tensor1d(paramSource, 'int32'),
     paramBias: tf.tensor1d(paramBias, 'int32'),
+    paramBlockLast: tf.tensor1d(paramBlockLast, 'int32'),
     outputUnits: tf.tensor1d(Array.from(net.outputUnits), 'int32'),
     outputIsTanh: tf.tensor2d(Array.from(net.outputUnits, (k) => Number(net.activation[k] === ActivationCode.Tanh)), [net.nOutputs, 1]),
     blockGroups: [...groups].map(([n, g]) => ({ n, units: Int32Array.from(g.units), rows: tf.tensor2d(g.rows, [g.units.length, n], 'int32') })),
