@@ -188,6 +188,18 @@ describe('unitwise CLI (real binary)', () => {
     expect(strip('int.jsonl')).toEqual(strip('straight.jsonl'));
   });
 
+  it('--backend tfjs: says which TensorFlow.js backend ran and agrees with cpu to float32 precision', () => {
+    const tiny = join(repoRoot, 'networks/tiny-softmax.json');
+    const tinyData = join(repoRoot, 'networks/tiny-softmax.data.json');
+    const viaTfjs = run('step', tiny, '--data', tinyData, '--method', 'backpropagated-metric', '--lr', '0.1', '--backend', 'tfjs', '--out', 'tf-step.json');
+    expect(viaTfjs.status, viaTfjs.stderr).toBe(0);
+    expect(viaTfjs.stderr).toMatch(/backend: TensorFlow\.js '(cpu|tensorflow)' backend from @tensorflow\/tfjs-(backend-cpu|node|node-gpu) \(float32\)/);
+    expect(run('step', tiny, '--data', tinyData, '--method', 'backpropagated-metric', '--lr', '0.1', '--out', 'cpu-step.json').status).toBe(0);
+    const weights = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8')).edges.map((e: { attributes: { weight: number } }) => e.attributes.weight);
+    weights('tf-step.json').forEach((w: number, i: number) => expect(Math.abs(w - weights('cpu-step.json')[i])).toBeLessThan(1e-4));
+    expect(run('step', tiny, '--data', tinyData, '--backend', 'gpu', '--out', 'x.json').status).toBe(2);
+  });
+
   it('replicate autoencoder: results do not depend on the number of workers', () => {
     const args = ['replicate', 'autoencoder', '--runs', '3', '--budget', 'iterations:30', '--methods', 'backprop,quasi-diagonal-backpropagated-metric', '--quiet'];
     expect(run(...args, '--workers', '1', '--out', 'rep1').status).toBe(0);
