@@ -101,6 +101,38 @@ export function onlineUpdate(ctx: EstimatorContext, state: EstimatorState, m: Me
   return { direction, state: { ...state, updates } };
 }
 
+/**
+ * A metric estimator as an update rule: `init` gives the starting state (the online one needs
+ * the measurement of its first n_init samples, Eq. 36), `update` folds one measurement in and
+ * returns the direction with the next state. States are plain and serialisable (see below).
+ */
+export interface MetricEstimator {
+  init(ctx: EstimatorContext, initial?: () => MethodMeasurement): EstimatorState;
+  update(ctx: EstimatorContext, state: EstimatorState, m: MethodMeasurement, ws: Workspace): { direction: Float64Array; state: EstimatorState };
+}
+
+/** Each batch's own metric. */
+export const batchEstimator: MetricEstimator = {
+  init: () => ({ kind: 'batch' }),
+  update: (ctx, state, m) => ({ direction: batchDirection(ctx, m), state }),
+};
+
+/** Discounted average across mini-batches with factor γ. */
+export function decayedEstimator(decay: number): MetricEstimator {
+  return {
+    init: () => ({ kind: 'decayed', estimate: undefined }),
+    update: (ctx, state, m) => decayedUpdate(ctx, state as Extract<EstimatorState, { kind: 'decayed' }>, m, decay),
+  };
+}
+
+/** Online, Section 1.3: discount γ, re-inversion every `refreshEvery` updates. */
+export function onlineEstimator(decay: number, refreshEvery: number): MetricEstimator {
+  return {
+    init: (ctx, initial) => (initial ? onlineInit(ctx, initial()) : { kind: 'batch' }),
+    update: (ctx, state, m, ws) => onlineUpdate(ctx, state, m, ws, decay, refreshEvery),
+  };
+}
+
 function mixInto(target: Float64Array[], source: Float64Array[], decay: number): void {
   target.forEach((t, i) => {
     const s = source[i];

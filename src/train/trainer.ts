@@ -8,7 +8,8 @@ import { createWorkspace } from '../engine/workspace.js';
 import { measureMethod, METHOD_SPECS, NetworkCache } from '../methods/methods.js';
 import type { DataDocument } from '../network/types.js';
 import { Prng, type PrngState } from '../random/prng.js';
-import { batchDirection, decayedUpdate, onlineInit, onlineUpdate, type EstimatorContext, type EstimatorState } from './estimators.js';
+import { batchEstimator, decayedEstimator, onlineEstimator, type EstimatorContext, type EstimatorState, type MetricEstimator } from './estimators.js';
+import { adaptiveRate, fixedRate } from './schedules.js';
 import { resolveSettings, type TrainOptions, type TrainSettings } from './settings.js';
 
 /** One line of the training log. */
@@ -91,9 +92,12 @@ export async function train(model: Model, data: DataDocument, options: TrainOpti
   let [ws, spare] = [createWorkspace(net, size), createWorkspace(net, size)];
   const full = settings.mode === 'batch' ? makeBatch(net, data) : undefined;
   let forwardValid = false;
-  if (settings.mode === 'online' && state.iteration === 0 && state.estimator.kind === 'batch') {
-    const first = makeBatch(net, data, Array.from({ length: settings.nInit }, (_, i) => i));
-    state.estimator = onlineInit(ectx, measureMethod(spec, kernels, cache, model.params, first, createWorkspace(net, settings.nInit), direction));
+  const estimator: MetricEstimator =
+    settings.mode === 'online' ? onlineEstimator(settings.onlineDecay, settings.refreshEvery) : settings.mode === 'minibatch' && settings.metricDecay !== null ? decayedEstimator(settings.metricDecay) : batchEstimator;
+  const schedule = settings.lrSchedule === 'adaptive' ? adaptiveRate : fixedRate;
+  if (!resume) {
+    const first = () => measureMethod(spec, kernels, cache, model.params, makeBatch(net, data, Array.from({ length: settings.nInit }, (_, i) => i)), createWorkspace(net, settings.nInit), direction);
+    state.estimator = estimator.init(ectx, settings.mode === 'online' ? first : undefined);
   }
 
   const nextIndices = (count: number): number[] => {
@@ -112,7 +116,7 @@ export async function train(model: Model, data: DataDocument, options: TrainOpti
   const step = (lossBefore: number, dw: Float64Array, batch: Batch): Omit<IterationRecord, 'iteration' | 'elapsed'> => {
     const lr = state.lr;
     const reject = (fault?: string) => {
-      state.lr = lr / 2;
+      state.lr = schedule.update(lr, fault ? 'fault' : 'worse');
       return { loss: lossBefore * BITS_PER_NAT, lr, accepted: false, ...(fault ? { fault } : {}) };
     };
     if (!dw.every(Number.isFinite)) return reject('non-finite direction');
@@ -120,11 +124,11 @@ export async function train(model: Model, data: DataDocument, options: TrainOpti
     for (let p = 0; p < candidate.length; p++) candidate[p] += lr * dw[p];
     const lossAfter = evaluateLoss(kernels, net, candidate, batch, spare);
     if (!Number.isFinite(lossAfter) || !candidate.every(Number.isFinite)) return reject('non-finite loss');
-    if (settings.lrSchedule === 'adaptive' && lossAfter > lossBefore) return reject();
+    if (schedule.judges && lossAfter > lossBefore) return reject();
     model.params = candidate;
     [ws, spare] = [spare, ws]; // ws now holds the forward pass of the accepted parameters
     forwardValid = settings.mode === 'batch';
-    if (settings.lrSchedule === 'adaptive') state.lr = lr * 1.1;
+    state.lr = schedule.update(lr, 'accepted');
     return { loss: lossAfter * BITS_PER_NAT, lr, accepted: true };
   };
 
@@ -133,10 +137,8 @@ export async function train(model: Model, data: DataDocument, options: TrainOpti
     const online = settings.mode === 'online';
     const m = measureMethod(spec, kernels, cache, model.params, batch, ws, { ...direction, forwardDone: forwardValid, withEstimate: !(online && spec.reduction === 'full') });
     forwardValid = settings.mode === 'batch';
-    let dw: Float64Array;
-    if (online) ({ direction: dw, state: state.estimator } = onlineUpdate(ectx, state.estimator, m, ws, settings.onlineDecay, settings.refreshEvery));
-    else if (state.estimator.kind === 'decayed' && settings.metricDecay !== null) ({ direction: dw, state: state.estimator } = decayedUpdate(ectx, state.estimator, m, settings.metricDecay));
-    else dw = batchDirection(ectx, m);
+    const { direction: dw, state: next } = estimator.update(ectx, state.estimator, m, ws);
+    state.estimator = next;
     return step(m.lossNats, dw, batch);
   };
 
@@ -163,7 +165,7 @@ export async function train(model: Model, data: DataDocument, options: TrainOpti
 }
 
 function initialState(settings: TrainSettings, digest: string, samples: number): TrainState {
-  const estimator: EstimatorState = settings.mode === 'minibatch' && settings.metricDecay !== null ? { kind: 'decayed', estimate: undefined } : { kind: 'batch' };
+  const estimator: EstimatorState = { kind: 'batch' }; // replaced by the estimator's init
   return { version: 1, settings, dataDigest: digest, iteration: 0, lr: settings.lr, elapsedSeconds: 0, rng: new Prng(settings.seed).state(), order: [], cursor: samples, estimator };
 }
 
