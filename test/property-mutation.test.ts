@@ -72,7 +72,7 @@ describe('property: mutated files are accepted or rejected with a typed error, n
             const { document } = parseNetwork(text, 'mutant.json');
             const model = createModel(document);
             const { net } = model;
-            const checked = parseData(JSON.stringify(data), { nInputs: net.nInputs, nOutputs: net.nOutputs, interpretation: net.interpretation });
+            const checked = parseData(JSON.stringify(data), net);
             const report = inspectModel(model, checked);
             expect(Number.isNaN(report.loss.meanBits)).toBe(false);
           }),

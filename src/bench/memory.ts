@@ -1,10 +1,6 @@
 import { getBackend } from '../backend/index.js';
-import { makeBatch } from '../engine/batch.js';
-import { createModel } from '../engine/model.js';
-import { createWorkspace } from '../engine/workspace.js';
-import { generateBinaryData } from '../generate/data.js';
-import { generateRandomDag } from '../generate/random-dag.js';
-import { evaluateMethod, METHOD_SPECS, NetworkCache, type MethodName } from '../methods/methods.js';
+import { evaluateMethod, METHOD_SPECS, type MethodName } from '../methods/methods.js';
+import { benchSetup } from './random-setup.js';
 import { Prng } from '../random/prng.js';
 
 /**
@@ -14,12 +10,8 @@ import { Prng } from '../random/prng.js';
  * {"method", "edges", "maxRssBytes"} as JSON.
  */
 function main([method, units, fanIn, outputs, batchSize, iterations]: string[]): void {
-  const model = createModel(generateRandomDag({ units: Number(units), fanIn: Number(fanIn), outputs: Number(outputs), levels: 4, seed: 1 }));
+  const { model, batch, ws, cache } = benchSetup({ units: Number(units), fanIn: Number(fanIn), outputs: Number(outputs) }, Number(batchSize));
   const { net } = model;
-  const S = Number(batchSize);
-  const batch = makeBatch(net, { inputs: generateBinaryData({ seed: 1, samples: S, length: net.nInputs }).inputs, targets: generateBinaryData({ seed: 2, samples: S, length: net.nOutputs }).targets });
-  const ws = createWorkspace(net, S);
-  const cache = new NetworkCache(net);
   const kernels = getBackend('cpu');
   for (let i = 0; i < Number(iterations); i++) {
     const { direction } = evaluateMethod(METHOD_SPECS[method as MethodName], kernels, cache, model.params, batch, ws, { rng: new Prng(1) });

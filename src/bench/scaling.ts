@@ -2,12 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { getBackend } from '../backend/index.js';
-import { makeBatch } from '../engine/batch.js';
-import { createModel } from '../engine/model.js';
-import { createWorkspace } from '../engine/workspace.js';
-import { generateBinaryData } from '../generate/data.js';
-import { generateRandomDag } from '../generate/random-dag.js';
-import { evaluateMethod, METHOD_SPECS, NetworkCache, type MethodName } from '../methods/methods.js';
+import { evaluateMethod, METHOD_SPECS, type MethodName } from '../methods/methods.js';
+import { benchSetup, type ScalingConfig } from './random-setup.js';
 import { Prng } from '../random/prng.js';
 import { lineChart, PALETTE } from '../replicate/svg.js';
 import { fittedExponent } from './fit.js';
@@ -22,12 +18,8 @@ export const SCALING_METHODS: Array<{ method: MethodName; cost: string; expected
 ];
 
 export type Sweep = 'units' | 'fanIn' | 'outputs';
+export type { ScalingConfig };
 
-export interface ScalingConfig {
-  units: number;
-  fanIn: number;
-  outputs: number;
-}
 
 export interface ScalingPoint extends ScalingConfig {
   edges: number;
@@ -73,15 +65,9 @@ export function runScaling(options: { backend?: string; batch?: number; repeats?
     const entry: ScalingResult['sweeps'][Sweep] = { values: configs.map((c) => (sweep === 'units' ? c.units : sweep === 'fanIn' ? c.fanIn : c.outputs)), methods: {} };
     for (const m of methods) entry.methods[m.method] = { points: [], exponent: NaN, lastExponent: NaN, expected: m.expected[sweep] };
     for (const config of configs) {
-      const doc = generateRandomDag({ ...config, levels: 4, seed: 1 });
-      const model = createModel(doc);
+      const { model, batch, ws, cache } = benchSetup(config, batchSize);
       const { net } = model;
       if (!largest || net.nEdges > largest.edges) largest = { edges: net.nEdges, config };
-      const data = generateBinaryData({ seed: 1, samples: batchSize, length: net.nInputs });
-      const targets = generateBinaryData({ seed: 2, samples: batchSize, length: net.nOutputs });
-      const batch = makeBatch(net, { inputs: data.inputs, targets: targets.targets });
-      const ws = createWorkspace(net, batchSize);
-      const cache = new NetworkCache(net);
       for (const m of methods) {
         const spec = METHOD_SPECS[m.method];
         const times: number[] = [];

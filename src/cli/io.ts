@@ -32,6 +32,5 @@ export function loadModel(path: string): Model {
 
 /** Reads a data file and validates it against a model. */
 export function loadData(path: string, model: Model): DataDocument {
-  const { net } = model;
-  return readDataFile(path, { nInputs: net.nInputs, nOutputs: net.nOutputs, interpretation: net.interpretation });
+  return readDataFile(path, model.net);
 }

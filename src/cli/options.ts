@@ -1,5 +1,6 @@
 import { BACKENDS, backendInfo, useBackend } from '../backend/load.js';
-import { METHODS } from '../methods/methods.js';
+import { UsageError, problem } from '../errors.js';
+import { isMethodName, METHODS, type MethodName } from '../methods/methods.js';
 
 /** yargs options shared by the commands that compute a method's direction. */
 export const methodOptions = {
@@ -9,6 +10,15 @@ export const methodOptions = {
   seed: { type: 'number' as const, default: 1, describe: 'seed of the Monte-Carlo draws' },
   backend: { choices: BACKENDS, default: 'cpu' as const, describe: 'compute backend: cpu (Float64 reference) or tfjs (TensorFlow.js, float32)' },
 };
+
+/** A comma-separated --methods list, or `fallback` when none is given; unknown names are a usage error. */
+export function parseMethodList(text: string | undefined, fallback: MethodName[]): MethodName[] {
+  if (text === undefined) return fallback;
+  const names = String(text).split(',').map((m) => m.trim());
+  const unknown = names.filter((m) => !isMethodName(m));
+  if (unknown.length > 0) throw new UsageError([problem('methods', `--methods: unknown ${unknown.join(', ')}; available: ${METHODS.join(', ')}`)]);
+  return names as MethodName[];
+}
 
 /** Loads the backend named on the command line and says which ran (on stderr) when it is not the CPU reference. */
 export async function prepareBackend(name: string): Promise<string> {

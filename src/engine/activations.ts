@@ -57,10 +57,3 @@ export function activateAffine(code: number, gain: number, scale: number, shift:
     deriv[i] *= scale * gain;
   }
 }
-
-/** Scalar activation, for tests and conversions: s(v) for a code. */
-export function activationValue(code: number, v: number): number {
-  if (code === ActivationCode.Sigmoid) return 1 / (1 + Math.exp(-v));
-  if (code === ActivationCode.Tanh) return Math.tanh(v);
-  return v;
-}

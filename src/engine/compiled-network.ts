@@ -59,8 +59,3 @@ export interface CompiledNetwork {
 export function levelCount(net: CompiledNetwork): number {
   return net.levelOffsets.length - 1;
 }
-
-/** Parameter index of the weight on unit k's incoming CSR position e. */
-export function incomingParam(net: CompiledNetwork, k: number, e: number): number {
-  return net.blockOffsets[k] + 1 + (e - net.inOffsets[k]);
-}

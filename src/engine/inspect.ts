@@ -1,5 +1,4 @@
 import { evaluateMethod, METHOD_SPECS, type MethodName } from '../methods/methods.js';
-import { createWorkspace } from './workspace.js';
 import { prepareBatch } from '../methods/context.js';
 import { inspectQuantities, type QuantitiesReport, type QuantityName } from '../methods/quantities.js';
 import type { DataDocument } from '../network/types.js';
@@ -79,9 +78,10 @@ export function inspectModel(model: Model, data: DataDocument, options: InspectO
   };
   if (options.method) {
     const epsilon = options.epsilon ?? 1e-4;
-    const { direction } = evaluateMethod(METHOD_SPECS[options.method], ctx.kernels, prepared.cache, model.params, ctx.batch, createWorkspace(net, S), { epsilon, mcSamples: options.mcSamples, rng: ctx.rng });
+    // ctx.ws already holds the forward pass of these parameters.
+    const { direction } = evaluateMethod(METHOD_SPECS[options.method], ctx.kernels, prepared.cache, model.params, ctx.batch, ctx.ws, { epsilon, mcSamples: options.mcSamples, rng: ctx.rng, forwardDone: true });
     report.direction = { method: options.method, epsilon, ...parameterValues(model, direction) };
   }
-  if (options.quantities && options.quantities.length > 0) report.quantities = inspectQuantities(model, data, options.quantities, options);
+  if (options.quantities && options.quantities.length > 0) report.quantities = inspectQuantities(prepared, options.quantities, options);
   return report;
 }

@@ -1,7 +1,7 @@
 import { getBackend } from '../backend/index.js';
+import { bernoulliProbability, classProbabilities } from '../metrics/output-metric.js';
 import type { DataDocument } from '../network/types.js';
 import { makeBatch } from './batch.js';
-import { ActivationCode } from './compiled-network.js';
 import type { Model } from './model.js';
 import { forward } from './propagate.js';
 import { createWorkspace } from './workspace.js';
@@ -18,22 +18,16 @@ export function outputDistribution(model: Model, data: DataDocument, backend = '
   const ws = createWorkspace(net, batch.size);
   forward(getBackend(backend), net, model.params, batch, ws);
   const S = batch.size;
+  const classes = net.interpretation === 'softmax' || net.interpretation === 'spherical' ? classProbabilities(net, ws) : undefined;
   const rows: number[][] = [];
   for (let s = 0; s < S; s++) {
-    const a = Array.from(net.outputUnits, (k) => ws.act[k * S + s]);
-    if (net.interpretation === 'bernoulli') {
-      rows.push(a.map((v, j) => (net.activation[net.outputUnits[j]] === ActivationCode.Tanh ? (1 + v) / 2 : v)));
-    } else if (net.interpretation === 'softmax') {
-      const max = Math.max(...a);
-      const e = a.map((v) => Math.exp(v - max));
-      const sum = e.reduce((x, y) => x + y, 0);
-      rows.push(e.map((v) => v / sum));
-    } else if (net.interpretation === 'spherical') {
-      const sum = a.reduce((x, v) => x + v * v, 0);
-      rows.push(a.map((v) => (v * v) / sum));
-    } else {
-      rows.push(a);
-    }
+    rows.push(
+      Array.from(net.outputUnits, (k, j) => {
+        if (classes) return classes[j * S + s];
+        const a = ws.act[k * S + s];
+        return net.interpretation === 'bernoulli' ? bernoulliProbability(net, k, a) : a;
+      }),
+    );
   }
   return rows;
 }

@@ -1,8 +1,7 @@
-import type { Model } from '../engine/model.js';
 import { computeModulus } from '../metrics/moduli.js';
-import type { DataDocument } from '../network/types.js';
+import { Prng } from '../random/prng.js';
 import { unitBlocks } from '../reductions/reductions.js';
-import { prepareBatch } from './context.js';
+import type { PreparedBatch } from './context.js';
 import { METHOD_SPECS, type MethodName } from './methods.js';
 
 export const QUANTITIES = ['J', 'phi', 'm', 'blocks'] as const;
@@ -26,8 +25,10 @@ export interface QuantitiesReport {
  * The intermediate quantities of Sections 1 and 2.5 on the whole data set, for `inspect
  * --quantities`. Blocks use the metric of `method` (default: the Fisher metric).
  */
-export function inspectQuantities(model: Model, data: DataDocument, quantities: QuantityName[], options: { method?: MethodName; seed?: number; mcSamples?: number } = {}): QuantitiesReport {
-  const { ctx } = prepareBatch(model, data, options);
+export function inspectQuantities(prepared: PreparedBatch, quantities: QuantityName[], options: { method?: MethodName; seed?: number } = {}): QuantitiesReport {
+  // Monte-Carlo blocks draw from their own stream, whatever ran on this batch before.
+  const ctx: PreparedBatch['ctx'] = { ...prepared.ctx, rng: new Prng(options.seed ?? 1) };
+  const { params } = ctx;
   const { net, ws, kernels, plan } = ctx;
   const S = ws.size;
   const report: QuantitiesReport = {};
@@ -48,7 +49,7 @@ export function inspectQuantities(model: Model, data: DataDocument, quantities: 
     const raw = new Float64Array(net.nUnits * S);
     report.transferRates = {};
     net.outputUnits.forEach((o, j) => {
-      kernels.transferRates(net, plan, model.params, ws, j, seeds, rates, raw);
+      kernels.transferRates(net, plan, params, ws, j, seeds, rates, raw);
       const units = [o, ...plan.units.subarray(plan.unitOffsets[j], plan.unitOffsets[j + 1])];
       (report.transferRates as Record<string, PerUnit>)[net.unitKeys[o]] = Object.fromEntries(units.map((k) => [net.unitKeys[k], Array.from(raw.subarray(k * S, (k + 1) * S))]));
     });

@@ -88,6 +88,11 @@ export function outputBackpropagatedModulus(net: CompiledNetwork, ws: Workspace,
   }
 }
 
+/** P(Y_o = 1) of a Bernoulli output unit k with activity a: a for sigmoid, (1 + a)/2 for tanh (Section 3.2). */
+export function bernoulliProbability(net: CompiledNetwork, k: number, a: number): number {
+  return net.activation[k] === ActivationCode.Tanh ? (1 + a) / 2 : a;
+}
+
 /** Class probabilities of softmax (e^a/Σe^a) or spherical (a²/Σa²) outputs: [nOutputs × size]. */
 export function classProbabilities(net: CompiledNetwork, ws: Workspace): Float64Array {
   const S = ws.size;
@@ -132,7 +137,7 @@ export function sampleOutputs(net: CompiledNetwork, ws: Workspace, rng: Prng, ta
     for (let s = 0; s < S; s++) {
       const a = ws.act[k * S + s];
       if (net.interpretation === 'square') targets[j * S + s] = a + rng.normal();
-      else targets[j * S + s] = rng.uniform() < (net.activation[k] === ActivationCode.Tanh ? (1 + a) / 2 : a) ? 1 : 0;
+      else targets[j * S + s] = rng.uniform() < bernoulliProbability(net, k, a) ? 1 : 0;
     }
   }
 }

@@ -60,11 +60,6 @@ export function buildTransferPlan(net: CompiledNetwork): TransferPlan {
   return gram ? { ...plan, gram } : plan;
 }
 
-/** Number of edge visits of one sample's n_out transfer-rate backpropagations (for cost counts). */
-export function transferEdgeCount(plan: TransferPlan): number {
-  return plan.edgeTargets.length;
-}
-
 /**
  * The Gram route for the Fisher modulus of "bottom" units (hidden units fed by input units
  * only). Their transfer-rate vectors are never needed by another unit, only their weighted

@@ -1,7 +1,7 @@
 import { problem, show, type Problem } from '../errors.js';
 import type { DataDocument, Interpretation } from './types.js';
 
-/** What a data file is checked against: the network's input and output counts and interpretation. */
+/** What a data file is checked against: the network's input and output counts and interpretation (a CompiledNetwork is one). */
 export interface DataShape {
   nInputs: number;
   nOutputs: number;

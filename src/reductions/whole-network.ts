@@ -65,18 +65,14 @@ export function wholeNetworkFisher(ctx: ModulusContext): Float64Array {
 }
 
 /**
- * Natural gradient direction δw = (F + εI)⁻¹ G over the whole network (Prop. 27).
+ * Natural gradient direction δw = (F + εI)⁻¹ G over the whole network (Prop. 27), for a P × P
+ * Fisher matrix `fisher`, which is overwritten.
  *
  * NOTE: F is solved after symmetric diagonal scaling D^{-1/2} (F + εI) D^{-1/2}, D = diag(F + εI):
  * the diagonal of F spans many orders of magnitude (biases vs. weights, saturated units), and
  * scaling costs O(P²) next to the O(P³) factorisation while cutting the condition number that
- * rounding errors are amplified by, so that reparametrised twins (Prop. 30) stay within 1e-9.
+ * rounding errors are amplified by.
  */
-export function wholeNetworkDirection(ctx: ModulusContext, gradient: Float64Array, epsilon: number): Float64Array {
-  return solveWholeNetwork(wholeNetworkFisher(ctx), gradient, epsilon);
-}
-
-/** δw = (F + εI)⁻¹ G for a P × P Fisher matrix `fisher`, which is overwritten. */
 export function solveWholeNetwork(fisher: Float64Array, gradient: Float64Array, epsilon: number): Float64Array {
   const P = gradient.length;
   addToDiagonal(fisher, 0, P, epsilon);

@@ -5,6 +5,9 @@ import { reparametrize, transformInputs, type AffineReparametrization } from './
 /** The activation families that `convert` maps into each other. */
 export type ConvertTarget = 'tanh' | 'sigmoid';
 
+/** The (α, β, γ) of Def. 29 taking the other family to `to`: inputs and data map by x' = αx + β. */
+const CONVERSIONS = { tanh: { from: 'sigmoid', alpha: 2, beta: -1, gamma: 2 }, sigmoid: { from: 'tanh', alpha: 0.5, beta: 0.5, gamma: 0.5 } } as const;
+
 /**
  * Section 3.2's sigmoid↔tanh correspondence, tanh(x) = 2 sigm(2x) - 1: the (2, -1, 2)
  * reparametrisation of Def. 29 applied to every input unit and every sigmoid unit (to tanh),
@@ -13,12 +16,10 @@ export type ConvertTarget = 'tanh' | 'sigmoid';
  * w_0k = 2w'_0k - 2Σ_i w'_ik. Output units are converted only under the Bernoulli
  * interpretation, where a tanh output is read as p = (1 + a)/2; under the other
  * interpretations, and for linear units, only the incoming weights change.
- *
- * Returns the converted network and the map x' = αx + β to apply to its input data.
+ * Its input data converts with {@link convertData}.
  */
-export function convertNetwork(doc: NetworkDocument, to: ConvertTarget): { document: NetworkDocument; inputAlpha: number; inputBeta: number } {
-  const from = to === 'tanh' ? 'sigmoid' : 'tanh';
-  const [alpha, beta, gamma] = to === 'tanh' ? [2, -1, 2] : [0.5, 0.5, 0.5];
+export function convertNetwork(doc: NetworkDocument, to: ConvertTarget): { document: NetworkDocument } {
+  const { from, alpha, beta, gamma } = CONVERSIONS[to];
   const units = new Map<string, AffineReparametrization>();
   let converted = 0;
   for (const node of doc.nodes) {
@@ -38,10 +39,10 @@ export function convertNetwork(doc: NetworkDocument, to: ConvertTarget): { docum
     throw new UsageError([problem('nothing-to-convert', `the network has no ${from} unit to convert to ${to}`)]);
   }
   const defaultActivation = doc.attributes.activation === from ? to : doc.attributes.activation;
-  return { document: reparametrize(doc, units, defaultActivation), inputAlpha: alpha, inputBeta: beta };
+  return { document: reparametrize(doc, units, defaultActivation) };
 }
 
 /** Converts a data file for a network converted with {@link convertNetwork}: inputs x' = αx + β. */
 export function convertData(data: DataDocument, to: ConvertTarget): DataDocument {
-  return to === 'tanh' ? transformInputs(data, 2, -1) : transformInputs(data, 0.5, 0.5);
+  return transformInputs(data, CONVERSIONS[to].alpha, CONVERSIONS[to].beta);
 }

@@ -1,9 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { UsageError, problem } from '../../errors.js';
-import { readDataFile, readNetworkFile } from '../../network/load.js';
-import { createModel } from '../../engine/model.js';
 import { convertData, convertNetwork, type ConvertTarget } from '../../transform/convert.js';
-import { printWarnings, writeJson } from '../io.js';
+import { loadData, loadModel, writeJson } from '../io.js';
 
 export const convertCommand: CommandModule = {
   command: 'convert <network>',
@@ -20,12 +18,10 @@ export const convertCommand: CommandModule = {
     if ((argv.data === undefined) !== (argv['data-out'] === undefined)) {
       throw new UsageError([problem('data-out', '--data and --data-out go together: give both to convert a data file, or neither')]);
     }
-    const { document, warnings } = readNetworkFile(file);
-    printWarnings(warnings, file);
+    const model = loadModel(file);
     const to = argv.to as ConvertTarget;
-    const { net } = createModel(document);
-    const data = argv.data === undefined ? undefined : readDataFile(argv.data as string, { nInputs: net.nInputs, nOutputs: net.nOutputs, interpretation: net.interpretation });
-    writeJson(argv.out as string, convertNetwork(document, to).document);
+    const data = argv.data === undefined ? undefined : loadData(argv.data as string, model);
+    writeJson(argv.out as string, convertNetwork(model.document, to).document);
     if (data) writeJson(argv['data-out'] as string, convertData(data, to));
   },
 };

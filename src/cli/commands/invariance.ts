@@ -1,11 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { checkAllMethods, checkInvariance, DEFAULT_INVARIANCE, type InvarianceReport, type TwinKind } from '../../invariance/check.js';
-import { isMethodName, METHODS, type MethodName } from '../../methods/methods.js';
-import { UsageError, problem } from '../../errors.js';
+import { METHODS, type MethodName } from '../../methods/methods.js';
 import { readNetworkFile } from '../../network/load.js';
 import { createModel } from '../../engine/model.js';
 import { loadData, printWarnings } from '../io.js';
-import { methodOptions } from '../options.js';
+import { methodOptions, parseMethodList } from '../options.js';
 
 /** Exit code when the twins part (or, with --all-methods, when a verdict contradicts the paper). */
 export const EXIT_NOT_INVARIANT = 3;
@@ -41,10 +40,7 @@ export const invarianceCommand: CommandModule = {
       out(`note: ${singular} units have more parameters than the ${data.inputs.length} samples: their blocks are singular and are solved in the least-squares sense (Section 3.3).` + (twin === 'recombine' ? ' Such steps agree on the data to first order only: expect deviations growing like η².' : ''));
     }
     if (argv['all-methods']) {
-      const listed = argv.methods === undefined ? undefined : String(argv.methods).split(',').map((m) => m.trim());
-      const unknown = listed?.filter((m) => !isMethodName(m)) ?? [];
-      if (unknown.length > 0) throw new UsageError([problem('methods', `--methods: unknown ${unknown.join(', ')}; available: ${METHODS.join(', ')}`)]);
-      const methods = (listed as MethodName[] | undefined) ?? METHODS.filter((m) => m !== 'natural' || model.net.nParams <= 500);
+      const methods = parseMethodList(argv.methods as string | undefined, METHODS.filter((m) => m !== 'natural' || model.net.nParams <= 500));
       const reports = checkAllMethods(document, data, options, methods);
       out('method                                 expected   after step 1   largest    parted at  verdict');
       for (const r of reports) {

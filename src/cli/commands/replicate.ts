@@ -1,13 +1,12 @@
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UsageError, problem } from '../../errors.js';
-import { isMethodName, METHODS, type MethodName } from '../../methods/methods.js';
 import { runFigure1, writeFigure1 } from '../../replicate/figure1.js';
 import { runReplication } from '../../replicate/pool.js';
 import { writeReplicationReport } from '../../replicate/report.js';
 import { TABLE2_METHODS, type ReplicateBudget } from '../../replicate/run.js';
 import { markdownForTerminal } from '../../replicate/tables.js';
-import { methodOptions, prepareBackend } from '../options.js';
+import { methodOptions, parseMethodList, prepareBackend } from '../options.js';
 
 export const replicateCommand: CommandModule = {
   command: 'replicate <experiment>',
@@ -35,7 +34,7 @@ export const replicateCommand: CommandModule = {
       say(`x has ${Math.round(result.density * 100)}% ones; the report is ${resolve(out, 'index.html')}`);
       return;
     }
-    const methods = parseMethods(argv.methods as string | undefined);
+    const methods = parseMethodList(argv.methods as string | undefined, TABLE2_METHODS);
     const runs = argv.runs as number;
     if (!Number.isInteger(runs) || runs < 1) throw new UsageError([problem('runs', `--runs ${runs}: give a positive integer`)]);
     const seed = argv.seed as number;
@@ -58,14 +57,6 @@ export const replicateCommand: CommandModule = {
     say(`${runs} runs in ${wallSeconds.toFixed(1)} s; the report is ${resolve(out, 'index.html')} (also report.md)`);
   },
 };
-
-export function parseMethods(text: string | undefined): MethodName[] {
-  if (text === undefined) return TABLE2_METHODS;
-  const names = text.split(',').map((m) => m.trim());
-  const unknown = names.filter((m) => !isMethodName(m));
-  if (unknown.length > 0) throw new UsageError([problem('methods', `--methods: unknown ${unknown.join(', ')}; available: ${METHODS.join(', ')}`)]);
-  return names as MethodName[];
-}
 
 /** paper | time | iterations:N (`time`: the time of 10,000 backprop iterations, measured in each run). */
 export function parseBudget(text: string): ReplicateBudget {

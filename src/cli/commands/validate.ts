@@ -17,7 +17,7 @@ export const validateCommand: CommandModule = {
     if (warnings.length > 0) process.stdout.write(formatProblems(warnings, file) + '\n');
     process.stdout.write(`${file}: valid: ${net.nUnits} units (${net.nInputs} inputs, ${net.nOutputs} outputs), ${net.nEdges} edges, ${net.nParams} parameters, ${net.levelOffsets.length - 1} levels, ${net.interpretation}\n`);
     if (argv.data !== undefined) {
-      const data = readDataFile(argv.data as string, { nInputs: net.nInputs, nOutputs: net.nOutputs, interpretation: net.interpretation });
+      const data = readDataFile(argv.data as string, net);
       process.stdout.write(`${argv.data}: valid: ${data.inputs.length} samples\n`);
     }
   },
