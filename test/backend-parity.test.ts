@@ -1,9 +1,15 @@
+import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/backend/index.js';
 import type { Kernels } from '../src/backend/kernels.js';
+import { gpujsKernels, transferChunks } from '../src/backend/gpujs/index.js';
 import { useBackend } from '../src/backend/load.js';
 import { makeBatch } from '../src/engine/batch.js';
 import { createModel } from '../src/engine/model.js';
+import { forward } from '../src/engine/propagate.js';
+import { UsageError } from '../src/errors.js';
+import { outputMetric } from '../src/metrics/output-metric.js';
+import { buildTransferPlan } from '../src/metrics/transfer-plan.js';
 import { createWorkspace } from '../src/engine/workspace.js';
 import { evaluateMethod, METHOD_SPECS, METHODS, NetworkCache } from '../src/methods/methods.js';
 import { INTERPRETATIONS, type NetworkDocument } from '../src/network/types.js';
@@ -24,10 +30,21 @@ const relative = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 /** Tolerances from the backend's precision: float32 carries ~7 digits; solves lose a few more. */
 const tolerance = (k: Kernels) => (k.precision === 'float64' ? { loss: 1e-12, gradient: 1e-10, direction: 1e-8 } : { loss: 1e-5, gradient: 1e-4, direction: 2e-2 });
 
-describe.each(['tfjs'])('backend parity: %s against cpu', (name) => {
+/**
+ * Every backend other than cpu; gpu.js in its default mode (headlessgl where a GL context opens,
+ * as in CI under xvfb-run) and, when that is headlessgl, in webasm mode too.
+ */
+const glRuns = gpujsKernels().mode === 'headlessgl';
+const backends: Array<[string, () => Promise<Kernels>]> = [
+  ['tfjs', () => useBackend('tfjs')],
+  [`gpujs (${gpujsKernels().mode})`, () => useBackend('gpujs')],
+  ...(glRuns ? [['gpujs (webasm)', async () => gpujsKernels('webasm').kernels] as [string, () => Promise<Kernels>]] : []),
+];
+
+describe.each(backends)('backend parity: %s against cpu', (_name, load) => {
   let kernels: Kernels;
   beforeAll(async () => {
-    kernels = await useBackend(name);
+    kernels = await load();
   });
 
   // A network with skip connections across several levels, every activation, per interpretation.
@@ -52,4 +69,40 @@ describe.each(['tfjs'])('backend parity: %s against cpu', (name) => {
       }
     });
   }
+});
+
+describe('gpujs backend', () => {
+  it('runs the GL pipeline (headlessgl) wherever a display and the gl module exist', () => {
+    const display = Boolean(process.env.DISPLAY);
+    let gl = true;
+    try {
+      createRequire(import.meta.url).resolve('gl');
+    } catch {
+      gl = false;
+    }
+    expect(gpujsKernels().mode).toBe(display && gl ? 'headlessgl' : 'webasm');
+    if (!display || !gl) expect(() => gpujsKernels('headlessgl')).toThrow(UsageError);
+  });
+
+  it('chunks transfer rates over outputs and samples with the same Fisher modulus', () => {
+    const doc = randomNetwork({ interpretation: 'softmax', seed: 71, inputs: 3, hidden: 5, outputs: 4, density: 0.7, activations: ['sigmoid', 'tanh'] });
+    const model = createModel(doc);
+    const batch = makeBatch(model.net, randomData(doc, 9, 4));
+    const plan = buildTransferPlan(model.net);
+    const modulus = (budget: number) => {
+      const { kernels } = gpujsKernels(undefined, budget);
+      const ws = createWorkspace(model.net, batch.size);
+      forward(kernels, model.net, model.params, batch, ws);
+      const out = new Float64Array(model.net.nUnits * batch.size);
+      kernels.fisherModulus(model.net, plan, model.params, ws, outputMetric(model.net, ws), out);
+      return out;
+    };
+    const whole = modulus(1 << 24);
+    const units = model.net.nUnits + 1;
+    expect(transferChunks(model.net, 9, units * 9 * 2)).toEqual({ outputs: 2, samples: 9 });
+    expect(transferChunks(model.net, 9, units * 4)).toEqual({ outputs: 1, samples: 4 });
+    expect(relative(modulus(units * 9 * 2), whole)).toBeLessThan(1e-6);
+    expect(relative(modulus(units * 4), whole)).toBeLessThan(1e-6);
+    expect(whole.some((v) => v > 0)).toBe(true);
+  });
 });

@@ -3,7 +3,7 @@ import { cpuKernels } from './index.js';
 import { getBackend, registerBackend, backendNames, type Kernels } from './kernels.js';
 
 /** Backends that can be asked for by name (`--backend`). */
-export const BACKENDS = ['cpu', 'tfjs'] as const;
+export const BACKENDS = ['cpu', 'gpujs', 'tfjs'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 /** What ran: the backend and, for tfjs, the package behind it. */
@@ -16,8 +16,8 @@ export interface BackendInfo {
 const details = new Map<string, string>([['cpu', 'Float64 reference (typed arrays)']]);
 
 /**
- * Makes a backend available by name, loading it on first use (tfjs is imported lazily: it is
- * large, and its native binding is optional), and returns its kernels.
+ * Makes a backend available by name, loading it on first use (tfjs and gpu.js are imported
+ * lazily: they are large, and their native parts are optional), and returns its kernels.
  */
 export async function useBackend(name: string): Promise<Kernels> {
   if (backendNames().includes(name)) return getBackend(name);
@@ -27,6 +27,13 @@ export async function useBackend(name: string): Promise<Kernels> {
     registerBackend({ name: 'tfjs', precision: 'float32', ...tfjsPropagationKernels(runtime.tf), ...tfjsMetricKernels(runtime.tf) });
     details.set('tfjs', `TensorFlow.js '${runtime.backend}' backend from ${runtime.provider} (float32)`);
     return getBackend('tfjs');
+  }
+  if (name === 'gpujs') {
+    const { gpujsKernels } = await import('./gpujs/index.js');
+    const { kernels, detail } = gpujsKernels();
+    registerBackend(kernels);
+    details.set('gpujs', detail);
+    return getBackend('gpujs');
   }
   throw new UsageError([problem('backend', `unknown backend '${name}'; available: ${BACKENDS.join(', ')}`)]);
 }

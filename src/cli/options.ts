@@ -8,7 +8,7 @@ export const methodOptions = {
   epsilon: { type: 'number' as const, default: 1e-4, describe: 'regularisation ε added to the metric before solving (Section 4)' },
   'mc-samples': { type: 'number' as const, default: 1, describe: 'outputs drawn per sample by the Monte-Carlo Fisher methods (K of Eq. 100)' },
   seed: { type: 'number' as const, default: 1, describe: 'seed of the Monte-Carlo draws' },
-  backend: { choices: BACKENDS, default: 'cpu' as const, describe: 'compute backend: cpu (Float64 reference) or tfjs (TensorFlow.js, float32)' },
+  backend: { choices: BACKENDS, default: 'cpu' as const, describe: 'compute backend: cpu (Float64 reference), gpujs (gpu.js: headlessgl, else webasm; float32; UNITWISE_GPUJS_MODE forces a mode) or tfjs (TensorFlow.js, float32)' },
 };
 
 /** A comma-separated --methods list, or `fallback` when none is given; unknown names are a usage error. */

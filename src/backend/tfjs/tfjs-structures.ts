@@ -1,5 +1,6 @@
 import type * as TF from '@tensorflow/tfjs-core';
 import { ActivationCode, type CompiledNetwork } from '../../engine/compiled-network.js';
+import { paddedNetwork } from '../padded-lists.js';
 
 /** Index tensors of one topological level, built once per network. */
 export interface LevelTensors {
@@ -60,87 +61,39 @@ export function netTensors(tf: typeof TF, net: CompiledNetwork): NetTensors {
 }
 
 function build(tf: typeof TF, net: CompiledNetwork): NetTensors {
-  const ones = net.nUnits; // index of the appended row of ones
-  const levels: LevelTensors[] = [];
-  for (let l = 1; l < net.levelOffsets.length - 1; l++) {
-    const start = net.levelOffsets[l];
-    const end = net.levelOffsets[l + 1];
-    const inSource: number[] = [];
-    const inParam: number[] = [];
-    const outTarget: number[] = [];
-    const outParam: number[] = [];
-    const hidden: number[] = [];
-    const column = (f: (k: number) => number) => tf.tensor2d(Array.from({ length: end - start }, (_, i) => f(start + i)), [end - start, 1]);
-    let fanIn = 1;
-    let fanOut = 1;
-    for (let k = start; k < end; k++) {
-      fanIn = Math.max(fanIn, net.inOffsets[k + 1] - net.inOffsets[k]);
-      fanOut = Math.max(fanOut, net.outOffsets[k + 1] - net.outOffsets[k]);
-    }
-    for (let k = start; k < end; k++) {
-      for (let i = 0; i < fanIn; i++) {
-        const e = net.inOffsets[k] + i;
-        const real = e < net.inOffsets[k + 1];
-        inSource.push(real ? net.inSources[e] : net.nUnits);
-        inParam.push(real ? net.blockOffsets[k] + 1 + i : net.nParams);
-      }
-      for (let i = 0; i < fanOut; i++) {
-        const e = net.outOffsets[k] + i;
-        const real = e < net.outOffsets[k + 1];
-        outTarget.push(real ? net.outTargets[e] : net.nUnits);
-        outParam.push(real ? net.outParams[e] : net.nParams);
-      }
-      if (net.outputIndex[k] < 0) hidden.push(k - start);
-    }
+  const padded = paddedNetwork(net);
+  const int = (values: Int32Array) => tf.tensor1d(values, 'int32');
+  const levels = padded.levels.map((lv): LevelTensors => {
+    const column = (f: (k: number) => number) => tf.tensor2d(Array.from({ length: lv.count }, (_, i) => f(lv.start + i)), [lv.count, 1]);
     const affine = net.affine;
-    levels.push({
-      start,
-      count: end - start,
-      inSource: tf.tensor1d(inSource, 'int32'),
-      inParam: tf.tensor1d(inParam, 'int32'),
-      fanIn,
-      biasParam: tf.tensor1d(Array.from({ length: end - start }, (_, i) => net.blockOffsets[start + i]), 'int32'),
+    return {
+      start: lv.start,
+      count: lv.count,
+      inSource: int(lv.inSource),
+      inParam: int(lv.inParam),
+      fanIn: lv.fanIn,
+      biasParam: int(lv.biasParam),
       isSigmoid: column((k) => Number(net.activation[k] === ActivationCode.Sigmoid)),
       isTanh: column((k) => Number(net.activation[k] === ActivationCode.Tanh)),
       isLinear: column((k) => Number(net.activation[k] === ActivationCode.Linear)),
       gain: column((k) => affine?.gain[k] ?? 1),
       scale: column((k) => affine?.scale[k] ?? 1),
       shift: column((k) => affine?.shift[k] ?? 0),
-      outTarget: tf.tensor1d(outTarget, 'int32'),
-      outParam: tf.tensor1d(outParam, 'int32'),
-      fanOut,
-      hidden,
-    });
-  }
-  const paramUnit: number[] = [];
-  const paramSource: number[] = [];
-  const paramBias: number[] = [];
-  const paramBlockLast: number[] = [];
-  const groups = new Map<number, { units: number[]; rows: number[] }>();
-  for (let k = net.nInputs; k < net.nUnits; k++) {
-    const p0 = net.blockOffsets[k];
-    const n = net.blockOffsets[k + 1] - p0;
-    const sources = [ones, ...Array.from(net.inSources.subarray(net.inOffsets[k], net.inOffsets[k + 1]))];
-    for (const source of sources) {
-      paramUnit.push(k);
-      paramSource.push(source);
-      paramBias.push(p0);
-      paramBlockLast.push(p0 + n - 1);
-    }
-    const group = groups.get(n) ?? { units: [], rows: [] };
-    group.units.push(k);
-    group.rows.push(...sources);
-    groups.set(n, group);
-  }
+      outTarget: int(lv.outTarget),
+      outParam: int(lv.outParam),
+      fanOut: lv.fanOut,
+      hidden: [...lv.hidden],
+    };
+  });
   const result: NetTensors = {
     levels,
-    paramUnit: tf.tensor1d(paramUnit, 'int32'),
-    paramSource: tf.tensor1d(paramSource, 'int32'),
-    paramBias: tf.tensor1d(paramBias, 'int32'),
-    paramBlockLast: tf.tensor1d(paramBlockLast, 'int32'),
-    outputUnits: tf.tensor1d(Array.from(net.outputUnits), 'int32'),
+    paramUnit: int(padded.paramUnit),
+    paramSource: int(padded.paramSource),
+    paramBias: int(padded.paramBias),
+    paramBlockLast: int(padded.paramBlockLast),
+    outputUnits: int(net.outputUnits),
     outputIsTanh: tf.tensor2d(Array.from(net.outputUnits, (k) => Number(net.activation[k] === ActivationCode.Tanh)), [net.nOutputs, 1]),
-    blockGroups: [...groups].map(([n, g]) => ({ n, units: Int32Array.from(g.units), rows: tf.tensor2d(g.rows, [g.units.length, n], 'int32') })),
+    blockGroups: padded.blockGroups.map((g) => ({ n: g.n, units: g.units, rows: tf.tensor2d(g.rows, [g.units.length, g.n], 'int32') })),
   };
   return keepAll(tf, result);
 }
