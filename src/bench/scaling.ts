@@ -97,7 +97,7 @@ export function runScaling(options: { backend?: string; batch?: number; repeats?
     const script = existsSync(beside) ? beside : fileURLToPath(new URL('../../dist/bench/memory.js', import.meta.url));
     const { units, fanIn, outputs } = largest.config;
     for (const m of methods) {
-      const out = execFileSync(process.execPath, [script, m.method, String(units), String(fanIn), String(outputs), '64', '3'], { encoding: 'utf8' });
+      const out = execFileSync(process.execPath, [script, m.method, String(units), String(fanIn), String(outputs), '64', '3', backend], { encoding: 'utf8' });
       const { edges, maxRssBytes } = JSON.parse(out) as { edges: number; maxRssBytes: number };
       result.peakMemory[m.method] = maxRssBytes;
       say(`peak resident memory, ${edges} edges, batch 64, ${m.method}: ${(maxRssBytes / 2 ** 20).toFixed(0)} MiB`);
