@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/backend/index.js';
 import type { Kernels } from '../src/backend/kernels.js';
 import { gpujsKernels, transferChunks } from '../src/backend/gpujs/index.js';
+import { checkExact } from '../src/backend/gpujs/gpujs-arrays.js';
 import { useBackend } from '../src/backend/load.js';
 import { makeBatch } from '../src/engine/batch.js';
 import { createModel } from '../src/engine/model.js';
@@ -82,6 +83,13 @@ describe('gpujs backend', () => {
     }
     expect(gpujsKernels().mode).toBe(display && gl ? 'headlessgl' : 'webasm');
     if (!display || !gl) expect(() => gpujsKernels('headlessgl')).toThrow(UsageError);
+  });
+
+  it('refuses workspaces whose flat indices float32 cannot address exactly, naming both sizes', () => {
+    const net = createModel(randomNetwork({ interpretation: 'square', seed: 72, inputs: 2, hidden: 2, outputs: 1, density: 1, activations: ['tanh'] })).net;
+    expect(() => checkExact({ ...net, nUnits: (1 << 20) - 1 }, 16)).not.toThrow();
+    expect(() => checkExact({ ...net, nUnits: 1 << 20 }, 32)).toThrow(/1048576 units × 32 samples exceed 2\^24 entries/);
+    expect(() => checkExact({ ...net, nUnits: 1 << 20 }, 32)).toThrow(UsageError);
   });
 
   it('chunks transfer rates over outputs and samples with the same Fisher modulus', () => {

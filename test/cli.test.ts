@@ -188,16 +188,30 @@ describe('unitwise CLI (real binary)', () => {
     expect(strip('int.jsonl')).toEqual(strip('straight.jsonl'));
   });
 
-  it('--backend tfjs: says which TensorFlow.js backend ran and agrees with cpu to float32 precision', () => {
+  const backendRuns: Array<[string, string[], Record<string, string>, RegExp]> = [
+    ['tfjs', ['--backend', 'tfjs'], {}, /backend: TensorFlow\.js '(cpu|tensorflow)' backend from @tensorflow\/tfjs-(backend-cpu|node|node-gpu) \(float32\)/],
+    ['gpujs', ['--backend', 'gpujs'], {}, process.env.DISPLAY ? /backend: gpu\.js 'headlessgl' mode/ : /backend: gpu\.js 'webasm' mode \(headlessgl unavailable: /],
+    ['gpujs forced to webasm', ['--backend', 'gpujs'], { UNITWISE_GPUJS_MODE: 'webasm' }, /backend: gpu\.js 'webasm' mode \(requested; float32\)/],
+  ];
+  it.each(backendRuns)('--backend %s: says which backend ran and agrees with cpu to float32 precision', (label, flags, env, says) => {
     const tiny = join(repoRoot, 'networks/tiny-softmax.json');
     const tinyData = join(repoRoot, 'networks/tiny-softmax.data.json');
-    const viaTfjs = run('step', tiny, '--data', tinyData, '--method', 'backpropagated-metric', '--lr', '0.1', '--backend', 'tfjs', '--out', 'tf-step.json');
-    expect(viaTfjs.status, viaTfjs.stderr).toBe(0);
-    expect(viaTfjs.stderr).toMatch(/backend: TensorFlow\.js '(cpu|tensorflow)' backend from @tensorflow\/tfjs-(backend-cpu|node|node-gpu) \(float32\)/);
+    const out = `${label.replace(/\W+/g, '-')}-step.json`;
+    const r = spawnSync(process.execPath, [bin, 'step', tiny, '--data', tinyData, '--method', 'backpropagated-metric', '--lr', '0.1', ...flags, '--out', out], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(says);
     expect(run('step', tiny, '--data', tinyData, '--method', 'backpropagated-metric', '--lr', '0.1', '--out', 'cpu-step.json').status).toBe(0);
     const weights = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8')).edges.map((e: { attributes: { weight: number } }) => e.attributes.weight);
-    weights('tf-step.json').forEach((w: number, i: number) => expect(Math.abs(w - weights('cpu-step.json')[i])).toBeLessThan(1e-4));
+    weights(out).forEach((w: number, i: number) => expect(Math.abs(w - weights('cpu-step.json')[i])).toBeLessThan(1e-4));
+  });
+
+  it('--backend: an unknown backend, or a gpu.js mode that cannot run, is a usage error (exit 2)', () => {
+    const tiny = join(repoRoot, 'networks/tiny-softmax.json');
+    const tinyData = join(repoRoot, 'networks/tiny-softmax.data.json');
     expect(run('step', tiny, '--data', tinyData, '--backend', 'gpu', '--out', 'x.json').status).toBe(2);
+    const bad = spawnSync(process.execPath, [bin, 'step', tiny, '--data', tinyData, '--backend', 'gpujs', '--out', 'x.json'], { cwd: dir, encoding: 'utf8', env: { ...process.env, UNITWISE_GPUJS_MODE: 'cuda' } });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/unknown gpu\.js mode 'cuda'; use headlessgl or webasm/);
   });
 
   it('replicate autoencoder: results do not depend on the number of workers', () => {

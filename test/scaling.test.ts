@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fittedExponent } from '../src/bench/fit.js';
 import { runScaling, scalingCharts } from '../src/bench/scaling.js';
+import { useBackend } from '../src/backend/load.js';
 
 describe('scaling benchmark (structure only: tests never assert on time)', () => {
   it('fits exponents exactly on power laws', () => {
@@ -22,5 +23,15 @@ describe('scaling benchmark (structure only: tests never assert on time)', () =>
     expect(Object.keys(result.peakMemory)).toEqual(['backprop', 'quasi-diagonal-natural']);
     const charts = scalingCharts(result);
     expect(charts.units).toMatch(/<svg[\s\S]*backprop: -?\d\.\d\d \(paper 1\)/);
+  });
+
+  it('runs per backend: the gpujs sweep records which mode ran and measures memory on that backend', async () => {
+    await useBackend('gpujs');
+    const result = runScaling({ backend: 'gpujs', scale: 0.005, repeats: 1, batch: 4, methods: ['quasi-diagonal-backpropagated-metric'] });
+    expect(result.backend).toBe('gpujs');
+    expect(result.detail).toMatch(/^gpu\.js '(headlessgl|webasm)' mode/);
+    expect(result.sweeps.outputs.methods['quasi-diagonal-backpropagated-metric'].points).toHaveLength(4);
+    expect(result.peakMemory['quasi-diagonal-backpropagated-metric']).toBeGreaterThan(0);
+    expect(scalingCharts(result).units).toMatch(/gpujs (headlessgl|webasm) backend/);
   });
 });

@@ -34,29 +34,31 @@ export interface BlockGroup {
   readonly rows: Int32Array;
 }
 
+/** Per parameter: its unit; its source unit (`nUnits`, the row of ones, for a bias); its unit's bias and last parameter. [nParams] each. */
+export type ParameterMaps<T> = Readonly<Record<'paramUnit' | 'paramSource' | 'paramBias' | 'paramBlockLast', T>>;
+
 /** Everything padded, per network. */
-export interface PaddedNetwork {
+export interface PaddedNetwork extends ParameterMaps<Int32Array> {
   /** Levels 1 .. L (the input level has no kernels). */
   readonly levels: readonly PaddedLevel[];
-  /** Per parameter: its unit; its source unit (`nUnits`, the row of ones, for a bias); its unit's bias and last parameter. [nParams] */
-  readonly paramUnit: Int32Array;
-  readonly paramSource: Int32Array;
-  readonly paramBias: Int32Array;
-  readonly paramBlockLast: Int32Array;
   readonly blockGroups: readonly BlockGroup[];
 }
 
-const cache = new WeakMap<CompiledNetwork, PaddedNetwork>();
-
-/** The padded index arrays of a network (built on first use, then kept with it). */
-export function paddedNetwork(net: CompiledNetwork): PaddedNetwork {
-  let padded = cache.get(net);
-  if (!padded) {
-    padded = build(net);
-    cache.set(net, padded);
-  }
-  return padded;
+/** `build` memoised per compiled network (built on first use, then kept with it while the network lives). */
+export function perNetwork<T>(build: (net: CompiledNetwork) => T): (net: CompiledNetwork) => T {
+  const cache = new WeakMap<CompiledNetwork, T>();
+  return (net) => {
+    let value = cache.get(net);
+    if (value === undefined) {
+      value = build(net);
+      cache.set(net, value);
+    }
+    return value;
+  };
 }
+
+/** The padded index arrays of a network. */
+export const paddedNetwork: (net: CompiledNetwork) => PaddedNetwork = perNetwork(build);
 
 /** [count × width] padded list of CSR rows `offsets[k] .. offsets[k+1]-1` for k = start .. start+count-1. */
 function pad(offsets: Int32Array, start: number, count: number, values: (e: number, k: number, i: number) => number, padding: number): { width: number; list: Int32Array } {
@@ -115,4 +117,18 @@ function build(net: CompiledNetwork): PaddedNetwork {
   }
   const blockGroups = [...groups].map(([n, g]) => ({ n, units: Int32Array.from(g.units), rows: Int32Array.from(g.rows) }));
   return { levels, paramUnit, paramSource, paramBias, paramBlockLast, blockGroups };
+}
+
+/**
+ * The blocks and gradient entries of `units` (all with blocks of size n) packed for a batched
+ * solve, in float32: `matrices` [units × n × n] row-major, `rhs` [units × n].
+ */
+export function packUnitBlocks(net: CompiledNetwork, matrixOffsets: Int32Array, units: Int32Array, n: number, blocks: Float64Array, gradient: Float64Array): { matrices: Float32Array; rhs: Float32Array } {
+  const matrices = new Float32Array(units.length * n * n);
+  const rhs = new Float32Array(units.length * n);
+  units.forEach((k, i) => {
+    matrices.set(blocks.subarray(matrixOffsets[k], matrixOffsets[k] + n * n), i * n * n);
+    rhs.set(gradient.subarray(net.blockOffsets[k], net.blockOffsets[k] + n), i * n);
+  });
+  return { matrices, rhs };
 }

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { getBackend } from '../backend/index.js';
+import { backendInfo } from '../backend/load.js';
 import { evaluateMethod, METHOD_SPECS, type MethodName } from '../methods/methods.js';
 import { benchSetup, type ScalingConfig } from './random-setup.js';
 import { Prng } from '../random/prng.js';
@@ -29,6 +30,8 @@ export interface ScalingPoint extends ScalingConfig {
 
 export interface ScalingResult {
   backend: string;
+  /** Which implementation ran (for gpujs, the mode; for tfjs, the package). */
+  detail: string;
   batch: number;
   /** Per sweep and method: the points, the exponent fitted over all sizes, the exponent of the last doubling, and Section 1's. */
   sweeps: Record<Sweep, { values: number[]; methods: Record<string, { points: ScalingPoint[]; exponent: number; lastExponent: number; expected: number }> }>;
@@ -59,7 +62,7 @@ export function runScaling(options: { backend?: string; batch?: number; repeats?
   const methods = SCALING_METHODS.filter((m) => !options.methods || options.methods.includes(m.method));
   const say = options.onLine ?? (() => undefined);
   const sweeps = defaultSweeps(options.scale);
-  const result: ScalingResult = { backend, batch: batchSize, sweeps: {} as ScalingResult['sweeps'], peakMemory: {} };
+  const result: ScalingResult = { backend, detail: backendInfo(backend).detail, batch: batchSize, sweeps: {} as ScalingResult['sweeps'], peakMemory: {} };
   let largest: { edges: number; config: ScalingConfig } | undefined;
   for (const [sweep, configs] of Object.entries(sweeps) as Array<[Sweep, ScalingConfig[]]>) {
     const entry: ScalingResult['sweeps'][Sweep] = { values: configs.map((c) => (sweep === 'units' ? c.units : sweep === 'fanIn' ? c.fanIn : c.outputs)), methods: {} };
@@ -110,9 +113,11 @@ export function runScaling(options: { backend?: string; batch?: number; repeats?
 export function scalingCharts(result: ScalingResult): Record<Sweep, string> {
   const label: Record<Sweep, string> = { units: 'units n (fan-in 8, 8 outputs)', fanIn: 'fan-in d', outputs: 'outputs n_out' };
   const charts = {} as Record<Sweep, string>;
+  const mode = /'(\w+)' mode/.exec(result.detail)?.[1];
+  const backendLabel = mode ? `${result.backend} ${mode}` : result.backend;
   for (const [sweep, entry] of Object.entries(result.sweeps) as Array<[Sweep, ScalingResult['sweeps'][Sweep]]>) {
     charts[sweep] = lineChart({
-      title: `Scaling with ${label[sweep].split(' (')[0]} (${result.backend} backend, log-log; legend: fitted exponent)`,
+      title: `Scaling with ${label[sweep].split(' (')[0]} (${backendLabel} backend, log-log; legend: fitted exponent)`,
       xLabel: `log2 of ${label[sweep]} relative to the smallest`,
       yLabel: 'µs per sample',
       logY: true,

@@ -1,6 +1,6 @@
 import { UsageError, problem } from '../../errors.js';
 import { ActivationCode, type CompiledNetwork } from '../../engine/compiled-network.js';
-import { paddedNetwork, type PaddedLevel } from '../padded-lists.js';
+import { paddedNetwork, perNetwork, type PaddedLevel, type ParameterMaps } from '../padded-lists.js';
 import { EXACT_INDEX_LIMIT } from './gpu.js';
 
 /** One level's index arrays and per-unit constants, as the float32 arrays gpu.js kernels take. */
@@ -33,28 +33,15 @@ export interface GpuBlockGroup {
 }
 
 /** Everything the gpu.js kernels index with, per network. */
-export interface GpuNetwork {
+export interface GpuNetwork extends ParameterMaps<Float32Array> {
   readonly levels: readonly GpuLevel[];
-  readonly paramUnit: Float32Array;
-  readonly paramSource: Float32Array;
-  readonly paramBias: Float32Array;
-  readonly paramBlockLast: Float32Array;
   readonly blockGroups: readonly GpuBlockGroup[];
   /** [nOutputs]: 1 for tanh output units. */
   readonly outputIsTanh: Float32Array;
 }
 
-const cache = new WeakMap<CompiledNetwork, GpuNetwork>();
-
-/** The float32 index arrays of a network (built on first use, then kept with it). */
-export function gpuNetwork(net: CompiledNetwork): GpuNetwork {
-  let built = cache.get(net);
-  if (!built) {
-    built = build(net);
-    cache.set(net, built);
-  }
-  return built;
-}
+/** The float32 index arrays of a network. */
+export const gpuNetwork: (net: CompiledNetwork) => GpuNetwork = perNetwork(build);
 
 function build(net: CompiledNetwork): GpuNetwork {
   const padded = paddedNetwork(net);

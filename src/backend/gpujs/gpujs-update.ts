@@ -1,6 +1,7 @@
 import { UsageError, problem } from '../../errors.js';
 import type { UpdateKernels } from '../kernels.js';
 import type { GpujsRuntime } from './gpu.js';
+import { packUnitBlocks } from '../padded-lists.js';
 import { gpuNetwork } from './gpujs-arrays.js';
 
 /**
@@ -22,12 +23,7 @@ export function gpujsUpdateKernels(gpu: GpujsRuntime): UpdateKernels {
       for (const g of gpuNetwork(net).blockGroups) {
         const { n } = g;
         const u = g.units.length;
-        const a = new Float32Array(u * n * n);
-        const rhs = new Float32Array(u * n);
-        g.units.forEach((k, i) => {
-          a.set(blocks.subarray(layout.matrixOffsets[k], layout.matrixOffsets[k] + n * n), i * n * n);
-          rhs.set(gradient.subarray(net.blockOffsets[k], net.blockOffsets[k] + n), i * n);
-        });
+        const { matrices: a, rhs } = packUnitBlocks(net, layout.matrixOffsets, g.units, n, blocks, gradient);
         const factors = new Float32Array(u * n * n);
         for (let j = 0; j < n; j++) {
           const column = gpu.run('choleskyColumn', u * n, a, factors, j, n, epsilon);

@@ -3,6 +3,7 @@ import { UsageError, problem } from '../../errors.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import type { TransferPlan } from '../../metrics/transfer-plan.js';
 import type { MetricKernels, UpdateKernels } from '../kernels.js';
+import { packUnitBlocks } from '../padded-lists.js';
 import { matrix, paramsWithZero } from './tfjs-propagation.js';
 import { keepAll, netTensors } from './tfjs-structures.js';
 
@@ -137,12 +138,7 @@ export function tfjsMetricKernels(tf: typeof TF): MetricKernels & UpdateKernels 
         for (const g of netTensors(tf, net).blockGroups) {
           const n = g.n;
           const u = g.units.length;
-          const a = new Float32Array(u * n * n);
-          const b = new Float32Array(u * n);
-          g.units.forEach((k, i) => {
-            a.set(blocks.subarray(layout.matrixOffsets[k], layout.matrixOffsets[k] + n * n), i * n * n);
-            b.set(gradient.subarray(net.blockOffsets[k], net.blockOffsets[k] + n), i * n);
-          });
+          const { matrices: a, rhs: b } = packUnitBlocks(net, layout.matrixOffsets, g.units, n, blocks, gradient);
           const regularised = tf.add(tf.tensor3d(a, [u, n, n]), tf.mul(epsilon, tf.eye(n)));
           const [q, r] = tf.linalg.qr(regularised);
           const c = tf.squeeze(tf.matMul(q, tf.tensor3d(b, [u, n, 1]), true, false), [2]); // Qᵀb, [u, n]
