@@ -114,3 +114,28 @@ describe('gpujs backend', () => {
     expect(whole.some((v) => v > 0)).toBe(true);
   });
 });
+
+describe('tfjs backend', () => {
+  it('takes the per-parameter gathers of the gradient a chunk of parameters at a time with the same results', async () => {
+    const { loadTfjs } = await import('../src/backend/tfjs/tf.js');
+    const { tfjsPropagationKernels } = await import('../src/backend/tfjs/tfjs-propagation.js');
+    const { tf } = await loadTfjs();
+    const doc = randomNetwork({ interpretation: 'bernoulli', seed: 73, inputs: 4, hidden: 5, outputs: 2, density: 0.7, activations: ['sigmoid', 'tanh'] });
+    const model = createModel(doc);
+    const batch = makeBatch(model.net, randomData(doc, 6, 5));
+    const ws = createWorkspace(model.net, batch.size);
+    forward(cpuKernels, model.net, model.params, batch, ws);
+    cpuKernels.outputLayer(model.net, ws, batch.targets);
+    const modulus = Float64Array.from(ws.act, (_, i) => 1 + (i % 7));
+    const run = (entriesPerChunk: number) => {
+      const out = { gradient: new Float64Array(model.net.nParams), diagonal: new Float64Array(model.net.nParams), cross: new Float64Array(model.net.nParams) };
+      tfjsPropagationKernels(tf, entriesPerChunk).gradient(model.net, ws, out.gradient, { modulus, diagonal: out.diagonal, cross: out.cross });
+      return out;
+    };
+    const whole = run(1 << 22);
+    const chunked = run(6 * 5); // 5 parameters per chunk
+    expect(model.net.nParams).toBeGreaterThan(10);
+    for (const key of ['gradient', 'diagonal', 'cross'] as const) expect(chunked[key]).toEqual(whole[key]);
+    expect(whole.diagonal.some((v) => v !== 0)).toBe(true);
+  });
+});

@@ -94,14 +94,14 @@ async function main(args: string[]): Promise<void> {
 }
 
 /**
- * `npm run bench -- --scaling [--json FILE] [--svg PREFIX] [--backend B] [--scale F] [--repeats R] [--methods a,b]`: time per
+ * `npm run bench -- --scaling [--json FILE] [--svg PREFIX] [--backend B] [--scale F] [--repeats R] [--methods a,b] [--no-memory]`: time per
  * sample of each method as units, fan-in and outputs double (up to about 10^6 edges), fitted
  * exponents beside Section 1's, and peak memory at the largest size.
  */
 function scaling(args: string[], flag: (name: string) => string | undefined): void {
   const number = (name: string) => (flag(name) === undefined ? undefined : Number(flag(name)));
   const only = flag('--methods')?.split(',') as MethodName[] | undefined;
-  const result = runScaling({ backend: flag('--backend') ?? 'cpu', scale: number('--scale'), repeats: number('--repeats'), methods: only, onLine: (line) => process.stdout.write(line + '\n') });
+  const result = runScaling({ backend: flag('--backend') ?? 'cpu', scale: number('--scale'), repeats: number('--repeats'), methods: only, memory: !args.includes('--no-memory'), onLine: (line) => process.stdout.write(line + '\n') });
   process.stdout.write('\nfitted exponents: over all sizes (last doubling) / Section 1\n');
   process.stdout.write('method                                  units               fan-in              outputs\n');
   const methods = Object.keys(result.sweeps.units.methods);

@@ -35,7 +35,7 @@ export interface ScalingResult {
   batch: number;
   /** Per sweep and method: the points, the exponent fitted over all sizes, the exponent of the last doubling, and Section 1's. */
   sweeps: Record<Sweep, { values: number[]; methods: Record<string, { points: ScalingPoint[]; exponent: number; lastExponent: number; expected: number }> }>;
-  /** Peak resident memory (bytes) while training the largest network, per method. */
+  /** Peak resident memory (bytes) while training the largest network, per method (empty when not measured). */
   peakMemory: Record<string, number>;
 }
 
@@ -54,7 +54,7 @@ export function defaultSweeps(scale = 1): Record<Sweep, ScalingConfig[]> {
  * random layered DAGs (4 levels, no skips) as the units, the fan-in and the outputs double,
  * fits the exponents, and records peak memory at the largest network.
  */
-export function runScaling(options: { backend?: string; batch?: number; repeats?: number; scale?: number; methods?: MethodName[]; onLine?: (line: string) => void } = {}): ScalingResult {
+export function runScaling(options: { backend?: string; batch?: number; repeats?: number; scale?: number; methods?: MethodName[]; memory?: boolean; onLine?: (line: string) => void } = {}): ScalingResult {
   const backend = options.backend ?? 'cpu';
   const kernels = getBackend(backend);
   const batchSize = options.batch ?? 16;
@@ -93,7 +93,7 @@ export function runScaling(options: { backend?: string; batch?: number; repeats?
     }
     result.sweeps[sweep] = entry;
   }
-  if (largest) {
+  if (largest && options.memory !== false) {
     // Peak memory: 3 batch-64 training iterations on the largest network, each method in its own process.
     // From dist/ the script sits beside this module; from the TypeScript sources (tests), in dist/.
     const beside = fileURLToPath(new URL('./memory.js', import.meta.url));

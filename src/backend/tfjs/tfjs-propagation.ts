@@ -4,6 +4,7 @@ import { levelAt, netTensors } from './tfjs-structures.js';
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
+
 /** [rows × size] tensor of a unit-major workspace array (float32: TensorFlow.js computes in float32). */
 export function matrix(tf: typeof TF, values: Float64Array, rows: number, size: number): TF.Tensor2D {
   return tf.tensor2d(Float32Array.from(values.subarray(0, rows * size)), [rows, size]);
@@ -38,9 +39,10 @@ export function writeSomeRows(target: Float64Array, start: number, local: number
  * rows, products with the gathered weights and unsorted segment sums onto the level's units.
  * NOTE: the workspace stays in Float64Arrays (the engine's one layout), so every call uploads
  * what it reads and downloads what it writes; with a native or GPU backend the arithmetic is on
- * the device but these copies remain.
+ * the device but these copies remain. `parameterChunkEntries` caps the [parameters × samples]
+ * gathers of the gradient kernel (taken a chunk of parameters at a time).
  */
-export function tfjsPropagationKernels(tf: typeof TF): Omit<PropagationKernels, 'name' | 'precision'> {
+export function tfjsPropagationKernels(tf: typeof TF, parameterChunkEntries = 1 << 22): Omit<PropagationKernels, 'name' | 'precision'> {
   return {
     forwardLevel(net, params, ws, start, end) {
       const S = ws.size;
@@ -119,16 +121,27 @@ export function tfjsPropagationKernels(tf: typeof TF): Omit<PropagationKernels, 
     gradient(net, ws, out, entries) {
       const S = ws.size;
       const t = netTensors(tf, net);
-      tf.tidy(() => {
-        const act = tf.concat([matrix(tf, ws.act, net.nUnits, S), tf.ones([1, S])], 0);
-        const a = tf.gather(act, t.paramSource);
-        out.set(tf.mean(tf.mul(a, tf.gather(matrix(tf, ws.backReduced, net.nUnits, S), t.paramUnit)), 1).dataSync());
-        if (entries) {
-          const weighted = tf.mul(a, tf.gather(matrix(tf, entries.modulus, net.nUnits, S), t.paramUnit));
-          entries.diagonal.set(tf.mean(tf.mul(weighted, a), 1).dataSync());
-          entries.cross?.set(tf.mean(weighted, 1).dataSync());
-        }
-      });
+      // NOTE: the per-parameter gathers are [parameters × samples]; they are taken a chunk of
+      // parameters at a time (2^22 entries, 16 MiB each) and freed after each chunk, so that a
+      // 10^6-edge network with 64 samples does not hold a dozen 300 MB intermediates at once.
+      const chunk = Math.max(1, Math.floor(parameterChunkEntries / S));
+      const act = tf.concat([matrix(tf, ws.act, net.nUnits, S), tf.ones([1, S])], 0);
+      const back = matrix(tf, ws.backReduced, net.nUnits, S);
+      const psi = entries ? matrix(tf, entries.modulus, net.nUnits, S) : undefined;
+      for (let p0 = 0; p0 < net.nParams; p0 += chunk) {
+        const count = Math.min(chunk, net.nParams - p0);
+        tf.tidy(() => {
+          const units = tf.slice(t.paramUnit, p0, count);
+          const a = tf.gather(act, tf.slice(t.paramSource, p0, count));
+          out.set(tf.mean(tf.mul(a, tf.gather(back, units)), 1).dataSync(), p0);
+          if (entries && psi) {
+            const weighted = tf.mul(a, tf.gather(psi, units));
+            entries.diagonal.set(tf.mean(tf.mul(weighted, a), 1).dataSync(), p0);
+            entries.cross?.set(tf.mean(weighted, 1).dataSync(), p0);
+          }
+        });
+      }
+      tf.dispose([act, back, ...(psi ? [psi] : [])]);
     },
   };
 }
