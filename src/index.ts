@@ -15,6 +15,7 @@ export { forward, backward, evaluateLoss, lossAndGradient, meanLoss, BITS_PER_NA
 export { outputDistribution, maxDistributionGap } from './engine/output-distribution.js';
 export { inspectModel, type InspectReport } from './engine/inspect.js';
 export { backendNames, getBackend, registerBackend, cpuKernels, type Kernels } from './backend/index.js';
+export { BACKENDS, backendInfo, useBackend, type BackendInfo, type BackendName } from './backend/load.js';
 export { convertNetwork, convertData, type ConvertTarget } from './transform/convert.js';
 export { reparametrize, transformInputs, type AffineReparametrization } from './transform/reparametrize.js';
 export { generateAutoencoder, type AutoencoderOptions } from './generate/autoencoder.js';
