@@ -105,9 +105,15 @@ export function tfjsMetricKernels(tf: typeof TF): MetricKernels & UpdateKernels 
         let total = tf.zeros([net.nUnits, S]) as TF.Tensor2D;
         let extra = tf.zeros([net.nUnits, S]) as TF.Tensor2D;
         for (let j = 0; j < net.nOutputs; j++) {
-          const rates = tf.slice(ratesOf(net, plan, params, deriv, j, metric.seeds, S).rates, [0, 0], [net.nUnits, S]);
-          total = tf.add(total, tf.mul(tf.square(rates), tf.slice(beta, [j, 0], [1, S])));
-          if (gamma) extra = tf.add(extra, tf.mul(rates, tf.slice(gamma, [j, 0], [1, S])));
+          // NOTE: one tidy per output frees its intermediate rate tensors (a few per level, each
+          // [units × samples]) before the next output, instead of holding all n_out sets at once.
+          const [nextTotal, nextExtra] = tf.tidy(() => {
+            const rates = tf.slice(ratesOf(net, plan, params, deriv, j, metric.seeds, S).rates, [0, 0], [net.nUnits, S]);
+            return [tf.add(total, tf.mul(tf.square(rates), tf.slice(beta, [j, 0], [1, S]))), gamma ? tf.add(extra, tf.mul(rates, tf.slice(gamma, [j, 0], [1, S]))) : extra.clone()] as TF.Tensor2D[];
+          });
+          tf.dispose([total, extra]);
+          total = nextTotal;
+          extra = nextExtra;
         }
         if (gamma && metric.betaExtra) total = tf.add(total, tf.mul(tf.square(extra), tf.tensor2d(Float32Array.from(metric.betaExtra), [1, S])));
         const values = total.dataSync();
