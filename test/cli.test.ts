@@ -214,6 +214,20 @@ describe('unitwise CLI (real binary)', () => {
     expect(bad.stderr).toMatch(/unknown gpu\.js mode 'cuda'; use headlessgl or webasm/);
   });
 
+  it('replicate --backend gpujs: says when worker threads ran another gpu.js mode than the main thread', () => {
+    const args = ['replicate', 'autoencoder', '--runs', '2', '--budget', 'iterations:5', '--methods', 'backprop', '--backend', 'gpujs', '--quiet'];
+    const pooled = run(...args, '--workers', '2', '--out', 'rep-gpu2');
+    expect(pooled.status, pooled.stderr).toBe(0);
+    const main = /backend: gpu\.js '(\w+)' mode/.exec(pooled.stderr)?.[1];
+    if (main === 'headlessgl') expect(pooled.stderr).toMatch(/backend in worker threads: gpu\.js 'webasm' mode \(headlessgl unavailable: headless-gl gives no GL context in worker threads; float32\); --workers 1 keeps/);
+    else expect(pooled.stderr).not.toMatch(/worker threads/);
+    const single = run(...args, '--workers', '1', '--out', 'rep-gpu1');
+    expect(single.status, single.stderr).toBe(0);
+    expect(single.stderr).not.toMatch(/worker threads/);
+    const runs = JSON.parse(readFileSync(join(dir, 'rep-gpu1', 'curves', 'run-01.json'), 'utf8'));
+    expect(runs.backend).toMatch(new RegExp(`^gpu\\.js '${main}' mode`));
+  });
+
   it('replicate autoencoder: results do not depend on the number of workers', () => {
     const args = ['replicate', 'autoencoder', '--runs', '3', '--budget', 'iterations:30', '--methods', 'backprop,quasi-diagonal-backpropagated-metric', '--quiet'];
     expect(run(...args, '--workers', '1', '--out', 'rep1').status).toBe(0);

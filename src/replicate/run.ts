@@ -1,4 +1,4 @@
-import { useBackend } from '../backend/load.js';
+import { backendInfo, useBackend } from '../backend/load.js';
 import { createModel } from '../engine/model.js';
 import { generateAutoencoder } from '../generate/autoencoder.js';
 import { generateBinaryData } from '../generate/data.js';
@@ -52,6 +52,8 @@ export interface Curve {
 export interface RunResult {
   run: number;
   seed: number;
+  /** Which backend computed the run, as {@link backendInfo} reports it in the thread that ran it. */
+  backend: string;
   /** Seconds each method was given (time budget only). */
   budgetSeconds?: number;
   curves: Partial<Record<MethodName, { sigmoid: Curve; tanh: Curve }>>;
@@ -73,6 +75,7 @@ export function paperIterations(method: MethodName): number {
  */
 export async function runAutoencoder(run: number, spec: ReplicateSpec): Promise<RunResult> {
   await useBackend(spec.backend ?? 'cpu');
+  const backend = backendInfo(spec.backend ?? 'cpu').detail;
   const seed = spec.seed + run;
   const document = generateAutoencoder({ seed, activation: 'sigmoid', layers: spec.layers });
   const length = (spec.layers ?? [100])[0];
@@ -91,7 +94,7 @@ export async function runAutoencoder(run: number, spec: ReplicateSpec): Promise<
     };
     curves[method] = { sigmoid: await one(document, data), tanh: await one(tanh, tanhData) };
   }
-  return budgetSeconds === undefined ? { run, seed, curves } : { run, seed, budgetSeconds, curves };
+  return budgetSeconds === undefined ? { run, seed, backend, curves } : { run, seed, backend, budgetSeconds, curves };
 }
 
 /** Keeps about CURVE_POINTS records, spaced geometrically in iterations (dense early, where the loss moves most), plus the last. */

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 import type { GPU as GpuClass, IKernelRunShortcut } from 'gpu.js';
 import { UsageError, problem } from '../../errors.js';
 import * as sources from './gpujs-sources.js';
@@ -34,7 +35,10 @@ function headlessGlProblem(gpuModule: typeof import('gpu.js')): string | undefin
   } catch {
     return "the optional 'gl' module is not built (see README: apt packages for headless-gl)";
   }
-  if (!gpuModule.GPU.isHeadlessGLSupported) return 'no GL context could be created (no display: run under xvfb-run)';
+  if (!gpuModule.GPU.isHeadlessGLSupported) {
+    if (!process.env.DISPLAY) return 'no GL context could be created (no display: run under xvfb-run)';
+    return isMainThread ? `no GL context could be created on display ${process.env.DISPLAY}` : 'headless-gl gives no GL context in worker threads';
+  }
   return undefined;
 }
 

@@ -6,6 +6,7 @@ import { runReplication } from '../../replicate/pool.js';
 import { writeReplicationReport } from '../../replicate/report.js';
 import { TABLE2_METHODS, type ReplicateBudget } from '../../replicate/run.js';
 import { markdownForTerminal } from '../../replicate/tables.js';
+import { backendInfo } from '../../backend/load.js';
 import { methodOptions, parseMethodList, prepareBackend } from '../options.js';
 
 export const replicateCommand: CommandModule = {
@@ -51,6 +52,12 @@ export const replicateCommand: CommandModule = {
     const backend = await prepareBackend(argv.backend as string);
     const results = await runReplication(runs, { methods, budget, seed, backend }, { workers: argv.workers as number | undefined, onRunDone: progress });
     const wallSeconds = (performance.now() - started) / 1000;
+    // Worker threads load the backend themselves; headless-gl gives no GL context there, so
+    // gpu.js falls back to webasm in them. Say so rather than let the line above stand alone.
+    const here = backendInfo(backend).detail;
+    for (const detail of new Set(results.map((r) => r.backend))) {
+      if (detail !== here) process.stderr.write(`backend in worker threads: ${detail}; --workers 1 keeps the main thread's backend\n`);
+    }
     const { table1, table2 } = writeReplicationReport(out, { results, methods, budget, seed, wallSeconds });
     say(markdownForTerminal(table1));
     say(markdownForTerminal(table2));
