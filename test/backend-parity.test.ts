@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/backend/index.js';
-import type { Kernels } from '../src/backend/kernels.js';
+import { metricLayout, type Kernels } from '../src/backend/kernels.js';
+import { invertBlock } from '../src/linalg/sherman-morrison.js';
 import { gpujsKernels, transferChunks } from '../src/backend/gpujs/index.js';
 import { checkExact } from '../src/backend/gpujs/gpujs-arrays.js';
 import { useBackend } from '../src/backend/load.js';
@@ -70,6 +71,46 @@ describe.each(backends)('backend parity: %s against cpu', (_name, load) => {
       }
     });
   }
+  it('online Sherman-Morrison step (Eq. 37-38): blocks, inverses, direction and refused units', () => {
+    const doc = randomNetwork({ interpretation: 'softmax', seed: 74, inputs: 4, hidden: 5, outputs: 3, density: 0.7, activations: ['sigmoid', 'tanh', 'linear'] });
+    const model = createModel(doc);
+    const { net } = model;
+    const batch = makeBatch(net, randomData(doc, 3, 6));
+    const ws = createWorkspace(net, batch.size);
+    forward(cpuKernels, net, model.params, batch, ws);
+    const layout = metricLayout(net);
+    const size = layout.matrixOffsets[net.nUnits];
+    const rng = new Prng(9);
+    // Start from A = I + small symmetric noise and H = A⁻¹ computed on the CPU; one unit gets an
+    // indefinite H (-I) so that its update is refused on every backend.
+    const a = new Float64Array(size);
+    const h = new Float64Array(size);
+    for (let k = net.nInputs; k < net.nUnits; k++) {
+      const n = net.blockOffsets[k + 1] - net.blockOffsets[k];
+      const off = layout.matrixOffsets[k];
+      for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) a[off + i * n + j] = a[off + j * n + i] = (i === j ? 1 : 0) + 0.05 * (rng.uniform() - 0.5);
+      expect(invertBlock(a, h, off, n)).toBe(true);
+    }
+    const bad = net.nUnits - 1;
+    const nBad = net.blockOffsets[bad + 1] - net.blockOffsets[bad];
+    for (let i = 0; i < nBad; i++) for (let j = 0; j < nBad; j++) h[layout.matrixOffsets[bad] + i * nBad + j] = i === j ? -1 : 0;
+    const modulus = Float64Array.from(ws.act, (_, i) => 0.5 + (i % 5) / 4);
+    const gradient = Float64Array.from({ length: net.nParams }, () => rng.uniform() - 0.5);
+    const step = (k: Kernels) => {
+      const state = { a: a.slice(), h: h.slice(), out: new Float64Array(net.nParams) };
+      const refused = k.onlineBlockStep(net, layout, state.a, state.h, ws.act, modulus, batch.size, 1, gradient, 0.3, state.out);
+      return { ...state, refused };
+    };
+    const reference = step(cpuKernels);
+    const other = step(kernels);
+    expect(reference.refused).toEqual([bad]);
+    expect(other.refused).toEqual(reference.refused);
+    const tol = tolerance(kernels).gradient;
+    expect(relative(other.a, reference.a)).toBeLessThan(tol);
+    expect(relative(other.h, reference.h)).toBeLessThan(tol);
+    expect(relative(other.out, reference.out)).toBeLessThan(tol);
+    expect(relative(reference.h, h)).toBeGreaterThan(1e-3); // the step moved H
+  });
 });
 
 describe('gpujs backend', () => {

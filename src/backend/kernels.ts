@@ -90,6 +90,15 @@ export interface UpdateKernels {
   quasiDiagonalSolve(net: CompiledNetwork, diagonal: Float64Array, cross: Float64Array, gradient: Float64Array, epsilon: number, out: Float64Array): void;
   /** δw_p = G_p / (A_pp + ε), or G_p / √(A_pp + ε) when `root` (AdaGrad). */
   diagonalSolve(diagonal: Float64Array, gradient: Float64Array, epsilon: number, root: boolean, out: Float64Array): void;
+  /**
+   * One online step of every unit (Section 1.3, Eq. 37-38): A ← (1-γ)A + γ u uᵀ and, by
+   * Sherman-Morrison, its inverse H likewise (symmetrised), with u = √ψ̃_k(x)·(1, a_i(x)) read
+   * from sample `sample` of the unit-major `act` and `modulus` ([nUnits × size]); then
+   * δw = H G per unit into `out`. `blocks` (A) and `inverses` (H) are laid out by `layout` and
+   * updated in place. Returns the ids of units whose rank-one update was refused (1 + c uᵀHu not
+   * positive and finite): their A is updated, their H and δw are not (the caller re-inverts).
+   */
+  onlineBlockStep(net: CompiledNetwork, layout: MetricLayout, blocks: Float64Array, inverses: Float64Array, act: Float64Array, modulus: Float64Array, size: number, sample: number, gradient: Float64Array, decay: number, out: Float64Array): number[];
 }
 
 /** Everything a backend provides. */

@@ -132,3 +132,55 @@ export function packUnitBlocks(net: CompiledNetwork, matrixOffsets: Int32Array, 
   });
   return { matrices, rhs };
 }
+
+/**
+ * Online (Eq. 37) vectors u = √ψ̃_k(x)·(1, a_i(x)) of `units` (blocks of size n), from sample
+ * `sample` of the unit-major `act` and `modulus` ([nUnits × size]), as float32 [units × n].
+ */
+export function onlineVectors(net: CompiledNetwork, units: Int32Array, n: number, act: Float64Array, modulus: Float64Array, size: number, sample: number): Float32Array {
+  const u = new Float32Array(units.length * n);
+  units.forEach((k, g) => {
+    const root = Math.sqrt(Math.max(0, modulus[k * size + sample]));
+    u[g * n] = root;
+    for (let e = net.inOffsets[k], i = 1; e < net.inOffsets[k + 1]; e++, i++) u[g * n + i] = root * act[net.inSources[e] * size + sample];
+  });
+  return u;
+}
+
+/**
+ * The Sherman-Morrison coefficients of one online step (Eq. 37) for a batch of units:
+ * f = c / (1 + c uᵀHu) with c = γ/(1-γ), from u and Hu ([units × n]); NaN where 1 + c uᵀHu is
+ * not positive and finite (the update is refused).
+ */
+export function shermanMorrisonCoefficients(u: Float32Array, hu: Float32Array, units: number, n: number, decay: number): Float32Array {
+  const c = decay / (1 - decay);
+  const coef = new Float32Array(units);
+  for (let g = 0; g < units; g++) {
+    let uhu = 0;
+    for (let i = 0; i < n; i++) uhu += u[g * n + i] * hu[g * n + i];
+    const denominator = 1 + c * uhu;
+    coef[g] = denominator > 0 && Number.isFinite(denominator) ? c / denominator : Number.NaN;
+  }
+  return coef;
+}
+
+/**
+ * Writes a batch's updated blocks A and inverses H ([units × n × n]) and directions ([units × n])
+ * back into the Float64 state and `out`; units with a refused update (NaN coefficient) keep
+ * their H and direction and are returned.
+ */
+export function storeOnlineStep(net: CompiledNetwork, matrixOffsets: Int32Array, units: Int32Array, n: number, coef: Float32Array, blocks: Float64Array, inverses: Float64Array, a: ArrayLike<number>, h: ArrayLike<number>, direction: ArrayLike<number>, out: Float64Array): number[] {
+  const refused: number[] = [];
+  const nn = n * n;
+  units.forEach((k, g) => {
+    const off = matrixOffsets[k];
+    for (let i = 0; i < nn; i++) blocks[off + i] = a[g * nn + i];
+    if (Number.isNaN(coef[g])) {
+      refused.push(k);
+      return;
+    }
+    for (let i = 0; i < nn; i++) inverses[off + i] = h[g * nn + i];
+    for (let i = 0; i < n; i++) out[net.blockOffsets[k] + i] = direction[g * n + i];
+  });
+  return refused;
+}

@@ -61,3 +61,12 @@ export function invertBlock(a: Float64Array, h: Float64Array, offset: number, n:
   }
   return true;
 }
+
+/** out[o + i] = Σ_j H_ij g[o + j] for the n × n block of `h` at `offset` (the direction H G of one unit). */
+export function blockTimesVector(h: Float64Array, offset: number, n: number, g: Float64Array, o: number, out: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    let sum = 0;
+    for (let j = 0; j < n; j++) sum += h[offset + i * n + j] * g[o + j];
+    out[o + i] = sum;
+  }
+}

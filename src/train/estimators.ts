@@ -1,7 +1,7 @@
 import type { Kernels } from '../backend/kernels.js';
 import { NumericalError, problem } from '../errors.js';
 import type { Workspace } from '../engine/workspace.js';
-import { discountedRankOneUpdate, invertBlock } from '../linalg/sherman-morrison.js';
+import { blockTimesVector, invertBlock } from '../linalg/sherman-morrison.js';
 import { methodDirection, type MethodMeasurement, type MethodSpec, type NetworkCache } from '../methods/methods.js';
 import { copyEstimate, estimateArrays, type MetricEstimate } from '../reductions/reductions.js';
 
@@ -75,28 +75,18 @@ export function onlineUpdate(ctx: EstimatorContext, state: EstimatorState, m: Me
   }
   if (state.kind !== 'online-blocks' || !m.modulus) return { direction: m.gradient.slice(), state };
   const { net } = ctx.cache;
-  const { matrixOffsets } = ctx.cache.metricLayout();
-  const S = ws.size;
+  const layout = ctx.cache.metricLayout();
   const direction = new Float64Array(net.nParams);
-  const u = new Float64Array(net.nParams);
-  const scratch = new Float64Array(net.nParams);
   const updates = state.updates + 1;
   const refresh = refreshEvery > 0 && updates % refreshEvery === 0;
-  for (let k = net.nInputs; k < net.nUnits; k++) {
+  const refused = ctx.kernels.onlineBlockStep(net, layout, state.a, state.h, ws.act, m.modulus, ws.size, 0, m.gradient, decay, direction);
+  const reinvert = refresh ? Array.from({ length: net.nUnits - net.nInputs }, (_, i) => net.nInputs + i) : refused;
+  for (const k of reinvert) {
     const p0 = net.blockOffsets[k];
     const n = net.blockOffsets[k + 1] - p0;
-    const root = Math.sqrt(Math.max(0, m.modulus[k * S]));
-    u[0] = root;
-    for (let e = net.inOffsets[k], i = 1; e < net.inOffsets[k + 1]; e++, i++) u[i] = root * ws.act[net.inSources[e] * S];
-    const off = matrixOffsets[k];
-    if (!discountedRankOneUpdate(state.a, state.h, off, n, u, decay, scratch) || refresh) {
-      if (!invertBlock(state.a, state.h, off, n)) throw notPositiveDefinite(net.unitKeys[k], n, ctx.epsilon);
-    }
-    for (let i = 0; i < n; i++) {
-      let sum = 0;
-      for (let j = 0; j < n; j++) sum += state.h[off + i * n + j] * m.gradient[p0 + j];
-      direction[p0 + i] = sum;
-    }
+    const off = layout.matrixOffsets[k];
+    if (!invertBlock(state.a, state.h, off, n)) throw notPositiveDefinite(net.unitKeys[k], n, ctx.epsilon);
+    blockTimesVector(state.h, off, n, m.gradient, p0, direction);
   }
   return { direction, state: { ...state, updates } };
 }

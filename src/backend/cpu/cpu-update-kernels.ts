@@ -1,9 +1,11 @@
 import { addToDiagonal, choleskyInPlace, choleskySolve, pivotedCholeskySolve } from '../../linalg/cholesky.js';
+import { blockTimesVector, discountedRankOneUpdate } from '../../linalg/sherman-morrison.js';
 import type { UpdateKernels } from '../kernels.js';
 
 /**
  * Float64 CPU kernels of the update phase: the per-unit solves δw = (A + εI)⁻¹G (Eq. 20, 30),
- * the quasi-diagonal formulas (Eq. 22-23, 32-33) and the diagonal ones.
+ * the quasi-diagonal formulas (Eq. 22-23, 32-33), the diagonal ones, and the online
+ * Sherman-Morrison step (Eq. 37-38).
  */
 export const cpuUpdateKernels: UpdateKernels = {
   solveUnitBlocks(net, layout, blocks, gradient, epsilon, out) {
@@ -50,5 +52,22 @@ export const cpuUpdateKernels: UpdateKernels = {
       const d = diagonal[p] + epsilon;
       out[p] = d > 0 ? gradient[p] / (root ? Math.sqrt(d) : d) : 0;
     }
+  },
+
+  onlineBlockStep(net, layout, blocks, inverses, act, modulus, size, sample, gradient, decay, out) {
+    const u = new Float64Array(net.nParams);
+    const scratch = new Float64Array(net.nParams);
+    const refused: number[] = [];
+    for (let k = net.nInputs; k < net.nUnits; k++) {
+      const p0 = net.blockOffsets[k];
+      const n = net.blockOffsets[k + 1] - p0;
+      const root = Math.sqrt(Math.max(0, modulus[k * size + sample]));
+      u[0] = root;
+      for (let e = net.inOffsets[k], i = 1; e < net.inOffsets[k + 1]; e++, i++) u[i] = root * act[net.inSources[e] * size + sample];
+      const off = layout.matrixOffsets[k];
+      if (discountedRankOneUpdate(blocks, inverses, off, n, u, decay, scratch)) blockTimesVector(inverses, off, n, gradient, p0, out);
+      else refused.push(k);
+    }
+    return refused;
   },
 };

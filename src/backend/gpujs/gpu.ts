@@ -2,12 +2,14 @@ import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
 import type { GPU as GpuClass, IKernelRunShortcut } from 'gpu.js';
 import { UsageError, problem } from '../../errors.js';
-import * as sources from './gpujs-sources.js';
+import * as propagationSources from './gpujs-sources.js';
+import * as updateSources from './gpujs-update-sources.js';
 
 /** The gpu.js modes this backend runs in: a real GL pipeline, or WebAssembly where none exists. */
 export type GpujsMode = 'headlessgl' | 'webasm';
 
-type SourceName = Exclude<keyof typeof sources, 'KernelThis'>;
+const sources = { ...propagationSources, ...updateSources };
+type SourceName = keyof typeof sources;
 type Arg = Float32Array | number;
 
 /** A gpu.js instance and the backend's kernels compiled on it. */

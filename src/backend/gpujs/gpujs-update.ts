@@ -1,7 +1,7 @@
 import { UsageError, problem } from '../../errors.js';
 import type { UpdateKernels } from '../kernels.js';
 import type { GpujsRuntime } from './gpu.js';
-import { packUnitBlocks } from '../padded-lists.js';
+import { onlineVectors, packUnitBlocks, shermanMorrisonCoefficients, storeOnlineStep } from '../padded-lists.js';
 import { gpuNetwork } from './gpujs-arrays.js';
 
 /**
@@ -9,7 +9,8 @@ import { gpuNetwork } from './gpujs-arrays.js';
  * blocks have one size n: Cholesky factorisation one column per launch (thread = unit × row),
  * then forward and backward substitution one row per launch (thread = unit): 3n launches per
  * block size, whatever the number of units. The quasi-diagonal (Eq. 22-23) and diagonal steps
- * are one or two launches over the parameters.
+ * are one or two launches over the parameters. The online step (Eq. 37-38) is four launches per
+ * block size: Hu, the rank-one updates of A and of H, and the direction H G.
  * NOTE: a launch per column keeps every thread's work O(n) without per-thread scratch arrays,
  * which gpu.js kernels cannot allocate; the factors travel to the device at every launch.
  */
@@ -57,6 +58,25 @@ export function gpujsUpdateKernels(gpu: GpujsRuntime): UpdateKernels {
       const grad = Float32Array.from(gradient);
       const weights = gpu.run('quasiDiagonalWeight', net.nParams, d, c, grad, g.paramBias, epsilon);
       out.set(gpu.run('quasiDiagonalBias', net.nParams, weights, d, c, grad, g.paramBias, g.paramBlockLast, epsilon));
+    },
+
+    onlineBlockStep(net, layout, blocks, inverses, act, modulus, size, sample, gradient, decay, out) {
+      const refused: number[] = [];
+      const keep = 1 - decay;
+      for (const g of gpuNetwork(net).blockGroups) {
+        const { n } = g;
+        const u = g.units.length;
+        const { matrices: a, rhs } = packUnitBlocks(net, layout.matrixOffsets, g.units, n, blocks, gradient);
+        const h = packUnitBlocks(net, layout.matrixOffsets, g.units, n, inverses, gradient).matrices;
+        const vectors = onlineVectors(net, g.units, n, act, modulus, size, sample);
+        const hu = gpu.run('blockVector', u * n, h, vectors, n);
+        const coef = shermanMorrisonCoefficients(vectors, hu, u, n, decay);
+        const nextA = gpu.run('rankOneBlock', u * n * n, a, vectors, new Float32Array(u).fill(-decay / keep), keep, n, 0);
+        const nextH = gpu.run('rankOneBlock', u * n * n, h, hu, coef.map((f) => (Number.isNaN(f) ? 0 : f)), 1 / keep, n, 1);
+        const direction = gpu.run('blockVector', u * n, nextH, rhs, n);
+        refused.push(...storeOnlineStep(net, layout.matrixOffsets, g.units, n, coef, blocks, inverses, nextA, nextH, direction, out));
+      }
+      return refused.sort((x, y) => x - y);
     },
 
     diagonalSolve(diagonal, gradient, epsilon, root, out) {

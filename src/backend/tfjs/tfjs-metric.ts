@@ -3,7 +3,7 @@ import { UsageError, problem } from '../../errors.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import type { TransferPlan } from '../../metrics/transfer-plan.js';
 import type { MetricKernels, UpdateKernels } from '../kernels.js';
-import { packUnitBlocks } from '../padded-lists.js';
+import { onlineVectors, packUnitBlocks, shermanMorrisonCoefficients, storeOnlineStep } from '../padded-lists.js';
 import { matrix, paramsWithZero } from './tfjs-propagation.js';
 import { keepAll, netTensors } from './tfjs-structures.js';
 
@@ -61,7 +61,8 @@ function buildGroups(tf: typeof TF, net: CompiledNetwork, plan: TransferPlan): O
  * output's ancestry at a time; the Fisher modulus accumulated with scatter-adds (always by the
  * explicit route: the Gram route is a CPU-side saving with the same result); per-unit blocks
  * as batched products over units with blocks of one size; per-unit solves by batched QR of the
- * regularised blocks and back substitution; the quasi-diagonal and diagonal formulas elementwise.
+ * regularised blocks and back substitution; the quasi-diagonal and diagonal formulas elementwise;
+ * the online Sherman-Morrison step (Eq. 37-38) as batched products per block size.
  */
 export function tfjsMetricKernels(tf: typeof TF): MetricKernels & UpdateKernels {
   /** One output's transfer rates, as a dense [nUnits + 1 × size] tensor (zero off its ancestry; the last row is the padding row). */
@@ -183,6 +184,32 @@ export function tfjsMetricKernels(tf: typeof TF): MetricKernels & UpdateKernels 
         const bias = tf.sub(tf.div(g, d), correction);
         out.set(tf.where(isBias, tf.where(tf.greater(d, 0), bias, tf.zerosLike(g)), weight).dataSync());
       });
+    },
+
+    onlineBlockStep(net, layout, blocks, inverses, act, modulus, size, sample, gradient, decay, out) {
+      const refused: number[] = [];
+      const keep = 1 - decay;
+      for (const g of netTensors(tf, net).blockGroups) {
+        const { n } = g;
+        const u = g.units.length;
+        const { matrices, rhs } = packUnitBlocks(net, layout.matrixOffsets, g.units, n, blocks, gradient);
+        const inverse = packUnitBlocks(net, layout.matrixOffsets, g.units, n, inverses, gradient).matrices;
+        const vectors = onlineVectors(net, g.units, n, act, modulus, size, sample);
+        tf.tidy(() => {
+          const h = tf.tensor3d(inverse, [u, n, n]);
+          const v = tf.tensor3d(vectors, [u, n, 1]);
+          const hu = tf.matMul(h, v); // [u, n, 1]
+          const coef = shermanMorrisonCoefficients(vectors, hu.dataSync() as Float32Array, u, n, decay);
+          const f = tf.tensor3d(coef.map((c) => (Number.isNaN(c) ? 0 : c)), [u, 1, 1]);
+          // Eq. 37: A' = (1-γ)A + γuuᵀ; H' = ((H + Hᵀ)/2 - f Hu (Hu)ᵀ)/(1-γ).
+          const nextA = tf.add(tf.mul(keep, tf.tensor3d(matrices, [u, n, n])), tf.mul(decay, tf.matMul(v, v, false, true)));
+          const symmetric = tf.mul(0.5, tf.add(h, tf.transpose(h, [0, 2, 1])));
+          const nextH = tf.div(tf.sub(symmetric, tf.mul(f, tf.matMul(hu, hu, false, true))), keep);
+          const direction = tf.matMul(nextH, tf.tensor3d(rhs, [u, n, 1]));
+          refused.push(...storeOnlineStep(net, layout.matrixOffsets, g.units, n, coef, blocks, inverses, nextA.dataSync(), nextH.dataSync(), direction.dataSync(), out));
+        });
+      }
+      return refused.sort((x, y) => x - y);
     },
 
     diagonalSolve(diagonal, gradient, epsilon, root, out) {
