@@ -1,4 +1,5 @@
 import type { CompiledNetwork } from '../engine/compiled-network.js';
+import { onlineVector } from './kernels.js';
 
 /**
  * The index arrays batched backends (tfjs, gpu.js) launch their kernels with, built once per
@@ -119,31 +120,24 @@ function build(net: CompiledNetwork): PaddedNetwork {
   return { levels, paramUnit, paramSource, paramBias, paramBlockLast, blockGroups };
 }
 
-/**
- * The blocks and gradient entries of `units` (all with blocks of size n) packed for a batched
- * solve, in float32: `matrices` [units × n × n] row-major, `rhs` [units × n].
- */
-export function packUnitBlocks(net: CompiledNetwork, matrixOffsets: Int32Array, units: Int32Array, n: number, blocks: Float64Array, gradient: Float64Array): { matrices: Float32Array; rhs: Float32Array } {
-  const matrices = new Float32Array(units.length * n * n);
-  const rhs = new Float32Array(units.length * n);
-  units.forEach((k, i) => {
-    matrices.set(blocks.subarray(matrixOffsets[k], matrixOffsets[k] + n * n), i * n * n);
-    rhs.set(gradient.subarray(net.blockOffsets[k], net.blockOffsets[k] + n), i * n);
-  });
-  return { matrices, rhs };
+/** The n × n blocks of `units` (row-major at `matrixOffsets[k]`), packed as float32 [units × n × n] for a batched kernel. */
+export function packBlocks(matrixOffsets: Int32Array, units: Int32Array, n: number, blocks: Float64Array): Float32Array {
+  const packed = new Float32Array(units.length * n * n);
+  units.forEach((k, i) => packed.set(blocks.subarray(matrixOffsets[k], matrixOffsets[k] + n * n), i * n * n));
+  return packed;
 }
 
-/**
- * Online (Eq. 37) vectors u = √ψ̃_k(x)·(1, a_i(x)) of `units` (blocks of size n), from sample
- * `sample` of the unit-major `act` and `modulus` ([nUnits × size]), as float32 [units × n].
- */
+/** The parameter-shaped entries (a gradient) of `units`' blocks of size n, packed as float32 [units × n]. */
+export function packBlockVectors(net: CompiledNetwork, units: Int32Array, n: number, values: Float64Array): Float32Array {
+  const packed = new Float32Array(units.length * n);
+  units.forEach((k, i) => packed.set(values.subarray(net.blockOffsets[k], net.blockOffsets[k] + n), i * n));
+  return packed;
+}
+
+/** Online (Eq. 37) vectors u of `units` (blocks of size n), as float32 [units × n]; see {@link onlineVector}. */
 export function onlineVectors(net: CompiledNetwork, units: Int32Array, n: number, act: Float64Array, modulus: Float64Array, size: number, sample: number): Float32Array {
   const u = new Float32Array(units.length * n);
-  units.forEach((k, g) => {
-    const root = Math.sqrt(Math.max(0, modulus[k * size + sample]));
-    u[g * n] = root;
-    for (let e = net.inOffsets[k], i = 1; e < net.inOffsets[k + 1]; e++, i++) u[g * n + i] = root * act[net.inSources[e] * size + sample];
-  });
+  units.forEach((k, g) => onlineVector(net, k, act, modulus, size, sample, u, g * n));
   return u;
 }
 

@@ -8,6 +8,7 @@ import { generateBinaryData } from '../generate/data.js';
 import { multiplyAdds } from '../methods/cost.js';
 import { evaluateMethod, METHOD_SPECS, METHODS, NetworkCache, type MethodName } from '../methods/methods.js';
 import { paperTimeRatio } from '../methods/paper.js';
+import { parseMethodList } from '../cli/options.js';
 import { Prng } from '../random/prng.js';
 import { medianMicros } from './timing.js';
 import { runScaling, writeScaling } from './scaling.js';
@@ -32,7 +33,7 @@ async function main(args: string[]): Promise<void> {
   const backend = flag('--backend') ?? 'cpu';
   const kernels = await useBackend(backend);
   if (args.includes('--scaling')) return scaling(args, flag);
-  const methods = (flag('--methods')?.split(',') ?? METHODS) as MethodName[];
+  const methods = parseMethodList(flag('--methods'), [...METHODS]);
   const model = createModel(generateAutoencoder({ seed: 1, activation: 'sigmoid' }));
   const data = generateBinaryData({ seed: 1 });
   const { net } = model;
@@ -100,7 +101,7 @@ async function main(args: string[]): Promise<void> {
  */
 function scaling(args: string[], flag: (name: string) => string | undefined): void {
   const number = (name: string) => (flag(name) === undefined ? undefined : Number(flag(name)));
-  const only = flag('--methods')?.split(',') as MethodName[] | undefined;
+  const only = flag('--methods') === undefined ? undefined : parseMethodList(flag('--methods'), []);
   const result = runScaling({ backend: flag('--backend') ?? 'cpu', scale: number('--scale'), repeats: number('--repeats'), methods: only, memory: !args.includes('--no-memory'), onLine: (line) => process.stdout.write(line + '\n') });
   process.stdout.write('\nfitted exponents: over all sizes (last doubling) / Section 1\n');
   process.stdout.write('method                                  units               fan-in              outputs\n');

@@ -74,8 +74,9 @@ export function paperIterations(method: MethodName): number {
  * twin (which starts with identical outputs).
  */
 export async function runAutoencoder(run: number, spec: ReplicateSpec): Promise<RunResult> {
-  await useBackend(spec.backend ?? 'cpu');
-  const backend = backendInfo(spec.backend ?? 'cpu').detail;
+  const backendName = spec.backend ?? 'cpu';
+  await useBackend(backendName);
+  const backend = backendInfo(backendName).detail;
   const seed = spec.seed + run;
   const document = generateAutoencoder({ seed, activation: 'sigmoid', layers: spec.layers });
   const length = (spec.layers ?? [100])[0];

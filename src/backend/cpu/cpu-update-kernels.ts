@@ -1,6 +1,6 @@
 import { addToDiagonal, choleskyInPlace, choleskySolve, pivotedCholeskySolve } from '../../linalg/cholesky.js';
 import { blockTimesVector, discountedRankOneUpdate } from '../../linalg/sherman-morrison.js';
-import type { UpdateKernels } from '../kernels.js';
+import { onlineVector, type UpdateKernels } from '../kernels.js';
 
 /**
  * Float64 CPU kernels of the update phase: the per-unit solves δw = (A + εI)⁻¹G (Eq. 20, 30),
@@ -61,9 +61,7 @@ export const cpuUpdateKernels: UpdateKernels = {
     for (let k = net.nInputs; k < net.nUnits; k++) {
       const p0 = net.blockOffsets[k];
       const n = net.blockOffsets[k + 1] - p0;
-      const root = Math.sqrt(Math.max(0, modulus[k * size + sample]));
-      u[0] = root;
-      for (let e = net.inOffsets[k], i = 1; e < net.inOffsets[k + 1]; e++, i++) u[i] = root * act[net.inSources[e] * size + sample];
+      onlineVector(net, k, act, modulus, size, sample, u, 0);
       const off = layout.matrixOffsets[k];
       if (discountedRankOneUpdate(blocks, inverses, off, n, u, decay, scratch)) blockTimesVector(inverses, off, n, gradient, p0, out);
       else refused.push(k);

@@ -1,7 +1,7 @@
 import { UsageError, problem } from '../../errors.js';
 import type { UpdateKernels } from '../kernels.js';
 import type { GpujsRuntime } from './gpu.js';
-import { onlineVectors, packUnitBlocks, shermanMorrisonCoefficients, storeOnlineStep } from '../padded-lists.js';
+import { onlineVectors, packBlocks, packBlockVectors, shermanMorrisonCoefficients, storeOnlineStep } from '../padded-lists.js';
 import { gpuNetwork } from './gpujs-arrays.js';
 
 /**
@@ -24,7 +24,8 @@ export function gpujsUpdateKernels(gpu: GpujsRuntime): UpdateKernels {
       for (const g of gpuNetwork(net).blockGroups) {
         const { n } = g;
         const u = g.units.length;
-        const { matrices: a, rhs } = packUnitBlocks(net, layout.matrixOffsets, g.units, n, blocks, gradient);
+        const a = packBlocks(layout.matrixOffsets, g.units, n, blocks);
+        const rhs = packBlockVectors(net, g.units, n, gradient);
         const factors = new Float32Array(u * n * n);
         for (let j = 0; j < n; j++) {
           const column = gpu.run('choleskyColumn', u * n, a, factors, j, n, epsilon);
@@ -66,8 +67,9 @@ export function gpujsUpdateKernels(gpu: GpujsRuntime): UpdateKernels {
       for (const g of gpuNetwork(net).blockGroups) {
         const { n } = g;
         const u = g.units.length;
-        const { matrices: a, rhs } = packUnitBlocks(net, layout.matrixOffsets, g.units, n, blocks, gradient);
-        const h = packUnitBlocks(net, layout.matrixOffsets, g.units, n, inverses, gradient).matrices;
+        const a = packBlocks(layout.matrixOffsets, g.units, n, blocks);
+        const h = packBlocks(layout.matrixOffsets, g.units, n, inverses);
+        const rhs = packBlockVectors(net, g.units, n, gradient);
         const vectors = onlineVectors(net, g.units, n, act, modulus, size, sample);
         const hu = gpu.run('blockVector', u * n, h, vectors, n);
         const coef = shermanMorrisonCoefficients(vectors, hu, u, n, decay);

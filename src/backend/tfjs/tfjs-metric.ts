@@ -3,7 +3,7 @@ import { UsageError, problem } from '../../errors.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import type { TransferPlan } from '../../metrics/transfer-plan.js';
 import type { MetricKernels, UpdateKernels } from '../kernels.js';
-import { onlineVectors, packUnitBlocks, shermanMorrisonCoefficients, storeOnlineStep } from '../padded-lists.js';
+import { onlineVectors, packBlocks, packBlockVectors, shermanMorrisonCoefficients, storeOnlineStep } from '../padded-lists.js';
 import { matrix, paramsWithZero } from './tfjs-propagation.js';
 import { keepAll, netTensors } from './tfjs-structures.js';
 
@@ -110,11 +110,15 @@ export function tfjsMetricKernels(tf: typeof TF): MetricKernels & UpdateKernels 
           // [units × samples]) before the next output, instead of holding all n_out sets at once.
           const [nextTotal, nextExtra] = tf.tidy(() => {
             const rates = tf.slice(ratesOf(net, plan, params, deriv, j, metric.seeds, S).rates, [0, 0], [net.nUnits, S]);
-            return [tf.add(total, tf.mul(tf.square(rates), tf.slice(beta, [j, 0], [1, S]))), gamma ? tf.add(extra, tf.mul(rates, tf.slice(gamma, [j, 0], [1, S]))) : extra.clone()] as TF.Tensor2D[];
+            const next = tf.add(total, tf.mul(tf.square(rates), tf.slice(beta, [j, 0], [1, S]))) as TF.Tensor2D;
+            return gamma ? [next, tf.add(extra, tf.mul(rates, tf.slice(gamma, [j, 0], [1, S]))) as TF.Tensor2D] : [next];
           });
-          tf.dispose([total, extra]);
+          tf.dispose(total);
           total = nextTotal;
-          extra = nextExtra;
+          if (nextExtra) {
+            tf.dispose(extra);
+            extra = nextExtra;
+          }
         }
         if (gamma && metric.betaExtra) total = tf.add(total, tf.mul(tf.square(extra), tf.tensor2d(Float32Array.from(metric.betaExtra), [1, S])));
         const values = total.dataSync();
@@ -145,7 +149,8 @@ export function tfjsMetricKernels(tf: typeof TF): MetricKernels & UpdateKernels 
         for (const g of netTensors(tf, net).blockGroups) {
           const n = g.n;
           const u = g.units.length;
-          const { matrices: a, rhs: b } = packUnitBlocks(net, layout.matrixOffsets, g.units, n, blocks, gradient);
+          const a = packBlocks(layout.matrixOffsets, g.units, n, blocks);
+          const b = packBlockVectors(net, g.units, n, gradient);
           const regularised = tf.add(tf.tensor3d(a, [u, n, n]), tf.mul(epsilon, tf.eye(n)));
           const [q, r] = tf.linalg.qr(regularised);
           const c = tf.squeeze(tf.matMul(q, tf.tensor3d(b, [u, n, 1]), true, false), [2]); // Qᵀb, [u, n]
@@ -192,8 +197,9 @@ export function tfjsMetricKernels(tf: typeof TF): MetricKernels & UpdateKernels 
       for (const g of netTensors(tf, net).blockGroups) {
         const { n } = g;
         const u = g.units.length;
-        const { matrices, rhs } = packUnitBlocks(net, layout.matrixOffsets, g.units, n, blocks, gradient);
-        const inverse = packUnitBlocks(net, layout.matrixOffsets, g.units, n, inverses, gradient).matrices;
+        const matrices = packBlocks(layout.matrixOffsets, g.units, n, blocks);
+        const inverse = packBlocks(layout.matrixOffsets, g.units, n, inverses);
+        const rhs = packBlockVectors(net, g.units, n, gradient);
         const vectors = onlineVectors(net, g.units, n, act, modulus, size, sample);
         tf.tidy(() => {
           const h = tf.tensor3d(inverse, [u, n, n]);

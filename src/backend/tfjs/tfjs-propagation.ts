@@ -4,7 +4,6 @@ import { levelAt, netTensors } from './tfjs-structures.js';
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
-
 /** [rows × size] tensor of a unit-major workspace array (float32: TensorFlow.js computes in float32). */
 export function matrix(tf: typeof TF, values: Float64Array, rows: number, size: number): TF.Tensor2D {
   return tf.tensor2d(Float32Array.from(values.subarray(0, rows * size)), [rows, size]);
