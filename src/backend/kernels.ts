@@ -111,24 +111,5 @@ export interface UpdateKernels {
   onlineBlockStep(net: CompiledNetwork, layout: MetricLayout, blocks: Float64Array, inverses: Float64Array, act: Float64Array, modulus: Float64Array, size: number, sample: number, gradient: Float64Array, decay: number, out: Float64Array): number[];
 }
 
-/** Everything a backend provides. */
+/** Every host-array kernel; a {@link HostEngine} turns a set of them into an engine. */
 export interface Kernels extends PropagationKernels, MetricKernels, UpdateKernels {}
-
-const registry = new Map<string, Kernels>();
-
-/** Registers (or replaces) a backend's kernels under its name. */
-export function registerBackend(kernels: Kernels): void {
-  registry.set(kernels.name, kernels);
-}
-
-/** The kernels registered under `name`; throws RangeError naming the registered backends otherwise. */
-export function getBackend(name: string): Kernels {
-  const kernels = registry.get(name);
-  if (!kernels) throw new RangeError(`unknown backend '${name}'; registered: ${[...registry.keys()].join(', ')}`);
-  return kernels;
-}
-
-/** Names of the registered backends. */
-export function backendNames(): string[] {
-  return [...registry.keys()];
-}

@@ -4,7 +4,7 @@ import type { CompiledNetwork } from '../engine/compiled-network.js';
 import { backward, backwardLevels } from '../engine/propagate.js';
 import type { Workspace } from '../engine/workspace.js';
 import type { Prng } from '../random/prng.js';
-import { outputBackpropagatedModulus, outputMetric, sampleOutputs } from './output-metric.js';
+import { outputBackpropagatedModulus, outputDraws, outputMetric, targetsFromDraws } from './output-metric.js';
 import type { TransferPlan } from './transfer-plan.js';
 
 /** The per-sample metrics of the paper; `euclidean` has no modulus (plain gradient). */
@@ -72,7 +72,7 @@ export function monteCarloFisherModulus(ctx: ModulusContext): Float64Array {
   const targets = new Float64Array(net.nOutputs * S);
   const modulus = new Float64Array(net.nUnits * S);
   for (let d = 0; d < mcSamples; d++) {
-    sampleOutputs(net, ws, rng, targets);
+    targetsFromDraws(net, ws, outputDraws(net, S, rng, 1), targets);
     backward(kernels, net, params, { size: S, inputs: ctx.batch.inputs, targets }, draw);
     for (let i = net.nInputs * S; i < modulus.length; i++) modulus[i] += draw.backReduced[i] ** 2 / mcSamples;
   }

@@ -94,7 +94,7 @@ export function bernoulliProbability(net: CompiledNetwork, k: number, a: number)
 }
 
 /** Class probabilities of softmax (e^a/Σe^a) or spherical (a²/Σa²) outputs: [nOutputs × size]. */
-export function classProbabilities(net: CompiledNetwork, ws: Workspace): Float64Array {
+export function classProbabilities(net: CompiledNetwork, ws: Pick<Workspace, 'act' | 'size'>): Float64Array {
   const S = ws.size;
   const nOut = net.nOutputs;
   const p = new Float64Array(nOut * S);
@@ -114,18 +114,35 @@ export function classProbabilities(net: CompiledNetwork, ws: Workspace): Float64
 }
 
 /**
- * Draws one output y ~ ω(x) per sample (Monte-Carlo Fisher, Eq. 100) into `targets`
- * ([nOutputs × size]): Bernoulli bits with P(1) = p; one-hot classes for softmax and
+ * The host's random numbers for K Monte-Carlo draws of the outputs (Eq. 100), in the order the
+ * PRNG has always been consumed: [K × nOutputs × size]; per draw, softmax and spherical outputs
+ * take one uniform per sample (row 0), Bernoulli outputs one uniform and square outputs one
+ * standard normal per output and sample.
+ */
+export function outputDraws(net: CompiledNetwork, size: number, rng: Prng, draws: number): Float64Array {
+  const perDraw = net.nOutputs * size;
+  const out = new Float64Array(draws * perDraw);
+  const classes = net.interpretation === 'softmax' || net.interpretation === 'spherical';
+  for (let d = 0; d < draws; d++) {
+    if (classes) for (let s = 0; s < size; s++) out[d * perDraw + s] = rng.uniform();
+    else for (let i = 0; i < perDraw; i++) out[d * perDraw + i] = net.interpretation === 'square' ? rng.normal() : rng.uniform();
+  }
+  return out;
+}
+
+/**
+ * Outputs y ~ ω(x) per sample from one draw of {@link outputDraws} ([nOutputs × size]) into
+ * `targets` ([nOutputs × size]): Bernoulli bits with P(1) = p; one-hot classes for softmax and
  * spherical; a + N(0, 1) for square loss.
  */
-export function sampleOutputs(net: CompiledNetwork, ws: Workspace, rng: Prng, targets: Float64Array): void {
+export function targetsFromDraws(net: CompiledNetwork, ws: Pick<Workspace, 'act' | 'size'>, draw: Float64Array, targets: Float64Array): void {
   const S = ws.size;
   const nOut = net.nOutputs;
   if (net.interpretation === 'softmax' || net.interpretation === 'spherical') {
     const p = classProbabilities(net, ws);
     targets.fill(0);
     for (let s = 0; s < S; s++) {
-      let u = rng.uniform();
+      let u = draw[s];
       let j = 0;
       while (j < nOut - 1 && u >= p[j * S + s]) u -= p[j++ * S + s];
       targets[j * S + s] = 1;
@@ -136,8 +153,9 @@ export function sampleOutputs(net: CompiledNetwork, ws: Workspace, rng: Prng, ta
     const k = net.outputUnits[j];
     for (let s = 0; s < S; s++) {
       const a = ws.act[k * S + s];
-      if (net.interpretation === 'square') targets[j * S + s] = a + rng.normal();
-      else targets[j * S + s] = rng.uniform() < bernoulliProbability(net, k, a) ? 1 : 0;
+      const u = draw[j * S + s];
+      if (net.interpretation === 'square') targets[j * S + s] = a + u;
+      else targets[j * S + s] = u < bernoulliProbability(net, k, a) ? 1 : 0;
     }
   }
 }

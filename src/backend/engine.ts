@@ -1,0 +1,225 @@
+import type { Batch } from '../engine/batch.js';
+import type { CompiledNetwork } from '../engine/compiled-network.js';
+
+/**
+ * An opaque buffer owned by an {@link Engine}: a Float64Array on the CPU reference, a texture,
+ * tensor or GPU buffer elsewhere. Only its length is visible; the host reads its contents only
+ * through {@link Engine.read}, which is counted.
+ */
+export interface DeviceBuffer {
+  readonly length: number;
+}
+
+/**
+ * The per-batch buffers of an engine (one workspace per batch of `size` samples; an engine can
+ * hold several, e.g. the trainer's current and candidate passes). Every per-unit array is
+ * unit-major with samples contiguous: unit k, sample s at index `k * size + s`.
+ */
+export interface EngineWorkspace {
+  /** Pre-activations V_k (Eq. 2; gain·V for units with a gain, Def. 29). [nUnits × size] */
+  readonly pre: DeviceBuffer;
+  /** Activities a_k (inputs: the batch). [nUnits × size] */
+  readonly act: DeviceBuffer;
+  /** Derivatives r_k = s'(V_k) (Eq. 6); 1 for inputs and linear units. [nUnits × size] */
+  readonly deriv: DeviceBuffer;
+  /** Backpropagated values b_k = -∂ℓ/∂a_k (Eq. 4-5), hidden units. [nUnits × size] */
+  readonly back: DeviceBuffer;
+  /** Reduced backpropagated values b̃_k = r_k b_k (Eq. 9-10), non-input units. [nUnits × size] */
+  readonly backReduced: DeviceBuffer;
+  /** Targets of the batch. [nOutputs × size] */
+  readonly targets: DeviceBuffer;
+  /** Loss ℓ(x) = -ln ω(y) in nats per sample (Eq. 3). [size] */
+  readonly loss: DeviceBuffer;
+}
+
+/** Host↔device traffic of an engine since it opened (or since {@link TransferCounter.reset}). */
+export interface TransferStats {
+  /** Host → device copies and their bytes (the batch, parameters written by the host, ...). */
+  uploads: number;
+  uploadBytes: number;
+  /** Device → host reads and their bytes (the loss, parameters read back, ...). */
+  reads: number;
+  readBytes: number;
+}
+
+/** Counts an engine's transfers; backends call `upload`/`read` at every copy they make. */
+export class TransferCounter implements TransferStats {
+  uploads = 0;
+  uploadBytes = 0;
+  reads = 0;
+  readBytes = 0;
+  upload(bytes: number): void {
+    this.uploads++;
+    this.uploadBytes += bytes;
+  }
+  read(bytes: number): void {
+    this.reads++;
+    this.readBytes += bytes;
+  }
+  snapshot(): TransferStats {
+    return { uploads: this.uploads, uploadBytes: this.uploadBytes, reads: this.reads, readBytes: this.readBytes };
+  }
+  reset(): void {
+    this.uploads = this.uploadBytes = this.reads = this.readBytes = 0;
+  }
+}
+
+/** Quasi-diagonal entries asked of {@link Engine.gradient}, laid out like the parameters. */
+export interface EntryBuffers {
+  /** Per-sample reduced modulus ψ̃ [nUnits × size]. */
+  readonly modulus: DeviceBuffer;
+  /** `diagonal[p]` = A_00 at a bias, A_ii at a weight (A = E_x ψ̃_k ā āᵀ). [nParams] */
+  readonly diagonal: DeviceBuffer;
+  /** `cross[p]` = A_0i at a weight, A_00 at a bias; omitted for diagonal reductions. [nParams] */
+  readonly cross?: DeviceBuffer;
+}
+
+/**
+ * The output metric of Example 1 in the engine's form (see `OutputMetric`): seeds σ, weights β
+ * and, for softmax and spherical outputs, γ and β_x. [nOutputs × size] each, β_x [size].
+ */
+export interface OutputMetricBuffers {
+  readonly seeds: DeviceBuffer;
+  readonly beta: DeviceBuffer;
+  readonly gamma?: DeviceBuffer;
+  readonly betaExtra?: DeviceBuffer;
+}
+
+/**
+ * A backend's compute engine for one compiled network and one batch size. It owns every buffer
+ * (workspaces, parameters, moduli, curvature state, its index arrays or tensors and scratch),
+ * frees them all in {@link dispose}, and runs the coarse batched kernels of the algorithms.
+ * Kernels take buffers and a topological level index; nothing crosses to the host but what
+ * {@link upload} and {@link read} move, and both are counted in {@link transfers}.
+ *
+ * Layouts: parameters (and gradients, directions, quasi-diagonal entries) are laid out like
+ * `CompiledNetwork` params, per-unit blocks by `metricLayout` (row-major n_k × n_k at
+ * `matrixOffsets[k]`), per-unit arrays unit-major [nUnits × size].
+ */
+export interface Engine {
+  /** Backend name as given to `--backend`. */
+  readonly backend: string;
+  /** Arithmetic precision; parity tests derive their tolerance from it. */
+  readonly precision: 'float64' | 'float32';
+  readonly net: CompiledNetwork;
+  /** Samples per batch of this engine's workspaces. */
+  readonly size: number;
+  readonly transfers: TransferCounter;
+
+  // Memory.
+  /** A zero-filled buffer of `length` numbers. */
+  alloc(length: number): DeviceBuffer;
+  /** A fresh workspace for `size` samples. */
+  workspace(): EngineWorkspace;
+  /** Host → device copy of `values` into `buffer` from `offset` (counted). */
+  upload(buffer: DeviceBuffer, values: ArrayLike<number>, offset?: number): void;
+  /**
+   * Device → host copy of `length` numbers from `offset` (counted). The result must not be
+   * modified: on the CPU reference it is a view of the buffer itself (nothing is copied).
+   */
+  read(buffer: DeviceBuffer, offset?: number, length?: number): Float64Array;
+  /** Frees one buffer (or every buffer of a workspace). */
+  free(buffer: DeviceBuffer | EngineWorkspace): void;
+  /** Frees everything the engine holds; it cannot be used afterwards. */
+  dispose(): void;
+
+  // Elementwise helpers on the device.
+  /** dst ← src (same length). */
+  copy(src: DeviceBuffer, dst: DeviceBuffer): void;
+  /** buffer ← value everywhere. */
+  fill(buffer: DeviceBuffer, value: number): void;
+  /** out ← α·x + β·y (out may be x or y). */
+  combine(out: DeviceBuffer, alpha: number, x: DeviceBuffer, beta: number, y: DeviceBuffer): void;
+  /** Whether every entry is finite (one number read back). */
+  allFinite(buffer: DeviceBuffer): boolean;
+
+  // Propagation (Section 1.1).
+  /** Uploads a batch (of this engine's size) into the input rows of `ws.act` and `ws.targets`. */
+  setBatch(ws: EngineWorkspace, batch: Batch): void;
+  /** V, a and r (Eq. 2, 6) of the units of `level` (≥ 1), whose incoming units are done. */
+  forwardLevel(params: DeviceBuffer, ws: EngineWorkspace, level: number): void;
+  /** ℓ per sample and b̃ of the output units (Eq. 3, 7, 9) from `ws.targets`. */
+  outputLayer(ws: EngineWorkspace): void;
+  /** Mean of `ws.loss`, nats per sample (one number read back). */
+  meanLoss(ws: EngineWorkspace): number;
+  /**
+   * b and b̃ (Eq. 5, 10) of the hidden units of `level`, whose outgoing units are done. With
+   * `modulus` (output rows set by {@link outputModulus}), also m̃_k = r_k² Σ_j w_kj² m̃_j (Eq. 26).
+   */
+  backwardLevel(params: DeviceBuffer, ws: EngineWorkspace, level: number, modulus?: DeviceBuffer): void;
+  /**
+   * G_ik = E_x a_i b̃_k (Eq. 8, 19) into `out`; with `entries`, the quasi-diagonal metric entries
+   * on the same pass (Eq. 22-23's A_00, A_0i, A_ii).
+   */
+  gradient(ws: EngineWorkspace, out: DeviceBuffer, entries?: EntryBuffers): void;
+
+  // Metrics (Sections 1.2, 2.5): per-sample reduced moduli ψ̃ = r² ψ, [nUnits × size].
+  /** The output metric of the network's interpretation on the forward pass in `ws`. */
+  outputMetric(ws: EngineWorkspace): OutputMetricBuffers;
+  /** Output rows of the reduced backpropagated modulus m̃_o (Eq. 27); other rows untouched. */
+  outputModulus(ws: EngineWorkspace, modulus: DeviceBuffer): void;
+  /** Reduced Fisher modulus φ̃ (Def. 3, Eq. 14-17) of every non-input unit into `modulus` (overwritten). */
+  fisherModulus(params: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer): void;
+  /**
+   * Reduced transfer rates J̃ of output `output` (Def. 2, Eq. 13, times r) into the rows of its
+   * ancestors in `rates` ([nUnits × size]); with `raw`, also the plain J (1 at the output).
+   */
+  transferRates(params: DeviceBuffer, ws: EngineWorkspace, output: number, rates: DeviceBuffer, raw?: DeviceBuffer): void;
+  /**
+   * Monte-Carlo Fisher modulus (Eq. 100) into `modulus` (overwritten): for each of the K draws,
+   * outputs y ~ ω(x) from the host's `draws` ([K × nOutputs × size]: uniforms, or standard
+   * normals for square outputs; softmax and spherical use row 0 of each draw, one uniform per
+   * sample), backpropagation of y, and (1/K) Σ b̃². `ws` keeps its own b and b̃.
+   */
+  monteCarloModulus(params: DeviceBuffer, ws: EngineWorkspace, draws: Float64Array, modulus: DeviceBuffer): void;
+  /** Outer-product modulus b̃² (Def. 14) into `modulus` (overwritten). */
+  outerProductModulus(ws: EngineWorkspace, modulus: DeviceBuffer): void;
+
+  // Curvature statistics and solves (Eq. 18-38).
+  /** Per-unit blocks A_ij = E_x ψ̃_k a_i a_j (Eq. 18, 28) into `blocks` (metricLayout). */
+  unitBlocks(ws: EngineWorkspace, modulus: DeviceBuffer, blocks: DeviceBuffer): void;
+  /**
+   * δw = (A + εI)⁻¹ G per unit by Cholesky (Eq. 20, 30) into `out`; `blocks` is left unchanged
+   * (`work`, as long as the blocks, holds the factors). With ε = 0, least squares by pivoted
+   * Cholesky (Section 3.3). Returns -1, or the first unit whose block is not positive definite.
+   */
+  solveUnitBlocks(blocks: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, out: DeviceBuffer, work: DeviceBuffer): number;
+  /** Quasi-diagonal step (Eq. 22-23, 32-33); ε on A_00 and A_ii. */
+  quasiDiagonalSolve(diagonal: DeviceBuffer, cross: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, out: DeviceBuffer): void;
+  /** δw_p = G_p / (A_pp + ε), or G_p / √(A_pp + ε) with `root` (AdaGrad). */
+  diagonalSolve(diagonal: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, root: boolean, out: DeviceBuffer): void;
+  /**
+   * Inverts the blocks of `units` (every non-input unit when omitted) of `blocks` into `inverses`
+   * by Cholesky; returns -1 or the first unit whose block is not positive definite.
+   */
+  invertBlocks(blocks: DeviceBuffer, inverses: DeviceBuffer, units?: readonly number[]): number;
+  /** out ← H G per unit, for the units given (all when omitted). */
+  blocksTimesVector(inverses: DeviceBuffer, gradient: DeviceBuffer, out: DeviceBuffer, units?: readonly number[]): void;
+  /**
+   * One online step of every unit (Eq. 37-38): A ← (1-γ)A + γ u uᵀ and its inverse H by
+   * Sherman-Morrison, u = √ψ̃_k(x)·(1, a_i(x)) from sample `sample` of `ws` and `modulus`; then
+   * δw = H G into `out`. Returns the units whose update was refused (their A is updated, their
+   * H and δw are not: the caller re-inverts).
+   */
+  onlineBlockStep(blocks: DeviceBuffer, inverses: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer, sample: number, gradient: DeviceBuffer, decay: number, out: DeviceBuffer): number[];
+}
+
+/** A backend: a name, a precision, and engines opened per network and batch size. */
+export interface Backend {
+  readonly name: string;
+  readonly precision: 'float64' | 'float32';
+  /** What ran, for reports (the package or mode behind it). */
+  readonly detail: string;
+  open(net: CompiledNetwork, size: number): Engine;
+}
+
+/** Runs forward propagation (Eq. 2) of a batch already in `ws`, level by level. */
+export function forwardPass(engine: Engine, params: DeviceBuffer, ws: EngineWorkspace): void {
+  const levels = engine.net.levelOffsets.length - 1;
+  for (let l = 1; l < levels; l++) engine.forwardLevel(params, ws, l);
+}
+
+/** The backward kernels from the top level down to level 1, after the output layer (Eq. 5, 10; Eq. 26 with `modulus`). */
+export function backwardPass(engine: Engine, params: DeviceBuffer, ws: EngineWorkspace, modulus?: DeviceBuffer): void {
+  for (let l = engine.net.levelOffsets.length - 2; l >= 1; l--) engine.backwardLevel(params, ws, l, modulus);
+}

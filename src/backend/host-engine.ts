@@ -1,0 +1,215 @@
+import type { Batch } from '../engine/batch.js';
+import type { CompiledNetwork } from '../engine/compiled-network.js';
+import type { Workspace } from '../engine/workspace.js';
+import { invertBlock, blockTimesVector } from '../linalg/sherman-morrison.js';
+import { outputBackpropagatedModulus, outputMetric, targetsFromDraws } from '../metrics/output-metric.js';
+import { buildTransferPlan, type TransferPlan } from '../metrics/transfer-plan.js';
+import { TransferCounter, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type OutputMetricBuffers } from './engine.js';
+import { metricLayout, type Kernels, type MetricLayout } from './kernels.js';
+
+/** A workspace of host arrays, usable by the host-array kernels. */
+type HostWorkspace = Workspace & { readonly targets: Float64Array };
+
+const host = (b: DeviceBuffer) => b as Float64Array;
+const hostWs = (ws: EngineWorkspace) => ws as HostWorkspace;
+
+/**
+ * An {@link Engine} over host-array kernels ({@link Kernels}): every buffer is a Float64Array in
+ * host memory. For the CPU reference this is the engine itself: a buffer is the array, and
+ * `read` returns a view, so nothing is copied. A float32 backend whose kernels still take host
+ * arrays runs through it too; its kernels then copy what they read and write at every launch
+ * (not counted here: only `upload` and `read` are).
+ */
+export class HostEngine implements Engine {
+  readonly backend: string;
+  readonly precision: 'float64' | 'float32';
+  readonly transfers = new TransferCounter();
+  readonly layout: MetricLayout;
+  private planCache: TransferPlan | undefined;
+  private scratchWs: HostWorkspace | undefined;
+
+  constructor(
+    private readonly kernels: Kernels,
+    readonly net: CompiledNetwork,
+    readonly size: number,
+  ) {
+    this.backend = kernels.name;
+    this.precision = kernels.precision;
+    this.layout = metricLayout(net);
+  }
+
+  /** The transfer-rate plan (built on first use: only the Fisher metrics need it). */
+  get plan(): TransferPlan {
+    return (this.planCache ??= buildTransferPlan(this.net));
+  }
+
+  alloc(length: number): DeviceBuffer {
+    return new Float64Array(length);
+  }
+
+  workspace(): EngineWorkspace {
+    const n = this.net.nUnits * this.size;
+    const deriv = new Float64Array(n);
+    deriv.fill(1, 0, this.net.nInputs * this.size);
+    const ws: HostWorkspace = {
+      size: this.size,
+      pre: new Float64Array(n),
+      act: new Float64Array(n),
+      deriv,
+      back: new Float64Array(n),
+      backReduced: new Float64Array(n),
+      targets: new Float64Array(this.net.nOutputs * this.size),
+      loss: new Float64Array(this.size),
+    };
+    return ws;
+  }
+
+  upload(buffer: DeviceBuffer, values: ArrayLike<number>, offset = 0): void {
+    if (this.precision !== 'float64') this.transfers.upload(values.length * 8);
+    host(buffer).set(values, offset);
+  }
+
+  read(buffer: DeviceBuffer, offset = 0, length = buffer.length - offset): Float64Array {
+    if (this.precision !== 'float64') this.transfers.read(length * 8);
+    return host(buffer).subarray(offset, offset + length);
+  }
+
+  free(): void {
+    // Host arrays are garbage collected.
+  }
+
+  dispose(): void {
+    this.scratchWs = undefined;
+  }
+
+  copy(src: DeviceBuffer, dst: DeviceBuffer): void {
+    host(dst).set(host(src));
+  }
+
+  fill(buffer: DeviceBuffer, value: number): void {
+    host(buffer).fill(value);
+  }
+
+  combine(out: DeviceBuffer, alpha: number, x: DeviceBuffer, beta: number, y: DeviceBuffer): void {
+    const [o, a, b] = [host(out), host(x), host(y)];
+    for (let i = 0; i < o.length; i++) o[i] = alpha * a[i] + beta * b[i];
+  }
+
+  allFinite(buffer: DeviceBuffer): boolean {
+    return host(buffer).every(Number.isFinite);
+  }
+
+  setBatch(ws: EngineWorkspace, batch: Batch): void {
+    if (batch.size !== this.size) throw new RangeError(`batch of ${batch.size} samples given to an engine opened for ${this.size}`);
+    this.upload(ws.act, batch.inputs, 0);
+    this.upload(ws.targets, batch.targets, 0);
+  }
+
+  forwardLevel(params: DeviceBuffer, ws: EngineWorkspace, level: number): void {
+    this.kernels.forwardLevel(this.net, host(params), hostWs(ws), this.net.levelOffsets[level], this.net.levelOffsets[level + 1]);
+  }
+
+  outputLayer(ws: EngineWorkspace): void {
+    this.kernels.outputLayer(this.net, hostWs(ws), hostWs(ws).targets);
+  }
+
+  meanLoss(ws: EngineWorkspace): number {
+    const loss = this.read(ws.loss);
+    let sum = 0;
+    for (let s = 0; s < loss.length; s++) sum += loss[s];
+    return sum / loss.length;
+  }
+
+  backwardLevel(params: DeviceBuffer, ws: EngineWorkspace, level: number, modulus?: DeviceBuffer): void {
+    this.kernels.backwardLevel(this.net, host(params), hostWs(ws), this.net.levelOffsets[level], this.net.levelOffsets[level + 1], modulus && host(modulus));
+  }
+
+  gradient(ws: EngineWorkspace, out: DeviceBuffer, entries?: EntryBuffers): void {
+    const hostEntries = entries && { modulus: host(entries.modulus), diagonal: host(entries.diagonal), cross: entries.cross && host(entries.cross) };
+    this.kernels.gradient(this.net, hostWs(ws), host(out), hostEntries);
+  }
+
+  outputMetric(ws: EngineWorkspace): OutputMetricBuffers {
+    return outputMetric(this.net, hostWs(ws));
+  }
+
+  outputModulus(ws: EngineWorkspace, modulus: DeviceBuffer): void {
+    outputBackpropagatedModulus(this.net, hostWs(ws), host(modulus));
+  }
+
+  fisherModulus(params: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer): void {
+    host(modulus).fill(0);
+    this.kernels.fisherModulus(this.net, this.plan, host(params), hostWs(ws), outputMetric(this.net, hostWs(ws)), host(modulus));
+  }
+
+  transferRates(params: DeviceBuffer, ws: EngineWorkspace, output: number, rates: DeviceBuffer, raw?: DeviceBuffer): void {
+    const { seeds } = outputMetric(this.net, hostWs(ws));
+    this.kernels.transferRates(this.net, this.plan, host(params), hostWs(ws), output, seeds, host(rates), raw && host(raw));
+  }
+
+  monteCarloModulus(params: DeviceBuffer, ws: EngineWorkspace, draws: Float64Array, modulus: DeviceBuffer): void {
+    const S = this.size;
+    const { net } = this;
+    const hws = hostWs(ws);
+    const draw = (this.scratchWs ??= this.workspace() as HostWorkspace);
+    const scratch: HostWorkspace = { ...hws, back: draw.back, backReduced: draw.backReduced, loss: draw.loss, targets: draw.targets };
+    const out = host(modulus);
+    out.fill(0);
+    const K = draws.length / (net.nOutputs * S);
+    for (let d = 0; d < K; d++) {
+      targetsFromDraws(net, hws, draws.subarray(d * net.nOutputs * S, (d + 1) * net.nOutputs * S), scratch.targets);
+      this.outputLayer(scratch);
+      for (let l = net.levelOffsets.length - 2; l >= 1; l--) this.backwardLevel(params, scratch, l);
+      for (let i = net.nInputs * S; i < out.length; i++) out[i] += scratch.backReduced[i] ** 2 / K;
+    }
+  }
+
+  outerProductModulus(ws: EngineWorkspace, modulus: DeviceBuffer): void {
+    const b = hostWs(ws).backReduced;
+    const out = host(modulus);
+    const start = this.net.nInputs * this.size;
+    out.fill(0, 0, start);
+    for (let i = start; i < out.length; i++) out[i] = b[i] * b[i];
+  }
+
+  unitBlocks(ws: EngineWorkspace, modulus: DeviceBuffer, blocks: DeviceBuffer): void {
+    this.kernels.accumulateUnitBlocks(this.net, this.layout, hostWs(ws), host(modulus), host(blocks));
+  }
+
+  solveUnitBlocks(blocks: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, out: DeviceBuffer, work: DeviceBuffer): number {
+    host(work).set(host(blocks));
+    return this.kernels.solveUnitBlocks(this.net, this.layout, host(work), host(gradient), epsilon, host(out));
+  }
+
+  quasiDiagonalSolve(diagonal: DeviceBuffer, cross: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, out: DeviceBuffer): void {
+    this.kernels.quasiDiagonalSolve(this.net, host(diagonal), host(cross), host(gradient), epsilon, host(out));
+  }
+
+  diagonalSolve(diagonal: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, root: boolean, out: DeviceBuffer): void {
+    this.kernels.diagonalSolve(host(diagonal), host(gradient), epsilon, root, host(out));
+  }
+
+  invertBlocks(blocks: DeviceBuffer, inverses: DeviceBuffer, units: readonly number[] = this.nonInputUnits()): number {
+    for (const k of units) {
+      const n = this.net.blockOffsets[k + 1] - this.net.blockOffsets[k];
+      if (!invertBlock(host(blocks), host(inverses), this.layout.matrixOffsets[k], n)) return k;
+    }
+    return -1;
+  }
+
+  blocksTimesVector(inverses: DeviceBuffer, gradient: DeviceBuffer, out: DeviceBuffer, units: readonly number[] = this.nonInputUnits()): void {
+    for (const k of units) {
+      const p0 = this.net.blockOffsets[k];
+      blockTimesVector(host(inverses), this.layout.matrixOffsets[k], this.net.blockOffsets[k + 1] - p0, host(gradient), p0, host(out));
+    }
+  }
+
+  onlineBlockStep(blocks: DeviceBuffer, inverses: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer, sample: number, gradient: DeviceBuffer, decay: number, out: DeviceBuffer): number[] {
+    const hws = hostWs(ws);
+    return this.kernels.onlineBlockStep(this.net, this.layout, host(blocks), host(inverses), hws.act, host(modulus), this.size, sample, host(gradient), decay, host(out));
+  }
+
+  private nonInputUnits(): number[] {
+    return Array.from({ length: this.net.nUnits - this.net.nInputs }, (_, i) => this.net.nInputs + i);
+  }
+}

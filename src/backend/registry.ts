@@ -1,0 +1,35 @@
+import { UsageError, problem } from '../errors.js';
+import type { CompiledNetwork } from '../engine/compiled-network.js';
+import type { Backend, Engine } from './engine.js';
+import { HostEngine } from './host-engine.js';
+import type { Kernels } from './kernels.js';
+
+const registry = new Map<string, Backend>();
+
+/** Registers (or replaces) a backend under its name. */
+export function registerBackend(backend: Backend): void {
+  registry.set(backend.name, backend);
+}
+
+/** A backend whose engines run host-array kernels (see {@link HostEngine}). */
+export function hostBackend(kernels: Kernels, detail: string): Backend {
+  return { name: kernels.name, precision: kernels.precision, detail, open: (net: CompiledNetwork, size: number) => new HostEngine(kernels, net, size) };
+}
+
+/** The backend registered under `name`; a UsageError naming the loaded backends otherwise (see `useBackend`, which loads them). */
+export function getBackend(name: string): Backend {
+  const backend = registry.get(name);
+  if (!backend) throw new UsageError([problem('backend', `backend '${name}' is not loaded; loaded: ${[...registry.keys()].join(', ')} (useBackend('${name}') loads it)`)]);
+  return backend;
+}
+
+/** Names of the loaded backends. */
+export function backendNames(): string[] {
+  return [...registry.keys()];
+}
+
+/** Opens an engine of a loaded backend for a network and batch size. */
+export function openEngine(name: string, net: CompiledNetwork, size: number): Engine {
+  if (!(Number.isInteger(size) && size >= 1)) throw new UsageError([problem('batch-size', `an engine needs a positive integer batch size, not ${size}`)]);
+  return getBackend(name).open(net, size);
+}
