@@ -16,6 +16,8 @@ export interface DeviceBuffer {
  * unit-major with samples contiguous: unit k, sample s at index `k * size + s`.
  */
 export interface EngineWorkspace {
+  /** Samples in this workspace's batch. */
+  readonly size: number;
   /** Pre-activations V_k (Eq. 2; gain·V for units with a gain, Def. 29). [nUnits × size] */
   readonly pre: DeviceBuffer;
   /** Activities a_k (inputs: the batch). [nUnits × size] */
@@ -102,15 +104,19 @@ export interface Engine {
   /** Arithmetic precision; parity tests derive their tolerance from it. */
   readonly precision: 'float64' | 'float32';
   readonly net: CompiledNetwork;
-  /** Samples per batch of this engine's workspaces. */
+  /** Default samples per batch of this engine's workspaces. */
   readonly size: number;
   readonly transfers: TransferCounter;
 
   // Memory.
   /** A zero-filled buffer of `length` numbers. */
   alloc(length: number): DeviceBuffer;
-  /** A fresh workspace for `size` samples. */
-  workspace(): EngineWorkspace;
+  /**
+   * A fresh workspace for `size` samples (default: the engine's). Kernels take the batch size
+   * from the workspace they are given, so one engine serves batches of several sizes (e.g. the
+   * online estimator's n_init samples and its one-sample steps) on the same parameters.
+   */
+  workspace(size?: number): EngineWorkspace;
   /** Host → device copy of `values` into `buffer` from `offset` (counted). */
   upload(buffer: DeviceBuffer, values: ArrayLike<number>, offset?: number): void;
   /**
@@ -134,7 +140,7 @@ export interface Engine {
   allFinite(buffer: DeviceBuffer): boolean;
 
   // Propagation (Section 1.1).
-  /** Uploads a batch (of this engine's size) into the input rows of `ws.act` and `ws.targets`. */
+  /** Uploads a batch (of the workspace's size) into the input rows of `ws.act` and `ws.targets`. */
   setBatch(ws: EngineWorkspace, batch: Batch): void;
   /** V, a and r (Eq. 2, 6) of the units of `level` (≥ 1), whose incoming units are done. */
   forwardLevel(params: DeviceBuffer, ws: EngineWorkspace, level: number): void;

@@ -1,6 +1,7 @@
 import type { Batch } from '../engine/batch.js';
 import type { CompiledNetwork } from '../engine/compiled-network.js';
 import type { Workspace } from '../engine/workspace.js';
+import { UsageError, problem } from '../errors.js';
 import { invertBlock, blockTimesVector } from '../linalg/sherman-morrison.js';
 import { outputBackpropagatedModulus, outputMetric, targetsFromDraws } from '../metrics/output-metric.js';
 import { buildTransferPlan, type TransferPlan } from '../metrics/transfer-plan.js';
@@ -26,7 +27,7 @@ export class HostEngine implements Engine {
   readonly transfers = new TransferCounter();
   readonly layout: MetricLayout;
   private planCache: TransferPlan | undefined;
-  private scratchWs: HostWorkspace | undefined;
+  private readonly drawWorkspaces = new Map<number, HostWorkspace>();
 
   constructor(
     private readonly kernels: Kernels,
@@ -47,19 +48,19 @@ export class HostEngine implements Engine {
     return new Float64Array(length);
   }
 
-  workspace(): EngineWorkspace {
-    const n = this.net.nUnits * this.size;
+  workspace(size = this.size): EngineWorkspace {
+    const n = this.net.nUnits * size;
     const deriv = new Float64Array(n);
-    deriv.fill(1, 0, this.net.nInputs * this.size);
+    deriv.fill(1, 0, this.net.nInputs * size);
     const ws: HostWorkspace = {
-      size: this.size,
+      size,
       pre: new Float64Array(n),
       act: new Float64Array(n),
       deriv,
       back: new Float64Array(n),
       backReduced: new Float64Array(n),
-      targets: new Float64Array(this.net.nOutputs * this.size),
-      loss: new Float64Array(this.size),
+      targets: new Float64Array(this.net.nOutputs * size),
+      loss: new Float64Array(size),
     };
     return ws;
   }
@@ -79,7 +80,7 @@ export class HostEngine implements Engine {
   }
 
   dispose(): void {
-    this.scratchWs = undefined;
+    this.drawWorkspaces.clear();
   }
 
   copy(src: DeviceBuffer, dst: DeviceBuffer): void {
@@ -100,7 +101,7 @@ export class HostEngine implements Engine {
   }
 
   setBatch(ws: EngineWorkspace, batch: Batch): void {
-    if (batch.size !== this.size) throw new RangeError(`batch of ${batch.size} samples given to an engine opened for ${this.size}`);
+    if (batch.size !== ws.size) throw new UsageError([problem('batch-size', `a batch of ${batch.size} samples given to a workspace of ${ws.size}`)]);
     this.upload(ws.act, batch.inputs, 0);
     this.upload(ws.targets, batch.targets, 0);
   }
@@ -148,10 +149,11 @@ export class HostEngine implements Engine {
   }
 
   monteCarloModulus(params: DeviceBuffer, ws: EngineWorkspace, draws: Float64Array, modulus: DeviceBuffer): void {
-    const S = this.size;
+    const S = ws.size;
     const { net } = this;
     const hws = hostWs(ws);
-    const draw = (this.scratchWs ??= this.workspace() as HostWorkspace);
+    let draw = this.drawWorkspaces.get(S);
+    if (!draw) this.drawWorkspaces.set(S, (draw = this.workspace(S) as HostWorkspace));
     const scratch: HostWorkspace = { ...hws, back: draw.back, backReduced: draw.backReduced, loss: draw.loss, targets: draw.targets };
     const out = host(modulus);
     out.fill(0);
@@ -167,7 +169,7 @@ export class HostEngine implements Engine {
   outerProductModulus(ws: EngineWorkspace, modulus: DeviceBuffer): void {
     const b = hostWs(ws).backReduced;
     const out = host(modulus);
-    const start = this.net.nInputs * this.size;
+    const start = this.net.nInputs * ws.size;
     out.fill(0, 0, start);
     for (let i = start; i < out.length; i++) out[i] = b[i] * b[i];
   }
@@ -206,7 +208,7 @@ export class HostEngine implements Engine {
 
   onlineBlockStep(blocks: DeviceBuffer, inverses: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer, sample: number, gradient: DeviceBuffer, decay: number, out: DeviceBuffer): number[] {
     const hws = hostWs(ws);
-    return this.kernels.onlineBlockStep(this.net, this.layout, host(blocks), host(inverses), hws.act, host(modulus), this.size, sample, host(gradient), decay, host(out));
+    return this.kernels.onlineBlockStep(this.net, this.layout, host(blocks), host(inverses), hws.act, host(modulus), ws.size, sample, host(gradient), decay, host(out));
   }
 
   private nonInputUnits(): number[] {
