@@ -16,7 +16,7 @@ export interface DeviceBuffer {
  * unit-major with samples contiguous: unit k, sample s at index `k * size + s`.
  */
 export interface EngineWorkspace {
-  /** Samples in this workspace's batch. */
+  /** Samples in this workspace's batch (the engine's size). */
   readonly size: number;
   /** Pre-activations V_k (Eq. 2; gain·V for units with a gain, Def. 29). [nUnits × size] */
   readonly pre: DeviceBuffer;
@@ -104,19 +104,15 @@ export interface Engine {
   /** Arithmetic precision; parity tests derive their tolerance from it. */
   readonly precision: 'float64' | 'float32';
   readonly net: CompiledNetwork;
-  /** Default samples per batch of this engine's workspaces. */
+  /** Samples per batch of this engine's workspaces. */
   readonly size: number;
   readonly transfers: TransferCounter;
 
   // Memory.
   /** A zero-filled buffer of `length` numbers. */
   alloc(length: number): DeviceBuffer;
-  /**
-   * A fresh workspace for `size` samples (default: the engine's). Kernels take the batch size
-   * from the workspace they are given, so one engine serves batches of several sizes (e.g. the
-   * online estimator's n_init samples and its one-sample steps) on the same parameters.
-   */
-  workspace(size?: number): EngineWorkspace;
+  /** A fresh workspace for the engine's `size` samples (another batch size: another engine). */
+  workspace(): EngineWorkspace;
   /** Host → device copy of `values` into `buffer` from `offset` (counted). */
   upload(buffer: DeviceBuffer, values: ArrayLike<number>, offset?: number): void;
   /**

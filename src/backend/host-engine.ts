@@ -49,6 +49,7 @@ export class HostEngine implements Engine {
   }
 
   workspace(size = this.size): EngineWorkspace {
+    // NOTE: host arrays allow any size; the interface promises only the engine's.
     const n = this.net.nUnits * size;
     const deriv = new Float64Array(n);
     deriv.fill(1, 0, this.net.nInputs * size);
