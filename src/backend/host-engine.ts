@@ -5,7 +5,7 @@ import { UsageError, problem } from '../errors.js';
 import { invertBlock, blockTimesVector } from '../linalg/sherman-morrison.js';
 import { outputBackpropagatedModulus, outputMetric, targetsFromDraws } from '../metrics/output-metric.js';
 import { buildTransferPlan, type TransferPlan } from '../metrics/transfer-plan.js';
-import { TransferCounter, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type OutputMetricBuffers } from './engine.js';
+import { TransferCounter, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type OutputMetricBuffers } from './engine.js';
 import { metricLayout, type Kernels, type MetricLayout } from './kernels.js';
 
 /** A workspace of host arrays, usable by the host-array kernels. */
@@ -215,4 +215,9 @@ export class HostEngine implements Engine {
   private nonInputUnits(): number[] {
     return Array.from({ length: this.net.nUnits - this.net.nInputs }, (_, i) => this.net.nInputs + i);
   }
+}
+
+/** A backend whose engines run host-array kernels (see {@link HostEngine}). */
+export function hostBackend(kernels: Kernels, detail: string): Backend {
+  return { name: kernels.name, precision: kernels.precision, detail, open: (net: CompiledNetwork, size: number) => new HostEngine(kernels, net, size) };
 }

@@ -41,14 +41,20 @@ export interface MetricLayout {
   readonly matrixOffsets: Int32Array;
 }
 
-/** Builds the {@link MetricLayout} of a network. */
+const layouts = new WeakMap<CompiledNetwork, MetricLayout>();
+
+/** The {@link MetricLayout} of a network (built once per network). */
 export function metricLayout(net: CompiledNetwork): MetricLayout {
-  const matrixOffsets = new Int32Array(net.nUnits + 1);
-  for (let k = 0; k < net.nUnits; k++) {
-    const n = net.blockOffsets[k + 1] - net.blockOffsets[k];
-    matrixOffsets[k + 1] = matrixOffsets[k] + n * n;
+  let layout = layouts.get(net);
+  if (!layout) {
+    const matrixOffsets = new Int32Array(net.nUnits + 1);
+    for (let k = 0; k < net.nUnits; k++) {
+      const n = net.blockOffsets[k + 1] - net.blockOffsets[k];
+      matrixOffsets[k + 1] = matrixOffsets[k] + n * n;
+    }
+    layouts.set(net, (layout = { matrixOffsets }));
   }
-  return { matrixOffsets };
+  return layout;
 }
 
 /**

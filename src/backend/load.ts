@@ -1,7 +1,8 @@
 import { UsageError, problem } from '../errors.js';
 import { cpuBackend } from './index.js';
 import type { Backend } from './engine.js';
-import { backendNames, getBackend, hostBackend, registerBackend } from './registry.js';
+import { hostBackend } from './host-engine.js';
+import { backendNames, getBackend, registerBackend } from './registry.js';
 
 /** Backends that can be asked for by name (`--backend`). */
 export const BACKENDS = ['cpu', 'gpujs', 'tfjs'] as const;

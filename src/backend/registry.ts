@@ -1,19 +1,14 @@
 import { UsageError, problem } from '../errors.js';
 import type { CompiledNetwork } from '../engine/compiled-network.js';
+import { cpuBackend } from './cpu/cpu-backend.js';
 import type { Backend, Engine } from './engine.js';
-import { HostEngine } from './host-engine.js';
-import type { Kernels } from './kernels.js';
 
-const registry = new Map<string, Backend>();
+/** Loaded backends by name; the CPU reference is always there. */
+const registry = new Map<string, Backend>([['cpu', cpuBackend]]);
 
 /** Registers (or replaces) a backend under its name. */
 export function registerBackend(backend: Backend): void {
   registry.set(backend.name, backend);
-}
-
-/** A backend whose engines run host-array kernels (see {@link HostEngine}). */
-export function hostBackend(kernels: Kernels, detail: string): Backend {
-  return { name: kernels.name, precision: kernels.precision, detail, open: (net: CompiledNetwork, size: number) => new HostEngine(kernels, net, size) };
 }
 
 /** The backend registered under `name`; a UsageError naming the loaded backends otherwise (see `useBackend`, which loads them). */

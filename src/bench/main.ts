@@ -2,14 +2,15 @@ import { writeFileSync } from 'node:fs';
 import { backendInfo, useBackend } from '../backend/load.js';
 import { makeBatch } from '../engine/batch.js';
 import { createModel } from '../engine/model.js';
-import { createWorkspace } from '../engine/workspace.js';
 import { generateAutoencoder } from '../generate/autoencoder.js';
 import { generateBinaryData } from '../generate/data.js';
+import { generateRandomDag } from '../generate/random-dag.js';
 import { multiplyAdds } from '../methods/cost.js';
-import { evaluateMethod, METHOD_SPECS, METHODS, NetworkCache, type MethodName } from '../methods/methods.js';
+import { buildTransferPlan } from '../metrics/transfer-plan.js';
+import { METHOD_SPECS, METHODS, type MethodName } from '../methods/methods.js';
 import { paperTimeRatio } from '../methods/paper.js';
 import { parseMethodList } from '../cli/options.js';
-import { Prng } from '../random/prng.js';
+import { methodLoop, transfersPerIteration } from './loop.js';
 import { medianMicros } from './timing.js';
 import { runScaling, writeScaling } from './scaling.js';
 
@@ -31,39 +32,26 @@ interface MethodFigures {
 async function main(args: string[]): Promise<void> {
   const flag = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
   const backend = flag('--backend') ?? 'cpu';
-  const kernels = await useBackend(backend);
+  await useBackend(backend);
   if (args.includes('--scaling')) return scaling(args, flag);
+  if (args.includes('--transfers')) return transfers(backend, parseMethodList(flag('--methods'), [...METHODS]));
   const methods = parseMethodList(flag('--methods'), [...METHODS]);
   const model = createModel(generateAutoencoder({ seed: 1, activation: 'sigmoid' }));
   const data = generateBinaryData({ seed: 1 });
   const { net } = model;
   const batch = makeBatch(net, data);
-  const ws = createWorkspace(net, batch.size);
-  const cache = new NetworkCache(net);
-  const rng = new Prng(1);
+  const plan = buildTransferPlan(net);
   const results: Record<string, MethodFigures> = {};
   process.stdout.write(`autoencoder 100-30-10-30-100 (seed 1): ${net.nUnits} units, ${net.nEdges} edges, ${net.nParams} parameters, ${batch.size} samples, backend ${backendInfo(backend).detail}\n`);
   process.stdout.write('method                                 median µs   ratio  paper  multiply-adds  ns/madd  time/(madds×backprop ns/madd)\n');
   const order = ['backprop' as MethodName, ...methods.filter((m) => m !== 'backprop')];
-  const iterations = new Map(
-    order.map((method) => {
-      const spec = METHOD_SPECS[method];
-      const params = model.params.slice();
-      return [
-        method,
-        () => {
-          const { direction } = evaluateMethod(spec, kernels, cache, params, batch, ws, { rng });
-          for (let p = 0; p < params.length; p++) params[p] += 1e-6 * direction[p];
-        },
-      ] as const;
-    }),
-  );
+  const loops = new Map(order.map((method) => [method, methodLoop(backend, net, model.params, batch, method)] as const));
+  const iterations = new Map(order.map((method) => [method, () => loops.get(method)?.iterate()] as const));
   const heavy = (method: MethodName) => METHOD_SPECS[method].reduction === 'whole-network';
   // NOTE: every kernel is warmed up before anything is timed, and backprop is timed before and
   // after the others (the smaller median is kept): otherwise JIT tiering and machine noise land
   // on whichever method runs first and skew every ratio.
-  // NOTE: backends other than the CPU reference copy the workspace in and out on every kernel
-  // call and are timed with fewer repetitions, so that the benchmark ends in minutes.
+  // NOTE: the float32 backends are timed with fewer repetitions, so that the benchmark ends in minutes.
   const light = backend !== 'cpu';
   for (const method of order) if (!heavy(method)) medianMicros(iterations.get(method) as () => void, { warmup: light ? 5 : 300, rounds: 1, inner: 1 });
   const time = (method: MethodName) =>
@@ -71,11 +59,11 @@ async function main(args: string[]): Promise<void> {
   const backpropMicros = time('backprop');
   const timings = new Map(order.map((method) => [method, method === 'backprop' ? backpropMicros : time(method)]));
   timings.set('backprop', Math.min(backpropMicros, time('backprop')));
-  const backpropMadds = multiplyAdds(METHOD_SPECS.backprop, net, cache.transferPlan(), batch.size);
+  const backpropMadds = multiplyAdds(METHOD_SPECS.backprop, net, plan, batch.size);
   const backpropNsPerMultiplyAdd = ((timings.get('backprop') as number) * 1000) / backpropMadds;
   for (const method of order) {
     const micros = timings.get(method) as number;
-    const madds = multiplyAdds(METHOD_SPECS[method], net, cache.transferPlan(), batch.size);
+    const madds = multiplyAdds(METHOD_SPECS[method], net, plan, batch.size);
     const figures: MethodFigures = {
       medianMicros: micros,
       ratioToBackprop: micros / (timings.get('backprop') as number),
@@ -90,8 +78,40 @@ async function main(args: string[]): Promise<void> {
       `${method.padEnd(38)} ${micros.toFixed(1).padStart(10)} ${figures.ratioToBackprop.toFixed(2).padStart(7)} ${paper} ${String(madds).padStart(14)} ${figures.nsPerMultiplyAdd.toFixed(3).padStart(8)} ${figures.efficiencyRatio.toFixed(2).padStart(8)}\n`,
     );
   }
+  for (const loop of loops.values()) loop.dispose();
   const json = flag('--json');
   if (json) writeFileSync(json, JSON.stringify({ network: { units: net.nUnits, edges: net.nEdges, parameters: net.nParams, samples: batch.size }, methods: results }, null, 2) + '\n');
+}
+
+/**
+ * `npm run bench -- --transfers [--backend B] [--methods a,b]`: host↔device traffic of one
+ * iteration of each method on the autoencoder (seed 1, 16 samples) and on a deeper network
+ * with the same units (a 12-level random DAG), beside the batch and parameter sizes: bytes per
+ * iteration should not depend on the number of levels.
+ */
+function transfers(backend: string, methods: MethodName[]): void {
+  const data = generateBinaryData({ seed: 1 });
+  const networks = [
+    ['autoencoder (5 levels)', createModel(generateAutoencoder({ seed: 1, activation: 'sigmoid' })), data],
+    ['random DAG (12 levels)', createModel(generateRandomDag({ units: 180, fanIn: 6, outputs: 100, levels: 12, seed: 1 })), data],
+  ] as const;
+  process.stdout.write(`backend ${backendInfo(backend).detail}\n`);
+  process.stdout.write('network                  method                                 uploads  bytes in  reads  bytes out  (batch in + params: bytes)\n');
+  for (const [label, model, rows] of networks) {
+    const { net } = model;
+    const batch = makeBatch(net, { inputs: rows.inputs.map((x) => x.slice(0, net.nInputs)), targets: rows.targets.map((y) => y.slice(0, net.nOutputs)) });
+    const reference = ((net.nInputs + net.nOutputs) * batch.size + net.nParams) * 4;
+    for (const method of methods) {
+      const loop = methodLoop(backend, net, model.params, batch, method);
+      loop.iterate();
+      const before = loop.engine.transfers.snapshot();
+      const n = 3;
+      for (let i = 0; i < n; i++) loop.iterate();
+      const t = transfersPerIteration(before, loop.engine.transfers.snapshot(), n);
+      loop.dispose();
+      process.stdout.write(`${label.padEnd(24)} ${method.padEnd(38)} ${t.uploads.toFixed(0).padStart(7)} ${t.uploadBytes.toFixed(0).padStart(9)} ${t.reads.toFixed(0).padStart(6)} ${t.readBytes.toFixed(0).padStart(10)}  (${reference})\n`);
+    }
+  }
 }
 
 /**

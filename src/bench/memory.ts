@@ -1,7 +1,7 @@
 import { useBackend } from '../backend/load.js';
-import { evaluateMethod, METHOD_SPECS, type MethodName } from '../methods/methods.js';
+import type { MethodName } from '../methods/methods.js';
+import { methodLoop } from './loop.js';
 import { benchSetup } from './random-setup.js';
-import { Prng } from '../random/prng.js';
 
 /**
  * Peak memory of training one network with one method, measured in its own process (spawned by
@@ -10,13 +10,12 @@ import { Prng } from '../random/prng.js';
  * {"method", "edges", "maxRssBytes"} as JSON.
  */
 async function main([method, units, fanIn, outputs, batchSize, iterations, backend]: string[]): Promise<void> {
-  const { model, batch, ws, cache } = benchSetup({ units: Number(units), fanIn: Number(fanIn), outputs: Number(outputs) }, Number(batchSize));
+  const { model, batch } = benchSetup({ units: Number(units), fanIn: Number(fanIn), outputs: Number(outputs) }, Number(batchSize));
   const { net } = model;
-  const kernels = await useBackend(backend ?? 'cpu');
-  for (let i = 0; i < Number(iterations); i++) {
-    const { direction } = evaluateMethod(METHOD_SPECS[method as MethodName], kernels, cache, model.params, batch, ws, { rng: new Prng(1) });
-    for (let p = 0; p < direction.length; p++) model.params[p] += 1e-6 * direction[p];
-  }
+  await useBackend(backend ?? 'cpu');
+  const loop = methodLoop(backend ?? 'cpu', net, model.params, batch, method as MethodName);
+  for (let i = 0; i < Number(iterations); i++) loop.iterate();
+  loop.dispose();
   process.stdout.write(JSON.stringify({ method, edges: net.nEdges, maxRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');
 }
 

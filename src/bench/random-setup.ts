@@ -1,9 +1,7 @@
 import { makeBatch, type Batch } from '../engine/batch.js';
 import { createModel, type Model } from '../engine/model.js';
-import { createWorkspace, type Workspace } from '../engine/workspace.js';
 import { generateBinaryData } from '../generate/data.js';
 import { generateRandomDag } from '../generate/random-dag.js';
-import { NetworkCache } from '../methods/methods.js';
 
 /** The sizes of a benchmark network. */
 export interface ScalingConfig {
@@ -16,8 +14,6 @@ export interface ScalingConfig {
 export interface BenchSetup {
   model: Model;
   batch: Batch;
-  ws: Workspace;
-  cache: NetworkCache;
 }
 
 export function benchSetup(config: ScalingConfig, size: number): BenchSetup {
@@ -25,5 +21,5 @@ export function benchSetup(config: ScalingConfig, size: number): BenchSetup {
   const { net } = model;
   const inputs = generateBinaryData({ seed: 1, samples: size, length: net.nInputs }).inputs;
   const targets = generateBinaryData({ seed: 2, samples: size, length: net.nOutputs }).targets;
-  return { model, batch: makeBatch(net, { inputs, targets }), ws: createWorkspace(net, size), cache: new NetworkCache(net) };
+  return { model, batch: makeBatch(net, { inputs, targets }) };
 }

@@ -1,11 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { getBackend } from '../backend/index.js';
 import { backendInfo } from '../backend/load.js';
-import { evaluateMethod, METHOD_SPECS, type MethodName } from '../methods/methods.js';
+import type { MethodName } from '../methods/methods.js';
+import { methodLoop } from './loop.js';
 import { benchSetup, type ScalingConfig } from './random-setup.js';
-import { Prng } from '../random/prng.js';
 import { lineChart, PALETTE } from '../replicate/svg.js';
 import { fittedExponent } from './fit.js';
 
@@ -56,7 +55,6 @@ export function defaultSweeps(scale = 1): Record<Sweep, ScalingConfig[]> {
  */
 export function runScaling(options: { backend?: string; batch?: number; repeats?: number; scale?: number; methods?: MethodName[]; memory?: boolean; onLine?: (line: string) => void } = {}): ScalingResult {
   const backend = options.backend ?? 'cpu';
-  const kernels = getBackend(backend);
   const batchSize = options.batch ?? 16;
   const repeats = options.repeats ?? 5;
   const methods = SCALING_METHODS.filter((m) => !options.methods || options.methods.includes(m.method));
@@ -68,17 +66,18 @@ export function runScaling(options: { backend?: string; batch?: number; repeats?
     const entry: ScalingResult['sweeps'][Sweep] = { values: configs.map((c) => (sweep === 'units' ? c.units : sweep === 'fanIn' ? c.fanIn : c.outputs)), methods: {} };
     for (const m of methods) entry.methods[m.method] = { points: [], exponent: NaN, lastExponent: NaN, expected: m.expected[sweep] };
     for (const config of configs) {
-      const { model, batch, ws, cache } = benchSetup(config, batchSize);
+      const { model, batch } = benchSetup(config, batchSize);
       const { net } = model;
       if (!largest || net.nEdges > largest.edges) largest = { edges: net.nEdges, config };
       for (const m of methods) {
-        const spec = METHOD_SPECS[m.method];
+        const loop = methodLoop(backend, net, model.params, batch, m.method);
         const times: number[] = [];
         for (let r = 0; r < repeats + 1; r++) {
           const start = performance.now();
-          evaluateMethod(spec, kernels, cache, model.params, batch, ws, { rng: new Prng(1) });
+          loop.iterate();
           if (r > 0) times.push((performance.now() - start) / 1000); // the first run warms up
         }
+        loop.dispose();
         times.sort((a, b) => a - b);
         const point = { ...config, edges: net.nEdges, secondsPerSample: times[Math.floor(times.length / 2)] / batchSize };
         entry.methods[m.method].points.push(point);

@@ -1,4 +1,6 @@
-import { evaluateMethod, METHOD_SPECS, type MethodName } from '../methods/methods.js';
+import { createMethod, type MethodName } from '../methods/methods.js';
+import { evaluateMethodOnce } from '../methods/runner.js';
+import { Prng } from '../random/prng.js';
 import { prepareBatch } from '../methods/context.js';
 import { inspectQuantities, type QuantitiesReport, type QuantityName } from '../methods/quantities.js';
 import type { DataDocument } from '../network/types.js';
@@ -59,12 +61,14 @@ export interface InspectOptions {
 export function inspectModel(model: Model, data: DataDocument, options: InspectOptions = {}): InspectReport {
   const { net } = model;
   const prepared = prepareBatch(model, data, options);
-  const { ctx, gradient, lossNats } = prepared;
-  const S = ctx.ws.size;
+  const { engine, gradient, lossNats } = prepared;
+  const S = prepared.ws.size;
+  const act = engine.read(prepared.ws.act);
+  const loss = engine.read(prepared.ws.loss);
   const activations: Record<string, number[]> = {};
   const idOfNode = new Int32Array(net.nUnits);
   net.nodeIndex.forEach((node, id) => (idOfNode[node] = id));
-  model.document.nodes.forEach((node, i) => (activations[node.key] = Array.from(ctx.ws.act.subarray(idOfNode[i] * S, (idOfNode[i] + 1) * S))));
+  model.document.nodes.forEach((node, i) => (activations[node.key] = Array.from(act.subarray(idOfNode[i] * S, (idOfNode[i] + 1) * S))));
   const report: InspectReport = {
     units: net.nUnits,
     edges: net.nEdges,
@@ -72,16 +76,17 @@ export function inspectModel(model: Model, data: DataDocument, options: InspectO
     levels: net.levelOffsets.length - 1,
     samples: S,
     interpretation: net.interpretation,
-    loss: { meanBits: lossNats * BITS_PER_NAT, meanNats: lossNats, perSampleBits: Array.from(ctx.ws.loss, (l) => l * BITS_PER_NAT) },
+    loss: { meanBits: lossNats * BITS_PER_NAT, meanNats: lossNats, perSampleBits: Array.from(loss, (l) => l * BITS_PER_NAT) },
     activations,
     gradient: parameterValues(model, gradient),
   };
   if (options.method) {
     const epsilon = options.epsilon ?? 1e-4;
-    // ctx.ws already holds the forward pass of these parameters.
-    const { direction } = evaluateMethod(METHOD_SPECS[options.method], ctx.kernels, prepared.cache, model.params, ctx.batch, ctx.ws, { epsilon, mcSamples: options.mcSamples, rng: ctx.rng, forwardDone: true });
+    const method = createMethod(options.method);
+    const { direction } = evaluateMethodOnce(engine, method, model.params, prepared.batch, { epsilon, mcSamples: options.mcSamples ?? 1, rng: new Prng(options.seed ?? 1) });
     report.direction = { method: options.method, epsilon, ...parameterValues(model, direction) };
   }
   if (options.quantities && options.quantities.length > 0) report.quantities = inspectQuantities(prepared, options.quantities, options);
+  engine.dispose();
   return report;
 }

@@ -1,35 +1,28 @@
-import { getBackend } from '../backend/index.js';
-import { bernoulliProbability, classProbabilities } from '../metrics/output-metric.js';
+import { forwardPass } from '../backend/engine.js';
+import { openEngine } from '../backend/registry.js';
+import { batchProbabilities } from '../optimizer/probabilities.js';
 import type { DataDocument } from '../network/types.js';
 import { makeBatch } from './batch.js';
 import type { Model } from './model.js';
-import { forward } from './propagate.js';
-import { createWorkspace } from './workspace.js';
 
 /**
- * The output distribution ω(x) of every sample, as numbers comparable across
- * parametrisations: Bernoulli, P(Y_k = 1) (a for sigmoid, (1 + a)/2 for tanh outputs);
- * softmax and spherical, the class probabilities; square loss, the Gaussian means a_k.
- * Returns [sample][output].
+ * The output distribution ω(x) of every sample (see `batchProbabilities`), as numbers comparable
+ * across parametrisations. Returns [sample][output].
  */
 export function outputDistribution(model: Model, data: DataDocument, backend = 'cpu'): number[][] {
   const { net } = model;
   const batch = makeBatch(net, data);
-  const ws = createWorkspace(net, batch.size);
-  forward(getBackend(backend), net, model.params, batch, ws);
-  const S = batch.size;
-  const classes = net.interpretation === 'softmax' || net.interpretation === 'spherical' ? classProbabilities(net, ws) : undefined;
-  const rows: number[][] = [];
-  for (let s = 0; s < S; s++) {
-    rows.push(
-      Array.from(net.outputUnits, (k, j) => {
-        if (classes) return classes[j * S + s];
-        const a = ws.act[k * S + s];
-        return net.interpretation === 'bernoulli' ? bernoulliProbability(net, k, a) : a;
-      }),
-    );
+  const engine = openEngine(backend, net, batch.size);
+  try {
+    const params = engine.alloc(net.nParams);
+    engine.upload(params, model.params);
+    const ws = engine.workspace();
+    engine.setBatch(ws, batch);
+    forwardPass(engine, params, ws);
+    return batchProbabilities(net, engine.read(ws.act), batch.size);
+  } finally {
+    engine.dispose();
   }
-  return rows;
 }
 
 /** Largest absolute difference between two output distributions of the same shape. */

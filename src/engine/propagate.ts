@@ -1,57 +1,41 @@
-import type { Kernels } from '../backend/kernels.js';
+import { backwardPass, forwardPass, type Engine } from '../backend/engine.js';
 import type { Batch } from './batch.js';
-import { levelCount, type CompiledNetwork } from './compiled-network.js';
-import type { Workspace } from './workspace.js';
 
 /**
- * Forward propagation (Eq. 2) level by level: copies the batch inputs into the input rows of
- * `ws.act`, then runs one forward kernel per level.
+ * Forward propagation (Eq. 2) and the output layer (Eq. 3) of `params` on `batch` in a fresh
+ * workspace of `engine`: mean loss in nats per sample.
  */
-export function forward(kernels: Kernels, net: CompiledNetwork, params: Float64Array, batch: Batch, ws: Workspace): void {
-  ws.act.set(batch.inputs, 0);
-  for (let l = 1; l < levelCount(net); l++) kernels.forwardLevel(net, params, ws, net.levelOffsets[l], net.levelOffsets[l + 1]);
-}
-
-/**
- * Loss and backpropagation (Eq. 3-10) after {@link forward}: output layer, then one backward
- * kernel per level from the top down to level 1 (input units need no b).
- */
-export function backward(kernels: Kernels, net: CompiledNetwork, params: Float64Array, batch: Batch, ws: Workspace): void {
-  kernels.outputLayer(net, ws, batch.targets);
-  backwardLevels(kernels, net, params, ws);
+export function evaluateLoss(engine: Engine, params: Float64Array, batch: Batch): number {
+  const p = engine.alloc(params.length);
+  engine.upload(p, params);
+  const ws = engine.workspace();
+  engine.setBatch(ws, batch);
+  forwardPass(engine, p, ws);
+  engine.outputLayer(ws);
+  const loss = engine.meanLoss(ws);
+  engine.free(ws);
+  engine.free(p);
+  return loss;
 }
 
 /**
- * The backward kernels from the top level down to level 1, after the output layer; with
- * `modulus` (output rows set), the backpropagated modulus (Eq. 26) on the same pass.
+ * Forward, backward and the batch gradient G = E_x a_i b̃_k (Eq. 8, 19) into `gradient` (laid out
+ * like params). Returns the mean loss in nats per sample.
  */
-export function backwardLevels(kernels: Kernels, net: CompiledNetwork, params: Float64Array, ws: Workspace, modulus?: Float64Array): void {
-  for (let l = levelCount(net) - 1; l >= 1; l--) kernels.backwardLevel(net, params, ws, net.levelOffsets[l], net.levelOffsets[l + 1], modulus);
-}
-
-/** Forward propagation and the output layer only: mean loss in nats per sample (b̃ of outputs as a by-product). */
-export function evaluateLoss(kernels: Kernels, net: CompiledNetwork, params: Float64Array, batch: Batch, ws: Workspace): number {
-  forward(kernels, net, params, batch, ws);
-  kernels.outputLayer(net, ws, batch.targets);
-  return meanLoss(ws);
-}
-
-/** Mean loss over the batch, in nats per sample. */
-export function meanLoss(ws: Workspace): number {
-  let sum = 0;
-  for (let s = 0; s < ws.size; s++) sum += ws.loss[s];
-  return sum / ws.size;
-}
-
-/**
- * Forward, backward and the batch gradient G = E_x a_i b̃_k (Eq. 8, 19) into `gradient`
- * (laid out like params). Returns the mean loss in nats per sample.
- */
-export function lossAndGradient(kernels: Kernels, net: CompiledNetwork, params: Float64Array, batch: Batch, ws: Workspace, gradient: Float64Array): number {
-  forward(kernels, net, params, batch, ws);
-  backward(kernels, net, params, batch, ws);
-  kernels.gradient(net, ws, gradient);
-  return meanLoss(ws);
+export function lossAndGradient(engine: Engine, params: Float64Array, batch: Batch, gradient: Float64Array): number {
+  const p = engine.alloc(params.length);
+  engine.upload(p, params);
+  const ws = engine.workspace();
+  engine.setBatch(ws, batch);
+  forwardPass(engine, p, ws);
+  engine.outputLayer(ws);
+  const loss = engine.meanLoss(ws);
+  backwardPass(engine, p, ws);
+  const g = engine.alloc(params.length);
+  engine.gradient(ws, g);
+  gradient.set(engine.read(g));
+  for (const b of [ws, g, p]) engine.free(b);
+  return loss;
 }
 
 export const BITS_PER_NAT = 1 / Math.LN2;

@@ -1,9 +1,9 @@
 import type { CompiledNetwork } from './compiled-network.js';
 
 /**
- * Per-batch buffers of the engine. Every per-unit array is unit-major with samples
- * contiguous: the value for unit k and sample s is at index `k * size + s`. This makes each
- * edge's work a contiguous loop over the samples.
+ * Per-batch host arrays of the host-array kernels (the CPU reference; see `HostEngine`). Every
+ * per-unit array is unit-major with samples contiguous: the value for unit k and sample s is at
+ * index `k * size + s`. This makes each edge's work a contiguous loop over the samples.
  */
 export interface Workspace {
   /** Number of samples in the batch. */
@@ -20,19 +20,4 @@ export interface Workspace {
   readonly backReduced: Float64Array;
   /** Loss ℓ(x) = -ln ω(y) in nats per sample (Eq. 3). [size] */
   readonly loss: Float64Array;
-}
-
-export function createWorkspace(net: CompiledNetwork, size: number): Workspace {
-  const n = net.nUnits * size;
-  const deriv = new Float64Array(n);
-  deriv.fill(1, 0, net.nInputs * size);
-  return {
-    size,
-    pre: new Float64Array(n),
-    act: new Float64Array(n),
-    deriv,
-    back: new Float64Array(n),
-    backReduced: new Float64Array(n),
-    loss: new Float64Array(size),
-  };
 }

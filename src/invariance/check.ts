@@ -1,4 +1,3 @@
-import { getBackend } from '../backend/index.js';
 import { UsageError, problem } from '../errors.js';
 import { createModel } from '../engine/model.js';
 import { maxDistributionGap, outputDistribution } from '../engine/output-distribution.js';
@@ -67,7 +66,7 @@ export function checkInvariance(document: NetworkDocument, data: DataDocument, o
   const tolerance = options.tolerance ?? DEFAULT_INVARIANCE.tolerance;
   const spec = METHOD_SPECS[options.method];
   if (!spec) throw new UsageError([problem('unknown-method', `unknown method '${options.method}'; available: ${METHODS.join(', ')}`)]);
-  const o: StepperOptions = { spec, kernels: getBackend(options.backend ?? 'cpu'), lr: options.lr ?? DEFAULT_INVARIANCE.lr, epsilon: options.epsilon ?? 0, mcSamples: options.mcSamples ?? 1, seed: options.seed ?? 1 };
+  const o: StepperOptions = { method: options.method, backend: options.backend ?? 'cpu', lr: options.lr ?? DEFAULT_INVARIANCE.lr, epsilon: options.epsilon ?? 0, mcSamples: options.mcSamples ?? 1, seed: options.seed ?? 1 };
   const a = plainStepper(createModel(document), data, o);
   const b = makeTwin(document, data, twin, o, options.seed ?? 1);
   const distance = () => maxDistributionGap(outputDistribution(a.model, a.data), outputDistribution(b.model, b.data));

@@ -43,6 +43,12 @@ export class Prng {
     return [this.s0, this.s1, this.s2, this.s3];
   }
 
+  /** Continues the stream of `state` (as `new Prng(state)` does). */
+  setState(state: PrngState): void {
+    [this.s0, this.s1, this.s2, this.s3] = state.map((w) => w >>> 0) as PrngState;
+    this.spare = Number.NaN;
+  }
+
   /** Next unsigned 32-bit integer. */
   nextUint32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;

@@ -1,6 +1,5 @@
 import { FileFormatError, problem } from '../errors.js';
 import { parseJson } from '../json/parse-json.js';
-import { deserialiseEstimator, serialiseEstimator } from './estimators.js';
 import type { TrainBudget, TrainState } from './trainer.js';
 
 /** What `train` writes beside its network so that `--resume` can continue: the state and the budget. */
@@ -11,7 +10,7 @@ export interface SavedRun {
 
 /** JSON-ready form of a saved run (every number round-trips exactly). */
 export function serialiseRun(run: SavedRun): unknown {
-  return { format: 'unitwise-train-state', ...run, state: { ...run.state, estimator: serialiseEstimator(run.state.estimator) } };
+  return { format: 'unitwise-train-state', ...run };
 }
 
 /** Reads a saved run written by {@link serialiseRun}. */
@@ -20,7 +19,7 @@ export function parseRun(text: string, file: string): SavedRun {
   if (value === null || typeof value !== 'object' || value.format !== 'unitwise-train-state') {
     throw new FileFormatError([problem('state-format', 'not a unitwise training state (written by `unitwise train` beside its --out network)')], file);
   }
-  const state = value.state as TrainState & { estimator: unknown };
-  if (state?.version !== 1) throw new FileFormatError([problem('state-format', `unsupported training state version ${String(state?.version)}`)], file);
-  return { state: { ...state, estimator: deserialiseEstimator(state.estimator) }, budget: (value.budget ?? {}) as TrainBudget };
+  const state = value.state as TrainState;
+  if (state?.version !== 2) throw new FileFormatError([problem('state-format', `training state version ${String(state?.version)} was written by an older unitwise (this one reads version 2); start the run again without --resume`)], file);
+  return { state, budget: (value.budget ?? {}) as TrainBudget };
 }

@@ -1,10 +1,11 @@
-import { getBackend } from '../backend/index.js';
+import { forwardPass } from '../backend/engine.js';
+import { openEngine } from '../backend/registry.js';
 import { NumericalError, UsageError, problem } from '../errors.js';
 import { makeBatch } from '../engine/batch.js';
 import type { Model } from '../engine/model.js';
-import { BITS_PER_NAT, evaluateLoss } from '../engine/propagate.js';
-import { createWorkspace } from '../engine/workspace.js';
-import { evaluateMethod, isMethodName, METHOD_SPECS, METHODS, NetworkCache, type MethodName } from '../methods/methods.js';
+import { BITS_PER_NAT } from '../engine/propagate.js';
+import { createMethod, isMethodName, METHODS, type MethodName } from '../methods/methods.js';
+import { evaluateMethodOnce } from '../methods/runner.js';
 import type { DataDocument } from '../network/types.js';
 import { Prng } from '../random/prng.js';
 
@@ -46,23 +47,29 @@ export function checkStepOptions(options: StepOptions): void {
  */
 export function stepModel(model: Model, data: DataDocument, options: StepOptions): StepResult {
   checkStepOptions(options);
-  const kernels = getBackend(options.backend ?? 'cpu');
   const { net } = model;
   const batch = makeBatch(net, data);
-  const ws = createWorkspace(net, batch.size);
-  const { lossNats: before, direction } = evaluateMethod(METHOD_SPECS[options.method], kernels, new NetworkCache(net), model.params, batch, ws, {
-    epsilon: options.epsilon,
-    mcSamples: options.mcSamples,
-    rng: new Prng(options.seed ?? 1),
-  });
-  const next = model.params.slice();
-  for (let p = 0; p < next.length; p++) next[p] += options.lr * direction[p];
-  if (!next.every(Number.isFinite)) {
-    throw new NumericalError([problem('non-finite-step', `the ${options.method} step gives non-finite parameters (loss before: ${before * BITS_PER_NAT} bits); lower the learning rate or raise --epsilon`)]);
+  const engine = openEngine(options.backend ?? 'cpu', net, batch.size);
+  try {
+    const method = createMethod(options.method);
+    const { lossNats: before, direction } = evaluateMethodOnce(engine, method, model.params, batch, { epsilon: options.epsilon ?? 1e-4, mcSamples: options.mcSamples ?? 1, rng: new Prng(options.seed ?? 1) });
+    const next = model.params.slice();
+    for (let p = 0; p < next.length; p++) next[p] += options.lr * direction[p];
+    if (!next.every(Number.isFinite)) {
+      throw new NumericalError([problem('non-finite-step', `the ${options.method} step gives non-finite parameters (loss before: ${before * BITS_PER_NAT} bits); lower the learning rate or raise --epsilon`)]);
+    }
+    const params = engine.alloc(net.nParams);
+    engine.upload(params, next);
+    const ws = engine.workspace();
+    engine.setBatch(ws, batch);
+    forwardPass(engine, params, ws);
+    engine.outputLayer(ws);
+    const after = engine.meanLoss(ws);
+    model.params = next;
+    return { lossBefore: before * BITS_PER_NAT, lossAfter: after * BITS_PER_NAT, direction };
+  } finally {
+    engine.dispose();
   }
-  const after = evaluateLoss(kernels, net, next, batch, ws);
-  model.params = next;
-  return { lossBefore: before * BITS_PER_NAT, lossAfter: after * BITS_PER_NAT, direction };
 }
 
 export { METHODS, type MethodName };

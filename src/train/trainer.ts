@@ -1,45 +1,32 @@
 import { createHash } from 'node:crypto';
-import { getBackend } from '../backend/index.js';
 import { UsageError, problem, type Problem } from '../errors.js';
-import { makeBatch, type Batch } from '../engine/batch.js';
+import { makeBatch } from '../engine/batch.js';
 import type { Model } from '../engine/model.js';
-import { BITS_PER_NAT, evaluateLoss } from '../engine/propagate.js';
-import { createWorkspace } from '../engine/workspace.js';
-import { measureMethod, METHOD_SPECS, NetworkCache } from '../methods/methods.js';
 import type { DataDocument } from '../network/types.js';
-import { Prng, type PrngState } from '../random/prng.js';
-import { batchEstimator, decayedEstimator, onlineEstimator, type EstimatorContext, type EstimatorState, type MetricEstimator } from './estimators.js';
-import { adaptiveRate, fixedRate } from './schedules.js';
+import { Optimizer, type OptimizerState, type StepRecord } from '../optimizer/optimizer.js';
+import { Prng } from '../random/prng.js';
 import { resolveSettings, type TrainOptions, type TrainSettings } from './settings.js';
 
 /** One line of the training log. */
-export interface IterationRecord {
+export interface IterationRecord extends StepRecord {
   /** 1-based iteration number: one batch, one mini-batch or one sample according to the mode. */
   iteration: number;
   /** Seconds since training started (resumed runs continue the count). */
   elapsed: number;
-  /** Loss of this iteration's batch at the parameters after the iteration, bits per sample. */
-  loss: number;
-  /** Learning rate the step was tried with. */
-  lr: number;
-  accepted: boolean;
-  /** Why a step was rejected other than by the adaptive rate: 'non-finite direction' or 'non-finite loss'. */
-  fault?: string;
 }
 
-/** Everything needed to continue a run bit for bit (see `--resume`). */
+/** Everything needed to continue a run bit for bit (see `--resume`), with the network's parameters. */
 export interface TrainState {
-  version: 1;
+  version: 2;
   settings: TrainSettings;
   dataDigest: string;
   iteration: number;
-  lr: number;
   elapsedSeconds: number;
-  rng: PrngState;
   /** Sample order of the current epoch and the position in it (mini-batch and online modes). */
   order: number[];
   cursor: number;
-  estimator: EstimatorState;
+  /** Rate, PRNG and curvature state. */
+  optimizer: OptimizerState;
 }
 
 export interface TrainBudget {
@@ -54,6 +41,15 @@ export interface TrainCallbacks {
   onWarning?: (warning: Problem) => void;
   /** Polled after every iteration; true stops the run there (e.g. on SIGINT). */
   shouldStop?: () => boolean;
+  /** Aborting it stops the run after the current iteration, like `shouldStop`. */
+  signal?: AbortSignal;
+  /**
+   * Called every `checkpointEvery` with the state and the parameters it goes with (written by
+   * the model's params too), so that a killed run can resume from there.
+   */
+  onCheckpoint?: (state: TrainState) => void;
+  /** Checkpoint period: `{ iterations: N }` or `{ seconds: S }` (default: none). */
+  checkpointEvery?: { iterations?: number; seconds?: number };
 }
 
 export interface TrainResult {
@@ -67,11 +63,12 @@ export function dataDigest(data: DataDocument): string {
 }
 
 /**
- * Trains `model` (its params are updated in place) with a method in batch, mini-batch or online
- * mode until the budget is spent or `shouldStop` says so. Reports through callbacks and never
- * prints. It yields to the event loop every 50 ms so that signal handlers can run. With
- * `resume`, continues that state; the same inputs, seed and iteration budget give bit-identical
- * parameters and records (but for elapsed times), interrupted and resumed or not.
+ * Trains `model` (its params are updated at checkpoints and at the end) with a method in batch,
+ * mini-batch or online mode until the budget is spent or the run is stopped (`shouldStop`,
+ * `signal`). Reports through callbacks and never prints. It yields to the event loop every
+ * 50 ms so that signal handlers can run. With `resume`, continues that state from the model's
+ * parameters; the same inputs, seed and iteration budget give bit-identical parameters and
+ * records (but for elapsed times), interrupted and resumed or not.
  */
 export async function train(model: Model, data: DataDocument, options: TrainOptions, budget: TrainBudget, callbacks: TrainCallbacks = {}, resume?: TrainState): Promise<TrainResult> {
   const { net } = model;
@@ -80,31 +77,19 @@ export async function train(model: Model, data: DataDocument, options: TrainOpti
   warnings.forEach((w) => callbacks.onWarning?.(w));
   if (budget.iterations === undefined && budget.seconds === undefined) throw new UsageError([problem('budget', 'give a budget: --iterations, --time or --backprop-equivalent')]);
   const digest = dataDigest(data);
-  const spec = METHOD_SPECS[settings.method];
-  const kernels = getBackend(settings.backend);
-  const cache = new NetworkCache(net);
-  const ectx: EstimatorContext = { spec, kernels, cache, epsilon: settings.epsilon };
-  const state: TrainState = resume ? structuredClone(resume) : initialState(settings, digest, samples);
   if (resume) checkResumable(resume, settings, digest);
-  const rng = new Prng(state.rng);
-  const direction = { rng, mcSamples: settings.mcSamples, epsilon: settings.epsilon };
+  const optimizer = new Optimizer(model, settings);
+  const state: TrainState = resume ? structuredClone(resume) : initialState(settings, digest, samples);
+  if (resume) optimizer.restore(resume.optimizer);
   const size = settings.mode === 'batch' ? samples : settings.mode === 'minibatch' ? settings.batchSize : 1;
-  let [ws, spare] = [createWorkspace(net, size), createWorkspace(net, size)];
   const full = settings.mode === 'batch' ? makeBatch(net, data) : undefined;
-  let forwardValid = false;
-  const estimator: MetricEstimator =
-    settings.mode === 'online' ? onlineEstimator(settings.onlineDecay, settings.refreshEvery) : settings.mode === 'minibatch' && settings.metricDecay !== null ? decayedEstimator(settings.metricDecay) : batchEstimator;
-  const schedule = settings.lrSchedule === 'adaptive' ? adaptiveRate : fixedRate;
-  if (!resume) {
-    const first = () => measureMethod(spec, kernels, cache, model.params, makeBatch(net, data, Array.from({ length: settings.nInit }, (_, i) => i)), createWorkspace(net, settings.nInit), direction);
-    state.estimator = estimator.init(ectx, settings.mode === 'online' ? first : undefined);
-  }
+  if (optimizer.needsInitialization) optimizer.initialize(makeBatch(net, data, Array.from({ length: settings.nInit }, (_, i) => i)));
 
   const nextIndices = (count: number): number[] => {
     const out: number[] = [];
     while (out.length < count) {
       if (state.cursor >= state.order.length) {
-        state.order = shuffle(samples, rng);
+        state.order = shuffle(samples, optimizer.rng);
         state.cursor = 0;
       }
       out.push(state.order[state.cursor++]);
@@ -112,61 +97,47 @@ export async function train(model: Model, data: DataDocument, options: TrainOpti
     return out;
   };
 
-  /** Tries w + lr·δw on `batch`; accepts or rejects per the schedule; returns the record's fields. */
-  const step = (lossBefore: number, dw: Float64Array, batch: Batch): Omit<IterationRecord, 'iteration' | 'elapsed'> => {
-    const lr = state.lr;
-    const reject = (fault?: string) => {
-      state.lr = schedule.update(lr, fault ? 'fault' : 'worse');
-      return { loss: lossBefore * BITS_PER_NAT, lr, accepted: false, ...(fault ? { fault } : {}) };
-    };
-    if (!dw.every(Number.isFinite)) return reject('non-finite direction');
-    const candidate = model.params.slice();
-    for (let p = 0; p < candidate.length; p++) candidate[p] += lr * dw[p];
-    const lossAfter = evaluateLoss(kernels, net, candidate, batch, spare);
-    if (!Number.isFinite(lossAfter) || !candidate.every(Number.isFinite)) return reject('non-finite loss');
-    if (schedule.judges && lossAfter > lossBefore) return reject();
-    model.params = candidate;
-    [ws, spare] = [spare, ws]; // ws now holds the forward pass of the accepted parameters
-    forwardValid = settings.mode === 'batch';
-    state.lr = schedule.update(lr, 'accepted');
-    return { loss: lossAfter * BITS_PER_NAT, lr, accepted: true };
-  };
-
-  const iterate = (): Omit<IterationRecord, 'iteration' | 'elapsed'> => {
-    const batch = full ?? makeBatch(net, data, nextIndices(size));
-    const online = settings.mode === 'online';
-    const m = measureMethod(spec, kernels, cache, model.params, batch, ws, { ...direction, forwardDone: forwardValid, withEstimate: !(online && spec.reduction === 'full') });
-    forwardValid = settings.mode === 'batch';
-    const { direction: dw, state: next } = estimator.update(ectx, state.estimator, m, ws);
-    state.estimator = next;
-    return step(m.lossNats, dw, batch);
-  };
-
   const started = performance.now() - state.elapsedSeconds * 1000;
   let lastYield = performance.now();
+  let lastCheckpoint = performance.now();
+  let checkpointIteration = state.iteration;
   let stoppedBy: TrainResult['stoppedBy'] = 'budget';
   const elapsed = () => (performance.now() - started) / 1000;
-  while ((budget.iterations === undefined || state.iteration < budget.iterations) && (budget.seconds === undefined || elapsed() < budget.seconds)) {
-    if (callbacks.shouldStop?.()) {
-      stoppedBy = 'interrupt';
-      break;
+  const snapshot = (): TrainState => {
+    model.params = optimizer.params();
+    return { ...structuredClone(state), elapsedSeconds: elapsed(), optimizer: optimizer.state() };
+  };
+  try {
+    while ((budget.iterations === undefined || state.iteration < budget.iterations) && (budget.seconds === undefined || elapsed() < budget.seconds)) {
+      if (callbacks.shouldStop?.() || callbacks.signal?.aborted) {
+        stoppedBy = 'interrupt';
+        break;
+      }
+      const record = optimizer.step(full ?? makeBatch(net, data, nextIndices(size)));
+      state.iteration++;
+      callbacks.onIteration?.({ iteration: state.iteration, elapsed: elapsed(), ...record });
+      const every = callbacks.checkpointEvery;
+      if (callbacks.onCheckpoint && every) {
+        const due = (every.iterations !== undefined && state.iteration - checkpointIteration >= every.iterations) || (every.seconds !== undefined && performance.now() - lastCheckpoint >= every.seconds * 1000);
+        if (due) {
+          callbacks.onCheckpoint(snapshot());
+          lastCheckpoint = performance.now();
+          checkpointIteration = state.iteration;
+        }
+      }
+      if (performance.now() - lastYield > 50) {
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
     }
-    const fields = iterate();
-    state.iteration++;
-    callbacks.onIteration?.({ iteration: state.iteration, elapsed: elapsed(), ...fields });
-    if (performance.now() - lastYield > 50) {
-      await new Promise((resolve) => setImmediate(resolve));
-      lastYield = performance.now();
-    }
+    return { state: snapshot(), stoppedBy };
+  } finally {
+    optimizer.dispose();
   }
-  state.elapsedSeconds = elapsed();
-  state.rng = rng.state();
-  return { state, stoppedBy };
 }
 
 function initialState(settings: TrainSettings, digest: string, samples: number): TrainState {
-  const estimator: EstimatorState = { kind: 'batch' }; // replaced by the estimator's init
-  return { version: 1, settings, dataDigest: digest, iteration: 0, lr: settings.lr, elapsedSeconds: 0, rng: new Prng(settings.seed).state(), order: [], cursor: samples, estimator };
+  return { version: 2, settings, dataDigest: digest, iteration: 0, elapsedSeconds: 0, order: [], cursor: samples, optimizer: { lr: settings.lr, rng: new Prng(settings.seed).state(), curvature: null } };
 }
 
 function checkResumable(state: TrainState, settings: TrainSettings, digest: string): void {

@@ -1,0 +1,74 @@
+import type { DeviceBuffer, Engine, EngineWorkspace } from '../backend/engine.js';
+import { FileFormatError, problem } from '../errors.js';
+
+/**
+ * What one batch (or one sample) gives a curvature: the forward and backward passes in `ws`
+ * (of `params`), the per-sample reduced modulus ψ̃ of the method's source ([nUnits × size];
+ * undefined for the Euclidean metric), and where to write the batch gradient G = E_x a_i b̃_k
+ * (laid out like the parameters).
+ */
+export interface Measurement {
+  readonly engine: Engine;
+  readonly params: DeviceBuffer;
+  readonly ws: EngineWorkspace;
+  readonly modulus: DeviceBuffer | undefined;
+  readonly gradient: DeviceBuffer;
+}
+
+/** A curvature state in JSON-ready form: numbers round-trip exactly through `stringifyJson`. */
+export interface SerializedCurvature {
+  kind: string;
+  updates: number;
+  arrays: number[][];
+}
+
+/**
+ * A curvature representation, in the manner of nngeometry's `PMat*` objects and kfac-jax's
+ * blocks: a structure over the parameters (per-unit blocks, quasi-diagonal entries, diagonal,
+ * the whole network, ...) with the same operations for all. States hold engine buffers and a
+ * count of updates; they are created by `init` (or `fromDense`/`restore`) and freed by
+ * `dispose`. Adding a curvature touches no other curvature, source or estimator.
+ */
+export interface Curvature<S extends CurvatureState = CurvatureState> {
+  /** Name in reports and serialised states. */
+  readonly kind: string;
+  /** Whether the structure lies within each unit's incoming parameters (Eq. 18): a per-unit block determines it. */
+  readonly withinUnits: boolean;
+  /** Whether `update` reads the source's per-unit modulus ψ̃ (else the source need not compute it). */
+  readonly usesModulus: boolean;
+  /** An empty state (no statistic folded in yet). */
+  init(engine: Engine): S;
+  /**
+   * Folds one measurement in: S ← (1 - decay)·S + decay·A(batch) (decay 1 replaces; the first
+   * update always replaces). Also writes the batch gradient into `m.gradient`, on the same pass
+   * as the statistic where the curvature can fuse them.
+   */
+  update(engine: Engine, state: S, m: Measurement, decay: number): void;
+  /** The direction δw = (S + εI)⁻¹ G (or the curvature's reading of it) into `out`. */
+  solve(engine: Engine, state: S, gradient: DeviceBuffer, epsilon: number, out: DeviceBuffer): void;
+  /** The state as a dense P × P matrix, row-major (tests; small networks). */
+  toDense(engine: Engine, state: S): Float64Array;
+  /** A state holding the restriction of a dense P × P matrix to this structure. */
+  fromDense(engine: Engine, dense: Float64Array): S;
+  serialize(engine: Engine, state: S): SerializedCurvature;
+  restore(engine: Engine, value: SerializedCurvature): S;
+  dispose(engine: Engine, state: S): void;
+}
+
+/** What every curvature state carries; the rest is the curvature's own. */
+export interface CurvatureState {
+  /** Updates folded in so far. */
+  updates: number;
+}
+
+/** The mixing step shared by every curvature's update: target ← (1 - decay)·target + decay·source. */
+export function mixInto(engine: Engine, target: DeviceBuffer, source: DeviceBuffer, decay: number): void {
+  engine.combine(target, 1 - decay, target, decay, source);
+}
+
+/** Checks a serialised state's kind and array count; throws a typed error otherwise. */
+export function checkSerialized(value: SerializedCurvature, kind: string, arrays: number): void {
+  if (value?.kind !== kind || !Array.isArray(value.arrays) || value.arrays.length !== arrays) {
+    throw new FileFormatError([problem('state-format', `not a saved '${kind}' curvature state (the run was saved by another method or version)`)]);
+  }
+}

@@ -1,0 +1,77 @@
+import { forwardPass, type DeviceBuffer, type Engine, type EngineWorkspace } from '../backend/engine.js';
+import type { Batch } from '../engine/batch.js';
+import type { CurvatureState } from '../curvature/curvature.js';
+import type { Prng } from '../random/prng.js';
+import type { Method } from './methods.js';
+
+/**
+ * A method running on one engine: its per-sample modulus, gradient and direction buffers and
+ * its curvature state, kept across batches. One measurement is forward (unless done), output
+ * layer and loss, the source's backward pass with its modulus, and the curvature's update (which
+ * writes the gradient, fused with its statistic where it can); `solve` then gives the direction.
+ */
+export class MethodRunner {
+  readonly modulus: DeviceBuffer | undefined;
+  readonly gradient: DeviceBuffer;
+  readonly direction: DeviceBuffer;
+  state: CurvatureState;
+
+  constructor(
+    readonly engine: Engine,
+    readonly method: Method,
+    state?: CurvatureState,
+  ) {
+    const { net } = engine;
+    this.modulus = method.needsModulus ? engine.alloc(net.nUnits * engine.size) : undefined;
+    this.gradient = engine.alloc(net.nParams);
+    this.direction = engine.alloc(net.nParams);
+    this.state = state ?? method.curvature.init(engine);
+  }
+
+  /**
+   * Measures the method on the batch in `ws` at `params` and folds the curvature statistic in
+   * with `decay` (1: this batch's own). With `forwardDone`, `ws` already holds the forward pass
+   * of `params`. Returns the mean loss before any step, nats per sample.
+   */
+  measure(params: DeviceBuffer, ws: EngineWorkspace, decay: number, random: { rng: Prng; mcSamples: number }, forwardDone = false): number {
+    const { engine, method } = this;
+    if (!forwardDone) forwardPass(engine, params, ws);
+    engine.outputLayer(ws);
+    const loss = engine.meanLoss(ws);
+    method.source.backward({ engine, params, ws, rng: random.rng, mcSamples: random.mcSamples }, this.modulus);
+    method.curvature.update(engine, this.state, { engine, params, ws, modulus: this.modulus, gradient: this.gradient }, decay);
+    return loss;
+  }
+
+  /** The direction δw = (A + εI)⁻¹ G of the current curvature state into {@link direction}. */
+  solve(epsilon: number): DeviceBuffer {
+    this.method.curvature.solve(this.engine, this.state, this.gradient, epsilon, this.direction);
+    return this.direction;
+  }
+
+  dispose(): void {
+    this.method.curvature.dispose(this.engine, this.state);
+    for (const b of [this.modulus, this.gradient, this.direction]) if (b) this.engine.free(b);
+  }
+}
+
+/**
+ * One batch evaluation of a method, as `unitwise step` and `inspect --method` take it: loss,
+ * gradient and direction on the host (the batch's own curvature; least squares at ε = 0).
+ */
+export function evaluateMethodOnce(engine: Engine, method: Method, params: Float64Array, batch: Batch, options: { epsilon: number; rng: Prng; mcSamples: number }): { lossNats: number; gradient: Float64Array; direction: Float64Array } {
+  const p = engine.alloc(engine.net.nParams);
+  engine.upload(p, params);
+  const ws = engine.workspace();
+  engine.setBatch(ws, batch);
+  const runner = new MethodRunner(engine, method);
+  try {
+    const lossNats = runner.measure(p, ws, 1, options);
+    const direction = engine.read(runner.solve(options.epsilon)).slice();
+    return { lossNats, gradient: engine.read(runner.gradient).slice(), direction };
+  } finally {
+    runner.dispose();
+    engine.free(ws);
+    engine.free(p);
+  }
+}
