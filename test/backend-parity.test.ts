@@ -1,19 +1,20 @@
 import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cpuKernels } from '../src/backend/index.js';
-import { metricLayout, type Kernels } from '../src/backend/kernels.js';
+import { cpuBackend, hostBackend } from '../src/backend/index.js';
+import { forwardPass, type Backend } from '../src/backend/engine.js';
+import { metricLayout } from '../src/backend/kernels.js';
 import { invertBlock } from '../src/linalg/sherman-morrison.js';
 import { gpujsKernels, transferChunks } from '../src/backend/gpujs/index.js';
 import { checkExact } from '../src/backend/gpujs/gpujs-arrays.js';
 import { useBackend } from '../src/backend/load.js';
 import { makeBatch } from '../src/engine/batch.js';
 import { createModel } from '../src/engine/model.js';
-import { forward } from '../src/engine/propagate.js';
 import { UsageError } from '../src/errors.js';
 import { outputMetric } from '../src/metrics/output-metric.js';
 import { buildTransferPlan } from '../src/metrics/transfer-plan.js';
-import { createWorkspace } from '../src/engine/workspace.js';
-import { evaluateMethod, METHOD_SPECS, METHODS, NetworkCache } from '../src/methods/methods.js';
+import type { Workspace } from '../src/engine/workspace.js';
+import { createMethod, METHODS } from '../src/methods/methods.js';
+import { evaluateMethodOnce } from '../src/methods/runner.js';
 import { INTERPRETATIONS, type NetworkDocument } from '../src/network/types.js';
 import { Prng } from '../src/random/prng.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
@@ -30,23 +31,25 @@ const relative = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 };
 
 /** Tolerances from the backend's precision: float32 carries ~7 digits; solves lose a few more. */
-const tolerance = (k: Kernels) => (k.precision === 'float64' ? { loss: 1e-12, gradient: 1e-10, direction: 1e-8 } : { loss: 1e-5, gradient: 1e-4, direction: 2e-2 });
+const tolerance = (b: Backend) => (b.precision === 'float64' ? { loss: 1e-12, gradient: 1e-10, direction: 1e-8 } : { loss: 1e-5, gradient: 1e-4, direction: 2e-2 });
 
 /**
- * Every backend other than cpu; gpu.js in its default mode (headlessgl where a GL context opens,
- * as in CI under xvfb-run) and, when that is headlessgl, in webasm mode too.
+ * Every backend other than cpu, whole methods end to end (loss, gradient, direction of one batch
+ * step) against the CPU reference; gpu.js in its default mode (headlessgl where a GL context
+ * opens, as in CI under xvfb-run) and, when that is headlessgl, in webasm mode too. Kernel by
+ * kernel parity is in engine-parity.test.ts.
  */
 const glRuns = gpujsKernels().mode === 'headlessgl';
-const backends: Array<[string, () => Promise<Kernels>]> = [
+const backends: Array<[string, () => Promise<Backend>]> = [
   ['tfjs', () => useBackend('tfjs')],
   [`gpujs (${gpujsKernels().mode})`, () => useBackend('gpujs')],
-  ...(glRuns ? [['gpujs (webasm)', async () => gpujsKernels('webasm').kernels] as [string, () => Promise<Kernels>]] : []),
+  ...(glRuns ? [['gpujs (webasm)', async () => hostBackend(gpujsKernels('webasm').kernels, 'webasm')] as [string, () => Promise<Backend>]] : []),
 ];
 
 describe.each(backends)('backend parity: %s against cpu', (_name, load) => {
-  let kernels: Kernels;
+  let backend: Backend;
   beforeAll(async () => {
-    kernels = await load();
+    backend = await load();
   });
 
   // A network with skip connections across several levels, every activation, per interpretation.
@@ -59,12 +62,11 @@ describe.each(backends)('backend parity: %s against cpu', (_name, load) => {
       const model = createModel(doc);
       const data = randomData(doc, 12, 3);
       const batch = makeBatch(model.net, data);
-      const tol = tolerance(kernels);
+      const tol = tolerance(backend);
       for (const method of METHODS) {
-        const spec = METHOD_SPECS[method];
-        const run = (k: Kernels) => evaluateMethod(spec, k, new NetworkCache(model.net), model.params, batch, createWorkspace(model.net, batch.size), { epsilon: 1e-3, mcSamples: 2, rng: new Prng(5) });
-        const reference = run(cpuKernels);
-        const other = run(kernels);
+        const run = (b: Backend) => evaluateMethodOnce(b.open(model.net, batch.size), createMethod(method), model.params, batch, { epsilon: 1e-3, mcSamples: 2, rng: new Prng(5) });
+        const reference = run(cpuBackend);
+        const other = run(backend);
         expect(Math.abs(other.lossNats - reference.lossNats) / Math.abs(reference.lossNats), `${method} loss`).toBeLessThan(tol.loss);
         expect(relative(other.gradient, reference.gradient), `${method} gradient`).toBeLessThan(tol.gradient);
         expect(relative(other.direction, reference.direction), `${method} direction`).toBeLessThan(tol.direction);
@@ -76,8 +78,6 @@ describe.each(backends)('backend parity: %s against cpu', (_name, load) => {
     const model = createModel(doc);
     const { net } = model;
     const batch = makeBatch(net, randomData(doc, 3, 6));
-    const ws = createWorkspace(net, batch.size);
-    forward(cpuKernels, net, model.params, batch, ws);
     const layout = metricLayout(net);
     const size = layout.matrixOffsets[net.nUnits];
     const rng = new Prng(9);
@@ -94,18 +94,28 @@ describe.each(backends)('backend parity: %s against cpu', (_name, load) => {
     const bad = net.nUnits - 1;
     const nBad = net.blockOffsets[bad + 1] - net.blockOffsets[bad];
     for (let i = 0; i < nBad; i++) for (let j = 0; j < nBad; j++) h[layout.matrixOffsets[bad] + i * nBad + j] = i === j ? -1 : 0;
-    const modulus = Float64Array.from(ws.act, (_, i) => 0.5 + (i % 5) / 4);
-    const gradient = Float64Array.from({ length: net.nParams }, () => rng.uniform() - 0.5);
-    const step = (k: Kernels) => {
-      const state = { a: a.slice(), h: h.slice(), out: new Float64Array(net.nParams) };
-      const refused = k.onlineBlockStep(net, layout, state.a, state.h, ws.act, modulus, batch.size, 1, gradient, 0.3, state.out);
-      return { ...state, refused };
+    const modulusValues = Float64Array.from({ length: net.nUnits * batch.size }, (_, i) => 0.5 + (i % 5) / 4);
+    const gradientValues = Float64Array.from({ length: net.nParams }, () => rng.uniform() - 0.5);
+    const step = (b: Backend) => {
+      const engine = b.open(net, batch.size);
+      const buffer = (values: Float64Array) => {
+        const out = engine.alloc(values.length);
+        engine.upload(out, values);
+        return out;
+      };
+      const params = buffer(model.params);
+      const ws = engine.workspace();
+      engine.setBatch(ws, batch);
+      forwardPass(engine, params, ws);
+      const [blocks, inverses, out] = [buffer(a), buffer(h), engine.alloc(net.nParams)];
+      const refused = engine.onlineBlockStep(blocks, inverses, ws, buffer(modulusValues), 1, buffer(gradientValues), 0.3, out);
+      return { a: engine.read(blocks), h: engine.read(inverses), out: engine.read(out), refused };
     };
-    const reference = step(cpuKernels);
-    const other = step(kernels);
+    const reference = step(cpuBackend);
+    const other = step(backend);
     expect(reference.refused).toEqual([bad]);
     expect(other.refused).toEqual(reference.refused);
-    const tol = tolerance(kernels).gradient;
+    const tol = tolerance(backend).gradient;
     expect(relative(other.a, reference.a)).toBeLessThan(tol);
     expect(relative(other.h, reference.h)).toBeLessThan(tol);
     expect(relative(other.out, reference.out)).toBeLessThan(tol);
@@ -140,8 +150,7 @@ describe('gpujs backend', () => {
     const plan = buildTransferPlan(model.net);
     const modulus = (budget: number) => {
       const { kernels } = gpujsKernels(undefined, budget);
-      const ws = createWorkspace(model.net, batch.size);
-      forward(kernels, model.net, model.params, batch, ws);
+      const ws = hostWorkspace(model, batch);
       const out = new Float64Array(model.net.nUnits * batch.size);
       kernels.fisherModulus(model.net, plan, model.params, ws, outputMetric(model.net, ws), out);
       return out;
@@ -164,9 +173,7 @@ describe('tfjs backend', () => {
     const doc = randomNetwork({ interpretation: 'bernoulli', seed: 73, inputs: 4, hidden: 5, outputs: 2, density: 0.7, activations: ['sigmoid', 'tanh'] });
     const model = createModel(doc);
     const batch = makeBatch(model.net, randomData(doc, 6, 5));
-    const ws = createWorkspace(model.net, batch.size);
-    forward(cpuKernels, model.net, model.params, batch, ws);
-    cpuKernels.outputLayer(model.net, ws, batch.targets);
+    const ws = hostWorkspace(model, batch);
     const modulus = Float64Array.from(ws.act, (_, i) => 1 + (i % 7));
     const run = (entriesPerChunk: number) => {
       const out = { gradient: new Float64Array(model.net.nParams), diagonal: new Float64Array(model.net.nParams), cross: new Float64Array(model.net.nParams) };
@@ -180,3 +187,15 @@ describe('tfjs backend', () => {
     expect(whole.diagonal.some((v) => v !== 0)).toBe(true);
   });
 });
+
+/** The CPU engine's workspace (host arrays) after forward and output layer, for the host-array kernels. */
+function hostWorkspace(model: ReturnType<typeof createModel>, batch: ReturnType<typeof makeBatch>): Workspace {
+  const engine = cpuBackend.open(model.net, batch.size);
+  const params = engine.alloc(model.net.nParams);
+  engine.upload(params, model.params);
+  const ws = engine.workspace();
+  engine.setBatch(ws, batch);
+  forwardPass(engine, params, ws);
+  engine.outputLayer(ws);
+  return ws as unknown as Workspace;
+}

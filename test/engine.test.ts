@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { cpuKernels } from '../src/backend/index.js';
+import { cpuBackend } from '../src/backend/index.js';
 import { makeBatch } from '../src/engine/batch.js';
 import { inspectModel } from '../src/engine/inspect.js';
 import { createModel } from '../src/engine/model.js';
 import { lossAndGradient } from '../src/engine/propagate.js';
-import { createWorkspace } from '../src/engine/workspace.js';
 import { stepModel } from '../src/train/step.js';
 import type { NetworkDocument } from '../src/network/types.js';
 import { exampleData, exampleNetwork } from './helpers/documents.js';
@@ -81,7 +80,7 @@ describe('batch quantities are means over samples', () => {
     const g = (d: typeof data) => {
       const batch = makeBatch(model.net, d);
       const out = new Float64Array(model.net.nParams);
-      const loss = lossAndGradient(cpuKernels, model.net, model.params, batch, createWorkspace(model.net, batch.size), out);
+      const loss = lossAndGradient(cpuBackend.open(model.net, batch.size), model.params, batch, out);
       return [loss, ...out];
     };
     g(twice).forEach((v, i) => expect(v).toBeCloseTo(g(data)[i], 14));
@@ -96,7 +95,7 @@ describe('backprop step (Eq. 12)', () => {
     const { net } = model;
     const batch = makeBatch(net, data);
     const G = new Float64Array(net.nParams);
-    lossAndGradient(cpuKernels, net, model.params, batch, createWorkspace(net, batch.size), G);
+    lossAndGradient(cpuBackend.open(net, batch.size), model.params, batch, G);
     const result = stepModel(model, data, { method: 'backprop', lr: 0.05 });
     model.params.forEach((w, p) => expect(w).toBe(before[p] + 0.05 * G[p]));
     expect(result.lossAfter).toBeLessThan(result.lossBefore);

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/backend/index.js';
+import { metricLayout } from '../src/backend/kernels.js';
 import { createModel } from '../src/engine/model.js';
-import { prepareBatch } from '../src/methods/context.js';
-import { computeModulus } from '../src/metrics/moduli.js';
-import { quasiDiagonalEntries, unitBlocks } from '../src/reductions/reductions.js';
-import { wholeNetworkFisher } from '../src/reductions/whole-network.js';
-import { buildGramPlan } from '../src/metrics/transfer-plan.js';
+import { outputMetric } from '../src/metrics/output-metric.js';
+import { buildGramPlan, buildTransferPlan, type TransferPlan } from '../src/metrics/transfer-plan.js';
+import { testContext } from './helpers/engine-context.js';
 import { INTERPRETATIONS } from '../src/network/types.js';
 import { bruteForceFisher, relativeError, squareLossFisherByJacobian } from './helpers/brute-force.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
@@ -20,8 +19,7 @@ describe('Prop. 27: the exact Fisher matrix', () => {
   for (const interpretation of INTERPRETATIONS) {
     it(`${interpretation}: equals ${interpretation === 'square' ? 'E_x JᵀJ of the output Jacobian' : 'the brute-force average of ∇ℓ∇ℓᵀ over every outcome y'}`, () => {
       for (const { model, data } of setups(interpretation)) {
-        const { ctx } = prepareBatch(model, data);
-        const exact = wholeNetworkFisher(ctx);
+        const exact = testContext(model, data).fisher();
         const reference = interpretation === 'square' ? squareLossFisherByJacobian(model, data) : bruteForceFisher(model, data);
         expect(relativeError(exact, reference)).toBeLessThan(interpretation === 'square' ? 1e-6 : 1e-12);
       }
@@ -31,13 +29,14 @@ describe('Prop. 27: the exact Fisher matrix', () => {
   for (const interpretation of INTERPRETATIONS) {
     it(`${interpretation}: unitwise blocks (Eq. 18) are the diagonal blocks; quasi-diagonal and diagonal entries match`, () => {
       for (const { model, data } of setups(interpretation)) {
-        const { ctx } = prepareBatch(model, data);
+        const ctx = testContext(model, data);
         const { net } = model;
         const P = net.nParams;
-        const F = wholeNetworkFisher(ctx);
-        const modulus = computeModulus('fisher', ctx);
-        const { layout, blocks } = unitBlocks(cpuKernels, net, ctx.ws, modulus);
-        const { diagonal, cross } = quasiDiagonalEntries(cpuKernels, net, ctx.ws, modulus);
+        const F = ctx.fisher();
+        const modulus = ctx.modulus('fisher');
+        const layout = metricLayout(net);
+        const blocks = ctx.blocks(modulus);
+        const { diagonal, cross } = ctx.entries(modulus);
         for (let k = net.nInputs; k < net.nUnits; k++) {
           const p0 = net.blockOffsets[k];
           const n = net.blockOffsets[k + 1] - p0;
@@ -55,8 +54,8 @@ describe('Prop. 27: the exact Fisher matrix', () => {
     const { generateAutoencoder } = await import('../src/generate/autoencoder.js');
     const { generateBinaryData } = await import('../src/generate/data.js');
     const model = createModel(generateAutoencoder({ layers: [200, 100, 10, 100, 200], fan: 10 }));
-    const { ctx } = prepareBatch(model, generateBinaryData({ samples: 2, length: 200 }));
-    expect(() => wholeNetworkFisher(ctx)).toThrow(/limited to 4096 parameters/);
+    const ctx = testContext(model, generateBinaryData({ samples: 2, length: 200 }));
+    expect(() => ctx.fisher()).toThrow(/limited to 4096 parameters/);
   });
 });
 
@@ -64,11 +63,11 @@ describe('Monte-Carlo Fisher (Eq. 100)', () => {
   for (const interpretation of INTERPRETATIONS) {
     it(`${interpretation}: with large K the modulus approaches the Fisher modulus`, () => {
       const [{ model, data }] = setups(interpretation);
-      const { ctx } = prepareBatch(model, data, { mcSamples: 20000, seed: 5 });
-      const exact = computeModulus('fisher', ctx);
-      const mc = computeModulus('mc-fisher', ctx);
+      const ctx = testContext(model, data);
+      const exact = ctx.modulus('fisher');
+      const mc = ctx.modulus('mc-fisher', { mcSamples: 20000, seed: 5 });
       expect(relativeError(mc, exact)).toBeLessThan(0.05);
-      const few = computeModulus('mc-fisher', { ...ctx, mcSamples: 1 });
+      const few = ctx.modulus('mc-fisher', { mcSamples: 1, seed: 5 });
       expect(relativeError(few, exact)).toBeGreaterThan(relativeError(mc, exact));
     });
   }
@@ -86,15 +85,15 @@ describe('backpropagated modulus (Def. 7)', () => {
         { source: 'c2', target: 'y0', attributes: { weight: -0.8 } },
       ];
       const model = createModel(doc);
-      const { ctx } = prepareBatch(model, randomData(doc, 5, 2));
-      expect(relativeError(computeModulus('backpropagated', ctx), computeModulus('fisher', ctx))).toBeLessThan(1e-14);
+      const ctx = testContext(model, randomData(doc, 5, 2));
+      expect(relativeError(ctx.modulus('backpropagated'), ctx.modulus('fisher'))).toBeLessThan(1e-14);
     }
     for (const interpretation of INTERPRETATIONS) {
       const [{ model, data }] = setups(interpretation);
-      const { ctx } = prepareBatch(model, data);
+      const ctx = testContext(model, data);
       const S = ctx.ws.size;
-      const m = computeModulus('backpropagated', ctx);
-      const phi = computeModulus('fisher', ctx);
+      const m = ctx.modulus('backpropagated');
+      const phi = ctx.modulus('fisher');
       for (const k of model.net.outputUnits) for (let s = 0; s < S; s++) expect(m[k * S + s]).toBeCloseTo(phi[k * S + s], 14);
     }
   });
@@ -113,19 +112,24 @@ describe('Fisher modulus: the Gram route for units fed by inputs only', () => {
     ];
     let withGram = 0;
     for (const { model, data } of cases) {
-      const { ctx } = prepareBatch(model, data);
-      const explicit = computeModulus('fisher', { ...ctx, plan: { ...ctx.plan, gram: undefined } });
-      const forced = buildGramPlanForTest(model, ctx.plan);
+      const ctx = testContext(model, data);
+      const plan = buildTransferPlan(model.net);
+      const fisher = (route: TransferPlan) => {
+        const modulus = new Float64Array(model.net.nUnits * ctx.ws.size);
+        cpuKernels.fisherModulus(model.net, route, model.params, ctx.host, outputMetric(model.net, ctx.host), modulus);
+        return modulus;
+      };
+      const explicit = fisher({ ...plan, gram: undefined });
+      const forced = buildGramPlanForTest(model, plan);
       if (!forced) continue;
       withGram++;
-      expect(relativeError(computeModulus('fisher', { ...ctx, plan: { ...ctx.plan, gram: forced } }), explicit)).toBeLessThan(1e-12);
+      expect(relativeError(fisher({ ...plan, gram: forced }), explicit)).toBeLessThan(1e-12);
     }
     expect(withGram).toBeGreaterThanOrEqual(3);
   });
 
   it('is chosen for Section 4’s autoencoder, where it saves most of the work', async () => {
     const { generateAutoencoder } = await import('../src/generate/autoencoder.js');
-    const { buildTransferPlan } = await import('../src/metrics/transfer-plan.js');
     const plan = buildTransferPlan(createModel(generateAutoencoder({ seed: 1 })).net);
     expect(plan.gram).toBeDefined();
     expect(plan.gram!.reduced.edgeTargets.length).toBeLessThan(plan.edgeTargets.length / 3);
@@ -133,6 +137,6 @@ describe('Fisher modulus: the Gram route for units fed by inputs only', () => {
 });
 
 /** The Gram plan even where the explicit route would be cheaper (to test both on one network). */
-function buildGramPlanForTest(model: ReturnType<typeof createModel>, plan: import('../src/metrics/transfer-plan.js').TransferPlan) {
+function buildGramPlanForTest(model: ReturnType<typeof createModel>, plan: TransferPlan) {
   return buildGramPlan(model.net, plan, true);
 }

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { cpuKernels } from '../src/backend/index.js';
+import { cpuBackend } from '../src/backend/index.js';
 import { makeBatch } from '../src/engine/batch.js';
 import { createModel } from '../src/engine/model.js';
 import { evaluateLoss, lossAndGradient } from '../src/engine/propagate.js';
-import { createWorkspace } from '../src/engine/workspace.js';
 import { checkNetwork } from '../src/network/load.js';
 import { INTERPRETATIONS, type Activation } from '../src/network/types.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
@@ -15,10 +14,10 @@ function finiteDifferenceError(seed: number, interpretation: (typeof INTERPRETAT
   const model = createModel(doc);
   const data = randomData(doc, 5, seed + 1000);
   const batch = makeBatch(model.net, data);
-  const ws = createWorkspace(model.net, batch.size);
+  const engine = cpuBackend.open(model.net, batch.size);
   const gradient = new Float64Array(model.net.nParams);
-  lossAndGradient(cpuKernels, model.net, model.params, batch, ws, gradient);
-  const loss = (p: Float64Array) => evaluateLoss(cpuKernels, model.net, p, batch, ws);
+  lossAndGradient(engine, model.params, batch, gradient);
+  const loss = (p: Float64Array) => evaluateLoss(engine, p, batch);
   const central = (i: number, h: number) => {
     const p = model.params.slice();
     p[i] += h;

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { cpuKernels } from '../src/backend/index.js';
+import { cpuBackend } from '../src/backend/index.js';
+import { metricLayout } from '../src/backend/kernels.js';
+import { unitBlockCurvature } from '../src/curvature/unit-blocks.js';
 import { NumericalError } from '../src/errors.js';
+import { makeBatch } from '../src/engine/batch.js';
 import { createModel } from '../src/engine/model.js';
-import { prepareBatch } from '../src/methods/context.js';
-import { createWorkspace } from '../src/engine/workspace.js';
-import { evaluateMethod, METHOD_SPECS, NetworkCache, type MethodName } from '../src/methods/methods.js';
-import { solveReduction, unitBlocks } from '../src/reductions/reductions.js';
-import { computeModulus, type MetricName } from '../src/metrics/moduli.js';
+import { createMethod, type MethodName, type MetricName } from '../src/methods/methods.js';
+import { evaluateMethodOnce } from '../src/methods/runner.js';
+import { Prng } from '../src/random/prng.js';
 import { stepModel } from '../src/train/step.js';
+import { testContext } from './helpers/engine-context.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
 
 const doc = randomNetwork({ interpretation: 'bernoulli', seed: 21, activations: ['sigmoid', 'tanh'], inputs: 3, hidden: 4, outputs: 2, density: 0.8 });
@@ -15,11 +17,11 @@ const data = randomData(doc, 25, 4);
 
 function direction(method: MethodName, epsilon: number) {
   const model = createModel(doc);
-  const prepared = prepareBatch(model, data);
-  const { ctx, cache, gradient } = prepared;
-  const evaluation = evaluateMethod(METHOD_SPECS[method], cpuKernels, cache, model.params, ctx.batch, createWorkspace(model.net, ctx.ws.size), { epsilon });
+  const ctx = testContext(model, data);
+  const { gradient } = ctx;
+  const evaluation = evaluateMethodOnce(cpuBackend.open(model.net, ctx.ws.size), createMethod(method), model.params, makeBatch(model.net, data), { epsilon, rng: new Prng(1), mcSamples: 1 });
   for (let p = 0; p < gradient.length; p++) if (evaluation.gradient[p] !== gradient[p]) throw new Error('fused gradient differs from the plain one');
-  return { net: model.net, ctx, gradient, dw: evaluation.direction };
+  return { net: model.net, ctx: { ...ctx, ws: ctx.host }, modulusOf: ctx.modulus, gradient, dw: evaluation.direction };
 }
 
 /** Least squares by modified Gram-Schmidt QR (independent of the normal equations the engine solves). */
@@ -54,8 +56,8 @@ describe('Prop. 32: a unitwise step is the weighted least-squares fit of b̃/ψ�
   ];
   for (const [method, metric] of cases) {
     it(`${method}`, () => {
-      const { net, ctx, dw } = direction(method, 0);
-      const modulus = computeModulus(metric, ctx);
+      const { net, ctx, dw, modulusOf } = direction(method, 0);
+      const modulus = modulusOf(metric);
       const S = ctx.ws.size;
       for (let k = net.nInputs; k < net.nUnits; k++) {
         const rows: number[][] = [];
@@ -78,8 +80,8 @@ describe('Prop. 32: a unitwise step is the weighted least-squares fit of b̃/ψ�
 describe('reductions and regularisation', () => {
   it('quasi-diagonal (Eq. 22-23): ε on A_00 and A_ii only', () => {
     const epsilon = 0.3;
-    const { net, ctx, gradient, dw } = direction('quasi-diagonal-backpropagated-metric', epsilon);
-    const modulus = computeModulus('backpropagated', ctx);
+    const { net, ctx, gradient, dw, modulusOf } = direction('quasi-diagonal-backpropagated-metric', epsilon);
+    const modulus = modulusOf('backpropagated');
     const S = ctx.ws.size;
     const mean = (f: (s: number) => number) => Array.from({ length: S }, (_, s) => f(s)).reduce((a, b) => a + b, 0) / S;
     for (let k = net.nInputs; k < net.nUnits; k++) {
@@ -102,7 +104,7 @@ describe('reductions and regularisation', () => {
     const epsilon = 0.05;
     const gn = direction('diagonal-gauss-newton', epsilon);
     const ada = direction('adagrad', epsilon);
-    const m = computeModulus('backpropagated', gn.ctx);
+    const m = gn.modulusOf('backpropagated');
     const S = gn.ctx.ws.size;
     const { net } = gn;
     for (let k = net.nInputs; k < net.nUnits; k++) {
@@ -125,8 +127,10 @@ describe('reductions and regularisation', () => {
   it('full blocks: singular blocks with ε = 0 are solved in the least-squares sense (Section 3.3)', () => {
     const few = { inputs: data.inputs.slice(0, 2), targets: data.targets.slice(0, 2) };
     const model = createModel(doc);
-    const { ctx, gradient } = prepareBatch(model, few);
-    const { blocks, layout } = unitBlocks(cpuKernels, model.net, ctx.ws, computeModulus('fisher', ctx));
+    const ctx = testContext(model, few);
+    const { gradient } = ctx;
+    const blocks = ctx.blocks(ctx.modulus('fisher'));
+    const layout = metricLayout(model.net);
     const r = stepModel(createModel(doc), few, { method: 'unitwise-natural', lr: 0.1, epsilon: 0 });
     expect(r.direction.every(Number.isFinite)).toBe(true);
     const { net } = model;
@@ -144,11 +148,16 @@ describe('reductions and regularisation', () => {
   it('a block that is not positive definite (here: not finite) is refused, naming the unit', () => {
     const model = createModel(doc);
     const { net } = model;
-    const cache = new NetworkCache(net);
-    const blocks = new Float64Array(cache.metricLayout().matrixOffsets[net.nUnits]).fill(1);
-    blocks[cache.metricLayout().matrixOffsets[net.nUnits - 1]] = Number.NaN;
-    expect(() => solveReduction('full', cpuKernels, net, cache.metricLayout(), { kind: 'blocks', blocks }, new Float64Array(net.nParams), 1e-4)).toThrow(NumericalError);
-    expect(() => solveReduction('full', cpuKernels, net, cache.metricLayout(), { kind: 'blocks', blocks }, new Float64Array(net.nParams), 1e-4)).toThrow(
+    const layout = metricLayout(net);
+    const blocks = new Float64Array(layout.matrixOffsets[net.nUnits]).fill(1);
+    blocks[layout.matrixOffsets[net.nUnits - 1]] = Number.NaN;
+    const engine = cpuBackend.open(net, 1);
+    const dense = new Float64Array(net.nParams ** 2);
+    const state = unitBlockCurvature.fromDense(engine, dense);
+    engine.upload(state.blocks, blocks);
+    const solve = () => unitBlockCurvature.solve(engine, state, engine.alloc(net.nParams), 1e-4, engine.alloc(net.nParams));
+    expect(solve).toThrow(NumericalError);
+    expect(solve).toThrow(
       new RegExp(`unit '${net.unitKeys[net.nUnits - 1]}': its \\d×\\d metric block is not positive definite with ε = 0.0001`),
     );
   });

@@ -1,7 +1,7 @@
-import type { DeviceBuffer, Engine, EngineWorkspace } from '../backend/engine.js';
+import type { DeviceBuffer, EngineWorkspace } from '../backend/engine.js';
 import { metricLayout } from '../backend/kernels.js';
 import { NumericalError, problem } from '../errors.js';
-import { checkSerialized, mixInto, type Curvature, type CurvatureState, type Measurement } from './curvature.js';
+import { checkSerialized, mixInto, type Curvature, type CurvatureState } from './curvature.js';
 import { blocksToDense, denseToBlocks } from './dense.js';
 import { unitwiseLeastSquares } from './least-squares.js';
 

@@ -1,5 +1,3 @@
-import type { CompiledNetwork } from './compiled-network.js';
-
 /**
  * Per-batch host arrays of the host-array kernels (the CPU reference; see `HostEngine`). Every
  * per-unit array is unit-major with samples contiguous: the value for unit k and sample s is at

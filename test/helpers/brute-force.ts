@@ -1,9 +1,9 @@
-import { cpuKernels } from '../../src/backend/index.js';
+import { cpuBackend } from '../../src/backend/index.js';
 import { makeBatch } from '../../src/engine/batch.js';
 import type { Model } from '../../src/engine/model.js';
 import { outputDistribution } from '../../src/engine/output-distribution.js';
-import { evaluateLoss, lossAndGradient } from '../../src/engine/propagate.js';
-import { createWorkspace } from '../../src/engine/workspace.js';
+import { lossAndGradient } from '../../src/engine/propagate.js';
+import { forwardPass } from '../../src/backend/engine.js';
 import type { DataDocument } from '../../src/network/types.js';
 
 /** -∇ℓ(x, y) for one input and one target, via a batch of one. */
@@ -11,7 +11,7 @@ export function sampleGradient(model: Model, x: number[], y: number[]): Float64A
   const { net } = model;
   const batch = makeBatch(net, { inputs: [x], targets: [y] });
   const g = new Float64Array(net.nParams);
-  lossAndGradient(cpuKernels, net, model.params, batch, createWorkspace(net, 1), g);
+  lossAndGradient(cpuBackend.open(net, 1), model.params, batch, g);
   return g;
 }
 
@@ -49,10 +49,15 @@ export function squareLossFisherByJacobian(model: Model, data: DataDocument): Fl
   const P = net.nParams;
   const S = data.inputs.length;
   const batch = makeBatch(net, data);
-  const ws = createWorkspace(net, S);
+  const engine = cpuBackend.open(net, S);
+  const ws = engine.workspace();
+  engine.setBatch(ws, batch);
+  const p = engine.alloc(P);
   const outputs = (params: Float64Array) => {
-    evaluateLoss(cpuKernels, net, params, batch, ws);
-    return Array.from(net.outputUnits, (k) => Array.from(ws.act.subarray(k * S, (k + 1) * S)));
+    engine.upload(p, params);
+    forwardPass(engine, p, ws);
+    const act = engine.read(ws.act);
+    return Array.from(net.outputUnits, (k) => Array.from(act.subarray(k * S, (k + 1) * S)));
   };
   const jac: number[][][] = []; // [param][output][sample]
   for (let p = 0; p < P; p++) {
