@@ -1,5 +1,5 @@
 import type { DeviceBuffer, Engine, EngineWorkspace } from '../backend/engine.js';
-import { FileFormatError, problem } from '../errors.js';
+import { FileFormatError, UsageError, problem } from '../errors.js';
 
 /**
  * What one batch (or one sample) gives a curvature: the forward and backward passes in `ws`
@@ -71,4 +71,9 @@ export function checkSerialized(value: SerializedCurvature, kind: string, arrays
   if (value?.kind !== kind || !Array.isArray(value.arrays) || value.arrays.length !== arrays) {
     throw new FileFormatError([problem('state-format', `not a saved '${kind}' curvature state (the run was saved by another method or version)`)]);
   }
+}
+
+/** The error of a curvature given no per-sample modulus (composed with the Euclidean source). */
+export function needsModulus(what: string): UsageError {
+  return new UsageError([problem('method', `${what} need a per-sample metric: compose them with the fisher, mc-fisher, backpropagated or outer-product source, not the Euclidean one`)]);
 }

@@ -1,7 +1,7 @@
 import type { DeviceBuffer, Engine } from '../backend/engine.js';
 import { metricLayout } from '../backend/kernels.js';
 import { NumericalError, problem } from '../errors.js';
-import { checkSerialized, type Curvature, type CurvatureState } from './curvature.js';
+import { checkSerialized, needsModulus, type Curvature, type CurvatureState } from './curvature.js';
 import { blocksToDense, denseToBlocks } from './dense.js';
 
 /** The online metric A and its inverse H per unit (metricLayout), and the last update's direction. */
@@ -60,7 +60,7 @@ export function onlineBlockCurvature(options: OnlineBlockOptions): Curvature<Onl
     },
 
     update(engine, state, m, decay) {
-      if (!m.modulus) throw new TypeError('online blocks need a metric modulus');
+      if (!m.modulus) throw needsModulus('online blocks');
       engine.gradient(m.ws, m.gradient);
       state.directionFor = undefined;
       if (state.updates === 0) {

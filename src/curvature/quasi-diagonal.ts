@@ -1,5 +1,5 @@
 import type { DeviceBuffer } from '../backend/engine.js';
-import { checkSerialized, mixInto, type Curvature, type CurvatureState } from './curvature.js';
+import { checkSerialized, mixInto, needsModulus, type Curvature, type CurvatureState } from './curvature.js';
 import { denseToEntries, entriesToDense } from './dense.js';
 
 /** Entries of A laid out like the parameters (see `EntryBuffers`), and scratch for one batch's. */
@@ -35,7 +35,7 @@ function entryCurvature(kind: string, withCross: boolean, solve: Curvature<Entry
     },
 
     update(engine, state, m, decay) {
-      if (!m.modulus) throw new TypeError(`${kind} entries need a metric modulus`);
+      if (!m.modulus) throw needsModulus(`${kind} entries`);
       // NOTE: the entries come from the gradient kernel's pass over the edges (no second pass).
       if (state.updates === 0 || decay === 1) {
         engine.gradient(m.ws, m.gradient, { modulus: m.modulus, diagonal: state.diagonal, cross: state.cross });

@@ -1,7 +1,7 @@
 import type { DeviceBuffer, EngineWorkspace } from '../backend/engine.js';
 import { metricLayout } from '../backend/kernels.js';
 import { NumericalError, problem } from '../errors.js';
-import { checkSerialized, mixInto, type Curvature, type CurvatureState } from './curvature.js';
+import { checkSerialized, mixInto, needsModulus, type Curvature, type CurvatureState } from './curvature.js';
 import { blocksToDense, denseToBlocks } from './dense.js';
 import { unitwiseLeastSquares } from './least-squares.js';
 
@@ -33,7 +33,7 @@ export const unitBlockCurvature: Curvature<UnitBlockState> = {
 
   update(engine, state, m, decay) {
     engine.gradient(m.ws, m.gradient);
-    if (!m.modulus) throw new TypeError('unit blocks need a metric modulus');
+    if (!m.modulus) throw needsModulus('unit blocks');
     if (state.updates === 0 || decay === 1) {
       // NOTE: written in place: no copy of the Σ n_k² numbers for the batch estimator.
       engine.unitBlocks(m.ws, m.modulus, state.blocks);

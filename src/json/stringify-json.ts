@@ -1,3 +1,4 @@
+import { NumericalError, problem } from '../errors.js';
 /**
  * Serialises JSON exactly: numbers are written with JavaScript's shortest round-trip form
  * (so reading them back gives the same float64 bits) and negative zero is kept as `-0`,
@@ -10,7 +11,7 @@ export function stringifyJson(value: unknown, indent = '  '): string {
 
 function write(value: unknown, pad: string, indent: string): string {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new RangeError(`cannot write non-finite number ${value} as JSON`);
+    if (!Number.isFinite(value)) throw new NumericalError([problem('non-finite', `cannot write the non-finite number ${value} as JSON`)]);
     return Object.is(value, -0) ? '-0' : String(value);
   }
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';

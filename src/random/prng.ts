@@ -1,3 +1,4 @@
+import { UsageError, problem } from '../errors.js';
 /**
  * The one PRNG of unitwise: xoshiro128** (Blackman & Vigna, 2018), 32-bit state words,
  * seeded from a single integer through splitmix32. Chosen because it is small, fast in
@@ -71,7 +72,7 @@ export class Prng {
 
   /** Uniform integer in [0, n), without modulo bias. */
   int(n: number): number {
-    if (!(n >= 1 && n <= 0x100000000)) throw new RangeError(`Prng.int: bound ${n} out of range`);
+    if (!(n >= 1 && n <= 0x100000000)) throw new UsageError([problem('prng', `Prng.int: bound ${n} is outside 1 .. 2^32`)]);
     const limit = 0x100000000 - (0x100000000 % n);
     for (;;) {
       const x = this.nextUint32();
@@ -95,7 +96,7 @@ export class Prng {
 
   /** `count` distinct integers drawn uniformly from [0, n), in draw order (partial Fisher-Yates). */
   sampleWithoutReplacement(n: number, count: number): number[] {
-    if (count > n) throw new RangeError(`cannot draw ${count} distinct values from ${n}`);
+    if (count > n) throw new UsageError([problem('prng', `cannot draw ${count} distinct values from ${n}`)]);
     const pool = Array.from({ length: n }, (_, i) => i);
     for (let i = 0; i < count; i++) {
       const j = i + this.int(n - i);
