@@ -4,20 +4,33 @@ import { NumericalError, problem } from '../errors.js';
 import { runAutoencoder, type ReplicateSpec, type RunResult } from './run.js';
 
 /**
- * Runs `runs` replication runs on `workers` worker threads (default: the number of cores).
- * Each run depends only on its index and the spec, so results do not depend on the number of
- * workers; they are returned in run order. With one worker the runs execute in this thread.
+ * A job the pool can run: an exported async function of one structured-cloneable input, named
+ * by its module's URL and export name, so that a worker thread can import it by itself.
  */
-export async function runReplication(runs: number, spec: ReplicateSpec, options: { workers?: number; onRunDone?: (done: number, total: number) => void } = {}): Promise<RunResult[]> {
-  const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), runs));
-  const results: RunResult[] = new Array(runs);
+export interface JobFunction {
+  /** `import.meta.url` of the module that exports the function. */
+  module: string;
+  /** Its export name. */
+  name: string;
+}
+
+/**
+ * Runs `fn` on every input on `workers` worker threads (default: the number of cores), and
+ * returns the outputs in input order. Each job must depend only on its input, so that results
+ * do not depend on the number of workers. With one worker the jobs run in this thread.
+ */
+export async function runJobs<I, O>(fn: JobFunction, inputs: I[], options: { workers?: number; onJobDone?: (done: number, total: number) => void } = {}): Promise<O[]> {
+  const total = inputs.length;
+  const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), total));
+  const results: O[] = new Array(total);
   let done = 0;
-  const finish = (result: RunResult) => {
-    results[result.run] = result;
-    options.onRunDone?.(++done, runs);
+  const finish = (index: number, output: O) => {
+    results[index] = output;
+    options.onJobDone?.(++done, total);
   };
   if (workers === 1) {
-    for (let r = 0; r < runs; r++) finish(await runAutoencoder(r, spec));
+    const run = (await import(fn.module))[fn.name] as (input: I) => Promise<O>;
+    for (let i = 0; i < total; i++) finish(i, await run(inputs[i]));
     return results;
   }
   let next = 0;
@@ -27,19 +40,20 @@ export async function runReplication(runs: number, spec: ReplicateSpec, options:
       const worker = new Worker(script);
       return new Promise<void>((resolve, reject) => {
         const send = () => {
-          if (next >= runs) {
+          if (next >= total) {
             void worker.terminate().then(() => resolve());
             return;
           }
-          worker.postMessage({ run: next++, spec });
+          const index = next++;
+          worker.postMessage({ index, fn, input: inputs[index] });
         };
-        worker.on('message', (m: { ok: true; result: RunResult } | { ok: false; run: number; error: string }) => {
+        worker.on('message', (m: { ok: true; index: number; output: O } | { ok: false; index: number; error: string }) => {
           if (!m.ok) {
             void worker.terminate();
-            reject(new NumericalError([problem('run-failed', `replication run ${m.run} failed: ${m.error}`)]));
+            reject(new NumericalError([problem('job-failed', `job ${m.index} (${fn.name}) failed: ${m.error}`)]));
             return;
           }
-          finish(m.result);
+          finish(m.index, m.output);
           send();
         });
         worker.on('error', reject);
@@ -48,4 +62,21 @@ export async function runReplication(runs: number, spec: ReplicateSpec, options:
     }),
   );
   return results;
+}
+
+/** The input of one replication run. */
+export interface ReplicationJob {
+  run: number;
+  spec: ReplicateSpec;
+}
+
+/** One replication run as a pool job. */
+export function replicationJob(job: ReplicationJob): Promise<RunResult> {
+  return runAutoencoder(job.run, job.spec);
+}
+
+/** Runs `runs` replication runs of Section 4 on the pool; results in run order, independent of the number of workers. */
+export function runReplication(runs: number, spec: ReplicateSpec, options: { workers?: number; onRunDone?: (done: number, total: number) => void } = {}): Promise<RunResult[]> {
+  const jobs = Array.from({ length: runs }, (_, run): ReplicationJob => ({ run, spec }));
+  return runJobs<ReplicationJob, RunResult>({ module: import.meta.url, name: 'replicationJob' }, jobs, { workers: options.workers, onJobDone: options.onRunDone });
 }

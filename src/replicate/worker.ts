@@ -1,10 +1,12 @@
 import { parentPort } from 'node:worker_threads';
-import { runAutoencoder, type ReplicateSpec } from './run.js';
+import type { JobFunction } from './pool.js';
 
-/** Worker thread of the replication pool: runs the runs it is sent, one at a time. */
-parentPort?.on('message', (message: { run: number; spec: ReplicateSpec }) => {
-  runAutoencoder(message.run, message.spec).then(
-    (result) => parentPort?.postMessage({ ok: true, result }),
-    (err: Error) => parentPort?.postMessage({ ok: false, run: message.run, error: err.message }),
-  );
+/** Worker thread of the job pool: imports the job's function and runs the jobs it is sent, one at a time. */
+parentPort?.on('message', (message: { index: number; fn: JobFunction; input: unknown }) => {
+  import(message.fn.module)
+    .then((module: Record<string, (input: unknown) => Promise<unknown>>) => module[message.fn.name](message.input))
+    .then(
+      (output) => parentPort?.postMessage({ ok: true, index: message.index, output }),
+      (err: Error) => parentPort?.postMessage({ ok: false, index: message.index, error: err.message }),
+    );
 });
