@@ -5,6 +5,7 @@ import { useBackend } from '../src/backend/load.js';
 import { metricLayout } from '../src/backend/kernels.js';
 import { makeBatch } from '../src/engine/batch.js';
 import { createModel } from '../src/engine/model.js';
+import { loadBatch } from '../src/engine/propagate.js';
 import { INTERPRETATIONS, type NetworkDocument } from '../src/network/types.js';
 import { outputDraws } from '../src/metrics/output-metric.js';
 import { Prng } from '../src/random/prng.js';
@@ -46,10 +47,7 @@ function setup(backend: Backend, doc: NetworkDocument, samples = 7) {
   const batch = makeBatch(net, randomData(doc, samples, 11));
   const open = (b: Backend) => {
     const engine = b.open(net, batch.size);
-    const params = engine.alloc(net.nParams);
-    engine.upload(params, model.params);
-    const ws = engine.workspace();
-    engine.setBatch(ws, batch);
+    const { params, ws } = loadBatch(engine, model.params, batch);
     forwardPass(engine, params, ws);
     engine.outputLayer(ws);
     backwardPass(engine, params, ws);

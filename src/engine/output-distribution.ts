@@ -4,6 +4,7 @@ import { batchProbabilities } from '../optimizer/probabilities.js';
 import type { DataDocument } from '../network/types.js';
 import { makeBatch } from './batch.js';
 import type { Model } from './model.js';
+import { loadBatch } from './propagate.js';
 
 /**
  * The output distribution ω(x) of every sample (see `batchProbabilities`), as numbers comparable
@@ -14,10 +15,7 @@ export function outputDistribution(model: Model, data: DataDocument, backend = '
   const batch = makeBatch(net, data);
   const engine = openEngine(backend, net, batch.size);
   try {
-    const params = engine.alloc(net.nParams);
-    engine.upload(params, model.params);
-    const ws = engine.workspace();
-    engine.setBatch(ws, batch);
+    const { params, ws } = loadBatch(engine, model.params, batch);
     forwardPass(engine, params, ws);
     return batchProbabilities(net, engine.read(ws.act), batch.size);
   } finally {

@@ -1,20 +1,28 @@
-import { backwardPass, forwardPass, type Engine } from '../backend/engine.js';
+import { backwardPass, forwardPass, type DeviceBuffer, type Engine, type EngineWorkspace } from '../backend/engine.js';
 import type { Batch } from './batch.js';
 
-/**
- * Forward propagation (Eq. 2) and the output layer (Eq. 3) of `params` on `batch` in a fresh
- * workspace of `engine`: mean loss in nats per sample.
- */
-export function evaluateLoss(engine: Engine, params: Float64Array, batch: Batch): number {
+/** Uploads `params` and `batch` to a fresh buffer and workspace of `engine`. */
+export function loadBatch(engine: Engine, params: Float64Array, batch: Batch): { params: DeviceBuffer; ws: EngineWorkspace } {
   const p = engine.alloc(params.length);
   engine.upload(p, params);
   const ws = engine.workspace();
   engine.setBatch(ws, batch);
-  forwardPass(engine, p, ws);
+  return { params: p, ws };
+}
+
+/** Forward propagation (Eq. 2) and the output layer (Eq. 3) of the batch in `ws`: mean loss in nats per sample. */
+export function forwardLoss(engine: Engine, params: DeviceBuffer, ws: EngineWorkspace): number {
+  forwardPass(engine, params, ws);
   engine.outputLayer(ws);
-  const loss = engine.meanLoss(ws);
-  engine.free(ws);
-  engine.free(p);
+  return engine.meanLoss(ws);
+}
+
+/** {@link forwardLoss} of `params` on `batch` in a fresh workspace of `engine`. */
+export function evaluateLoss(engine: Engine, params: Float64Array, batch: Batch): number {
+  const loaded = loadBatch(engine, params, batch);
+  const loss = forwardLoss(engine, loaded.params, loaded.ws);
+  engine.free(loaded.ws);
+  engine.free(loaded.params);
   return loss;
 }
 
@@ -23,13 +31,8 @@ export function evaluateLoss(engine: Engine, params: Float64Array, batch: Batch)
  * like params). Returns the mean loss in nats per sample.
  */
 export function lossAndGradient(engine: Engine, params: Float64Array, batch: Batch, gradient: Float64Array): number {
-  const p = engine.alloc(params.length);
-  engine.upload(p, params);
-  const ws = engine.workspace();
-  engine.setBatch(ws, batch);
-  forwardPass(engine, p, ws);
-  engine.outputLayer(ws);
-  const loss = engine.meanLoss(ws);
+  const { params: p, ws } = loadBatch(engine, params, batch);
+  const loss = forwardLoss(engine, p, ws);
   backwardPass(engine, p, ws);
   const g = engine.alloc(params.length);
   engine.gradient(ws, g);

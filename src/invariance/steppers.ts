@@ -1,10 +1,11 @@
-import type { Engine, EngineWorkspace, DeviceBuffer } from '../backend/engine.js';
+import type { Engine } from '../backend/engine.js';
 import { openEngine } from '../backend/registry.js';
 import type { Curvature } from '../curvature/curvature.js';
 import { unitwiseLeastSquares } from '../curvature/least-squares.js';
 import { unitBlockCurvature } from '../curvature/unit-blocks.js';
 import { makeBatch } from '../engine/batch.js';
 import type { Model } from '../engine/model.js';
+import { loadBatch } from '../engine/propagate.js';
 import { createMethod, type Method, type MethodName } from '../methods/methods.js';
 import { MethodRunner } from '../methods/runner.js';
 import type { DataDocument } from '../network/types.js';
@@ -30,10 +31,7 @@ export interface StepperOptions {
 function open(model: Model, data: DataDocument, o: StepperOptions, method: Method) {
   const batch = makeBatch(model.net, data);
   const engine: Engine = openEngine(o.backend, model.net, batch.size);
-  const params: DeviceBuffer = engine.alloc(model.net.nParams);
-  engine.upload(params, model.params);
-  const ws: EngineWorkspace = engine.workspace();
-  engine.setBatch(ws, batch);
+  const { params, ws } = loadBatch(engine, model.params, batch);
   return { engine, params, ws, runner: new MethodRunner(engine, method), random: { rng: new Prng(o.seed), mcSamples: o.mcSamples } };
 }
 

@@ -1,7 +1,8 @@
-import { backwardPass, forwardPass, type DeviceBuffer, type Engine, type EngineWorkspace } from '../backend/engine.js';
+import { backwardPass, type DeviceBuffer, type Engine, type EngineWorkspace } from '../backend/engine.js';
 import { openEngine } from '../backend/registry.js';
 import { makeBatch, type Batch } from '../engine/batch.js';
 import type { Model } from '../engine/model.js';
+import { forwardLoss, loadBatch } from '../engine/propagate.js';
 import type { DataDocument } from '../network/types.js';
 
 /** A batch after forward and backward propagation on an engine: what `inspect` reports on. */
@@ -21,13 +22,8 @@ export function prepareBatch(model: Model, data: DataDocument, options: { backen
   const { net } = model;
   const batch = makeBatch(net, data);
   const engine = openEngine(options.backend ?? 'cpu', net, batch.size);
-  const params = engine.alloc(net.nParams);
-  engine.upload(params, model.params);
-  const ws = engine.workspace();
-  engine.setBatch(ws, batch);
-  forwardPass(engine, params, ws);
-  engine.outputLayer(ws);
-  const lossNats = engine.meanLoss(ws);
+  const { params, ws } = loadBatch(engine, model.params, batch);
+  const lossNats = forwardLoss(engine, params, ws);
   backwardPass(engine, params, ws);
   const g = engine.alloc(net.nParams);
   engine.gradient(ws, g);

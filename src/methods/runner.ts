@@ -1,5 +1,6 @@
 import { forwardPass, type DeviceBuffer, type Engine, type EngineWorkspace } from '../backend/engine.js';
 import type { Batch } from '../engine/batch.js';
+import { loadBatch } from '../engine/propagate.js';
 import type { CurvatureState } from '../curvature/curvature.js';
 import type { Prng } from '../random/prng.js';
 import type { Method } from './methods.js';
@@ -60,10 +61,7 @@ export class MethodRunner {
  * gradient and direction on the host (the batch's own curvature; least squares at ε = 0).
  */
 export function evaluateMethodOnce(engine: Engine, method: Method, params: Float64Array, batch: Batch, options: { epsilon: number; rng: Prng; mcSamples: number }): { lossNats: number; gradient: Float64Array; direction: Float64Array } {
-  const p = engine.alloc(engine.net.nParams);
-  engine.upload(p, params);
-  const ws = engine.workspace();
-  engine.setBatch(ws, batch);
+  const { params: p, ws } = loadBatch(engine, params, batch);
   const runner = new MethodRunner(engine, method);
   try {
     const lossNats = runner.measure(p, ws, 1, options);

@@ -1,9 +1,8 @@
-import { forwardPass } from '../backend/engine.js';
 import { openEngine } from '../backend/registry.js';
 import { NumericalError, UsageError, problem } from '../errors.js';
 import { makeBatch } from '../engine/batch.js';
 import type { Model } from '../engine/model.js';
-import { BITS_PER_NAT } from '../engine/propagate.js';
+import { BITS_PER_NAT, evaluateLoss } from '../engine/propagate.js';
 import { createMethod, isMethodName, METHODS, type MethodName } from '../methods/methods.js';
 import { evaluateMethodOnce } from '../methods/runner.js';
 import type { DataDocument } from '../network/types.js';
@@ -58,13 +57,7 @@ export function stepModel(model: Model, data: DataDocument, options: StepOptions
     if (!next.every(Number.isFinite)) {
       throw new NumericalError([problem('non-finite-step', `the ${options.method} step gives non-finite parameters (loss before: ${before * BITS_PER_NAT} bits); lower the learning rate or raise --epsilon`)]);
     }
-    const params = engine.alloc(net.nParams);
-    engine.upload(params, next);
-    const ws = engine.workspace();
-    engine.setBatch(ws, batch);
-    forwardPass(engine, params, ws);
-    engine.outputLayer(ws);
-    const after = engine.meanLoss(ws);
+    const after = evaluateLoss(engine, next, batch);
     model.params = next;
     return { lossBefore: before * BITS_PER_NAT, lossAfter: after * BITS_PER_NAT, direction };
   } finally {
