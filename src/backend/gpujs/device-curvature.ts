@@ -2,7 +2,8 @@ import { UsageError, problem } from '../../errors.js';
 import type { DeviceBuffer, EngineWorkspace } from '../engine.js';
 import type { DeviceBlockGroup } from './device-network.js';
 import type { DeviceData } from './device-runtime.js';
-import type { GpujsBuffer, GpujsEngine } from './gpujs-engine.js';
+import type { GpujsBuffer } from './device-memory.js';
+import type { GpujsEngine } from './gpujs-engine.js';
 
 /**
  * The curvature phase of the gpu.js engine on the device: per-unit blocks (Eq. 18, 28), their

@@ -1,6 +1,7 @@
 import type { DeviceBuffer, EngineWorkspace, OutputMetricBuffers } from '../engine.js';
 import type { DeviceData } from './device-runtime.js';
-import type { GpujsBuffer, GpujsEngine } from './gpujs-engine.js';
+import type { GpujsBuffer } from './device-memory.js';
+import type { GpujsEngine } from './gpujs-engine.js';
 import { transferChunks } from './transfer-chunks.js';
 
 /**

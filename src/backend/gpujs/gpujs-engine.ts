@@ -1,32 +1,15 @@
-import { UsageError, problem } from '../../errors.js';
 import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
-import { TransferCounter, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type OutputMetricBuffers } from '../engine.js';
+import type { DeviceBuffer, Engine, EngineWorkspace, EntryBuffers, OutputMetricBuffers } from '../engine.js';
 import { metricLayout, type MetricLayout } from '../kernels.js';
 import { blocksTimesVector, diagonalSolve, invertBlocks, onlineBlockStep, quasiDiagonalSolve, solveUnitBlocks, unitBlocks } from './device-curvature.js';
 import { fisherModulus, monteCarloModulus, outputMetric, transferRates } from './device-metric.js';
 import { checkDeviceSizes, deviceNetwork, deviceNetworkData, type DeviceNetwork } from './device-network.js';
-import type { DeviceData, DeviceKernel, DeviceRuntime } from './device-runtime.js';
+import { DeviceMemory, GpujsBuffer, dev } from './device-memory.js';
+import type { DeviceRuntime } from './device-runtime.js';
 import { EXACT_INDEX_LIMIT } from './gpujs-mode.js';
 
-/** A buffer of a {@link GpujsEngine}: its current device data (a texture, or a Float32Array in webasm mode). */
-export class GpujsBuffer implements DeviceBuffer {
-  constructor(
-    public data: DeviceData,
-    readonly length: number,
-  ) {}
-}
-
-/** An argument of {@link GpujsEngine.launch}: a buffer of this engine, raw device data or a number. */
-export type LaunchArg = DeviceBuffer | DeviceData | number;
-
 const INTERPRETATION_CODE = { square: 0, bernoulli: 1, softmax: 2, spherical: 3 } as const;
-const REDUCE = { sum: 0, min: 1, nonFinite: 2, negative: 3 } as const;
-
-const dev = (b: DeviceBuffer): GpujsBuffer => {
-  if (!(b instanceof GpujsBuffer)) throw new TypeError('a buffer of another engine was given to a gpujs engine');
-  return b;
-};
 
 /**
  * The gpu.js {@link Engine}: every buffer stays on the device (textures in headlessgl mode,
@@ -38,106 +21,30 @@ const dev = (b: DeviceBuffer): GpujsBuffer => {
  * texture: O(nUnits × size) device work per level and no host traffic, where per-level textures
  * would make every kernel that reads a unit-major array gather from several textures.
  */
-export class GpujsEngine implements Engine {
+export class GpujsEngine extends DeviceMemory implements Engine {
   readonly backend = 'gpujs';
   readonly precision = 'float32' as const;
-  readonly transfers = new TransferCounter();
   readonly layout: MetricLayout;
   readonly interpretation: number;
   /** The network's constants on the device (uploaded and counted at open). */
   readonly constants: DeviceNetwork;
-  private readonly live = new Set<GpujsBuffer>();
   private readonly metrics = new Map<EngineWorkspace, OutputMetricBuffers>();
-  private disposed = false;
 
   constructor(
-    readonly runtime: DeviceRuntime,
+    runtime: DeviceRuntime,
     readonly net: CompiledNetwork,
     readonly size: number,
     /** Entries of one transfer-rate chunk (tests lower it to exercise chunking). */
     readonly transferBudget = EXACT_INDEX_LIMIT,
   ) {
+    super(runtime);
     checkDeviceSizes(net, size);
     this.layout = metricLayout(net);
     this.interpretation = INTERPRETATION_CODE[net.interpretation];
     this.constants = deviceNetwork(net, this.layout, (values) => this.toDevice(values));
   }
 
-  // Internal helpers, shared with device-metric.ts and device-curvature.ts.
-
-  /** Runs a kernel over `threads` threads; buffers pass their current data. Returns new device data. */
-  launch(name: DeviceKernel, threads: number, ...args: LaunchArg[]): DeviceData {
-    if (this.disposed) throw new Error('gpujs engine used after dispose()');
-    return this.runtime.launch(name, Math.max(1, threads), ...args.map((a) => (a instanceof GpujsBuffer ? a.data : (a as DeviceData | number))));
-  }
-
-  /** Runs a kernel over the whole of `buffer` and makes its output the buffer's data (the old data is freed). */
-  update(buffer: DeviceBuffer, name: DeviceKernel, ...args: LaunchArg[]): void {
-    this.assign(buffer, this.launch(name, buffer.length, ...args));
-  }
-
-  /** Makes `data` the data of `buffer`, freeing what it held. */
-  assign(buffer: DeviceBuffer, data: DeviceData): void {
-    const b = dev(buffer);
-    if (b.data !== data) this.runtime.release(b.data);
-    b.data = data;
-  }
-
-  /** Frees temporary device data. */
-  release(...data: DeviceData[]): void {
-    for (const d of data) this.runtime.release(d);
-  }
-
-  /** Host → device copy of a whole array (counted). */
-  toDevice(values: ArrayLike<number>): DeviceData {
-    const f32 = Float32Array.from(values);
-    this.transfers.upload(f32.byteLength);
-    return this.runtime.mode === 'webasm' ? f32 : this.runtime.launch('fromArray', f32.length, f32);
-  }
-
-  /** Device → host copy of the first `length` values of device data (counted). */
-  toHost(data: DeviceData, length: number): Float64Array {
-    this.transfers.read(length * 4);
-    return Float64Array.from(this.runtime.toHost(data, length));
-  }
-
-  /**
-   * Reduces the first `n` entries of device data to one number on the device (two stages of
-   * √n-long loops beyond 1024 entries) and reads it back (4 bytes).
-   */
-  reduce(data: LaunchArg, n: number, op: keyof typeof REDUCE): number {
-    let values = data;
-    let count = n;
-    let code: number = REDUCE[op];
-    const temporaries: DeviceData[] = [];
-    while (count > 1024) {
-      const chunk = Math.ceil(Math.sqrt(count));
-      const threads = Math.ceil(count / chunk);
-      const partial = this.launch('reduceChunk', threads, values, count, chunk, code);
-      temporaries.push(partial);
-      values = partial;
-      count = threads;
-      code = op === 'min' ? REDUCE.min : REDUCE.sum;
-    }
-    const result = this.launch('reduceChunk', 1, values, count, Math.max(1, count), code);
-    const value = this.toHost(result, 1)[0];
-    this.release(result, ...temporaries);
-    return value;
-  }
-
-  /** A new buffer holding device data (owned by the engine until freed). */
-  wrap(data: DeviceData, length: number): GpujsBuffer {
-    const buffer = new GpujsBuffer(data, length);
-    this.live.add(buffer);
-    return buffer;
-  }
-
-  // Memory.
-
-  alloc(length: number): DeviceBuffer {
-    if (length > EXACT_INDEX_LIMIT) throw new UsageError([problem('gpujs', `a buffer of ${length} entries exceeds 2^24, the largest index float32 kernels address exactly; use the cpu backend`)]);
-    return this.wrap(this.launch('fillValue', length, 0), length);
-  }
+  // Memory (buffers, uploads and reads: see DeviceMemory).
 
   workspace(): EngineWorkspace {
     const n = this.net.nUnits * this.size;
@@ -153,29 +60,8 @@ export class GpujsEngine implements Engine {
     };
   }
 
-  upload(buffer: DeviceBuffer, values: ArrayLike<number>, offset = 0): void {
-    if (values.length === 0) return;
-    if (offset < 0 || offset + values.length > buffer.length) throw new RangeError(`upload of ${values.length} values at ${offset} into a buffer of ${buffer.length}`);
-    if (offset === 0 && values.length === buffer.length) return this.assign(buffer, this.toDevice(values));
-    const f32 = Float32Array.from(values);
-    this.transfers.upload(f32.byteLength);
-    this.update(buffer, 'splice', buffer, f32, offset, f32.length);
-  }
-
-  read(buffer: DeviceBuffer, offset = 0, length = buffer.length - offset): Float64Array {
-    if (length <= 0) return new Float64Array(0);
-    if (offset === 0 && length === buffer.length) return this.toHost(dev(buffer).data, length);
-    const part = this.launch('slice', length, buffer, offset);
-    const values = this.toHost(part, length);
-    this.release(part);
-    return values;
-  }
-
   free(buffer: DeviceBuffer | EngineWorkspace): void {
-    if (buffer instanceof GpujsBuffer) {
-      if (this.live.delete(buffer)) this.runtime.release(buffer.data);
-      return;
-    }
+    if (buffer instanceof GpujsBuffer) return this.freeBuffer(buffer);
     const ws = buffer as EngineWorkspace;
     for (const b of [ws.pre, ws.act, ws.deriv, ws.back, ws.backReduced, ws.targets, ws.loss]) this.free(b);
     const metric = this.metrics.get(ws);
@@ -190,24 +76,6 @@ export class GpujsEngine implements Engine {
     this.metrics.clear();
     this.release(...deviceNetworkData(this.constants));
     this.disposed = true;
-  }
-
-  // Elementwise helpers.
-
-  copy(src: DeviceBuffer, dst: DeviceBuffer): void {
-    this.update(dst, 'slice', src, 0);
-  }
-
-  fill(buffer: DeviceBuffer, value: number): void {
-    this.assign(buffer, this.launch('fillValue', buffer.length, value));
-  }
-
-  combine(out: DeviceBuffer, alpha: number, x: DeviceBuffer, beta: number, y: DeviceBuffer): void {
-    this.update(out, 'combine', dev(x), dev(y), alpha, beta);
-  }
-
-  allFinite(buffer: DeviceBuffer): boolean {
-    return this.reduce(dev(buffer), buffer.length, 'nonFinite') === 0;
   }
 
   // Propagation.
