@@ -91,11 +91,10 @@ describe.each(modes)('gpujs engine in %s mode', (mode) => {
   it('uploads the network constants once at open, and nothing is read', () => {
     const doc = chain('softmax', 3);
     const { net } = createModel(doc);
-    const engine = backend.open(net, SAMPLES);
-    const blockSizeGroups = new Set(Array.from({ length: net.nUnits - net.nInputs }, (_, i) => net.blockOffsets[net.nInputs + i + 1] - net.blockOffsets[net.nInputs + i])).size;
-    // 4 offset arrays, 3 edge arrays, 9 per-unit arrays, 2 per-output arrays, the parameter map, the groups' unit lists.
-    const entries = 4 * (net.nUnits + 1) + 3 * net.nEdges + 9 * net.nUnits + 2 * net.nOutputs + net.nParams + (net.nUnits - net.nInputs);
-    expect(engine.transfers.snapshot()).toEqual({ uploads: 19 + blockSizeGroups, uploadBytes: 4 * entries, reads: 0, readBytes: 0 });
+    const engine = backend.open(net, SAMPLES) as GpujsEngine;
+    // 4 offset arrays, 3 edge arrays, 10 per-unit arrays, 2 per-output arrays, the parameter map, the groups' unit lists.
+    const entries = 4 * (net.nUnits + 1) + 3 * net.nEdges + 10 * net.nUnits + 2 * net.nOutputs + net.nParams + (net.nUnits - net.nInputs);
+    expect(engine.transfers.snapshot()).toEqual({ uploads: 20 + engine.constants.groups.length, uploadBytes: 4 * entries, reads: 0, readBytes: 0 });
     engine.dispose();
   });
 

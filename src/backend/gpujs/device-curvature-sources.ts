@@ -5,9 +5,9 @@ import type { A, KernelThis } from './device-sources.js';
  * Per-unit blocks live in one buffer laid out by `metricLayout` (unit k's n × n block row-major
  * at matrixOffsets[k], n = blockOffsets[k+1] - blockOffsets[k]); a kernel over block entries
  * finds its unit by binary search in matrixOffsets. Batched Cholesky works on packed groups of
- * the units with one block size n: [u × n × n] (`unitSlot[k]` = k's index in its group,
- * `unitSize[k]` = n). `mask` [nUnits] selects units (> 0: the unit's 1-based position in the
- * caller's list).
+ * the units of one group: [u × n × n], each block padded with the identity to the group's n
+ * (`unitGroup[k]` = k's group, `unitSlot[k]` = its index there, `unitSize[k]` = n_k ≤ n).
+ * `mask` [nUnits] selects units (> 0: the unit's 1-based position in the caller's list).
  */
 
 /**
@@ -58,20 +58,34 @@ export function blockEntry(this: KernelThis, act: A, psi: A, matrixOffsets: A, b
   return sum / S;
 }
 
-/** Packs a group's blocks: thread x = g·n² + r → blocks[matrixOffsets[units[g]] + r]. */
-export function gatherBlocks(this: KernelThis, blocks: A, units: A, matrixOffsets: A, n: number): number {
+/** Packs a group's blocks, padded with the identity: thread x = (g·n + i)·n + j → A_ij of unit units[g] (i, j < n_k), else δ_ij. */
+export function gatherBlocks(this: KernelThis, blocks: A, units: A, matrixOffsets: A, unitSize: A, n: number): number {
   const g = Math.floor((this.thread.x + 0.5) / (n * n));
+  const rest = this.thread.x - g * n * n;
+  const i = Math.floor((rest + 0.5) / n);
+  const j = rest - i * n;
   const k = units[g];
-  const base = matrixOffsets[k];
-  return blocks[base + this.thread.x - g * n * n];
+  const size = unitSize[k];
+  if (i < size && j < size) {
+    const base = matrixOffsets[k];
+    return blocks[base + i * size + j];
+  }
+  if (Math.abs(i - j) < 0.5) {
+    return 1;
+  }
+  return 0;
 }
 
-/** Packs a group's parameter vectors: thread x = g·n + i → values[blockOffsets[units[g]] + i]. */
-export function gatherVector(this: KernelThis, values: A, units: A, blockOffsets: A, n: number): number {
+/** Packs a group's parameter vectors, padded with zeros: thread x = g·n + i → values[blockOffsets[units[g]] + i] (i < n_k), else 0. */
+export function gatherVector(this: KernelThis, values: A, units: A, blockOffsets: A, unitSize: A, n: number): number {
   const g = Math.floor((this.thread.x + 0.5) / n);
+  const i = this.thread.x - g * n;
   const k = units[g];
+  if (i >= unitSize[k]) {
+    return 0;
+  }
   const base = blockOffsets[k];
-  return values[base + this.thread.x - g * n];
+  return values[base + i];
 }
 
 /**
@@ -145,14 +159,14 @@ export function triangularStep(this: KernelThis, old: A, factors: A, rhs: A, row
 }
 
 /**
- * Failure flags of a group, thread k over units: for masked units of block size n, mask[k] when
- * a pivot of the factors is not positive and finite or (check = 1) a solution entry is not
- * finite, else 1e30; other units keep old. The minimum over units is the first failure.
+ * Failure flags of group `group` (blocks of size n), thread k over units: for its masked units,
+ * mask[k] when a pivot of the factors is not positive and finite or (check = 1) a solution entry
+ * is not finite, else 1e30; other units keep old. The minimum over units is the first failure.
  */
-export function blockFlags(this: KernelThis, old: A, factors: A, solution: A, unitSlot: A, unitSize: A, mask: A, n: number, R: number, check: number): number {
+export function blockFlags(this: KernelThis, old: A, factors: A, solution: A, unitGroup: A, unitSlot: A, mask: A, group: number, n: number, R: number, check: number): number {
   const k = this.thread.x;
   const order = mask[k];
-  if (Math.abs(unitSize[k] - n) > 0.5 || order < 0.5) {
+  if (Math.abs(unitGroup[k] - group) > 0.5 || order < 0.5) {
     return old[k];
   }
   const g = unitSlot[k];
@@ -181,11 +195,11 @@ export function blockFlags(this: KernelThis, old: A, factors: A, solution: A, un
   return 1e30;
 }
 
-/** A group's packed vectors back into parameter layout, thread p: masked units of size n take x[slot·n + i]; others old. */
-export function scatterParams(this: KernelThis, old: A, values: A, paramUnit: A, blockOffsets: A, unitSlot: A, unitSize: A, mask: A, n: number): number {
+/** A group's packed vectors back into parameter layout, thread p: masked units of group `group` take x[slot·n + i]; others old. */
+export function scatterParams(this: KernelThis, old: A, values: A, paramUnit: A, blockOffsets: A, unitGroup: A, unitSlot: A, mask: A, group: number, n: number): number {
   const p = this.thread.x;
   const k = paramUnit[p];
-  if (Math.abs(unitSize[k] - n) > 0.5 || mask[k] < 0.5) {
+  if (Math.abs(unitGroup[k] - group) > 0.5 || mask[k] < 0.5) {
     return old[p];
   }
   const g = unitSlot[k];
@@ -193,8 +207,8 @@ export function scatterParams(this: KernelThis, old: A, values: A, paramUnit: A,
   return values[g * n + p - p0];
 }
 
-/** A group's packed blocks back into the block layout, thread x over every block entry; others old. */
-export function scatterBlocks(this: KernelThis, old: A, values: A, matrixOffsets: A, unitSlot: A, unitSize: A, mask: A, nUnits: number, n: number): number {
+/** A group's packed (padded) blocks back into the block layout, thread x over every block entry; others old. */
+export function scatterBlocks(this: KernelThis, old: A, values: A, matrixOffsets: A, unitGroup: A, unitSlot: A, unitSize: A, mask: A, nUnits: number, group: number, n: number): number {
   const x = this.thread.x;
   let lo = 0;
   let hi = nUnits;
@@ -210,12 +224,15 @@ export function scatterBlocks(this: KernelThis, old: A, values: A, matrixOffsets
     }
   }
   const k = lo;
-  if (Math.abs(unitSize[k] - n) > 0.5 || mask[k] < 0.5) {
+  if (Math.abs(unitGroup[k] - group) > 0.5 || mask[k] < 0.5) {
     return old[x];
   }
   const g = unitSlot[k];
-  const base = matrixOffsets[k];
-  return values[g * n * n + x - base];
+  const size = unitSize[k];
+  const r = x - matrixOffsets[k];
+  const i = Math.floor((r + 0.5) / size);
+  const j = r - i * size;
+  return values[(g * n + i) * n + j];
 }
 
 /**

@@ -8,10 +8,11 @@ import type { GpujsEngine } from './gpujs-engine.js';
 /**
  * The curvature phase of the gpu.js engine on the device: per-unit blocks (Eq. 18, 28), their
  * solves (Eq. 20, 30) and inverses, the quasi-diagonal (Eq. 22-23) and diagonal steps, and the
- * online Sherman-Morrison step (Eq. 37-38). Solves are batched over the units whose blocks
- * have one size n: Cholesky one column per launch (thread = unit × entry), then forward and
- * backward substitution one row per launch; 3n launches per block size, whatever the number of
- * units. Failures come back as one number: the minimum over per-unit flags.
+ * online Sherman-Morrison step (Eq. 37-38). Solves are batched over groups of units whose blocks
+ * are padded with the identity to one size n (`paddedSize`): Cholesky one column per launch
+ * (thread = unit × entry), then forward and backward substitution one row per launch; 3n
+ * launches per group, whatever the number of units. Failures come back as one number: the
+ * minimum over per-unit flags.
  * NOTE: a launch per column keeps every thread's work O(n) without per-thread scratch arrays,
  * which gpu.js kernels cannot allocate; each launch rewrites the group's packed [u × n × n]
  * factors (copying the other columns), O(u n³) device work per group, as the factorisation itself.
@@ -30,7 +31,7 @@ export function unitBlocks(engine: GpujsEngine, ws: EngineWorkspace, modulus: Gp
 function factorGroup(engine: GpujsEngine, blocks: GpujsBuffer, group: DeviceBlockGroup, epsilon: number): DeviceData {
   const { n } = group;
   const entries = group.unitIds.length * n * n;
-  const packed = engine.launch('gatherBlocks', entries, blocks, group.units, engine.constants.matrixOffsets, n);
+  const packed = engine.launch('gatherBlocks', entries, blocks, group.units, engine.constants.matrixOffsets, engine.constants.unitSize, n);
   let factors = engine.launch('fillValue', entries, 0);
   for (let j = 0; j < n; j++) {
     const next = engine.launch('choleskyStep', entries, factors, packed, j, n, epsilon);
@@ -76,11 +77,11 @@ export function solveUnitBlocks(engine: GpujsEngine, blocks: GpujsBuffer, gradie
     const { n } = group;
     const u = group.unitIds.length;
     const factors = factorGroup(engine, blocks, group, epsilon);
-    const rhs = engine.launch('gatherVector', u * n, gradient, group.units, c.blockOffsets, n);
+    const rhs = engine.launch('gatherVector', u * n, gradient, group.units, c.blockOffsets, c.unitSize, n);
     const forward = triangular(engine, factors, rhs, u, n, 1, false);
     const solution = triangular(engine, factors, forward, u, n, 1, true);
-    engine.update(out, 'scatterParams', out, solution, c.paramUnit, c.blockOffsets, c.unitSlot, c.unitSize, c.allUnits, n);
-    engine.update(flags, 'blockFlags', flags, factors, solution, c.unitSlot, c.unitSize, c.allUnits, n, 1, 1);
+    engine.update(out, 'scatterParams', out, solution, c.paramUnit, c.blockOffsets, c.unitGroup, c.unitSlot, c.allUnits, group.id, n);
+    engine.update(flags, 'blockFlags', flags, factors, solution, c.unitGroup, c.unitSlot, c.allUnits, group.id, n, 1, 1);
     engine.release(factors, rhs, forward, solution);
   }
   const failed = failedUnit(engine.reduce(flags, net.nUnits, 'min'));
@@ -112,8 +113,8 @@ export function invertBlocks(engine: GpujsEngine, blocks: GpujsBuffer, inverses:
     const factors = factorGroup(engine, blocks, group, 0);
     const forward = triangular(engine, factors, undefined, u, n, n, false);
     const inverse = triangular(engine, factors, forward, u, n, n, true);
-    engine.update(inverses, 'scatterBlocks', inverses, inverse, c.matrixOffsets, c.unitSlot, c.unitSize, mask, net.nUnits, n);
-    engine.update(flags, 'blockFlags', flags, factors, inverse, c.unitSlot, c.unitSize, mask, n, n, 0);
+    engine.update(inverses, 'scatterBlocks', inverses, inverse, c.matrixOffsets, c.unitGroup, c.unitSlot, c.unitSize, mask, net.nUnits, group.id, n);
+    engine.update(flags, 'blockFlags', flags, factors, inverse, c.unitGroup, c.unitSlot, mask, group.id, n, n, 0);
     engine.release(factors, forward, inverse);
   }
   const failed = failedUnit(engine.reduce(flags, net.nUnits, 'min'), units);

@@ -8,18 +8,21 @@ import type { A, KernelThis } from './device-sources.js';
 
 /**
  * One level of the transfer-rate backpropagations (Def. 2, Eq. 13) of outputs j0 .. j0+C-1 over
- * samples s0 .. s0+W-1. Rates are [nUnits × C × W], thread x = (k·C + c)·W + t (sample s0 + t);
- * units start ≤ k < end: at output j0 + c itself the seed (reduced = 1) or 1; elsewhere
- * J_k = Σ_e w_e rates[target_e] and J̃_k = r_k J_k (reduced = 1) or J_k. Other rows: old
- * (rates is read for the targets; old = rates for J̃, the raw buffer for J). seeds [nOut × S].
+ * samples s0 .. s0+W-1, on windows of unit rows: the output holds units start .. start+rows-1
+ * (the level, then the units above it that lower levels still read), thread
+ * x = ((k - start)·C + c)·W + t for sample s0 + t; `old` and `rates` hold the previous window,
+ * from unit end (the level above) on. Units of the level: at output j0 + c itself the seed
+ * (reduced = 1) or 1; elsewhere J_k = Σ_e w_e rates[target_e] and J̃_k = r_k J_k (reduced = 1)
+ * or J_k. Units above: copied from old (old = rates for J̃, the previous raw window for J). seeds [nOut × S].
  */
 export function transferLevel(this: KernelThis, old: A, rates: A, weights: A, outOffsets: A, outTargets: A, outParams: A, deriv: A, outputIndex: A, seeds: A, start: number, end: number, C: number, W: number, S: number, s0: number, j0: number, reduced: number): number {
   const x = this.thread.x;
-  const k = Math.floor((x + 0.5) / (C * W));
-  if (k < start || k >= end) {
-    return old[x];
+  const row = Math.floor((x + 0.5) / (C * W));
+  const k = start + row;
+  if (k >= end) {
+    return old[x - (end - start) * C * W];
   }
-  const rest = x - k * C * W;
+  const rest = x - row * C * W;
   const c = Math.floor((rest + 0.5) / W);
   const t = rest - c * W;
   const s = s0 + t;
@@ -37,7 +40,7 @@ export function transferLevel(this: KernelThis, old: A, rates: A, weights: A, ou
     const target = outTargets[e];
     const param = outParams[e];
     const w = weights[param];
-    const v = rates[(target * C + c) * W + t];
+    const v = rates[((target - end) * C + c) * W + t];
     sum += w * v;
   }
   if (reduced > 0.5) {
@@ -48,19 +51,20 @@ export function transferLevel(this: KernelThis, old: A, rates: A, weights: A, ou
 
 /**
  * Accumulates Fisher modulus terms (Eq. 14-17) of a chunk, thread x = k·S + s over [nUnits × S]:
- * total + Σ_c coef[(j0 + c)·S + s] · rates[(k·C + c)·W + s - s0]^power for s0 ≤ s < s0 + W
- * (power 2: β J̃²; power 1: γ J̃), total elsewhere.
+ * total + Σ_c coef[(j0 + c)·S + s] · rates[((k - base)·C + c)·W + s - s0]^power for the units
+ * base ≤ k < end and s0 ≤ s < s0 + W (power 2: β J̃²; power 1: γ J̃), total elsewhere. rates: a
+ * window of {@link transferLevel} from unit base on.
  */
-export function rateMoment(this: KernelThis, total: A, rates: A, coef: A, C: number, W: number, S: number, s0: number, j0: number, power: number): number {
+export function rateMoment(this: KernelThis, total: A, rates: A, coef: A, C: number, W: number, S: number, s0: number, j0: number, power: number, base: number, end: number): number {
   const x = this.thread.x;
   const k = Math.floor((x + 0.5) / S);
   const s = x - k * S;
-  if (s < s0 || s >= s0 + W) {
+  if (k < base || k >= end || s < s0 || s >= s0 + W) {
     return total[x];
   }
   let sum = total[x];
   for (let c = 0; c < C; c++) {
-    let v = rates[(k * C + c) * W + s - s0];
+    let v = rates[((k - base) * C + c) * W + s - s0];
     if (power > 1.5) {
       v = v * v;
     }
@@ -96,12 +100,12 @@ export function reachLevel(this: KernelThis, old: A, outOffsets: A, outTargets: 
   return reach;
 }
 
-/** values where mask[k] = 1, old elsewhere; thread x = k·S + s. */
-export function maskRows(this: KernelThis, old: A, values: A, mask: A, S: number): number {
+/** values[x - base·S] (a window of units from base on) for units base ≤ k < end with mask[k] = 1, old elsewhere; thread x = k·S + s. */
+export function maskRows(this: KernelThis, old: A, values: A, mask: A, S: number, base: number, end: number): number {
   const x = this.thread.x;
   const k = Math.floor((x + 0.5) / S);
-  if (mask[k] > 0.5) {
-    return values[x];
+  if (k >= base && k < end && mask[k] > 0.5) {
+    return values[x - base * S];
   }
   return old[x];
 }

@@ -11,7 +11,7 @@ import { transferChunks } from './transfer-chunks.js';
  * thread = unit × output × sample, so a launch covers a whole level of C backpropagations.
  * NOTE: the dense (unit × output) layout also computes the zero rates of units that are not
  * ancestors of an output; on layered networks every unit is one, and it buys one launch per
- * level instead of one per output and level. Chunks keep [nUnits × C × W] within the
+ * level instead of one per output and level. Chunks keep [(nUnits + 1) × C × W] within the
  * engine's transfer budget (at most 2^24 entries, the exact-index limit).
  */
 
@@ -47,28 +47,34 @@ interface Chunk {
 }
 
 /**
- * Reduced transfer rates J̃ of a chunk, [nUnits × C × W] (input rows 0), as new device data; with
- * `raw`, also the plain J (1 at the output) into `raw[0]`.
+ * Runs the transfer-rate backpropagations of a chunk level by level, deepest first, and hands
+ * each level's window to `visit`: reduced rates J̃ (and with `withRaw` the plain J, 1 at the
+ * output) of units start .. end-1 at the window's first rows, [rows × C × W] (see `transferLevel`).
+ * NOTE: a level's launch outputs only the window of units that this and lower levels still read
+ * (the level and the rows above it up to the highest target of any level at or below it), copying
+ * the part above the level from the previous window: on a layered network two levels' rows per
+ * launch instead of the whole [nUnits × C × W] array, and input rows are never stored.
  */
-function rateChunk(engine: GpujsEngine, params: GpujsBuffer, ws: EngineWorkspace, seeds: DeviceBuffer, chunk: Chunk, raw?: DeviceData[]): DeviceData {
+function rateLevels(engine: GpujsEngine, params: GpujsBuffer, ws: EngineWorkspace, seeds: DeviceBuffer, chunk: Chunk, withRaw: boolean, visit: (rates: DeviceData, raw: DeviceData | undefined, start: number, end: number) => void): void {
   const { net, size: S, constants: c } = engine;
   const { j0, C, s0, W } = chunk;
-  const n = net.nUnits * C * W;
-  let rates = engine.launch('fillValue', n, 0);
-  if (raw) raw[0] = engine.launch('fillValue', n, 0);
+  let rates = engine.launch('fillValue', 1, 0);
+  let raw = withRaw ? engine.launch('fillValue', 1, 0) : undefined;
   for (let l = net.levelOffsets.length - 2; l >= 1; l--) {
     const [start, end] = engine.levelRange(l);
+    const n = (c.windowEnd[l] - start) * C * W;
     const args = [params, c.outOffsets, c.outTargets, c.outParams, ws.deriv, c.outputIndex, seeds, start, end, C, W, S, s0, j0] as const;
     if (raw) {
-      const next = engine.launch('transferLevel', n, raw[0], rates, ...args, 0);
-      engine.release(raw[0]);
-      raw[0] = next;
+      const next = engine.launch('transferLevel', n, raw, rates, ...args, 0);
+      engine.release(raw);
+      raw = next;
     }
     const next = engine.launch('transferLevel', n, rates, rates, ...args, 1);
     engine.release(rates);
     rates = next;
+    visit(rates, raw, start, end);
   }
-  return rates;
+  engine.release(rates, ...(raw ? [raw] : []));
 }
 
 /** Reduced Fisher modulus φ̃ of every non-input unit into `modulus` (overwritten; input rows 0). */
@@ -82,10 +88,10 @@ export function fisherModulus(engine: GpujsEngine, params: GpujsBuffer, ws: Engi
     const W = Math.min(chunks.samples, S - s0);
     for (let j0 = 0; j0 < net.nOutputs; j0 += chunks.outputs) {
       const C = Math.min(chunks.outputs, net.nOutputs - j0);
-      const rates = rateChunk(engine, params, ws, metric.seeds, { j0, C, s0, W });
-      engine.update(modulus, 'rateMoment', modulus, rates, metric.beta, C, W, S, s0, j0, 2);
-      if (extra && metric.gamma) engine.update(extra, 'rateMoment', extra, rates, metric.gamma, C, W, S, s0, j0, 1);
-      engine.release(rates);
+      rateLevels(engine, params, ws, metric.seeds, { j0, C, s0, W }, false, (rates, _raw, start, end) => {
+        engine.update(modulus, 'rateMoment', modulus, rates, metric.beta, C, W, S, s0, j0, 2, start, end);
+        if (extra && metric.gamma) engine.update(extra, 'rateMoment', extra, rates, metric.gamma, C, W, S, s0, j0, 1, start, end);
+      });
     }
   }
   if (extra && metric.betaExtra) {
@@ -102,8 +108,6 @@ export function fisherModulus(engine: GpujsEngine, params: GpujsBuffer, ws: Engi
 export function transferRates(engine: GpujsEngine, params: GpujsBuffer, ws: EngineWorkspace, output: number, rates: DeviceBuffer, raw?: DeviceBuffer): void {
   const { net, size: S, constants: c } = engine;
   const { seeds } = engine.outputMetric(ws);
-  const plain: DeviceData[] | undefined = raw ? [] : undefined;
-  const dense = rateChunk(engine, params, ws, seeds, { j0: output, C: 1, s0: 0, W: S }, plain);
   let reach = engine.launch('fillValue', net.nUnits, 0);
   for (let l = net.levelOffsets.length - 2; l >= 1; l--) {
     const [start, end] = engine.levelRange(l);
@@ -111,9 +115,11 @@ export function transferRates(engine: GpujsEngine, params: GpujsBuffer, ws: Engi
     engine.release(reach);
     reach = next;
   }
-  engine.update(rates, 'maskRows', rates, dense, reach, S);
-  if (raw && plain) engine.update(raw, 'maskRows', raw, plain[0], reach, S);
-  engine.release(dense, reach, ...(plain ?? []));
+  rateLevels(engine, params, ws, seeds, { j0: output, C: 1, s0: 0, W: S }, raw !== undefined, (levelRates, levelRaw, start, end) => {
+    engine.update(rates, 'maskRows', rates, levelRates, reach, S, start, end);
+    if (raw && levelRaw) engine.update(raw, 'maskRows', raw, levelRaw, reach, S, start, end);
+  });
+  engine.release(reach);
 }
 
 /**

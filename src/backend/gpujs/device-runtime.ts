@@ -76,6 +76,7 @@ function createRuntime(gpu: GpuClass, mode: GpujsMode, reason: string): DeviceRu
       });
       // Loops take their bounds from arguments; GL needs a compile-time ceiling.
       run.setLoopMaxIterations(1 << 20);
+      keepModules(run);
       k = { run, threads: 1 };
       kernels.set(name, k);
     }
@@ -128,4 +129,15 @@ function forgetPreviousArguments(run: IKernelRunShortcut): void {
       arg.prevArg = null;
     }
   }
+}
+
+/**
+ * Raises a webasm kernel's cache of compiled modules (internal field; GL kernels have none).
+ * NOTE: gpu.js's webasm backend bakes argument and output sizes into each module and keeps 8 per
+ * kernel; the batched solves cycle through more size signatures than that per iteration (one per
+ * block-size group), and a rebuild costs ~1 ms, so each kernel keeps up to 64.
+ */
+function keepModules(run: IKernelRunShortcut): void {
+  const kernel = run.kernel as unknown as { moduleCacheLimit?: number };
+  if (typeof kernel.moduleCacheLimit === 'number') kernel.moduleCacheLimit = 64;
 }

@@ -41,7 +41,7 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     checkDeviceSizes(net, size);
     this.layout = metricLayout(net);
     this.interpretation = INTERPRETATION_CODE[net.interpretation];
-    this.constants = deviceNetwork(net, this.layout, (values) => this.toDevice(values));
+    this.constants = deviceNetwork(net, this.layout, (values) => this.toDevice(values), runtime.mode === 'headlessgl');
   }
 
   // Memory (buffers, uploads and reads: see DeviceMemory).
