@@ -2,11 +2,11 @@ import type { GPU as GpuClass, IKernelRunShortcut, Texture } from 'gpu.js';
 import { selectGpujsMode, type GpujsMode } from './gpujs-mode.js';
 import * as curvatureSources from './device-curvature-sources.js';
 import * as metricSources from './device-metric-sources.js';
-import * as onlineSources from './device-online-sources.js';
 import * as outputSources from './device-output-sources.js';
 import * as propagationSources from './device-sources.js';
+import * as updateSources from './device-update-sources.js';
 
-const sources = { ...propagationSources, ...outputSources, ...metricSources, ...curvatureSources, ...onlineSources };
+const sources = { ...propagationSources, ...outputSources, ...metricSources, ...curvatureSources, ...updateSources };
 
 /** The name of a device kernel (a function of the `device-*sources.ts` modules). */
 export type DeviceKernel = keyof typeof sources;

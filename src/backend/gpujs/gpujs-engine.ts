@@ -19,7 +19,10 @@ const INTERPRETATION_CODE = { square: 0, bernoulli: 1, softmax: 2, spherical: 3 
  * NOTE: a buffer is one whole-array texture, and a kernel that writes some rows (a level, the
  * output units, a group of blocks) outputs the whole array, copying the other rows from the old
  * texture: O(nUnits × size) device work per level and no host traffic, where per-level textures
- * would make every kernel that reads a unit-major array gather from several textures.
+ * would make every kernel that reads a unit-major array gather from several textures. Scratch
+ * inside one call is shaped to its work instead (transfer-rate windows, packed block groups).
+ * Kernels are compiled once per gpu.js mode and shared by engines (see `deviceRuntime`); the
+ * network's index arrays are uploaded once, at open (counted then).
  */
 export class GpujsEngine extends DeviceMemory implements Engine {
   readonly backend = 'gpujs';

@@ -1,9 +1,11 @@
 import type { A, KernelThis } from './device-sources.js';
 
 /**
- * Device-resident gpu.js kernels of the online Sherman-Morrison step (Eq. 37-38), on the whole
- * block layout (see `device-curvature-sources.ts`) with no packing: the online vector
- * u = √ψ̃_k(x)·(1, a_i(x)) of sample `sample` is recomputed where it is needed.
+ * Device-resident gpu.js kernels of the update phase (same conventions as `device-sources.ts`)
+ * that need no batched factorisation: the quasi-diagonal and diagonal steps, H G, and the online
+ * Sherman-Morrison step (Eq. 37-38) on the whole block layout (see `device-curvature-sources.ts`)
+ * with no packing: the online vector u = √ψ̃_k(x)·(1, a_i(x)) of sample `sample` is recomputed
+ * where it is needed.
  */
 
 /** A' = (1-γ)A + γ u uᵀ, thread x over every block entry. */
@@ -120,6 +122,75 @@ export function onlineDirection(this: KernelThis, old: A, inverses: A, gradient:
   const p = this.thread.x;
   const k = paramUnit[p];
   if (coef[k] < 0) {
+    return old[p];
+  }
+  const p0 = blockOffsets[k];
+  const n = blockOffsets[k + 1] - p0;
+  const row = matrixOffsets[k] + (p - p0) * n;
+  let sum = 0;
+  for (let j = 0; j < n; j++) {
+    sum += inverses[row + j] * gradient[p0 + j];
+  }
+  return sum;
+}
+
+/**
+ * Quasi-diagonal weights (Eq. 22, 32), thread p: δw_i = (G_i A_00 - G_0 A_0i) / (A_ii A_00 - A_0i²)
+ * with ε on A_00 and A_ii, 0 where that denominator is not positive; 0 at the biases.
+ */
+export function quasiDiagonalWeight(this: KernelThis, diagonal: A, cross: A, gradient: A, paramUnit: A, blockOffsets: A, epsilon: number): number {
+  const p = this.thread.x;
+  const k = paramUnit[p];
+  const b = blockOffsets[k];
+  if (Math.abs(b - p) < 0.5) {
+    return 0;
+  }
+  const a00 = diagonal[b] + epsilon;
+  const a0i = cross[p];
+  const denominator = (diagonal[p] + epsilon) * a00 - a0i * a0i;
+  if (denominator > 0) {
+    return (gradient[p] * a00 - gradient[b] * a0i) / denominator;
+  }
+  return 0;
+}
+
+/** Quasi-diagonal biases (Eq. 23, 33), thread p: δw_0 = G_0/A_00 - Σ_i (A_0i/A_00) δw_i; weights pass through. */
+export function quasiDiagonalBias(this: KernelThis, weights: A, diagonal: A, cross: A, gradient: A, paramUnit: A, blockOffsets: A, epsilon: number): number {
+  const p = this.thread.x;
+  const k = paramUnit[p];
+  const b = blockOffsets[k];
+  if (Math.abs(b - p) > 0.5) {
+    return weights[p];
+  }
+  const a00 = diagonal[p] + epsilon;
+  if (a00 <= 0) {
+    return 0;
+  }
+  const last = blockOffsets[k + 1];
+  let correction = 0;
+  for (let q = p + 1; q < last; q++) {
+    correction += (cross[q] / a00) * weights[q];
+  }
+  return gradient[p] / a00 - correction;
+}
+
+/** Diagonal step, thread p: G_p / (A_pp + ε), or G_p / √(A_pp + ε) with root = 1 (AdaGrad); 0 where A_pp + ε ≤ 0. */
+export function diagonalStep(this: KernelThis, diagonal: A, gradient: A, epsilon: number, root: number): number {
+  const d = diagonal[this.thread.x] + epsilon;
+  if (d <= 0) {
+    return 0;
+  }
+  if (root > 0.5) {
+    return gradient[this.thread.x] / Math.sqrt(d);
+  }
+  return gradient[this.thread.x] / d;
+}
+
+/** Per-unit H G, thread p: Σ_j H[k]_ij G[b_k + j] for masked units, old elsewhere. */
+export function blockTimesVector(this: KernelThis, old: A, inverses: A, gradient: A, paramUnit: A, blockOffsets: A, matrixOffsets: A, mask: A): number {
+  const p = this.thread.x;
+  const k = paramUnit[p];
+  if (mask[k] < 0.5) {
     return old[p];
   }
   const p0 = blockOffsets[k];
