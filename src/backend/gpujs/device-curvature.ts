@@ -89,7 +89,11 @@ export function solveUnitBlocks(engine: GpujsEngine, blocks: GpujsBuffer, gradie
   return failed;
 }
 
-/** Uploads (counted) the mask of a unit list: 1-based position of each listed unit, 0 elsewhere. */
+/**
+ * Uploads (counted) the mask of a unit list: 1-based position of each listed unit, 0 elsewhere.
+ * NOTE: the list is the host's (the caller's refused units, say), so it has to cross: nUnits
+ * numbers per call with a list; calls without one use the mask uploaded at open.
+ */
 function unitMask(engine: GpujsEngine, units: readonly number[]): DeviceData {
   const mask = new Float64Array(engine.net.nUnits);
   units.forEach((k, i) => {
