@@ -29,9 +29,8 @@ export async function useBackend(name: string): Promise<Backend> {
     return getBackend('tfjs');
   }
   if (name === 'gpujs') {
-    const { gpujsKernels } = await import('./gpujs/index.js');
-    const { kernels, detail } = gpujsKernels();
-    registerBackend(hostBackend(kernels, detail));
+    const { gpujsBackend } = await import('./gpujs/index.js');
+    registerBackend(gpujsBackend());
     return getBackend('gpujs');
   }
   throw new UsageError([problem('backend', `unknown backend '${name}'; available: ${BACKENDS.join(', ')}`)]);

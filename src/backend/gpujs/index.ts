@@ -5,7 +5,9 @@ import { gpujsPropagationKernels } from './gpujs-propagation.js';
 import { gpujsUpdateKernels } from './gpujs-update.js';
 
 export { loadGpujs, type GpujsMode } from './gpu.js';
-export { transferChunks } from './gpujs-metric.js';
+export { gpujsBackend } from './gpujs-backend.js';
+export { GpujsEngine } from './gpujs-engine.js';
+export { transferChunks } from './transfer-chunks.js';
 
 /**
  * The gpu.js backend's kernels in `mode` (default: headlessgl where it can run, else webasm;

@@ -1,0 +1,236 @@
+import type { A, KernelThis } from './device-sources.js';
+
+/**
+ * Device-resident gpu.js kernels of the curvature phase (same conventions as `device-sources.ts`).
+ * Per-unit blocks live in one buffer laid out by `metricLayout` (unit k's n × n block row-major
+ * at matrixOffsets[k], n = blockOffsets[k+1] - blockOffsets[k]); a kernel over block entries
+ * finds its unit by binary search in matrixOffsets. Batched Cholesky works on a group of units
+ * packed as [u × n × n], each block padded with the identity to the group's n (`unitGroup[k]` =
+ * k's group, `unitSlot[k]` = its index there, `unitSize[k]` = n_k ≤ n).
+ * `mask` [nUnits] selects units (> 0: the unit's 1-based position in the caller's list).
+ */
+
+/**
+ * Per-unit blocks A_ij = (1/S) Σ_s ψ̃_k ā_i ā_j (Eq. 18, 28), thread x over every block entry;
+ * ā_0 = 1 (bias), ā_i = a of the unit's i-th incoming source.
+ */
+export function blockEntry(this: KernelThis, act: A, psi: A, matrixOffsets: A, blockOffsets: A, inOffsets: A, inSources: A, nUnits: number, S: number): number {
+  const x = this.thread.x;
+  let lo = 0;
+  let hi = nUnits;
+  for (let it = 0; it < 32; it++) {
+    if (hi - lo > 1.5) {
+      const mid = Math.floor((lo + hi) / 2 + 0.25);
+      const m = matrixOffsets[mid];
+      if (m <= x) {
+        lo = mid;
+      } else {
+        hi = mid;
+      }
+    }
+  }
+  const k = lo;
+  const n = blockOffsets[k + 1] - blockOffsets[k];
+  const r = x - matrixOffsets[k];
+  const i = Math.floor((r + 0.5) / n);
+  const j = r - i * n;
+  const e0 = inOffsets[k];
+  let si = -1;
+  let sj = -1;
+  if (i > 0.5) {
+    si = inSources[e0 + i - 1];
+  }
+  if (j > 0.5) {
+    sj = inSources[e0 + j - 1];
+  }
+  let sum = 0;
+  for (let s = 0; s < S; s++) {
+    let ai = 1;
+    let aj = 1;
+    if (si > -0.5) {
+      ai = act[si * S + s];
+    }
+    if (sj > -0.5) {
+      aj = act[sj * S + s];
+    }
+    sum += psi[k * S + s] * ai * aj;
+  }
+  return sum / S;
+}
+
+/** Packs a group's blocks, padded with the identity: thread x = (g·n + i)·n + j → A_ij of unit units[g] (i, j < n_k), else δ_ij. */
+export function gatherBlocks(this: KernelThis, blocks: A, units: A, matrixOffsets: A, unitSize: A, n: number): number {
+  const g = Math.floor((this.thread.x + 0.5) / (n * n));
+  const rest = this.thread.x - g * n * n;
+  const i = Math.floor((rest + 0.5) / n);
+  const j = rest - i * n;
+  const k = units[g];
+  const size = unitSize[k];
+  if (i < size && j < size) {
+    const base = matrixOffsets[k];
+    return blocks[base + i * size + j];
+  }
+  if (Math.abs(i - j) < 0.5) {
+    return 1;
+  }
+  return 0;
+}
+
+/** Packs a group's parameter vectors, padded with zeros: thread x = g·n + i → values[blockOffsets[units[g]] + i] (i < n_k), else 0. */
+export function gatherVector(this: KernelThis, values: A, units: A, blockOffsets: A, unitSize: A, n: number): number {
+  const g = Math.floor((this.thread.x + 0.5) / n);
+  const i = this.thread.x - g * n;
+  const k = units[g];
+  if (i >= unitSize[k]) {
+    return 0;
+  }
+  const base = blockOffsets[k];
+  return values[base + i];
+}
+
+/**
+ * Column j of the Cholesky factors L of A + εI for a packed group, thread x = (g·n + i)·n + m:
+ * L_ij for m = j, i ≥ j, from the columns < j in `old`; every other entry from old. A pivot that
+ * is not positive gives L_jj = -1 (the failure {@link blockFlags} reports; the rest is garbage).
+ */
+export function choleskyStep(this: KernelThis, old: A, blocks: A, j: number, n: number, epsilon: number): number {
+  const x = this.thread.x;
+  const g = Math.floor((x + 0.5) / (n * n));
+  const rest = x - g * n * n;
+  const i = Math.floor((rest + 0.5) / n);
+  const m = rest - i * n;
+  if (Math.abs(m - j) > 0.5 || i < j) {
+    return old[x];
+  }
+  const base = g * n * n;
+  let d = blocks[base + j * n + j] + epsilon;
+  for (let m1 = 0; m1 < j; m1++) {
+    const l1 = old[base + j * n + m1];
+    d -= l1 * l1;
+  }
+  let pivot = -1;
+  if (d > 0) {
+    pivot = Math.sqrt(d);
+  }
+  if (Math.abs(i - j) < 0.5) {
+    return pivot;
+  }
+  let sum = blocks[base + i * n + j];
+  for (let m2 = 0; m2 < j; m2++) {
+    sum -= old[base + i * n + m2] * old[base + j * n + m2];
+  }
+  return sum / pivot;
+}
+
+/**
+ * Row `row` of batched triangular solves with R right-hand sides, thread x = (g·n + i)·R + c
+ * (row i = `row`; other rows from old). Forward (upper = 0): y = (b - Σ_{m<row} L_row,m y_m) / L_row,row;
+ * backward (upper = 1, with Lᵀ): x = (b - Σ_{m>row} L_m,row x_m) / L_row,row. b = rhs[x], or the
+ * identity's column c (identity = 1: the inverse's columns).
+ */
+export function triangularStep(this: KernelThis, old: A, factors: A, rhs: A, row: number, n: number, R: number, upper: number, identity: number): number {
+  const x = this.thread.x;
+  const g = Math.floor((x + 0.5) / (n * R));
+  const rest = x - g * n * R;
+  const i = Math.floor((rest + 0.5) / R);
+  if (Math.abs(i - row) > 0.5) {
+    return old[x];
+  }
+  const c = rest - i * R;
+  const base = g * n * n;
+  let sum = 0;
+  if (identity > 0.5) {
+    if (Math.abs(c - row) < 0.5) {
+      sum = 1;
+    }
+  } else {
+    sum = rhs[x];
+  }
+  if (upper > 0.5) {
+    for (let m1 = row + 1; m1 < n; m1++) {
+      sum -= factors[base + m1 * n + row] * old[(g * n + m1) * R + c];
+    }
+  } else {
+    for (let m2 = 0; m2 < row; m2++) {
+      sum -= factors[base + row * n + m2] * old[(g * n + m2) * R + c];
+    }
+  }
+  return sum / factors[base + row * n + row];
+}
+
+/**
+ * Failure flags of group `group` (blocks of size n), thread k over units: for its masked units,
+ * mask[k] when a pivot of the factors is not positive and finite or (check = 1) a solution entry
+ * is not finite, else 1e30; other units keep old. The minimum over units is the first failure.
+ */
+export function blockFlags(this: KernelThis, old: A, factors: A, solution: A, unitGroup: A, unitSlot: A, mask: A, group: number, n: number, R: number, check: number): number {
+  const k = this.thread.x;
+  const order = mask[k];
+  if (Math.abs(unitGroup[k] - group) > 0.5 || order < 0.5) {
+    return old[k];
+  }
+  const g = unitSlot[k];
+  let bad = 0;
+  for (let i = 0; i < n; i++) {
+    const pivot = factors[g * n * n + i * n + i];
+    if (pivot > 0 && pivot <= 3.4028234e38) {
+      bad += 0;
+    } else {
+      bad = 1;
+    }
+  }
+  if (check > 0.5) {
+    for (let t = 0; t < n * R; t++) {
+      const v = solution[g * n * R + t];
+      if (Math.abs(v) <= 3.4028234e38) {
+        bad += 0;
+      } else {
+        bad = 1;
+      }
+    }
+  }
+  if (bad > 0.5) {
+    return order;
+  }
+  return 1e30;
+}
+
+/** A group's packed vectors back into parameter layout, thread p: masked units of group `group` take x[slot·n + i]; others old. */
+export function scatterParams(this: KernelThis, old: A, values: A, paramUnit: A, blockOffsets: A, unitGroup: A, unitSlot: A, mask: A, group: number, n: number): number {
+  const p = this.thread.x;
+  const k = paramUnit[p];
+  if (Math.abs(unitGroup[k] - group) > 0.5 || mask[k] < 0.5) {
+    return old[p];
+  }
+  const g = unitSlot[k];
+  const p0 = blockOffsets[k];
+  return values[g * n + p - p0];
+}
+
+/** A group's packed (padded) blocks back into the block layout, thread x over every block entry; others old. */
+export function scatterBlocks(this: KernelThis, old: A, values: A, matrixOffsets: A, unitGroup: A, unitSlot: A, unitSize: A, mask: A, nUnits: number, group: number, n: number): number {
+  const x = this.thread.x;
+  let lo = 0;
+  let hi = nUnits;
+  for (let it = 0; it < 32; it++) {
+    if (hi - lo > 1.5) {
+      const mid = Math.floor((lo + hi) / 2 + 0.25);
+      const m = matrixOffsets[mid];
+      if (m <= x) {
+        lo = mid;
+      } else {
+        hi = mid;
+      }
+    }
+  }
+  const k = lo;
+  if (Math.abs(unitGroup[k] - group) > 0.5 || mask[k] < 0.5) {
+    return old[x];
+  }
+  const g = unitSlot[k];
+  const size = unitSize[k];
+  const r = x - matrixOffsets[k];
+  const i = Math.floor((r + 0.5) / size);
+  const j = r - i * size;
+  return values[(g * n + i) * n + j];
+}

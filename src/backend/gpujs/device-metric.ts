@@ -1,0 +1,148 @@
+import type { DeviceBuffer, EngineWorkspace, OutputMetricBuffers } from '../engine.js';
+import type { DeviceData } from './device-runtime.js';
+import type { GpujsBuffer } from './device-memory.js';
+import type { GpujsEngine } from './gpujs-engine.js';
+import { transferChunks } from './transfer-chunks.js';
+
+/**
+ * The metric phase of the gpu.js engine on the device: the output metric, transfer rates (Def. 2,
+ * Eq. 13), the Fisher modulus (Def. 3, Eq. 14-17) and the Monte-Carlo modulus (Eq. 100).
+ * Transfer rates run level by level (deepest first) for a chunk of outputs and samples at once,
+ * thread = unit × output × sample, so a launch covers a whole level of C backpropagations.
+ * NOTE: the dense (unit × output) layout also computes the zero rates of units that are not
+ * ancestors of an output; on layered networks every unit is one, and it buys one launch per
+ * level instead of one per output and level. Chunks keep [(nUnits + 1) × C × W] within the
+ * engine's transfer budget (at most 2^24 entries, the exact-index limit).
+ */
+
+/**
+ * Writes (allocating on first use) the output metric of the forward pass in `ws`: seeds σ and
+ * β [nOutputs × size], and for softmax and spherical outputs γ [nOutputs × size] and β_x [size].
+ */
+export function outputMetric(engine: GpujsEngine, ws: EngineWorkspace, into?: OutputMetricBuffers): OutputMetricBuffers {
+  const { net, size: S } = engine;
+  const n = net.nOutputs * S;
+  const classes = net.interpretation === 'softmax' || net.interpretation === 'spherical';
+  const metric: OutputMetricBuffers = into ?? {
+    seeds: engine.alloc(n),
+    beta: engine.alloc(n),
+    ...(classes ? { gamma: engine.alloc(n), betaExtra: engine.alloc(S) } : {}),
+  };
+  const write = (buffer: DeviceBuffer | undefined, which: number) => {
+    if (buffer) engine.update(buffer, 'outputMetricValues', ws.act, ws.deriv, engine.constants.outputUnits, engine.interpretation, net.nOutputs, S, which);
+  };
+  write(metric.seeds, 0);
+  write(metric.beta, 1);
+  write(metric.gamma, 2);
+  write(metric.betaExtra, 3);
+  return metric;
+}
+
+/** A chunk of transfer-rate backpropagations: outputs j0 .. j0+C-1, samples s0 .. s0+W-1. */
+interface Chunk {
+  j0: number;
+  C: number;
+  s0: number;
+  W: number;
+}
+
+/**
+ * Runs the transfer-rate backpropagations of a chunk level by level, deepest first, and hands
+ * each level's window to `visit`: reduced rates J̃ (and with `withRaw` the plain J, 1 at the
+ * output) of units start .. end-1 at the window's first rows, [rows × C × W] (see `transferLevel`).
+ * NOTE: a level's launch outputs only the window of units that this and lower levels still read
+ * (the level and the rows above it up to the highest target of any level at or below it), copying
+ * the part above the level from the previous window: on a layered network two levels' rows per
+ * launch instead of the whole [nUnits × C × W] array, and input rows are never stored.
+ */
+function rateLevels(engine: GpujsEngine, params: GpujsBuffer, ws: EngineWorkspace, seeds: DeviceBuffer, chunk: Chunk, withRaw: boolean, visit: (rates: DeviceData, raw: DeviceData | undefined, start: number, end: number) => void): void {
+  const { net, size: S, constants: c } = engine;
+  const { j0, C, s0, W } = chunk;
+  let rates = engine.launch('fillValue', 1, 0);
+  let raw = withRaw ? engine.launch('fillValue', 1, 0) : undefined;
+  for (let l = net.levelOffsets.length - 2; l >= 1; l--) {
+    const [start, end] = engine.levelRange(l);
+    const n = (c.windowEnd[l] - start) * C * W;
+    const args = [params, c.outOffsets, c.outTargets, c.outParams, ws.deriv, c.outputIndex, seeds, start, end, C, W, S, s0, j0] as const;
+    if (raw) {
+      const next = engine.launch('transferLevel', n, raw, rates, ...args, 0);
+      engine.release(raw);
+      raw = next;
+    }
+    const next = engine.launch('transferLevel', n, rates, rates, ...args, 1);
+    engine.release(rates);
+    rates = next;
+    visit(rates, raw, start, end);
+  }
+  engine.release(rates, ...(raw ? [raw] : []));
+}
+
+/** Reduced Fisher modulus φ̃ of every non-input unit into `modulus` (overwritten; input rows 0). */
+export function fisherModulus(engine: GpujsEngine, params: GpujsBuffer, ws: EngineWorkspace, modulus: DeviceBuffer): void {
+  const { net, size: S } = engine;
+  const metric = engine.outputMetric(ws);
+  const chunks = transferChunks(net, S, engine.transferBudget);
+  engine.fill(modulus, 0);
+  const extra = metric.gamma ? engine.alloc(net.nUnits * S) : undefined;
+  for (let s0 = 0; s0 < S; s0 += chunks.samples) {
+    const W = Math.min(chunks.samples, S - s0);
+    for (let j0 = 0; j0 < net.nOutputs; j0 += chunks.outputs) {
+      const C = Math.min(chunks.outputs, net.nOutputs - j0);
+      rateLevels(engine, params, ws, metric.seeds, { j0, C, s0, W }, false, (rates, _raw, start, end) => {
+        engine.update(modulus, 'rateMoment', modulus, rates, metric.beta, C, W, S, s0, j0, 2, start, end);
+        if (extra && metric.gamma) engine.update(extra, 'rateMoment', extra, rates, metric.gamma, C, W, S, s0, j0, 1, start, end);
+      });
+    }
+  }
+  if (extra && metric.betaExtra) {
+    engine.update(modulus, 'addExtra', modulus, extra, metric.betaExtra, S);
+    engine.free(extra);
+  }
+}
+
+/**
+ * Reduced transfer rates of output `output` into the rows of its ancestors (and its own) in
+ * `rates`, with the plain J in `raw`; other rows untouched (the ancestors are marked on the
+ * device, one launch per level).
+ */
+export function transferRates(engine: GpujsEngine, params: GpujsBuffer, ws: EngineWorkspace, output: number, rates: DeviceBuffer, raw?: DeviceBuffer): void {
+  const { net, size: S, constants: c } = engine;
+  const { seeds } = engine.outputMetric(ws);
+  let reach = engine.launch('fillValue', net.nUnits, 0);
+  for (let l = net.levelOffsets.length - 2; l >= 1; l--) {
+    const [start, end] = engine.levelRange(l);
+    const next = engine.launch('reachLevel', net.nUnits, reach, c.outOffsets, c.outTargets, c.outputIndex, start, end, output);
+    engine.release(reach);
+    reach = next;
+  }
+  rateLevels(engine, params, ws, seeds, { j0: output, C: 1, s0: 0, W: S }, raw !== undefined, (levelRates, levelRaw, start, end) => {
+    engine.update(rates, 'maskRows', rates, levelRates, reach, S, start, end);
+    if (raw && levelRaw) engine.update(raw, 'maskRows', raw, levelRaw, reach, S, start, end);
+  });
+  engine.release(reach);
+}
+
+/**
+ * Monte-Carlo Fisher modulus (Eq. 100) into `modulus` (overwritten): the host's draws are
+ * uploaded once (counted); per draw, targets y ~ ω(x), the output layer's b̃ and the backward
+ * b̃ kernels run on scratch buffers, and (1/K) b̃² accumulates. `ws` keeps its own b and b̃.
+ */
+export function monteCarloModulus(engine: GpujsEngine, params: GpujsBuffer, ws: EngineWorkspace, draws: Float64Array, modulus: DeviceBuffer): void {
+  const { net, size: S, constants: c } = engine;
+  const perDraw = net.nOutputs * S;
+  const K = Math.floor(draws.length / perDraw);
+  engine.fill(modulus, 0);
+  if (K === 0) return;
+  const numbers = engine.toDevice(draws.subarray(0, K * perDraw));
+  const targets = engine.alloc(perDraw);
+  const back = engine.alloc(net.nUnits * S);
+  for (let d = 0; d < K; d++) {
+    engine.update(targets, 'drawTargets', ws.act, numbers, c.outputUnits, c.isTanh, engine.interpretation, net.nOutputs, S, d * perDraw);
+    engine.writeOutputLayer(ws, targets, back);
+    for (let l = net.levelOffsets.length - 2; l >= 1; l--) if (c.levelHasHidden[l]) engine.backwardSums(params, ws.deriv, l, back);
+    engine.update(modulus, 'squares', modulus, back, net.nInputs * S, 1 / K, 1);
+  }
+  engine.free(targets);
+  engine.free(back);
+  engine.release(numbers);
+}

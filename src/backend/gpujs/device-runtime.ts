@@ -1,0 +1,143 @@
+import type { GPU as GpuClass, IKernelRunShortcut, Texture } from 'gpu.js';
+import { selectGpujsMode, type GpujsMode } from './gpujs-mode.js';
+import * as curvatureSources from './device-curvature-sources.js';
+import * as metricSources from './device-metric-sources.js';
+import * as outputSources from './device-output-sources.js';
+import * as propagationSources from './device-sources.js';
+import * as updateSources from './device-update-sources.js';
+
+const sources = { ...propagationSources, ...outputSources, ...metricSources, ...curvatureSources, ...updateSources };
+
+/** The name of a device kernel (a function of the `device-*sources.ts` modules). */
+export type DeviceKernel = keyof typeof sources;
+
+/**
+ * Device-resident data: a texture in headlessgl mode (pipeline output, alive until deleted), a
+ * Float32Array in webasm mode (the "device" is host memory there).
+ */
+export type DeviceData = Texture | Float32Array;
+
+/** A kernel argument: device data, or a number (a uniform: a launch parameter, not a transfer). */
+export type KernelArg = DeviceData | number;
+
+/** A gpu.js instance whose kernels keep their outputs on the device. */
+export interface DeviceRuntime {
+  readonly mode: GpujsMode;
+  /** Why this mode: what made headlessgl available or not. */
+  readonly reason: string;
+  /**
+   * Runs kernel `name` over `threads` threads (1-D output) and returns its output, new device
+   * data of length `threads` owned by the caller (release it with {@link release}). Float32Array
+   * arguments are copied to the device by gpu.js: callers count them as uploads.
+   */
+  launch(name: DeviceKernel, threads: number, ...args: KernelArg[]): DeviceData;
+  /** The first `length` values of device data, on the host (callers count this read). */
+  toHost(data: DeviceData, length: number): Float32Array;
+  /** Frees device data (deletes a texture; drops nothing else). */
+  release(data: DeviceData): void;
+}
+
+const runtimes = new Map<GpujsMode, DeviceRuntime>();
+
+/**
+ * The device runtime of a gpu.js mode (see {@link selectGpujsMode}), created once per mode and
+ * process; its kernels are compiled on first use and shared by every engine of that mode.
+ * NOTE: kernels run with `pipeline: true` and `immutable: true`: each launch returns a fresh
+ * texture (a clone gpu.js reference-counts) that stays valid while the same kernel runs again,
+ * so one kernel can read its own previous output; the engine deletes each texture when its
+ * buffer is overwritten or freed. Shared kernels keep a reference to their last output until
+ * their next launch, so up to one texture per kernel outlives an engine's `dispose`.
+ */
+export function deviceRuntime(requested?: GpujsMode): DeviceRuntime {
+  const { gpuModule, mode, reason } = selectGpujsMode(requested);
+  let runtime = runtimes.get(mode);
+  if (!runtime) {
+    runtime = createRuntime(new gpuModule.GPU({ mode }), mode, reason);
+    runtimes.set(mode, runtime);
+  }
+  return runtime;
+}
+
+const isArray = (data: DeviceData): data is Float32Array => data instanceof Float32Array;
+
+function createRuntime(gpu: GpuClass, mode: GpujsMode, reason: string): DeviceRuntime {
+  const kernels = new Map<DeviceKernel, { run: IKernelRunShortcut; threads: number }>();
+  const kernel = (name: DeviceKernel) => {
+    let k = kernels.get(name);
+    if (!k) {
+      const run = gpu.createKernel(sources[name] as never, {
+        output: [1],
+        dynamicOutput: true,
+        dynamicArguments: true,
+        precision: 'single',
+        tactic: 'precision',
+        pipeline: true,
+        immutable: true,
+      });
+      // Loops take their bounds from arguments; GL needs a compile-time ceiling.
+      run.setLoopMaxIterations(1 << 20);
+      keepModules(run);
+      k = { run, threads: 1 };
+      kernels.set(name, k);
+    }
+    return k;
+  };
+  return {
+    mode,
+    reason,
+    launch(name, threads, ...args) {
+      const k = kernel(name);
+      // NOTE: gpu.js reallocates a kernel's output texture on every setOutput, so only on a change.
+      if (k.threads !== threads) {
+        k.run.setOutput([threads]);
+        k.threads = threads;
+        forgetPreviousArguments(k.run);
+      }
+      const result = (k.run as unknown as (...a: KernelArg[]) => DeviceData)(...args);
+      if (isArray(result)) return result.length === threads ? result : result.slice(0, threads);
+      if (typeof result?.delete !== 'function') throw new TypeError(`gpu.js kernel ${name} returned ${typeof result}`);
+      return result;
+    },
+    toHost(data, length) {
+      const values = isArray(data) ? data : (data.toArray() as Float32Array);
+      return values.length === length ? values : values.subarray(0, length);
+    },
+    release(data) {
+      if (!isArray(data)) data.delete();
+    },
+  };
+}
+
+/** What gpu.js's GL kernels keep per texture argument (internal: see `updateTextureArgumentRefs`). */
+interface TextureArgument {
+  prevArg?: Texture | null;
+}
+
+/**
+ * Drops the textures an immutable GL kernel kept from earlier launches to ping-pong with.
+ * NOTE: when a kernel is given its own last output, gpu.js 2.24.1 renders into the texture it
+ * kept from the previous such launch if nothing else holds it, whatever that texture's size; after
+ * the output size changes (another level count, block group or engine), that texture is the wrong
+ * size and the output is garbage. Forgetting them on every size change keeps the ping-pong within
+ * one size. (Internal fields; webasm kernels have none.)
+ */
+function forgetPreviousArguments(run: IKernelRunShortcut): void {
+  const args = (run.kernel as unknown as { kernelArguments?: TextureArgument[] }).kernelArguments ?? [];
+  for (const arg of args) {
+    if (arg.prevArg) {
+      arg.prevArg.delete();
+      arg.prevArg = null;
+    }
+  }
+}
+
+/**
+ * Raises a webasm kernel's cache of compiled modules (internal field; GL kernels have none).
+ * NOTE: gpu.js's webasm backend bakes argument and output sizes into each module and keeps 8 per
+ * kernel; the batched solves cycle through more size signatures than that per iteration (one per
+ * block-size group), and a rebuild costs ~1 ms, so each kernel keeps up to 64.
+ */
+function keepModules(run: IKernelRunShortcut): void {
+  const kernel = run.kernel as unknown as { moduleCacheLimit?: number };
+  if (typeof kernel.moduleCacheLimit === 'number') kernel.moduleCacheLimit = 64;
+}

@@ -1,0 +1,208 @@
+import type { Batch } from '../../engine/batch.js';
+import type { CompiledNetwork } from '../../engine/compiled-network.js';
+import type { DeviceBuffer, Engine, EngineWorkspace, EntryBuffers, OutputMetricBuffers } from '../engine.js';
+import { metricLayout, type MetricLayout } from '../kernels.js';
+import { blocksTimesVector, diagonalSolve, invertBlocks, onlineBlockStep, quasiDiagonalSolve, solveUnitBlocks, unitBlocks } from './device-curvature.js';
+import { fisherModulus, monteCarloModulus, outputMetric, transferRates } from './device-metric.js';
+import { checkDeviceSizes, deviceNetwork, deviceNetworkData, type DeviceNetwork } from './device-network.js';
+import { DeviceMemory, GpujsBuffer, dev } from './device-memory.js';
+import type { DeviceRuntime } from './device-runtime.js';
+import { EXACT_INDEX_LIMIT } from './gpujs-mode.js';
+
+const INTERPRETATION_CODE = { square: 0, bernoulli: 1, softmax: 2, spherical: 3 } as const;
+
+/**
+ * The gpu.js {@link Engine}: every buffer stays on the device (textures in headlessgl mode,
+ * Float32Arrays in webasm mode) between kernels and across iterations; only `upload`, `read`,
+ * `setBatch`, the Monte-Carlo draws and O(1) status numbers (mean loss, failed unit, refusal
+ * count, finiteness) cross, each counted in {@link transfers} at 4 bytes per float32 value.
+ * NOTE: a buffer is one whole-array texture, and a kernel that writes some rows (a level, the
+ * output units, a group of blocks) outputs the whole array, copying the other rows from the old
+ * texture: O(nUnits × size) device work per level and no host traffic, where per-level textures
+ * would make every kernel that reads a unit-major array gather from several textures. Scratch
+ * inside one call is shaped to its work instead (transfer-rate windows, packed block groups).
+ * Kernels are compiled once per gpu.js mode and shared by engines (see `deviceRuntime`); the
+ * network's index arrays are uploaded once, at open (counted then).
+ */
+export class GpujsEngine extends DeviceMemory implements Engine {
+  readonly backend = 'gpujs';
+  readonly precision = 'float32' as const;
+  readonly layout: MetricLayout;
+  readonly interpretation: number;
+  /** The network's constants on the device (uploaded and counted at open). */
+  readonly constants: DeviceNetwork;
+  private readonly metrics = new Map<EngineWorkspace, OutputMetricBuffers>();
+
+  constructor(
+    runtime: DeviceRuntime,
+    readonly net: CompiledNetwork,
+    readonly size: number,
+    /** Entries of one transfer-rate chunk (tests lower it to exercise chunking). */
+    readonly transferBudget = EXACT_INDEX_LIMIT,
+  ) {
+    super(runtime);
+    checkDeviceSizes(net, size);
+    this.layout = metricLayout(net);
+    this.interpretation = INTERPRETATION_CODE[net.interpretation];
+    this.constants = deviceNetwork(net, this.layout, (values) => this.toDevice(values), runtime.mode === 'headlessgl');
+  }
+
+  // Memory (buffers, uploads and reads: see DeviceMemory).
+
+  workspace(): EngineWorkspace {
+    const n = this.net.nUnits * this.size;
+    const deriv = this.wrap(this.launch('fillSplit', n, this.net.nInputs * this.size, 1, 0), n);
+    return {
+      pre: this.alloc(n),
+      act: this.alloc(n),
+      deriv,
+      back: this.alloc(n),
+      backReduced: this.alloc(n),
+      targets: this.alloc(this.net.nOutputs * this.size),
+      loss: this.alloc(this.size),
+    };
+  }
+
+  free(buffer: DeviceBuffer | EngineWorkspace): void {
+    if (buffer instanceof GpujsBuffer) return this.freeBuffer(buffer);
+    const ws = buffer as EngineWorkspace;
+    for (const b of [ws.pre, ws.act, ws.deriv, ws.back, ws.backReduced, ws.targets, ws.loss]) this.free(b);
+    const metric = this.metrics.get(ws);
+    if (metric) for (const b of Object.values(metric)) if (b) this.free(b);
+    this.metrics.delete(ws);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    for (const b of this.live) this.runtime.release(b.data);
+    this.live.clear();
+    this.metrics.clear();
+    this.release(...deviceNetworkData(this.constants));
+    this.disposed = true;
+  }
+
+  // Propagation.
+
+  setBatch(ws: EngineWorkspace, batch: Batch): void {
+    if (batch.size !== this.size) throw new RangeError(`batch of ${batch.size} samples given to an engine opened for ${this.size}`);
+    this.upload(ws.act, batch.inputs, 0);
+    this.upload(ws.targets, batch.targets, 0);
+  }
+
+  forwardLevel(params: DeviceBuffer, ws: EngineWorkspace, level: number): void {
+    const c = this.constants;
+    const [start, end] = this.levelRange(level);
+    const S = this.size;
+    this.update(ws.pre, 'forwardSum', ws.pre, ws.act, dev(params), c.inOffsets, c.inSources, c.blockOffsets, c.gain, start, end, S);
+    this.update(ws.act, 'forwardActivation', ws.act, ws.pre, c.kind, c.scale, c.shift, c.gainScale, start, end, S, 0);
+    this.update(ws.deriv, 'forwardActivation', ws.deriv, ws.pre, c.kind, c.scale, c.shift, c.gainScale, start, end, S, 1);
+  }
+
+  outputLayer(ws: EngineWorkspace): void {
+    this.writeOutputLayer(ws, ws.targets, ws.backReduced, ws.loss);
+  }
+
+  /** ℓ (when `loss` is given) and the output rows of b̃ into `backReduced`, from `targets`. */
+  writeOutputLayer(ws: EngineWorkspace, targets: DeviceBuffer, backReduced: DeviceBuffer, loss?: DeviceBuffer): void {
+    const c = this.constants;
+    const { nOutputs } = this.net;
+    if (loss) this.update(loss, 'outputLoss', ws.act, ws.pre, targets, c.outputUnits, c.isTanh, this.interpretation, nOutputs, this.size);
+    this.update(backReduced, 'outputBack', backReduced, ws.act, ws.deriv, targets, c.outputIndex, c.outputUnits, c.isTanh, this.interpretation, nOutputs, this.size);
+  }
+
+  meanLoss(ws: EngineWorkspace): number {
+    return this.reduce(dev(ws.loss), this.size, 'sum') / this.size;
+  }
+
+  backwardLevel(params: DeviceBuffer, ws: EngineWorkspace, level: number, modulus?: DeviceBuffer): void {
+    if (!this.constants.levelHasHidden[level]) return;
+    this.backwardSums(params, ws.deriv, level, ws.backReduced, ws.back, modulus);
+  }
+
+  /** The backward kernels of one level: b (when `back` is given), b̃ in place, m̃ in place (when `modulus` is given). */
+  backwardSums(params: DeviceBuffer, deriv: DeviceBuffer, level: number, backReduced: DeviceBuffer, back?: DeviceBuffer, modulus?: DeviceBuffer): void {
+    const c = this.constants;
+    const [start, end] = this.levelRange(level);
+    const edges = [dev(params), c.outOffsets, c.outTargets, c.outParams, c.outputIndex, dev(deriv), start, end, this.size] as const;
+    if (back) this.update(back, 'backwardSum', back, dev(backReduced), ...edges, 1, 0);
+    this.update(backReduced, 'backwardSum', backReduced, dev(backReduced), ...edges, 1, 1);
+    if (modulus) this.update(modulus, 'backwardSum', modulus, dev(modulus), ...edges, 2, 1);
+  }
+
+  gradient(ws: EngineWorkspace, out: DeviceBuffer, entries?: EntryBuffers): void {
+    const c = this.constants;
+    const moment = (target: DeviceBuffer, y: DeviceBuffer, power: number) =>
+      this.update(target, 'moment', ws.act, dev(y), c.paramUnit, c.blockOffsets, c.inOffsets, c.inSources, this.size, power);
+    moment(out, ws.backReduced, 1);
+    if (entries) {
+      moment(entries.diagonal, entries.modulus, 2);
+      if (entries.cross) moment(entries.cross, entries.modulus, 1);
+    }
+  }
+
+  // Metrics.
+
+  /** The output metric on the device; the buffers are the workspace's, overwritten by the next call for it. */
+  outputMetric(ws: EngineWorkspace): OutputMetricBuffers {
+    const metric = outputMetric(this, ws, this.metrics.get(ws));
+    this.metrics.set(ws, metric);
+    return metric;
+  }
+
+  outputModulus(ws: EngineWorkspace, modulus: DeviceBuffer): void {
+    const c = this.constants;
+    this.update(modulus, 'outputModulus', modulus, ws.act, ws.deriv, c.outputIndex, c.outputUnits, this.interpretation, this.net.nOutputs, this.size);
+  }
+
+  fisherModulus(params: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer): void {
+    fisherModulus(this, dev(params), ws, modulus);
+  }
+
+  transferRates(params: DeviceBuffer, ws: EngineWorkspace, output: number, rates: DeviceBuffer, raw?: DeviceBuffer): void {
+    transferRates(this, dev(params), ws, output, rates, raw);
+  }
+
+  monteCarloModulus(params: DeviceBuffer, ws: EngineWorkspace, draws: Float64Array, modulus: DeviceBuffer): void {
+    monteCarloModulus(this, dev(params), ws, draws, modulus);
+  }
+
+  outerProductModulus(ws: EngineWorkspace, modulus: DeviceBuffer): void {
+    this.update(modulus, 'squares', modulus, ws.backReduced, this.net.nInputs * this.size, 1, 0);
+  }
+
+  // Curvature.
+
+  unitBlocks(ws: EngineWorkspace, modulus: DeviceBuffer, blocks: DeviceBuffer): void {
+    unitBlocks(this, ws, dev(modulus), blocks);
+  }
+
+  solveUnitBlocks(blocks: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, out: DeviceBuffer, _work: DeviceBuffer): number {
+    return solveUnitBlocks(this, dev(blocks), dev(gradient), epsilon, out);
+  }
+
+  quasiDiagonalSolve(diagonal: DeviceBuffer, cross: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, out: DeviceBuffer): void {
+    quasiDiagonalSolve(this, dev(diagonal), dev(cross), dev(gradient), epsilon, out);
+  }
+
+  diagonalSolve(diagonal: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, root: boolean, out: DeviceBuffer): void {
+    diagonalSolve(this, dev(diagonal), dev(gradient), epsilon, root, out);
+  }
+
+  invertBlocks(blocks: DeviceBuffer, inverses: DeviceBuffer, units?: readonly number[]): number {
+    return invertBlocks(this, dev(blocks), inverses, units);
+  }
+
+  blocksTimesVector(inverses: DeviceBuffer, gradient: DeviceBuffer, out: DeviceBuffer, units?: readonly number[]): void {
+    blocksTimesVector(this, dev(inverses), dev(gradient), out, units);
+  }
+
+  onlineBlockStep(blocks: DeviceBuffer, inverses: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer, sample: number, gradient: DeviceBuffer, decay: number, out: DeviceBuffer): number[] {
+    return onlineBlockStep(this, blocks, inverses, ws, dev(modulus), sample, dev(gradient), decay, out);
+  }
+
+  /** Unit ids [start, end) of a level ≥ 1. */
+  levelRange(level: number): [number, number] {
+    if (!(level >= 1 && level < this.net.levelOffsets.length - 1)) throw new RangeError(`level ${level} is not a level ≥ 1 of this network`);
+    return [this.net.levelOffsets[level], this.net.levelOffsets[level + 1]];
+  }
+}
