@@ -1,17 +1,14 @@
 import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cpuBackend, hostBackend } from '../src/backend/index.js';
+import { cpuBackend } from '../src/backend/index.js';
 import { forwardPass, type Backend } from '../src/backend/engine.js';
 import { metricLayout } from '../src/backend/kernels.js';
 import { invertBlock } from '../src/linalg/sherman-morrison.js';
-import { gpujsKernels, transferChunks } from '../src/backend/gpujs/index.js';
-import { checkExact } from '../src/backend/gpujs/gpujs-arrays.js';
+import { gpujsBackend, selectGpujsMode } from '../src/backend/gpujs/index.js';
 import { useBackend } from '../src/backend/load.js';
 import { makeBatch } from '../src/engine/batch.js';
 import { createModel } from '../src/engine/model.js';
 import { UsageError } from '../src/errors.js';
-import { outputMetric } from '../src/metrics/output-metric.js';
-import { buildTransferPlan } from '../src/metrics/transfer-plan.js';
 import type { Workspace } from '../src/engine/workspace.js';
 import { createMethod, METHODS } from '../src/methods/methods.js';
 import { evaluateMethodOnce } from '../src/methods/runner.js';
@@ -39,11 +36,11 @@ const tolerance = (b: Backend) => (b.precision === 'float64' ? { loss: 1e-12, gr
  * opens, as in CI under xvfb-run) and, when that is headlessgl, in webasm mode too. Kernel by
  * kernel parity is in engine-parity.test.ts.
  */
-const glRuns = gpujsKernels().mode === 'headlessgl';
+const glRuns = selectGpujsMode().mode === 'headlessgl';
 const backends: Array<[string, () => Promise<Backend>]> = [
   ['tfjs', () => useBackend('tfjs')],
-  [`gpujs (${gpujsKernels().mode})`, () => useBackend('gpujs')],
-  ...(glRuns ? [['gpujs (webasm)', async () => hostBackend(gpujsKernels('webasm').kernels, 'webasm')] as [string, () => Promise<Backend>]] : []),
+  [`gpujs (${selectGpujsMode().mode})`, () => useBackend('gpujs')],
+  ...(glRuns ? [['gpujs (webasm)', async () => gpujsBackend('webasm')] as [string, () => Promise<Backend>]] : []),
 ];
 
 describe.each(backends)('backend parity: %s against cpu', (_name, load) => {
@@ -132,36 +129,8 @@ describe('gpujs backend', () => {
     } catch {
       gl = false;
     }
-    expect(gpujsKernels().mode).toBe(display && gl ? 'headlessgl' : 'webasm');
-    if (!display || !gl) expect(() => gpujsKernels('headlessgl')).toThrow(UsageError);
-  });
-
-  it('refuses workspaces whose flat indices float32 cannot address exactly, naming both sizes', () => {
-    const net = createModel(randomNetwork({ interpretation: 'square', seed: 72, inputs: 2, hidden: 2, outputs: 1, density: 1, activations: ['tanh'] })).net;
-    expect(() => checkExact({ ...net, nUnits: (1 << 20) - 1 }, 16)).not.toThrow();
-    expect(() => checkExact({ ...net, nUnits: 1 << 20 }, 32)).toThrow(/1048576 units × 32 samples exceed 2\^24 entries/);
-    expect(() => checkExact({ ...net, nUnits: 1 << 20 }, 32)).toThrow(UsageError);
-  });
-
-  it('chunks transfer rates over outputs and samples with the same Fisher modulus', () => {
-    const doc = randomNetwork({ interpretation: 'softmax', seed: 71, inputs: 3, hidden: 5, outputs: 4, density: 0.7, activations: ['sigmoid', 'tanh'] });
-    const model = createModel(doc);
-    const batch = makeBatch(model.net, randomData(doc, 9, 4));
-    const plan = buildTransferPlan(model.net);
-    const modulus = (budget: number) => {
-      const { kernels } = gpujsKernels(undefined, budget);
-      const ws = hostWorkspace(model, batch);
-      const out = new Float64Array(model.net.nUnits * batch.size);
-      kernels.fisherModulus(model.net, plan, model.params, ws, outputMetric(model.net, ws), out);
-      return out;
-    };
-    const whole = modulus(1 << 24);
-    const units = model.net.nUnits + 1;
-    expect(transferChunks(model.net, 9, units * 9 * 2)).toEqual({ outputs: 2, samples: 9 });
-    expect(transferChunks(model.net, 9, units * 4)).toEqual({ outputs: 1, samples: 4 });
-    expect(relative(modulus(units * 9 * 2), whole)).toBeLessThan(1e-6);
-    expect(relative(modulus(units * 4), whole)).toBeLessThan(1e-6);
-    expect(whole.some((v) => v > 0)).toBe(true);
+    expect(selectGpujsMode().mode).toBe(display && gl ? 'headlessgl' : 'webasm');
+    if (!display || !gl) expect(() => selectGpujsMode('headlessgl')).toThrow(UsageError);
   });
 });
 

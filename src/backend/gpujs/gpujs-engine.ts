@@ -53,6 +53,7 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     const n = this.net.nUnits * this.size;
     const deriv = this.wrap(this.launch('fillSplit', n, this.net.nInputs * this.size, 1, 0), n);
     return {
+      size: this.size,
       pre: this.alloc(n),
       act: this.alloc(n),
       deriv,
