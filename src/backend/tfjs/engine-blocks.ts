@@ -66,8 +66,9 @@ export function unitBlocks(ctx: EngineContext, ws: TfjsWorkspace, modulus: Tenso
   const psi = tf.reshape(modulus.tensor, [net.nUnits, S]);
   const flat = ctx.index.buckets.map((b) => {
     const x = tf.gather(act, b.rows) as TF.Tensor3D; // [u × n × S]
-    const weighted = tf.mul(x, tf.expandDims(tf.gather(psi, b.units), 1));
-    return tf.reshape(tf.matMul(weighted as TF.Tensor3D, x, false, true), [-1]);
+    // ψ̃ repeated over the n rows of each unit by a product with ones (not a broadcast; see engine-propagation.ts).
+    const weights = tf.matMul(tf.ones([1, b.n, 1]) as TF.Tensor3D, tf.reshape(tf.gather(psi, b.units), [b.size, 1, S]) as TF.Tensor3D);
+    return tf.reshape(tf.matMul(tf.mul(x, weights) as TF.Tensor3D, x, false, true), [-1]);
   });
   blocks.set(tf.mul(tf.gather(flat.length === 1 ? flat[0] : tf.concat(flat), ctx.index.blocksPerm), 1 / S));
 }
@@ -78,24 +79,34 @@ export function unitBlocks(ctx: EngineContext, ws: TfjsWorkspace, modulus: Tenso
  * rows, so no triangular solve is needed; then A⁻¹ = Y Yᵀ and A⁻¹g = Y (Yᵀ g).
  * A block that is not positive definite gives a pivot ≤ 0 (or not finite), hence NaN or ±∞ in
  * its Y, which {@link firstFailure} detects.
- * NOTE: n elimination steps of about 7 launches each on [u × 2n × n]; float32 throughout.
+ * NOTE: n elimination steps of 7 launches on [u × 2n × n]: columns, pivots and row blocks are
+ * picked out by products with unit vectors, since strided slices and broadcasts are slow
+ * element by element on tfjs's CPU backend (matMul runs plain loops); float32 throughout.
  */
 export function choleskyInverseFactor(tf: typeof TF, a: TF.Tensor3D, eye: TF.Tensor3D): TF.Tensor3D {
-  const [u, n] = a.shape;
+  const n = a.shape[1];
+  const unit = tf.eye(2 * n); // row j: e_j
   let m = tf.concat([a, eye], 1) as TF.Tensor3D;
   const columns: TF.Tensor3D[] = [];
   for (let j = 0; j < n; j++) {
     const current = m;
-    const column = tf.tidy(() => {
-      const col = tf.slice(current, [0, 0, j], [u, 2 * n, 1]);
-      return tf.mul(col, tf.rsqrt(tf.slice(col, [0, j, 0], [u, 1, 1]))) as TF.Tensor3D;
+    const [column, next] = tf.tidy(() => {
+      const e = tf.reshape(tf.slice(unit, [j, 0], [1, n]), [1, n, 1]) as TF.Tensor3D;
+      const col = tf.matMul(current, e); // [u × 2n × 1]
+      const pivot = tf.matMul(tf.reshape(tf.slice(unit, [j, 0], [1, 2 * n]), [1, 1, 2 * n]) as TF.Tensor3D, col); // [u × 1 × 1]
+      const l = tf.matMul(col, tf.rsqrt(pivot)) as TF.Tensor3D;
+      if (j === n - 1) return [l, current];
+      const top = tf.matMul(l, tf.reshape(tf.slice(unit, [0, 0], [2 * n, n]), [1, 2 * n, n]) as TF.Tensor3D, true, false); // [u × 1 × n]
+      return [l, tf.sub(current, tf.matMul(l, top)) as TF.Tensor3D];
     });
     columns.push(column);
-    if (j < n - 1) m = tf.tidy(() => tf.sub(current, tf.matMul(column, tf.slice(column, [0, 0, 0], [u, n, 1]), false, true)));
-    if (m !== current) tf.dispose(current);
+    if (next !== current) tf.dispose(current);
+    m = next;
   }
-  tf.dispose(m);
-  return tf.slice(columns.length === 1 ? columns[0] : tf.concat(columns, 2), [0, n, 0], [u, n, n]);
+  tf.dispose([m, unit]);
+  const factor = columns.length === 1 ? columns[0] : (tf.concat(columns, 2) as TF.Tensor3D); // [u × 2n × n]
+  const bottom = tf.reshape(tf.slice(tf.eye(2 * n), [n, 0], [n, 2 * n]), [1, n, 2 * n]) as TF.Tensor3D;
+  return tf.matMul(bottom, factor);
 }
 
 /** The smallest unit id of a bucket whose factor has a non-finite entry, as a scalar (∞: none). */

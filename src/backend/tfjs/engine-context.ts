@@ -17,6 +17,11 @@ export interface EngineContext {
   readonly zeroOne: TF.Tensor1D;
   /** The parameters followed by a zero (the weight of padding entries): [nParams + 1], owned by the engine. */
   paramsExt(params: TensorBuffer): TF.Tensor1D;
+  /**
+   * A tensor derived from the parameters by `build(paramsExt)` (a level's weight matrix), kept
+   * by the engine while the parameters' tensor data is unchanged (owned by the engine).
+   */
+  weights(params: TensorBuffer, key: string, build: (paramsExt: TF.Tensor1D) => TF.Tensor): TF.Tensor;
   /** Reads a small tensor to the host, counted as 4 bytes per number. */
   readSmall(t: TF.Tensor): Float32Array;
 }
@@ -69,20 +74,20 @@ export function rows(ctx: EngineContext, buffer: TensorBuffer, start: number, co
   return ctx.tf.reshape(buffer.range(start * ctx.size, count * ctx.size), [count, ctx.size]);
 }
 
-/** The output rows [nOutputs × size] of a unit-major buffer. */
+/** The output rows [nOutputs × size] of a unit-major buffer (each run of consecutive output units one range). */
 export function outputRows(ctx: EngineContext, buffer: TensorBuffer): TF.Tensor2D {
-  const { tf, net, size, index } = ctx;
-  if (index.outputs.first >= 0) return rows(ctx, buffer, index.outputs.first, net.nOutputs);
-  return tf.gather(tf.reshape(buffer.tensor, [net.nUnits, size]), index.outputs.units);
+  const { tf, net, size: S, index } = ctx;
+  const ranges = index.outputs.runs.map((run) => buffer.range(run.unit * S, run.length * S));
+  return tf.reshape(ranges.length === 1 ? ranges[0] : tf.concat(ranges), [net.nOutputs, S]);
 }
 
-/** Writes the output rows of a unit-major buffer from `values` [nOutputs × size]; other rows are kept. */
+/** Writes the output rows of a unit-major buffer from `values` [nOutputs × size] (a piece per run); other rows are kept. */
 export function writeOutputRows(ctx: EngineContext, buffer: TensorBuffer, values: TF.Tensor): void {
-  const { tf, net, size, index } = ctx;
-  if (index.outputs.first >= 0) return buffer.write(index.outputs.first * size, values);
-  // NOTE: scattered output rows: one gather over [array ‖ values] (an index built at open) rewrites the buffer.
-  const merged = tf.concat([tf.reshape(buffer.tensor, [net.nUnits, size]), tf.reshape(values, [net.nOutputs, size])]);
-  buffer.set(tf.gather(merged, index.outputs.merge as TF.Tensor1D));
+  const { tf, net, size: S, index } = ctx;
+  const { runs } = index.outputs;
+  if (runs.length === 1) return buffer.write(runs[0].unit * S, values);
+  const matrix = tf.reshape(values, [net.nOutputs, S]);
+  for (const run of runs) buffer.write(run.unit * S, tf.slice(matrix, [run.output, 0], [run.length, S]));
 }
 
 /** A per-unit buffer of non-input rows `levelRows` (ascending levels, flat) with zero input rows. */

@@ -1,7 +1,8 @@
 import type * as TF from '@tensorflow/tfjs-core';
-import { ancestry, columnChunk, outputColumns, propagateColumns } from './engine-columns.js';
+import { chunkSeeds, columnChunk, propagateColumns, seedRows, sumBlocks } from './engine-columns.js';
 import { withZeroInputs, writeOutputRows, type EngineContext, type TfjsWorkspace } from './engine-context.js';
-import { outputTerms, reducedOutputBack, type OutputTerms } from './engine-propagation.js';
+import { outputTerms, reducedOutputBack, sumOutputs, type OutputTerms } from './engine-propagation.js';
+import { repeatColumns } from './engine-weights.js';
 import type { TensorBuffer } from './tensor-buffer.js';
 
 /**
@@ -19,17 +20,13 @@ export interface MetricTensors {
 export function metricTensors(ctx: EngineContext, ws: TfjsWorkspace): MetricTensors {
   const { tf, net, size: S } = ctx;
   const t = outputTerms(ctx, ws);
-  const r = t.r as TF.Tensor2D;
-  if (net.interpretation === 'bernoulli') return { seeds: tf.sqrt(r) };
-  if (net.interpretation === 'softmax') {
-    const p = t.p as TF.Tensor2D;
-    return { seeds: r, beta: p, gamma: p, betaExtra: tf.fill([S], -1) };
-  }
+  if (net.interpretation === 'bernoulli') return { seeds: tf.sqrt(t.r) };
+  if (net.interpretation === 'softmax') return { seeds: t.r, beta: t.p, gamma: t.p, betaExtra: tf.fill([S], -1) };
   if (net.interpretation === 'spherical') {
-    const norm2 = t.norm2 as TF.Tensor2D; // [1 × S]
-    return { seeds: r, beta: tf.mul(tf.onesLike(r), tf.div(4, norm2)) as TF.Tensor2D, gamma: t.a as TF.Tensor2D, betaExtra: tf.reshape(tf.div(-4, tf.square(norm2)), [S]) };
+    const norm2 = t.norm2 as TF.Tensor1D;
+    return { seeds: t.r, beta: tf.div(tf.fill([net.nOutputs, S], 4), norm2) as TF.Tensor2D, gamma: t.a, betaExtra: tf.div(-4, tf.square(norm2)) as TF.Tensor1D };
   }
-  return { seeds: r };
+  return { seeds: t.r };
 }
 
 /** m̃_o = β σ² + β_x (γ σ)² (Eq. 27) into the output rows of `modulus`. */
@@ -38,13 +35,18 @@ export function outputModulus(ctx: EngineContext, ws: TfjsWorkspace, modulus: Te
   const m = metricTensors(ctx, ws);
   const square = tf.square(m.seeds);
   let value = m.beta ? tf.mul(m.beta, square) : square;
-  if (m.gamma && m.betaExtra) value = tf.add(value, tf.mul(m.betaExtra, tf.square(tf.mul(m.gamma, m.seeds))));
+  if (m.gamma && m.betaExtra) value = tf.add(value, tf.mul(tf.square(tf.mul(m.gamma, m.seeds)), m.betaExtra));
   writeOutputRows(ctx, modulus, value);
+}
+
+/** Rows `first .. first+C-1` of [nOutputs × S] as one flat [C·S] vector (a column block per output). */
+function flatRows(tf: typeof TF, x: TF.Tensor2D, first: number, C: number): TF.Tensor1D {
+  return tf.reshape(C === x.shape[0] ? x : tf.slice(x, [first, 0], [C, x.shape[1]]), [-1]);
 }
 
 /**
  * The reduced Fisher modulus φ̃ (Def. 3, Eq. 14-17): the transfer rates of every output at once
- * (one column per output, seeded σ_o), φ̃_k = Σ_o β_o J̃_k^o² + β_x (Σ_o γ_o J̃_k^o)². Inputs: 0.
+ * (one column block per output, seeded σ_o), φ̃_k = Σ_o β_o J̃_k^o² + β_x (Σ_o γ_o J̃_k^o)². Inputs: 0.
  * NOTE: always by the explicit route; the CPU's Gram route for bottom units saves scalar work,
  * while here a level costs the same few launches whatever its width.
  */
@@ -53,29 +55,24 @@ export function fisherModulus(ctx: EngineContext, params: TensorBuffer, ws: Tfjs
   const m = metricTensors(ctx, ws);
   const O = net.nOutputs;
   const chunk = Math.min(O, columnChunk(ctx));
-  const L = ctx.index.levels.length;
-  const sums: TF.Tensor[][] = [];
-  const extras: TF.Tensor[][] = [];
+  const sums: TF.Tensor2D[][] = [];
+  const extras: TF.Tensor2D[][] = [];
   for (let c0 = 0; c0 < O; c0 += chunk) {
     const C = Math.min(chunk, O - c0);
-    const columns = (t: TF.Tensor2D) => tf.reshape(tf.transpose(C === O ? t : tf.slice(t, [c0, 0], [C, S])), [1, S, C]);
     const [sum, extra] = tf.tidy(() => {
-      const seeds = columns(m.seeds);
-      const beta = m.beta && columns(m.beta);
-      const gamma = m.gamma && columns(m.gamma);
-      const sum: TF.Tensor[] = [];
-      const extra: TF.Tensor[] = [];
+      const seeds = chunkSeeds(tf, m.seeds, c0, C);
+      const beta = m.beta && flatRows(tf, m.beta, c0, C);
+      const gamma = m.gamma && flatRows(tf, m.gamma, c0, C);
+      const sum: TF.Tensor2D[] = [];
+      const extra: TF.Tensor2D[] = [];
       propagateColumns(ctx, params, ws.deriv, {
-        columns: C,
+        width: C * S,
         hiddenOnly: false,
-        seed: (lv) => {
-          const eq = outputColumns(tf, lv, c0, C);
-          return eq && tf.mul(eq, seeds);
-        },
+        seed: (lv) => seedRows(tf, lv, seeds),
         visit: (_lv, l, rates) => {
           const square = tf.square(rates);
-          sum[l - 1] = tf.sum(beta ? tf.mul(square, beta) : square, 2);
-          if (gamma) extra[l - 1] = tf.sum(tf.mul(rates, gamma), 2);
+          sum[l - 1] = sumBlocks(tf, beta ? tf.mul(square, beta) : square, C, S);
+          if (gamma) extra[l - 1] = sumBlocks(tf, tf.mul(rates, gamma), C, S);
         },
       });
       return [sum, extra];
@@ -83,81 +80,85 @@ export function fisherModulus(ctx: EngineContext, params: TensorBuffer, ws: Tfjs
     sums.push(sum);
     extras.push(extra);
   }
-  const total = (parts: TF.Tensor[][], l: number) => (parts.length === 1 ? parts[0][l] : tf.addN(parts.map((p) => p[l])));
-  const levels: TF.Tensor[] = [];
-  for (let l = 0; l < L; l++) {
+  const total = (parts: TF.Tensor2D[][], l: number) => (parts.length === 1 ? parts[0][l] : tf.addN(parts.map((p) => p[l])));
+  const levels = ctx.index.levels.map((_, l) => {
     const phi = total(sums, l);
-    levels.push(m.gamma && m.betaExtra ? tf.add(phi, tf.mul(tf.square(total(extras, l)), m.betaExtra)) : phi);
-  }
+    return m.betaExtra && m.gamma ? tf.add(phi, tf.mul(tf.square(total(extras, l)), m.betaExtra)) : phi;
+  });
   modulus.set(withZeroInputs(ctx, levels));
 }
 
 /**
  * Reduced transfer rates J̃ of output `output` (Def. 2, Eq. 13) into its rows and its
  * ancestors' rows of `rates`, and with `raw` the plain J (Σ_j w_kj J̃_j; 1 at the output); other
- * rows are kept. The ancestry is found on the device from the padded lists.
+ * rows are kept. The ancestry comes from a structural pass over the same lists.
  */
 export function transferRates(ctx: EngineContext, params: TensorBuffer, ws: TfjsWorkspace, output: number, rates: TensorBuffer, raw?: TensorBuffer): void {
-  const { tf, size: S } = ctx;
+  const { tf, net, size: S } = ctx;
   const m = metricTensors(ctx, ws);
-  const seed = tf.reshape(tf.slice(m.seeds, [output, 0], [1, S]), [1, S, 1]);
+  const seeds = chunkSeeds(tf, m.seeds, output, 1);
+  const ones = chunkSeeds(tf, tf.ones([net.nOutputs, S]) as TF.Tensor2D, output, 1);
   const L = ctx.index.levels.length;
-  const J: TF.Tensor[] = new Array(L);
-  const plain: TF.Tensor[] = new Array(L);
+  const J: TF.Tensor2D[] = new Array(L);
+  const plain: TF.Tensor2D[] = new Array(L);
+  const reach: TF.Tensor2D[] = new Array(L);
   propagateColumns(ctx, params, ws.deriv, {
-    columns: 1,
+    width: S,
     hiddenOnly: false,
-    seed: (lv) => {
-      const eq = outputColumns(tf, lv, output, 1);
-      return eq && tf.mul(eq, seed);
-    },
+    seed: (lv) => seedRows(tf, lv, seeds),
     visit: (lv, l, level, sums) => {
       J[l - 1] = level;
-      const eq = outputColumns(tf, lv, output, 1);
-      const base = sums ?? tf.zeros([lv.count, S, 1]);
-      plain[l - 1] = eq ? tf.add(base, eq) : base;
+      const one = seedRows(tf, lv, ones);
+      const base = sums ?? tf.zeros([lv.count, S]);
+      plain[l - 1] = one ? tf.add(base, one) : base;
     },
   });
-  const mask = tf.cast(withZeroInputs(ctx, ancestry(ctx, output).map((a) => tf.tile(a, [1, S]))), 'bool');
+  const self = chunkSeeds(tf, tf.ones([net.nOutputs, 1]) as TF.Tensor2D, output, 1);
+  propagateColumns(ctx, params, ws.deriv, {
+    width: 1,
+    hiddenOnly: false,
+    structural: true,
+    seed: (lv) => seedRows(tf, lv, self),
+    visit: (_lv, l, level) => {
+      reach[l - 1] = repeatColumns(tf, level, S);
+    },
+  });
+  const mask = tf.greater(withZeroInputs(ctx, reach), 0.5);
   rates.set(tf.where(mask, withZeroInputs(ctx, J), rates.tensor));
   raw?.set(tf.where(mask, withZeroInputs(ctx, plain), raw.tensor));
 }
 
 /**
  * Monte-Carlo Fisher modulus (Eq. 100): targets y ~ ω(x) from the host's uniforms (normals for
- * square outputs) uploaded once ([K × nOutputs × size], counted), b̃ of each draw by one column
- * pass (a column per draw), and (1/K) Σ b̃². `ws` is not written.
+ * square outputs; uploaded per chunk of draws, K·nOutputs·size numbers in all, counted), b̃ of
+ * each draw by one column pass (a column block per draw), and (1/K) Σ b̃². `ws` is not written.
  */
 export function monteCarloModulus(ctx: EngineContext, params: TensorBuffer, ws: TfjsWorkspace, draws: Float64Array, modulus: TensorBuffer): void {
   const { tf, net, size: S } = ctx;
   const O = net.nOutputs;
   const K = draws.length / (O * S);
-  ctx.transfers.upload(draws.length * 4);
-  const uniforms = tf.tensor3d(Float32Array.from(draws), [K, O, S]);
   const t = outputTerms(ctx, ws);
-  const terms: OutputTerms = {
-    a: tf.expandDims(t.a, 2),
-    r: tf.expandDims(t.r, 2),
-    p: t.p && tf.expandDims(t.p, 2),
-    norm2: t.norm2 && tf.expandDims(t.norm2, 2),
-    isTanh: t.isTanh && tf.expandDims(t.isTanh, 2),
-  };
   const chunk = Math.min(K, columnChunk(ctx));
-  const parts: TF.Tensor[][] = [];
-  for (let k0 = 0; k0 < K; k0 += chunk) {
-    const C = Math.min(chunk, K - k0);
+  const parts: TF.Tensor2D[][] = [];
+  for (let d0 = 0; d0 < K; d0 += chunk) {
+    const C = Math.min(chunk, K - d0);
+    // The host lays this chunk's draws out [nOutputs × C·S] (draw-major column blocks) as it uploads them.
+    const u = new Float32Array(O * C * S);
+    for (let o = 0; o < O; o++) for (let d = 0; d < C; d++) for (let s = 0; s < S; s++) u[(o * C + d) * S + s] = draws[((d0 + d) * O + o) * S + s];
+    ctx.transfers.upload(u.length * 4);
     parts.push(
       tf.tidy(() => {
-        const u = C === K ? uniforms : tf.slice(uniforms, [k0, 0, 0], [C, O, S]);
-        const y = tf.transpose(sampleTargets(ctx, t, u), [1, 2, 0]); // [O × S × C]
-        const back = tf.concat([tf.reshape(reducedOutputBack(tf, net.interpretation, y, terms), [O, S * C]), tf.zeros([1, S * C])]);
-        const squares: TF.Tensor[] = [];
+        const repeat = (x?: TF.Tensor2D) => x && repeatColumns(tf, x, C);
+        const terms: OutputTerms = { a: repeat(t.a) as TF.Tensor2D, r: repeat(t.r) as TF.Tensor2D, p: repeat(t.p), isTanh: repeat(t.isTanh), norm2: t.norm2 && tf.concat(new Array<TF.Tensor1D>(C).fill(t.norm2)) };
+        const y = sampleTargets(ctx, terms, tf.tensor2d(u, [O, C * S]), C);
+        const back = reducedOutputBack(tf, net.interpretation, y, terms) as TF.Tensor2D;
+        const squares: TF.Tensor2D[] = [];
         propagateColumns(ctx, params, ws.deriv, {
-          columns: C,
+          width: C * S,
           hiddenOnly: true,
-          seed: (lv) => lv.outputOf && tf.reshape(tf.gather(back, lv.outputOf), [lv.count, S, C]),
+          seed: (lv) => seedRows(tf, lv, back),
           visit: (_lv, l, rows) => {
-            squares[l - 1] = tf.sum(tf.square(rows), 2);
+            squares[l - 1] = sumBlocks(tf, tf.square(rows), C, S);
           },
         });
         return squares;
@@ -168,8 +169,8 @@ export function monteCarloModulus(ctx: EngineContext, params: TensorBuffer, ws: 
   modulus.set(tf.div(withZeroInputs(ctx, levels), K));
 }
 
-/** Targets y ~ ω(x) [C × nOutputs × size] from draws `u` [C × nOutputs × size] (see `targetsFromDraws`). */
-function sampleTargets(ctx: EngineContext, t: OutputTerms, u: TF.Tensor): TF.Tensor {
+/** Targets y ~ ω(x) [nOutputs × C·S] from draws `u` of the same layout (see `targetsFromDraws`); `t` repeated over the C blocks. */
+function sampleTargets(ctx: EngineContext, t: OutputTerms, u: TF.Tensor2D, C: number): TF.Tensor {
   const { tf, net, size: S } = ctx;
   const O = net.nOutputs;
   if (net.interpretation === 'square') return tf.add(u, t.a);
@@ -179,12 +180,12 @@ function sampleTargets(ctx: EngineContext, t: OutputTerms, u: TF.Tensor): TF.Ten
   }
   // One uniform per sample (row 0): the class is the number of cumulative probabilities it passes.
   if (O === 1) return tf.onesLike(u);
-  const p = net.interpretation === 'softmax' ? (t.p as TF.Tensor) : tf.div(tf.square(t.a), t.norm2 as TF.Tensor);
-  const cumulative = tf.slice(tf.cumsum(p, 0), [0, 0], [O - 1, S]);
-  const C = u.shape[0];
-  const first = tf.slice(u, [0, 0, 0], [C, 1, S]);
-  const classes = tf.sum(tf.cast(tf.greaterEqual(first, cumulative), 'int32'), 1) as TF.Tensor2D; // [C × S]
-  return tf.transpose(tf.cast(tf.oneHot(classes, O), 'float32'), [0, 2, 1]);
+  const p = net.interpretation === 'softmax' ? (t.p as TF.Tensor2D) : tf.div(tf.square(t.a), t.norm2 as TF.Tensor1D);
+  const lower = tf.linalg.bandPart(tf.ones([O - 1, O]), -1, 0); // row c sums p_0 .. p_c
+  const first = tf.reshape(tf.slice(u, [0, 0], [1, C * S]), [C * S]);
+  const classes = sumOutputs(ctx, tf.concat([tf.cast(tf.greaterEqual(first, tf.matMul(lower as TF.Tensor2D, p as TF.Tensor2D)), 'float32'), tf.zeros([1, C * S])]));
+  const index = tf.matMul(tf.reshape(tf.range(0, O), [O, 1]) as TF.Tensor2D, tf.ones([1, C * S]) as TF.Tensor2D);
+  return tf.cast(tf.equal(index, classes), 'float32');
 }
 
 /** Outer-product modulus b̃² (Def. 14) of the non-input units; input rows 0. */

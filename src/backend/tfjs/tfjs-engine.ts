@@ -52,7 +52,7 @@ export class TfjsEngine implements Engine {
   private readonly owned: TF.Tensor[] = [];
   private readonly buffers = new Set<TensorBuffer>();
   private readonly metrics = new Map<EngineWorkspace, MetricBuffers>();
-  private paramsCache: { source: TF.Tensor; ext: TF.Tensor1D } | undefined;
+  private weightCache: Array<{ id: object; tensors: Map<string, TF.Tensor> }> = [];
   private disposed = false;
 
   constructor(
@@ -67,7 +67,7 @@ export class TfjsEngine implements Engine {
       return t;
     };
     const index: EngineIndex = buildEngineIndex(tf, net, size, chunkEntries, own);
-    const zeroOne = own(tf.concat([tf.zeros([size]), tf.ones([size])]) as TF.Tensor1D);
+    const zeroOne = own(tf.tidy(() => tf.concat([tf.zeros([size]), tf.ones([size])]) as TF.Tensor1D));
     this.ctx = {
       tf,
       net,
@@ -77,6 +77,7 @@ export class TfjsEngine implements Engine {
       chunkEntries,
       zeroOne,
       paramsExt: (params) => this.paramsExt(params),
+      weights: (params, key, build) => this.weights(params, key, build),
       readSmall: (t) => this.readSmall(t),
     };
   }
@@ -118,8 +119,7 @@ export class TfjsEngine implements Engine {
     for (const b of this.buffers) b.dispose();
     this.buffers.clear();
     this.metrics.clear();
-    if (this.paramsCache) this.tf.dispose(this.paramsCache.ext);
-    this.paramsCache = undefined;
+    for (const entry of this.weightCache.splice(0)) this.tf.dispose([...entry.tensors.values()]);
     this.tf.dispose(this.owned);
     this.owned.length = 0;
     this.disposed = true;
@@ -253,14 +253,37 @@ export class TfjsEngine implements Engine {
     return Float32Array.from(t.dataSync());
   }
 
-  /** params ‖ 0, cached while the parameters' tensor is the same (one concat per forward or backward pass, not per level). */
-  private paramsExt(params: TensorBuffer): TF.Tensor1D {
+  /**
+   * Parameter-derived tensors (params ‖ 0, the levels' weight matrices), cached per parameter
+   * data: a parameter tensor's `dataId` identifies its values (a copy made by {@link copy} shares
+   * it), so the forward pass, the backward pass and the metric of one parameter vector build
+   * each level's weights once.
+   * NOTE: two entries (the trainer's current and candidate parameters), least recently used out;
+   * they hold about two copies of the parameters in each level's dense or padded layout.
+   */
+  private weights(params: TensorBuffer, key: string, build: (paramsExt: TF.Tensor1D) => TF.Tensor): TF.Tensor {
+    const { tf } = this;
     const source = params.tensor;
-    if (this.paramsCache?.source === source) return this.paramsCache.ext;
-    if (this.paramsCache) this.tf.dispose(this.paramsCache.ext);
-    const ext = this.tf.keep(this.tf.concat([source, this.tf.zeros([1])]) as TF.Tensor1D);
-    this.paramsCache = { source, ext };
-    return ext;
+    let entry = this.weightCache.find((e) => e.id === source.dataId);
+    if (entry) this.weightCache.splice(this.weightCache.indexOf(entry), 1);
+    else entry = { id: source.dataId, tensors: new Map() };
+    this.weightCache.unshift(entry);
+    for (const old of this.weightCache.splice(2)) tf.dispose([...old.tensors.values()]);
+    let ext = entry.tensors.get('');
+    if (!ext) {
+      ext = tf.keep(tf.concat([source, tf.zeros([1])]));
+      entry.tensors.set('', ext);
+    }
+    let t = entry.tensors.get(key);
+    if (!t) {
+      t = tf.keep(build(ext as TF.Tensor1D));
+      entry.tensors.set(key, t);
+    }
+    return t;
+  }
+
+  private paramsExt(params: TensorBuffer): TF.Tensor1D {
+    return this.weights(params, '', (p) => p) as TF.Tensor1D;
   }
 
   private track(b: TensorBuffer): TensorBuffer {
