@@ -8,6 +8,7 @@ import { tfjsBackend } from '../src/backend/tfjs/tfjs-engine.js';
 import { makeBatch, type Batch } from '../src/engine/batch.js';
 import type { CompiledNetwork } from '../src/engine/compiled-network.js';
 import { createModel, type Model } from '../src/engine/model.js';
+import { UsageError } from '../src/errors.js';
 import { invertBlock } from '../src/linalg/sherman-morrison.js';
 import { outputDraws } from '../src/metrics/output-metric.js';
 import { INTERPRETATIONS, type NetworkDocument } from '../src/network/types.js';
@@ -145,7 +146,11 @@ describe('tfjs engine: transfers and tensor memory', () => {
 const wide = (interpretation: (typeof INTERPRETATIONS)[number]): NetworkDocument =>
   randomNetwork({ interpretation, seed: 31, inputs: 5, hidden: 14, outputs: 4, density: 0.45, activations: ['sigmoid', 'tanh', 'linear'], affine: interpretation !== 'bernoulli' });
 
-describe.each(INTERPRETATIONS)('tfjs engine, %s: chunked kernels and paths the parity suite does not reach', (interpretation) => {
+// Chunks of 40 numbers: some levels padded lists, some dense; a few parameters per gradient chunk; one
+// column per Fisher or Monte-Carlo chunk. Chunks of 1: padded lists everywhere.
+const chunked = INTERPRETATIONS.flatMap((interpretation) => [40, 1].map((chunkEntries) => [interpretation, chunkEntries] as const));
+
+describe.each(chunked)('tfjs engine, %s, chunks of %i: kernels and paths the parity suite does not reach', (interpretation, chunkEntries) => {
   const doc = wide(interpretation);
   const model = createModel(doc);
   const { net } = model;
@@ -165,9 +170,8 @@ describe.each(INTERPRETATIONS)('tfjs engine, %s: chunked kernels and paths the p
   };
   type Side = { engine: Engine; params: DeviceBuffer; ws: EngineWorkspace };
   const both = () => {
-    // Chunks of 40 numbers: a few parameters per gradient chunk, one column per Fisher or Monte-Carlo chunk.
     const ref = open(cpuBackend);
-    const dev = open(tfjsBackend(runtime, { chunkEntries: 40 }));
+    const dev = open(tfjsBackend(runtime, { chunkEntries }));
     return { ref, dev, compare: (label: string, x: DeviceBuffer, y: DeviceBuffer, tol = 2e-4) => expect(relative(dev.engine.read(y), ref.engine.read(x)), label).toBeLessThan(tol) };
   };
 
@@ -196,6 +200,12 @@ describe.each(INTERPRETATIONS)('tfjs engine, %s: chunked kernels and paths the p
     };
     const a = run(ref);
     const b = run(dev);
+    const [ma, mb] = [ref.engine.outputMetric(ref.ws), dev.engine.outputMetric(dev.ws)];
+    for (const key of ['seeds', 'beta', 'gamma', 'betaExtra'] as const) {
+      const [x, y] = [ma[key], mb[key]];
+      expect(y === undefined, `output metric ${key} present`).toBe(x === undefined);
+      if (x && y) compare(`output metric ${key}`, x, y);
+    }
     compare('Fisher modulus', a.fisher, b.fisher);
     compare('gradient', a.g, b.g);
     compare('QD diagonal', a.entries.diagonal, b.entries.diagonal);
@@ -246,6 +256,8 @@ describe.each(INTERPRETATIONS)('tfjs engine, %s: chunked kernels and paths the p
       return { solveFailed, invertFailed, subsetFailed, inverses, hg, bad };
     });
     const [a, b] = sides;
+    expect(() => dev.engine.solveUnitBlocks(a.inverses, a.hg, 0, a.hg, a.inverses)).toThrow(); // buffers of the cpu side: refused before use
+    expect(() => dev.engine.solveUnitBlocks(b.inverses, b.hg, 0, b.hg, b.inverses)).toThrow(UsageError);
     expect(a.solveFailed).toBe(a.bad);
     expect(b.solveFailed).toBe(a.solveFailed);
     expect(a.invertFailed).toBe(a.bad);
