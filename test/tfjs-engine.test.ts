@@ -143,6 +143,31 @@ describe('tfjs engine: transfers and tensor memory', () => {
   });
 });
 
+describe('tfjs engine buffers', () => {
+  it('piecewise writes and reads of ranges agree with a plain array', () => {
+    const { tf } = runtime;
+    const [model, batch] = deep();
+    const before = tf.memory().numTensors;
+    const engine = backend.open(model.net, batch.size);
+    const rng = new Prng(3);
+    const length = 57;
+    const buffer = engine.alloc(length);
+    const plain = new Float64Array(length);
+    for (let i = 0; i < 200; i++) {
+      const offset = rng.int(length);
+      const values = Array.from({ length: 1 + rng.int(length - offset) }, () => rng.int(1000));
+      engine.upload(buffer, values, offset);
+      plain.set(values, offset);
+      const from = rng.int(length);
+      const count = rng.int(length - from + 1);
+      expect(Array.from(engine.read(buffer, from, count))).toEqual(Array.from(plain.subarray(from, from + count)));
+      if (i % 7 === 0) expect(Array.from(engine.read(buffer))).toEqual(Array.from(plain));
+    }
+    engine.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 const wide = (interpretation: (typeof INTERPRETATIONS)[number]): NetworkDocument =>
   randomNetwork({ interpretation, seed: 31, inputs: 5, hidden: 14, outputs: 4, density: 0.45, activations: ['sigmoid', 'tanh', 'linear'], affine: interpretation !== 'bernoulli' });
 

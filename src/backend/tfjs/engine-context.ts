@@ -15,11 +15,10 @@ export interface EngineContext {
   readonly chunkEntries: number;
   /** [2·size]: a row of zeros (padding of gathers) then a row of ones (the bias input). */
   readonly zeroOne: TF.Tensor1D;
-  /** The parameters followed by a zero (the weight of padding entries): [nParams + 1], owned by the engine. */
-  paramsExt(params: TensorBuffer): TF.Tensor1D;
   /**
-   * A tensor derived from the parameters by `build(paramsExt)` (a level's weight matrix), kept
-   * by the engine while the parameters' tensor data is unchanged (owned by the engine).
+   * A tensor derived from the parameters by `build(paramsExt)`, paramsExt = the parameters
+   * followed by a zero (the weight of absent edges) [nParams + 1]: a level's weight matrix.
+   * Kept (and owned) by the engine while the parameters' tensor data is unchanged.
    */
   weights(params: TensorBuffer, key: string, build: (paramsExt: TF.Tensor1D) => TF.Tensor): TF.Tensor;
   /** Reads a small tensor to the host, counted as 4 bytes per number. */

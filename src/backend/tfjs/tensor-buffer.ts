@@ -94,7 +94,10 @@ export class TensorBuffer implements DeviceBuffer {
   range(offset: number, length: number, extra?: TF.Tensor1D): TF.Tensor1D {
     this.check();
     const end = offset + length;
-    if (this.whole && offset === 0 && end === this.length) return extra ? this.tf.concat([this.whole, extra]) : this.whole;
+    if (this.whole) {
+      const part = offset === 0 && end === this.length ? this.whole : this.tf.slice(this.whole, offset, length);
+      return extra ? this.tf.concat([part, extra]) : part;
+    }
     const parts: TF.Tensor1D[] = [];
     for (const p of this.pieces) {
       const pEnd = p.offset + p.length;

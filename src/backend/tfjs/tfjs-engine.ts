@@ -15,7 +15,8 @@ import type { TfjsRuntime } from './tf.js';
 export interface TfjsEngineOptions {
   /**
    * Largest intermediate of the chunked kernels, in numbers (default 2^22, 16 MiB of float32):
-   * the gradient's [parameters × size] gathers and the column passes' [nUnits × size × columns].
+   * a level's dense weight matrix (larger levels use padded lists), the gradient's
+   * [units × fan-in × size] gathers of padded levels, the column passes' [nUnits × size × columns].
    */
   chunkEntries?: number;
 }
@@ -35,8 +36,9 @@ type MetricBuffers = { seeds: TensorBuffer; beta: TensorBuffer; gamma?: TensorBu
 
 /**
  * An {@link Engine} whose buffers are tensors ({@link TensorBuffer}) that stay on the tfjs
- * backend's device between kernels and across iterations. Index tensors (padded edge lists,
- * parameter maps, block buckets) are built once at open. Every kernel runs inside `tf.tidy`;
+ * backend's device between kernels and across iterations. Index tensors (per level: dense
+ * weight-matrix positions or padded edge lists; parameter maps; block buckets) are built once
+ * at open; weight matrices are built from the parameters once per parameter vector. Every kernel runs inside `tf.tidy`;
  * a kernel that writes a buffer replaces its tensors and disposes the old ones. Transfers
  * counted (4 bytes per number): {@link upload} and {@link setBatch} (the batch), {@link read},
  * the one number of {@link meanLoss}, {@link allFinite}, {@link solveUnitBlocks} and
@@ -76,7 +78,6 @@ export class TfjsEngine implements Engine {
       transfers: this.transfers,
       chunkEntries,
       zeroOne,
-      paramsExt: (params) => this.paramsExt(params),
       weights: (params, key, build) => this.weights(params, key, build),
       readSmall: (t) => this.readSmall(t),
     };
@@ -280,10 +281,6 @@ export class TfjsEngine implements Engine {
       entry.tensors.set(key, t);
     }
     return t;
-  }
-
-  private paramsExt(params: TensorBuffer): TF.Tensor1D {
-    return this.weights(params, '', (p) => p) as TF.Tensor1D;
   }
 
   private track(b: TensorBuffer): TensorBuffer {
