@@ -22,10 +22,8 @@ export interface BackendInfo {
 export async function useBackend(name: string): Promise<Backend> {
   if (backendNames().includes(name)) return getBackend(name);
   if (name === 'tfjs') {
-    const [{ loadTfjs }, { tfjsPropagationKernels }, { tfjsMetricKernels }] = await Promise.all([import('./tfjs/tf.js'), import('./tfjs/tfjs-propagation.js'), import('./tfjs/tfjs-metric.js')]);
-    const runtime = await loadTfjs();
-    const kernels = { name: 'tfjs', precision: 'float32' as const, ...tfjsPropagationKernels(runtime.tf), ...tfjsMetricKernels(runtime.tf) };
-    registerBackend(hostBackend(kernels, `TensorFlow.js '${runtime.backend}' backend from ${runtime.provider} (float32)`));
+    const [{ loadTfjs }, { tfjsBackend }] = await Promise.all([import('./tfjs/tf.js'), import('./tfjs/tfjs-engine.js')]);
+    registerBackend(tfjsBackend(await loadTfjs()));
     return getBackend('tfjs');
   }
   if (name === 'gpujs') {

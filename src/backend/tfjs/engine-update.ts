@@ -1,0 +1,86 @@
+import type * as TF from '@tensorflow/tfjs-core';
+import type { EngineContext, TfjsWorkspace } from './engine-context.js';
+import type { TensorBuffer } from './tensor-buffer.js';
+
+/**
+ * Quasi-diagonal step (Eq. 22-23, 32-33), elementwise over the parameters:
+ * δw_i = (G_i A_00 - G_0 A_0i) / (A_ii A_00 - A_0i²) (0 where the denominator is not positive),
+ * δw_0 = G_0/A_00 - Σ_i (A_0i/A_00) δw_i (0 where A_00 ≤ 0), ε on A_00 and A_ii.
+ * NOTE: the per-unit sums of Eq. 23 are taken per bucket (gather, sum) rather than as a
+ * difference of one running sum over all parameters, which would lose float32 precision on
+ * large networks.
+ */
+export function quasiDiagonalSolve(ctx: EngineContext, diagonal: TensorBuffer, cross: TensorBuffer, gradient: TensorBuffer, epsilon: number, out: TensorBuffer): void {
+  const { tf } = ctx;
+  const { bias, isBias, bucketUnit } = ctx.index.params;
+  const d = tf.add(diagonal.tensor, epsilon);
+  const c = cross.tensor;
+  const g = gradient.tensor;
+  const a00 = tf.gather(d, bias);
+  const g0 = tf.gather(g, bias);
+  const zero = tf.zerosLike(g);
+  const isWeight = tf.less(isBias, 0.5);
+  const denominator = tf.sub(tf.mul(d, a00), tf.square(c));
+  const weight = tf.where(tf.logicalAnd(tf.greater(denominator, 0), isWeight), tf.div(tf.sub(tf.mul(g, a00), tf.mul(g0, c)), denominator), zero);
+  const term = tf.concat([tf.mul(tf.div(c, a00), weight), tf.zeros([1])]); // (A_0i/A_00) δw_i, and a zero for padding
+  const sums = ctx.index.buckets.map((b) => tf.sum(tf.gather(term, b.params), 1));
+  const unitSum = tf.gather(sums.length === 1 ? sums[0] : tf.concat(sums), bucketUnit);
+  const biasStep = tf.where(tf.greater(a00, 0), tf.sub(tf.div(g, a00), unitSum), zero);
+  out.set(tf.where(isWeight, weight, biasStep));
+}
+
+/** δw_p = G_p / (A_pp + ε), or G_p / √(A_pp + ε) with `root`; 0 where A_pp + ε ≤ 0. */
+export function diagonalSolve(ctx: EngineContext, diagonal: TensorBuffer, gradient: TensorBuffer, epsilon: number, root: boolean, out: TensorBuffer): void {
+  const { tf } = ctx;
+  const d = tf.add(diagonal.tensor, epsilon);
+  const g = gradient.tensor;
+  out.set(tf.where(tf.greater(d, 0), tf.div(g, root ? tf.sqrt(d) : d), tf.zerosLike(g)));
+}
+
+/**
+ * One online step (Eq. 37-38) of every unit, batched per bucket: u = √ψ̃_k(x)·ā(x) from sample
+ * `sample`, A ← (1-γ)A + γuuᵀ, H ← ((H + Hᵀ)/2 - f Hu(Hu)ᵀ)/(1-γ) with f = c/(1 + c uᵀHu),
+ * c = γ/(1-γ), and δw = H G. Units whose 1 + c uᵀHu is not positive and finite keep H and δw.
+ * Returns the refused units: one number (their count) is read, and their ids when there are any.
+ */
+export function onlineBlockStep(ctx: EngineContext, blocks: TensorBuffer, inverses: TensorBuffer, ws: TfjsWorkspace, modulus: TensorBuffer, sample: number, gradient: TensorBuffer, decay: number, out: TensorBuffer): number[] {
+  const { tf, net, size: S, index } = ctx;
+  const keep = 1 - decay;
+  const c = decay / keep;
+  const act = tf.reshape(tf.slice(tf.reshape(ws.act.range(0, net.nUnits * S, ctx.zeroOne), [net.nUnits + 2, S]), [0, sample], [net.nUnits + 2, 1]), [-1]);
+  const root = tf.sqrt(tf.relu(tf.reshape(tf.slice(tf.reshape(modulus.tensor, [net.nUnits, S]), [0, sample], [net.nUnits, 1]), [-1])));
+  const withZero = (b: TensorBuffer) => tf.concat([b.tensor, tf.zeros([1])]);
+  const [a0, h0, g0, x0] = [withZero(blocks), withZero(inverses), withZero(gradient), withZero(out)];
+  const nextA: TF.Tensor[] = [];
+  const nextH: TF.Tensor[] = [];
+  const nextX: TF.Tensor[] = [];
+  const refused: TF.Tensor[] = [];
+  for (const b of index.buckets) {
+    const { n, size: u } = b;
+    const square: [number, number, number] = [u, n, n];
+    const v = tf.mul(tf.reshape(tf.gather(act, b.rows), [u, n, 1]), tf.reshape(tf.gather(root, b.units), [u, 1, 1])) as TF.Tensor3D;
+    const a = tf.reshape(tf.gather(a0, b.blocks), square) as TF.Tensor3D;
+    const h = tf.reshape(tf.gather(h0, b.blocks), square) as TF.Tensor3D;
+    const hu = tf.matMul(h, v);
+    const denominator = tf.reshape(tf.add(tf.mul(tf.matMul(v, hu, true, false), c), 1), [u]);
+    const ok = tf.logicalAnd(tf.greater(denominator, 0), tf.isFinite(denominator));
+    const f = tf.reshape(tf.where(ok, tf.div(c, denominator), tf.zerosLike(denominator)), [u, 1, 1]);
+    nextA.push(tf.reshape(tf.add(tf.mul(a, keep), tf.mul(tf.matMul(v, v, false, true), decay)), [-1]));
+    const symmetric = tf.mul(tf.add(h, tf.transpose(h, [0, 2, 1])), 0.5);
+    const updated = tf.div(tf.sub(symmetric, tf.mul(f, tf.matMul(hu, hu, false, true))), keep) as TF.Tensor3D;
+    nextH.push(tf.reshape(tf.where(tf.reshape(ok, [u, 1, 1]), updated, h), [-1]));
+    const direction = tf.reshape(tf.matMul(updated, tf.reshape(tf.gather(g0, b.params), [u, n, 1])), [u, n]);
+    nextX.push(tf.reshape(tf.where(tf.reshape(ok, [u, 1]), direction, tf.gather(x0, b.params)), [-1]));
+    refused.push(tf.where(ok, tf.fill([u], -1), b.unitValues));
+  }
+  const join = (parts: TF.Tensor[]) => (parts.length === 1 ? parts[0] : tf.concat(parts));
+  blocks.set(tf.gather(join(nextA), index.blocksPerm));
+  inverses.set(tf.gather(join(nextH), index.blocksPerm));
+  out.set(tf.gather(join(nextX), index.paramsPerm));
+  const ids = join(refused);
+  const count = ctx.readSmall(tf.sum(tf.cast(tf.greaterEqual(ids, 0), 'float32')))[0];
+  if (count === 0) return [];
+  // The refused ids are the `count` largest of -id (ids ≥ 0 against -1 elsewhere, negated).
+  const smallest = tf.topk(tf.neg(tf.where(tf.greaterEqual(ids, 0), ids, tf.fill(ids.shape, Infinity))), count);
+  return Array.from(ctx.readSmall(smallest.values), (x) => -x);
+}

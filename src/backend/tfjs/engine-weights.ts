@@ -1,0 +1,42 @@
+import type * as TF from '@tensorflow/tfjs-core';
+import type { EngineContext } from './engine-context.js';
+import type { LevelIndex } from './engine-index.js';
+import type { TensorBuffer } from './tensor-buffer.js';
+
+/** A level's incoming weights: dense [count × (inSpan+2)] or ELL [count × 1 × F] (see `LevelIndex`). */
+export function inWeights(ctx: EngineContext, params: TensorBuffer, lv: LevelIndex): TF.Tensor {
+  const { tf } = ctx;
+  return ctx.weights(params, `in${lv.start}`, (p) => (lv.inDense ? tf.reshape(tf.gather(p, lv.inDense), [lv.count, lv.inSpan + 2]) : tf.gather(p as TF.Tensor, lv.inParam as TF.Tensor3D)));
+}
+
+/** A level's outgoing weights: dense [count × outSpan], ELL [count × 1 × Fo], or undefined (no outgoing edges). */
+export function outWeights(ctx: EngineContext, params: TensorBuffer, lv: LevelIndex): TF.Tensor | undefined {
+  const { tf } = ctx;
+  if (!lv.outDense && !lv.outParam) return undefined;
+  return ctx.weights(params, `out${lv.start}`, (p) => (lv.outDense ? tf.reshape(tf.gather(p, lv.outDense), [lv.count, lv.outSpan]) : tf.gather(p as TF.Tensor, lv.outParam as TF.Tensor3D)));
+}
+
+/**
+ * Σ_j w_kj X_j for the level's units, X the rows [outSpan × C] of the units above (from
+ * `outBase`), by the level's route: dense [count × outSpan] · X, or ELL gathers of the rows
+ * (X followed by a zero row) and a batched product. `weights` from {@link outWeights} (or
+ * their squares). Result [count × C].
+ */
+export function sumAbove(tf: typeof TF, lv: LevelIndex, weights: TF.Tensor, above: TF.Tensor2D): TF.Tensor2D {
+  const C = above.shape[1];
+  if (lv.outDense) return tf.matMul(weights as TF.Tensor2D, above);
+  const padded = tf.concat([above, tf.zeros([1, C])]);
+  return tf.reshape(tf.matMul(weights as TF.Tensor3D, tf.gather(padded, lv.outTarget as TF.Tensor2D) as TF.Tensor3D), [lv.count, C]);
+}
+
+/** 0/1 pattern of a level's outgoing edges, shaped like {@link outWeights} (ancestry searches). */
+export function outPattern(ctx: EngineContext, lv: LevelIndex): TF.Tensor {
+  const { tf, net } = ctx;
+  if (lv.outDense) return tf.reshape(tf.cast(tf.less(lv.outDense, net.nParams), 'float32'), [lv.count, lv.outSpan]);
+  return tf.cast(tf.less(lv.outParam as TF.Tensor3D, net.nParams), 'float32');
+}
+
+/** C copies of a [count × S] tensor side by side: [count × C·S] (column blocks, as the column passes lay out their columns). */
+export function repeatColumns(tf: typeof TF, x: TF.Tensor2D, C: number): TF.Tensor2D {
+  return C === 1 ? x : tf.concat(new Array<TF.Tensor2D>(C).fill(x), 1);
+}

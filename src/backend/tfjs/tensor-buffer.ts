@@ -1,0 +1,148 @@
+import type * as TF from '@tensorflow/tfjs-core';
+import type { DeviceBuffer } from '../engine.js';
+
+/** A contiguous range `[offset, offset + length)` of a buffer, held as one flat tensor. */
+interface Piece {
+  readonly offset: number;
+  readonly length: number;
+  readonly tensor: TF.Tensor1D;
+}
+
+/**
+ * A {@link DeviceBuffer} of the tfjs engine: `length` float32 numbers held in tensors.
+ *
+ * Tensors are immutable, so a kernel that writes a buffer replaces tensors: {@link set} the
+ * whole buffer, {@link write} a range of it. The buffer owns every tensor it holds (kept out of
+ * any `tf.tidy`) and disposes a tensor as soon as it is replaced.
+ *
+ * NOTE: a written range is kept as a separate piece rather than spliced into one tensor. The
+ * level kernels write one level's rows at a time; splicing would copy the whole [nUnits × size]
+ * array (and cost two slices and a concat) per level and array, while pieces make a write free
+ * and a read of the whole buffer one concat, cached in {@link tensor} until the next write.
+ * After one pass the pieces of a workspace array line up with the levels, so a level's rows are
+ * a piece and reading the rows of a few levels concatenates just those. The price is memory: a
+ * buffer read whole after piecewise writes holds its data twice (pieces and cache).
+ */
+export class TensorBuffer implements DeviceBuffer {
+  private pieces: Piece[];
+  private whole: TF.Tensor1D | undefined;
+  private disposed = false;
+
+  /** `tensor` (flattened; owned from now on) or zeros. Call inside `tf.tidy` when `tensor` is not rank 1. */
+  constructor(
+    private readonly tf: typeof TF,
+    readonly length: number,
+    tensor?: TF.Tensor,
+  ) {
+    this.pieces = [{ offset: 0, length, tensor: this.own(tensor ?? tf.zeros([length])) }];
+  }
+
+  /** The whole buffer as one flat tensor [length]. Owned by the buffer: use it, never dispose it. */
+  get tensor(): TF.Tensor1D {
+    this.check();
+    if (this.pieces.length === 1) return this.pieces[0].tensor;
+    return (this.whole ??= this.tf.keep(this.tf.concat(this.pieces.map((p) => p.tensor))));
+  }
+
+  /** Replaces the whole buffer by `t` (any shape, `length` numbers), which the buffer then owns. */
+  set(t: TF.Tensor): void {
+    this.check();
+    if (t.size !== this.length) throw new RangeError(`a tensor of ${t.size} numbers written to a buffer of ${this.length}`);
+    const next = this.own(t);
+    this.release();
+    this.pieces = [{ offset: 0, length: this.length, tensor: next }];
+  }
+
+  /** Replaces `[offset, offset + t.size)` by `t` (any shape), which the buffer then owns. Call inside `tf.tidy`. */
+  write(offset: number, t: TF.Tensor): void {
+    this.check();
+    const end = offset + t.size;
+    if (offset < 0 || end > this.length) throw new RangeError(`write of ${t.size} numbers at ${offset} outside a buffer of ${this.length}`);
+    if (t.size === 0) return;
+    if (offset === 0 && end === this.length) return this.set(t);
+    const piece: Piece = { offset, length: t.size, tensor: this.own(t) };
+    this.dropWhole();
+    const next: Piece[] = [];
+    let inserted = false;
+    for (const p of this.pieces) {
+      const pEnd = p.offset + p.length;
+      if (pEnd <= offset) {
+        next.push(p);
+        continue;
+      }
+      if (p.offset >= end) {
+        if (!inserted) next.push(piece);
+        inserted = true;
+        next.push(p);
+        continue;
+      }
+      if (p.offset < offset) next.push(this.cut(p, p.offset, offset));
+      if (!inserted) next.push(piece);
+      inserted = true;
+      if (pEnd > end) next.push(this.cut(p, end, pEnd));
+      this.tf.dispose(p.tensor);
+    }
+    if (!inserted) next.push(piece);
+    this.pieces = next;
+  }
+
+  /**
+   * `[offset, offset + length)` as one flat tensor, followed by `extra` when given. A range that
+   * is exactly one piece (and no extra) is that piece: owned by the buffer, never dispose it;
+   * anything else is a new tensor of the current `tf.tidy` scope.
+   */
+  range(offset: number, length: number, extra?: TF.Tensor1D): TF.Tensor1D {
+    this.check();
+    const end = offset + length;
+    if (this.whole) {
+      const part = offset === 0 && end === this.length ? this.whole : this.tf.slice(this.whole, offset, length);
+      return extra ? this.tf.concat([part, extra]) : part;
+    }
+    const parts: TF.Tensor1D[] = [];
+    for (const p of this.pieces) {
+      const pEnd = p.offset + p.length;
+      if (pEnd <= offset || p.offset >= end) continue;
+      const from = Math.max(offset, p.offset);
+      const to = Math.min(end, pEnd);
+      parts.push(from === p.offset && to === pEnd ? p.tensor : this.tf.slice(p.tensor, from - p.offset, to - from));
+    }
+    if (extra) parts.push(extra);
+    if (parts.length === 0) return this.tf.zeros([0]);
+    return parts.length === 1 ? parts[0] : this.tf.concat(parts);
+  }
+
+  /** Frees every tensor; the buffer cannot be used afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.release();
+    this.pieces = [];
+    this.disposed = true;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  private own(t: TF.Tensor): TF.Tensor1D {
+    const flat = (t.rank === 1 ? t : this.tf.reshape(t, [-1])) as TF.Tensor1D;
+    return this.tf.keep(flat.dtype === 'float32' ? flat : this.tf.cast(flat, 'float32'));
+  }
+
+  private cut(p: Piece, from: number, to: number): Piece {
+    return { offset: from, length: to - from, tensor: this.tf.keep(this.tf.slice(p.tensor, from - p.offset, to - from)) };
+  }
+
+  private dropWhole(): void {
+    if (this.whole) this.tf.dispose(this.whole);
+    this.whole = undefined;
+  }
+
+  private release(): void {
+    this.dropWhole();
+    for (const p of this.pieces) this.tf.dispose(p.tensor);
+  }
+
+  private check(): void {
+    if (this.disposed) throw new Error('a tfjs engine buffer was used after it was freed');
+  }
+}

@@ -1,0 +1,295 @@
+import type * as TF from '@tensorflow/tfjs-core';
+import type { Batch } from '../../engine/batch.js';
+import type { CompiledNetwork } from '../../engine/compiled-network.js';
+import { TransferCounter, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type OutputMetricBuffers } from '../engine.js';
+import * as blocksKernels from './engine-blocks.js';
+import { tensorBuffer, tfjsWorkspace, TfjsWorkspace, type EngineContext } from './engine-context.js';
+import { buildEngineIndex, type EngineIndex } from './engine-index.js';
+import * as metric from './engine-metric.js';
+import * as propagation from './engine-propagation.js';
+import * as update from './engine-update.js';
+import { TensorBuffer } from './tensor-buffer.js';
+import type { TfjsRuntime } from './tf.js';
+
+/** Options of {@link tfjsBackend}. */
+export interface TfjsEngineOptions {
+  /**
+   * Largest intermediate of the chunked kernels, in numbers (default 2^22, 16 MiB of float32):
+   * a level's dense weight matrix (larger levels use padded lists), the gradient's
+   * [units × fan-in × size] gathers of padded levels, the column passes' [nUnits × size × columns].
+   */
+  chunkEntries?: number;
+}
+
+/** The TensorFlow.js backend: engines whose buffers stay in tensors (see {@link TfjsEngine}). */
+export function tfjsBackend(runtime: TfjsRuntime, options: TfjsEngineOptions = {}): Backend {
+  return {
+    name: 'tfjs',
+    precision: 'float32',
+    detail: `TensorFlow.js '${runtime.backend}' backend from ${runtime.provider} (float32)`,
+    open: (net: CompiledNetwork, size: number) => new TfjsEngine(runtime.tf, net, size, options),
+  };
+}
+
+/** Per-workspace buffers of the output metric (rewritten by each {@link Engine.outputMetric} call). */
+type MetricBuffers = { seeds: TensorBuffer; beta: TensorBuffer; gamma?: TensorBuffer; betaExtra?: TensorBuffer };
+
+/**
+ * An {@link Engine} whose buffers are tensors ({@link TensorBuffer}) that stay on the tfjs
+ * backend's device between kernels and across iterations. Index tensors (per level: dense
+ * weight-matrix positions or padded edge lists; parameter maps; block buckets) are built once
+ * at open; weight matrices are built from the parameters once per parameter vector. Every kernel runs inside `tf.tidy`;
+ * a kernel that writes a buffer replaces its tensors and disposes the old ones. Transfers
+ * counted (4 bytes per number): {@link upload} and {@link setBatch} (the batch), {@link read},
+ * the one number of {@link meanLoss}, {@link allFinite}, {@link solveUnitBlocks} and
+ * {@link invertBlocks}, the Monte-Carlo draws, and the refused units of {@link onlineBlockStep}.
+ * NOTE: scalar kernel arguments (ε, the combine coefficients, γ) become scalar tensors inside
+ * tfjs, as uniforms would on a GPU; they are arguments, not buffer transfers, and not counted.
+ */
+export class TfjsEngine implements Engine {
+  readonly backend = 'tfjs';
+  readonly precision = 'float32' as const;
+  readonly transfers = new TransferCounter();
+  private readonly ctx: EngineContext;
+  private readonly owned: TF.Tensor[] = [];
+  private readonly buffers = new Set<TensorBuffer>();
+  private readonly metrics = new Map<EngineWorkspace, MetricBuffers>();
+  private weightCache: Array<{ id: object; tensors: Map<string, TF.Tensor> }> = [];
+  private disposed = false;
+
+  constructor(
+    private readonly tf: typeof TF,
+    readonly net: CompiledNetwork,
+    readonly size: number,
+    options: TfjsEngineOptions = {},
+  ) {
+    const chunkEntries = options.chunkEntries ?? 1 << 22;
+    const own = <T extends TF.Tensor>(t: T): T => {
+      this.owned.push(t);
+      return t;
+    };
+    const index: EngineIndex = buildEngineIndex(tf, net, size, chunkEntries, own);
+    const zeroOne = own(tf.tidy(() => tf.concat([tf.zeros([size]), tf.ones([size])]) as TF.Tensor1D));
+    this.ctx = {
+      tf,
+      net,
+      size,
+      index,
+      transfers: this.transfers,
+      chunkEntries,
+      zeroOne,
+      weights: (params, key, build) => this.weights(params, key, build),
+      readSmall: (t) => this.readSmall(t),
+    };
+  }
+
+  alloc(length: number): DeviceBuffer {
+    return this.track(new TensorBuffer(this.tf, length));
+  }
+
+  workspace(): EngineWorkspace {
+    this.check();
+    const ws = new TfjsWorkspace(this.tf, this.net, this.size);
+    for (const b of ws.buffers()) this.buffers.add(b);
+    return ws;
+  }
+
+  upload(buffer: DeviceBuffer, values: ArrayLike<number>, offset = 0): void {
+    const target = tensorBuffer(buffer);
+    this.transfers.upload(values.length * 4);
+    this.run(() => target.write(offset, this.tf.tensor1d(Float32Array.from(values))));
+  }
+
+  read(buffer: DeviceBuffer, offset = 0, length = buffer.length - offset): Float64Array {
+    const source = tensorBuffer(buffer);
+    this.transfers.read(length * 4);
+    return this.run(() => Float64Array.from(source.range(offset, length).dataSync()));
+  }
+
+  free(buffer: DeviceBuffer | EngineWorkspace): void {
+    const list = buffer instanceof TfjsWorkspace ? [...buffer.buffers(), ...Object.values(this.metrics.get(buffer) ?? {})] : [tensorBuffer(buffer as DeviceBuffer)];
+    if (buffer instanceof TfjsWorkspace) this.metrics.delete(buffer);
+    for (const b of list) {
+      b.dispose();
+      this.buffers.delete(b);
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    for (const b of this.buffers) b.dispose();
+    this.buffers.clear();
+    this.metrics.clear();
+    for (const entry of this.weightCache.splice(0)) this.tf.dispose([...entry.tensors.values()]);
+    this.tf.dispose(this.owned);
+    this.owned.length = 0;
+    this.disposed = true;
+  }
+
+  copy(src: DeviceBuffer, dst: DeviceBuffer): void {
+    const [from, to] = [tensorBuffer(src), tensorBuffer(dst)];
+    this.run(() => to.set(this.tf.clone(from.tensor)));
+  }
+
+  fill(buffer: DeviceBuffer, value: number): void {
+    const target = tensorBuffer(buffer);
+    this.run(() => target.set(this.tf.fill([target.length], value)));
+  }
+
+  combine(out: DeviceBuffer, alpha: number, x: DeviceBuffer, beta: number, y: DeviceBuffer): void {
+    const { tf } = this;
+    const [o, a, b] = [tensorBuffer(out), tensorBuffer(x), tensorBuffer(y)];
+    this.run(() => o.set(tf.add(alpha === 1 ? tf.clone(a.tensor) : tf.mul(a.tensor, alpha), beta === 1 ? b.tensor : tf.mul(b.tensor, beta))));
+  }
+
+  allFinite(buffer: DeviceBuffer): boolean {
+    const source = tensorBuffer(buffer);
+    return this.run(() => this.readSmall(this.tf.all(this.tf.isFinite(source.tensor)))[0] === 1);
+  }
+
+  setBatch(ws: EngineWorkspace, batch: Batch): void {
+    if (batch.size !== this.size) throw new RangeError(`batch of ${batch.size} samples given to an engine opened for ${this.size}`);
+    const w = tfjsWorkspace(ws);
+    this.upload(w.act, batch.inputs, 0);
+    this.upload(w.targets, batch.targets, 0);
+  }
+
+  forwardLevel(params: DeviceBuffer, ws: EngineWorkspace, level: number): void {
+    this.run(() => propagation.forwardLevel(this.ctx, tensorBuffer(params), tfjsWorkspace(ws), level));
+  }
+
+  outputLayer(ws: EngineWorkspace): void {
+    this.run(() => propagation.outputLayer(this.ctx, tfjsWorkspace(ws)));
+  }
+
+  meanLoss(ws: EngineWorkspace): number {
+    return this.run(() => propagation.meanLoss(this.ctx, tfjsWorkspace(ws)));
+  }
+
+  backwardLevel(params: DeviceBuffer, ws: EngineWorkspace, level: number, modulus?: DeviceBuffer): void {
+    this.run(() => propagation.backwardLevel(this.ctx, tensorBuffer(params), tfjsWorkspace(ws), level, modulus && tensorBuffer(modulus)));
+  }
+
+  gradient(ws: EngineWorkspace, out: DeviceBuffer, entries?: EntryBuffers): void {
+    const buffers = entries && { modulus: tensorBuffer(entries.modulus), diagonal: tensorBuffer(entries.diagonal), cross: entries.cross && tensorBuffer(entries.cross) };
+    this.run(() => propagation.gradient(this.ctx, tfjsWorkspace(ws), tensorBuffer(out), buffers));
+  }
+
+  outputMetric(ws: EngineWorkspace): OutputMetricBuffers {
+    const w = tfjsWorkspace(ws);
+    let buffers = this.metrics.get(w);
+    if (!buffers) {
+      const perOutput = this.net.nOutputs * this.size;
+      const classes = this.net.interpretation === 'softmax' || this.net.interpretation === 'spherical';
+      const make = (length: number) => this.track(new TensorBuffer(this.tf, length));
+      buffers = { seeds: make(perOutput), beta: make(perOutput), ...(classes ? { gamma: make(perOutput), betaExtra: make(this.size) } : {}) };
+      this.metrics.set(w, buffers);
+    }
+    const target = buffers;
+    this.run(() => metric.writeOutputMetric(this.ctx, w, target));
+    return target;
+  }
+
+  outputModulus(ws: EngineWorkspace, modulus: DeviceBuffer): void {
+    this.run(() => metric.outputModulus(this.ctx, tfjsWorkspace(ws), tensorBuffer(modulus)));
+  }
+
+  fisherModulus(params: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer): void {
+    this.run(() => metric.fisherModulus(this.ctx, tensorBuffer(params), tfjsWorkspace(ws), tensorBuffer(modulus)));
+  }
+
+  transferRates(params: DeviceBuffer, ws: EngineWorkspace, output: number, rates: DeviceBuffer, raw?: DeviceBuffer): void {
+    this.run(() => metric.transferRates(this.ctx, tensorBuffer(params), tfjsWorkspace(ws), output, tensorBuffer(rates), raw && tensorBuffer(raw)));
+  }
+
+  monteCarloModulus(params: DeviceBuffer, ws: EngineWorkspace, draws: Float64Array, modulus: DeviceBuffer): void {
+    this.run(() => metric.monteCarloModulus(this.ctx, tensorBuffer(params), tfjsWorkspace(ws), draws, tensorBuffer(modulus)));
+  }
+
+  outerProductModulus(ws: EngineWorkspace, modulus: DeviceBuffer): void {
+    this.run(() => metric.outerProductModulus(this.ctx, tfjsWorkspace(ws), tensorBuffer(modulus)));
+  }
+
+  unitBlocks(ws: EngineWorkspace, modulus: DeviceBuffer, blocks: DeviceBuffer): void {
+    this.run(() => blocksKernels.unitBlocks(this.ctx, tfjsWorkspace(ws), tensorBuffer(modulus), tensorBuffer(blocks)));
+  }
+
+  /** NOTE: `work` is not written: the factors live in temporaries of the batched elimination. */
+  solveUnitBlocks(blocks: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, out: DeviceBuffer, _work: DeviceBuffer): number {
+    return this.run(() => blocksKernels.solveUnitBlocks(this.ctx, tensorBuffer(blocks), tensorBuffer(gradient), epsilon, tensorBuffer(out)));
+  }
+
+  quasiDiagonalSolve(diagonal: DeviceBuffer, cross: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, out: DeviceBuffer): void {
+    this.run(() => update.quasiDiagonalSolve(this.ctx, tensorBuffer(diagonal), tensorBuffer(cross), tensorBuffer(gradient), epsilon, tensorBuffer(out)));
+  }
+
+  diagonalSolve(diagonal: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, root: boolean, out: DeviceBuffer): void {
+    this.run(() => update.diagonalSolve(this.ctx, tensorBuffer(diagonal), tensorBuffer(gradient), epsilon, root, tensorBuffer(out)));
+  }
+
+  invertBlocks(blocks: DeviceBuffer, inverses: DeviceBuffer, units?: readonly number[]): number {
+    return this.run(() => blocksKernels.invertBlocks(this.ctx, tensorBuffer(blocks), tensorBuffer(inverses), units));
+  }
+
+  blocksTimesVector(inverses: DeviceBuffer, gradient: DeviceBuffer, out: DeviceBuffer, units?: readonly number[]): void {
+    this.run(() => blocksKernels.blocksTimesVector(this.ctx, tensorBuffer(inverses), tensorBuffer(gradient), tensorBuffer(out), units));
+  }
+
+  onlineBlockStep(blocks: DeviceBuffer, inverses: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer, sample: number, gradient: DeviceBuffer, decay: number, out: DeviceBuffer): number[] {
+    return this.run(() => update.onlineBlockStep(this.ctx, tensorBuffer(blocks), tensorBuffer(inverses), tfjsWorkspace(ws), tensorBuffer(modulus), sample, tensorBuffer(gradient), decay, tensorBuffer(out)));
+  }
+
+  /** Runs a kernel inside `tf.tidy`; its results are plain numbers or arrays (tensors stay in buffers). */
+  private run<T>(kernel: () => T): T {
+    this.check();
+    let result: T | undefined;
+    this.tf.tidy(() => {
+      result = kernel();
+    });
+    return result as T;
+  }
+
+  private readSmall(t: TF.Tensor): Float32Array {
+    this.transfers.read(t.size * 4);
+    return Float32Array.from(t.dataSync());
+  }
+
+  /**
+   * Parameter-derived tensors (params ‖ 0, the levels' weight matrices), cached per parameter
+   * data: a parameter tensor's `dataId` identifies its values (a copy made by {@link copy} shares
+   * it), so the forward pass, the backward pass and the metric of one parameter vector build
+   * each level's weights once.
+   * NOTE: two entries (the trainer's current and candidate parameters), least recently used out;
+   * they hold about two copies of the parameters in each level's dense or padded layout.
+   */
+  private weights(params: TensorBuffer, key: string, build: (paramsExt: TF.Tensor1D) => TF.Tensor): TF.Tensor {
+    const { tf } = this;
+    const source = params.tensor;
+    let entry = this.weightCache.find((e) => e.id === source.dataId);
+    if (entry) this.weightCache.splice(this.weightCache.indexOf(entry), 1);
+    else entry = { id: source.dataId, tensors: new Map() };
+    this.weightCache.unshift(entry);
+    for (const old of this.weightCache.splice(2)) tf.dispose([...old.tensors.values()]);
+    let ext = entry.tensors.get('');
+    if (!ext) {
+      ext = tf.keep(tf.concat([source, tf.zeros([1])]));
+      entry.tensors.set('', ext);
+    }
+    let t = entry.tensors.get(key);
+    if (!t) {
+      t = tf.keep(build(ext as TF.Tensor1D));
+      entry.tensors.set(key, t);
+    }
+    return t;
+  }
+
+  private track(b: TensorBuffer): TensorBuffer {
+    this.check();
+    this.buffers.add(b);
+    return b;
+  }
+
+  private check(): void {
+    if (this.disposed) throw new Error('the tfjs engine was used after dispose()');
+  }
+}
