@@ -9,7 +9,6 @@ import { useBackend } from '../src/backend/load.js';
 import { makeBatch } from '../src/engine/batch.js';
 import { createModel } from '../src/engine/model.js';
 import { UsageError } from '../src/errors.js';
-import type { Workspace } from '../src/engine/workspace.js';
 import { createMethod, METHODS } from '../src/methods/methods.js';
 import { evaluateMethodOnce } from '../src/methods/runner.js';
 import { INTERPRETATIONS, type NetworkDocument } from '../src/network/types.js';
@@ -133,38 +132,3 @@ describe('gpujs backend', () => {
     if (!display || !gl) expect(() => selectGpujsMode('headlessgl')).toThrow(UsageError);
   });
 });
-
-describe('tfjs backend', () => {
-  it('takes the per-parameter gathers of the gradient a chunk of parameters at a time with the same results', async () => {
-    const { loadTfjs } = await import('../src/backend/tfjs/tf.js');
-    const { tfjsPropagationKernels } = await import('../src/backend/tfjs/tfjs-propagation.js');
-    const { tf } = await loadTfjs();
-    const doc = randomNetwork({ interpretation: 'bernoulli', seed: 73, inputs: 4, hidden: 5, outputs: 2, density: 0.7, activations: ['sigmoid', 'tanh'] });
-    const model = createModel(doc);
-    const batch = makeBatch(model.net, randomData(doc, 6, 5));
-    const ws = hostWorkspace(model, batch);
-    const modulus = Float64Array.from(ws.act, (_, i) => 1 + (i % 7));
-    const run = (entriesPerChunk: number) => {
-      const out = { gradient: new Float64Array(model.net.nParams), diagonal: new Float64Array(model.net.nParams), cross: new Float64Array(model.net.nParams) };
-      tfjsPropagationKernels(tf, entriesPerChunk).gradient(model.net, ws, out.gradient, { modulus, diagonal: out.diagonal, cross: out.cross });
-      return out;
-    };
-    const whole = run(1 << 22);
-    const chunked = run(6 * 5); // 5 parameters per chunk
-    expect(model.net.nParams).toBeGreaterThan(10);
-    for (const key of ['gradient', 'diagonal', 'cross'] as const) expect(chunked[key]).toEqual(whole[key]);
-    expect(whole.diagonal.some((v) => v !== 0)).toBe(true);
-  });
-});
-
-/** The CPU engine's workspace (host arrays) after forward and output layer, for the host-array kernels. */
-function hostWorkspace(model: ReturnType<typeof createModel>, batch: ReturnType<typeof makeBatch>): Workspace {
-  const engine = cpuBackend.open(model.net, batch.size);
-  const params = engine.alloc(model.net.nParams);
-  engine.upload(params, model.params);
-  const ws = engine.workspace();
-  engine.setBatch(ws, batch);
-  forwardPass(engine, params, ws);
-  engine.outputLayer(ws);
-  return ws as unknown as Workspace;
-}

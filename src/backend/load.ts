@@ -1,7 +1,6 @@
 import { UsageError, problem } from '../errors.js';
 import { cpuBackend } from './index.js';
 import type { Backend } from './engine.js';
-import { hostBackend } from './host-engine.js';
 import { backendNames, getBackend, registerBackend } from './registry.js';
 
 /** Backends that can be asked for by name (`--backend`). */

@@ -27,6 +27,7 @@ export interface EngineContext {
 
 /** An {@link EngineWorkspace} of tensor buffers; `deriv` starts at 1 on the input rows. */
 export class TfjsWorkspace implements EngineWorkspace {
+  readonly size: number;
   readonly pre: TensorBuffer;
   readonly act: TensorBuffer;
   readonly deriv: TensorBuffer;
@@ -36,6 +37,7 @@ export class TfjsWorkspace implements EngineWorkspace {
   readonly loss: TensorBuffer;
 
   constructor(tf: typeof TF, net: CompiledNetwork, size: number) {
+    this.size = size;
     const n = net.nUnits * size;
     const inputs = net.nInputs * size;
     this.pre = new TensorBuffer(tf, n);
