@@ -90,17 +90,17 @@ async function main(args: string[]): Promise<void> {
  * iteration should not depend on the number of levels.
  */
 function transfers(backend: string, methods: MethodName[]): void {
-  const data = generateBinaryData({ seed: 1 });
   const networks = [
-    ['autoencoder (5 levels)', createModel(generateAutoencoder({ seed: 1, activation: 'sigmoid' })), data],
-    ['random DAG (12 levels)', createModel(generateRandomDag({ units: 180, fanIn: 6, outputs: 100, levels: 12, seed: 1 })), data],
+    ['autoencoder (5 levels)', createModel(generateAutoencoder({ seed: 1, activation: 'sigmoid' }))],
+    ['random DAG (13 levels)', createModel(generateRandomDag({ units: 270, fanIn: 5, outputs: 100, levels: 12, seed: 1 }))],
   ] as const;
   process.stdout.write(`backend ${backendInfo(backend).detail}\n`);
   process.stdout.write('network                  method                                 uploads  bytes in  reads  bytes out  (batch in + params: bytes)\n');
-  for (const [label, model, rows] of networks) {
+  for (const [label, model] of networks) {
     const { net } = model;
-    const batch = makeBatch(net, { inputs: rows.inputs.map((x) => x.slice(0, net.nInputs)), targets: rows.targets.map((y) => y.slice(0, net.nOutputs)) });
+    const batch = makeBatch(net, { inputs: generateBinaryData({ seed: 1, length: net.nInputs }).inputs, targets: generateBinaryData({ seed: 2, length: net.nOutputs }).targets });
     const reference = ((net.nInputs + net.nOutputs) * batch.size + net.nParams) * 4;
+    process.stdout.write(`${label}: ${net.nUnits} units, ${net.levelOffsets.length - 1} levels, ${net.nParams} parameters\n`);
     for (const method of methods) {
       const loop = methodLoop(backend, net, model.params, batch, method);
       loop.iterate();
