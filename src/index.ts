@@ -14,6 +14,7 @@ export { createWorkspace, type Workspace } from './engine/workspace.js';
 export { forward, backward, evaluateLoss, lossAndGradient, meanLoss, BITS_PER_NAT } from './engine/propagate.js';
 export { outputDistribution, maxDistributionGap } from './engine/output-distribution.js';
 export { inspectModel, type InspectReport } from './engine/inspect.js';
+export { checkCurvatureMemory, curvatureCopies, CURVATURE_LIMIT_BYTES, CURVATURE_NOTICE_BYTES, type CurvatureMemory, type CurvatureMemoryOptions } from './engine/size-guard.js';
 export { backendNames, getBackend, registerBackend, cpuKernels, type Kernels } from './backend/index.js';
 export { BACKENDS, backendInfo, useBackend, type BackendInfo, type BackendName } from './backend/load.js';
 export { convertNetwork, convertData, type ConvertTarget } from './transform/convert.js';

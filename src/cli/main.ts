@@ -17,7 +17,7 @@ export const EXIT = { ok: 0, invalid: 1, usage: 2 } as const;
 /** Runs the CLI on `args`; the only place that prints errors and sets the exit code. */
 export async function main(args: string[]): Promise<number> {
   try {
-    await yargs(args)
+    await yargs(joinStdoutValues(args))
       .scriptName('unitwise')
       .command([generateCommand, validateCommand, inspectCommand, stepCommand, trainCommand, invarianceCommand, replicateCommand, convertCommand, quickstartCommand])
       .demandCommand(1, 'give a command; see --help')
@@ -35,6 +35,19 @@ export async function main(args: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+/**
+ * `--out -` as `--out=-`: yargs' parser takes a lone `-` for an unknown positional rather than
+ * an option's value, but `-` (standard output) is a value several options document.
+ */
+export function joinStdoutValues(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (/^--[^=]+$/.test(args[i]) && args[i + 1] === '-') joined.push(`${args[i++]}=-`);
+    else joined.push(args[i]);
+  }
+  return joined;
 }
 
 // A closed pipe (`unitwise inspect ... | head`) is not an error of ours: stop quietly.
