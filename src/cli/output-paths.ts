@@ -48,7 +48,16 @@ export function checkOutputs(outputs: readonly OutputSpec[], options: { force?: 
     else seen.set(key, o.option);
   }
   if (usage.length > 0) throw new UsageError(usage);
-  const problems = outputs.filter((o) => o.path !== '-').flatMap((o) => (o.kind === 'file' ? fileProblems(o, Boolean(options.force)) : folderProblems(o, Boolean(options.force))));
+  const problems: Problem[] = [];
+  const causes = new Set<string>();
+  for (const o of outputs.filter((x) => x.path !== '-')) {
+    for (const p of o.kind === 'file' ? fileProblems(o, Boolean(options.force)) : folderProblems(o, Boolean(options.force))) {
+      // One line per cause: OUT and OUT.state.json in a missing folder is one problem.
+      const cause = p.message.slice(where(o).length);
+      if (!causes.has(cause)) problems.push(p);
+      causes.add(cause);
+    }
+  }
   if (problems.length > 0) throw new OutputError(problems);
 }
 
