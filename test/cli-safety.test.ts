@@ -9,6 +9,7 @@ import { repoRoot } from './helpers/documents.js';
 // training cleanly, an interrupted run is never overwritten by accident, and options that would
 // train nothing, diverge or be ignored are refused. Through the real binary (built by pretest).
 
+// Every describe runs real processes: a timeout far above what they need (seconds here), for a loaded 2-core machine.
 const bin = join(repoRoot, 'bin/unitwise.js');
 const tiny = join(repoRoot, 'networks/tiny-softmax.json');
 const tinyData = join(repoRoot, 'networks/tiny-softmax.data.json');
@@ -50,7 +51,7 @@ beforeAll(() => {
   chmodSync(join(dir, 'read-only.json'), 0o444);
 });
 
-describe('output paths are checked before any computing', () => {
+describe('output paths are checked before any computing', { timeout: 240_000 }, () => {
   // Each command with OUT where the path under test goes; all of them would compute first today.
   const commands: Array<[string, (out: string) => string[]]> = [
     ['generate --out', (out) => ['generate', 'autoencoder', '--out', out]],
@@ -166,10 +167,10 @@ describe('output paths are checked before any computing', () => {
   });
 });
 
-describe('train never loses a run', () => {
+describe('train never loses a run', { timeout: 240_000 }, () => {
   const args = ['train', 'net.json', '--data', 'data.json', '--method', 'backprop', '--lr', '0.05', '--seed', '4'];
 
-  it('SIGTERM stops like Ctrl-C: network, state and log written, exit 143; the run is then protected, and resumes only with its log', { timeout: 240_000 }, async () => {
+  it('SIGTERM stops like Ctrl-C: network, state and log written, exit 143; the run is then protected, and resumes only with its log', async () => {
     const child = spawn(process.execPath, [bin, ...args, '--iterations', '10000000', '--out', 'term.json', '--log', 'term.jsonl'], { cwd: dir });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
@@ -178,7 +179,7 @@ describe('train never loses a run', () => {
     const code = await new Promise((resolve) => child.on('exit', resolve));
     expect(code, stderr).toBe(143);
     expect(stderr).toMatch(/SIGTERM: stopping after the current iteration/);
-    expect(stderr).toMatch(/interrupted \(SIGTERM\) after \d+ iterations.*continue with --resume/);
+    expect(stderr).toMatch(/interrupted after \d+ iterations by SIGTERM, .*continue with --resume/);
     const saved = JSON.parse(readFileSync(join(dir, 'term.json.state.json'), 'utf8'));
     expect(saved).toMatchObject({ stoppedBy: 'interrupt', log: 'term.jsonl' });
     const done: number = saved.state.iteration;
@@ -214,7 +215,7 @@ describe('train never loses a run', () => {
     expect(run(...args, '--iterations', '5', '--out', 'term.json', '--quiet').status).toBe(0);
   });
 
-  it('resume: a log with fewer records than the state is an error; a log where the run kept none is refused', { timeout: 240_000 }, async () => {
+  it('resume: a log with fewer records than the state is an error; a log where the run kept none is refused', async () => {
     const child = spawn(process.execPath, [bin, ...args, '--iterations', '10000000', '--out', 'short.json', '--log', 'short.jsonl'], { cwd: dir });
     await new Promise((resolve) => setTimeout(resolve, 1200));
     child.kill('SIGINT');
@@ -238,7 +239,7 @@ describe('train never loses a run', () => {
   });
 });
 
-describe('budgets, rates and options that do not apply are usage errors (exit 2), nothing computed', () => {
+describe('budgets, rates and options that do not apply are usage errors (exit 2), nothing computed', { timeout: 240_000 }, () => {
   const train = ['train', 'net.json', '--data', 'data.json', '--out', 'unwritten.json'];
   const cases: Array<[string[], RegExp]> = [
     [[...train, '--iterations', '0'], /--iterations 0: give a positive integer/],
@@ -279,6 +280,15 @@ describe('budgets, rates and options that do not apply are usage errors (exit 2)
     expect(existsSync(join(dir, 'unwritten'))).toBe(false);
   });
 
+  it('checks that need the data come before any file is touched (an existing log is kept)', () => {
+    writeFileSync(join(dir, 'keep.jsonl'), '{"iteration":1}\n');
+    const r = run(...train, '--iterations', '5', '--mode', 'minibatch', '--batch-size', '100', '--log', 'keep.jsonl');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--batch-size 100: give an integer between 1 and the 16 samples/);
+    expect(readFileSync(join(dir, 'keep.jsonl'), 'utf8')).toBe('{"iteration":1}\n');
+    expect(existsSync(join(dir, 'unwritten.json'))).toBe(false);
+  });
+
   it('several problems are reported at once, one line each', () => {
     const r = run(...train, '--iterations', '5', '--lr', '-1', '--batch-size', '4', '--refresh-every', '10');
     expect(r.status).toBe(2);
@@ -296,8 +306,8 @@ describe('budgets, rates and options that do not apply are usage errors (exit 2)
   });
 });
 
-describe('size guard of the full-block methods', () => {
-  it('a unit of fan-in 60,000 is refused before any work, naming the unit, its fan-in and the memory; quasi-diagonal methods run', { timeout: 240_000 }, () => {
+describe('size guard of the full-block methods', { timeout: 240_000 }, () => {
+  it('a unit of fan-in 60,000 is refused before any work, naming the unit, its fan-in and the memory; quasi-diagonal methods run', () => {
     wideNetwork('wide', 60000, 1);
     const refusals: string[][] = [
       ['step', 'wide.json', '--data', 'wide.data.json', '--method', 'unitwise-natural', '--out', 'wide-out.json'],
@@ -318,7 +328,7 @@ describe('size guard of the full-block methods', () => {
     expect(qd.status, qd.stderr).toBe(0);
   });
 
-  it('legal but large blocks (above 256 MiB per iteration) say the expected memory first', { timeout: 240_000 }, () => {
+  it('legal but large blocks (above 256 MiB per iteration) say the expected memory first', () => {
     wideNetwork('broad', 300, 200); // 200 blocks of 301²: 2 × 145 MB
     const r = run('step', 'broad.json', '--data', 'broad.data.json', '--method', 'backpropagated-metric', '--out', 'broad-out.json');
     expect(r.status, r.stderr).toBe(0);
@@ -326,7 +336,7 @@ describe('size guard of the full-block methods', () => {
   });
 });
 
-describe('progress in minibatch and online modes', () => {
+describe('progress in minibatch and online modes', { timeout: 240_000 }, () => {
   it('shows the mean loss over the last epoch, not the last mini-batch', () => {
     const r = run('train', 'net.json', '--data', 'data.json', '--method', 'quasi-diagonal-backpropagated-metric', '--mode', 'minibatch', '--batch-size', '4', '--lr', '0.05', '--iterations', '100', '--out', 'mb-progress.json', '--log', 'mb-progress.jsonl');
     expect(r.status, r.stderr).toBe(0);
@@ -343,7 +353,7 @@ describe('progress in minibatch and online modes', () => {
   });
 });
 
-it('the state file records the log and whether the run finished', () => {
+it('the state file records the log and whether the run finished', { timeout: 240_000 }, () => {
   const r = run('train', tiny, '--data', tinyData, '--iterations', '3', '--out', 'recorded.json', '--quiet');
   expect(r.status, r.stderr).toBe(0);
   const saved = JSON.parse(readFileSync(join(dir, 'recorded.json.state.json'), 'utf8'));

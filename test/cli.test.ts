@@ -20,7 +20,8 @@ beforeAll(() => {
   execFileSync(process.execPath, [bin, 'generate', 'data', '--seed', '1', '--samples', '16', '--length', '100', '--out', 'data.json'], { cwd: dir });
 });
 
-describe('unitwise CLI (real binary)', () => {
+// Real processes on a possibly loaded 2-core machine: a timeout far above what these need (a few seconds here).
+describe('unitwise CLI (real binary)', { timeout: 240_000 }, () => {
   it('generate writes the Section 4 autoencoder and data', () => {
     const net = JSON.parse(readFileSync(join(dir, 'net.json'), 'utf8'));
     expect(net.nodes).toHaveLength(270);

@@ -7,7 +7,7 @@ import { curvatureCopies } from '../../engine/size-guard.js';
 import type { MethodName } from '../../methods/methods.js';
 import { readNetworkFile, readText } from '../../network/load.js';
 import { checkTrainBudget, checkTrainOptions } from '../../train/options-check.js';
-import { LR_SCHEDULES, MODES, type TrainOptions } from '../../train/settings.js';
+import { LR_SCHEDULES, MODES, resolveSettings, type TrainOptions } from '../../train/settings.js';
 import { parseRun, type SavedRun } from '../../train/state-file.js';
 import { backpropEquivalentSeconds, train, type TrainBudget } from '../../train/trainer.js';
 import { loadData, loadModel } from '../io.js';
@@ -97,6 +97,7 @@ export const trainCommand: CommandModule = {
       checkSavedParams(saved, model, out, statePath);
       if (equivalent !== undefined && saved.budget.seconds !== undefined) budget = saved.budget;
     }
+    resolveSettings(options, model.net, data.inputs.length); // the checks that need the network and data, before any file is touched
     guardCurvatureMemory(model.net, [options.method], { copies: curvatureCopies(options.mode, options.metricDecay !== undefined), quiet: argv.quiet as boolean });
     if (equivalent !== undefined && budget.seconds === undefined) {
       const seconds = await backpropEquivalentSeconds(model, data, options, equivalent);
@@ -145,7 +146,7 @@ export const trainCommand: CommandModule = {
       );
       writeCheckpoint(files, model, { state: result.state, budget, stoppedBy: result.stoppedBy });
       const stopped = result.stoppedBy === 'interrupt';
-      const done = `${stopped ? `interrupted (${signal})` : 'done'} after ${result.state.iteration} iterations, ${result.state.elapsedSeconds.toFixed(2)} s; wrote ${out}${files.log ? ` and ${files.log.path}` : ''}`;
+      const done = `${stopped ? 'interrupted' : 'done'} after ${result.state.iteration} iterations${stopped ? ` by ${signal}` : ''}, ${result.state.elapsedSeconds.toFixed(2)} s; wrote ${out}${files.log ? ` and ${files.log.path}` : ''}`;
       progress.end(stopped ? `${done}; continue with --resume` : done);
       if (stopped) process.exitCode = 128 + constants.signals[signal ?? 'SIGINT'];
     } finally {
