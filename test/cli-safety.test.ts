@@ -25,6 +25,26 @@ function listing(): string[] {
   return (readdirSync(dir, { recursive: true }) as string[]).sort();
 }
 
+/**
+ * Starts `unitwise train ...` and sends `signal` once it says training has begun (its signal
+ * handlers are then installed) and `afterMs` more have passed; resolves with its exit code and stderr.
+ */
+async function interrupt(args: string[], signal: NodeJS.Signals, afterMs = 800): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: dir });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  await new Promise<void>((resolve) => {
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (/stops after the current iteration and saves/.test(stderr)) resolve();
+    });
+    void exited.then(() => resolve());
+  });
+  await new Promise((resolve) => setTimeout(resolve, afterMs));
+  child.kill(signal);
+  return { code: await exited, stderr };
+}
+
 const records = (file: string) => readFileSync(join(dir, file), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 const withoutTime = (list: Array<Record<string, unknown>>) => list.map((r) => ({ ...r, elapsed: 0 }));
 
@@ -171,12 +191,7 @@ describe('train never loses a run', { timeout: 240_000 }, () => {
   const args = ['train', 'net.json', '--data', 'data.json', '--method', 'backprop', '--lr', '0.05', '--seed', '4'];
 
   it('SIGTERM stops like Ctrl-C: network, state and log written, exit 143; the run is then protected, and resumes only with its log', async () => {
-    const child = spawn(process.execPath, [bin, ...args, '--iterations', '10000000', '--out', 'term.json', '--log', 'term.jsonl'], { cwd: dir });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    child.kill('SIGTERM');
-    const code = await new Promise((resolve) => child.on('exit', resolve));
+    const { code, stderr } = await interrupt([...args, '--iterations', '10000000', '--out', 'term.json', '--log', 'term.jsonl'], 'SIGTERM');
     expect(code, stderr).toBe(143);
     expect(stderr).toMatch(/SIGTERM: stopping after the current iteration/);
     expect(stderr).toMatch(/interrupted after \d+ iterations by SIGTERM, .*continue with --resume/);
@@ -216,10 +231,7 @@ describe('train never loses a run', { timeout: 240_000 }, () => {
   });
 
   it('resume: a log with fewer records than the state is an error; a log where the run kept none is refused', async () => {
-    const child = spawn(process.execPath, [bin, ...args, '--iterations', '10000000', '--out', 'short.json', '--log', 'short.jsonl'], { cwd: dir });
-    await new Promise((resolve) => setTimeout(resolve, 1200));
-    child.kill('SIGINT');
-    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(130);
+    expect((await interrupt([...args, '--iterations', '10000000', '--out', 'short.json', '--log', 'short.jsonl'], 'SIGINT')).code).toBe(130);
     const done: number = JSON.parse(readFileSync(join(dir, 'short.json.state.json'), 'utf8')).state.iteration;
     writeFileSync(join(dir, 'short.jsonl'), readFileSync(join(dir, 'short.jsonl'), 'utf8').split('\n').slice(0, done - 2).join('\n') + '\n');
     const r = run(...args, '--iterations', String(done + 5), '--out', 'short.json', '--log', 'short.jsonl', '--resume');
@@ -229,10 +241,7 @@ describe('train never loses a run', { timeout: 240_000 }, () => {
     expect(run(...args, '--iterations', '5', '--out', 'short.json', '--log', 'short.jsonl', '--force', '--quiet').status).toBe(0);
     expect(records('short.jsonl')).toHaveLength(5);
 
-    const plain = spawn(process.execPath, [bin, ...args, '--iterations', '10000000', '--out', 'nolog.json'], { cwd: dir });
-    await new Promise((resolve) => setTimeout(resolve, 1200));
-    plain.kill('SIGINT');
-    expect(await new Promise((resolve) => plain.on('exit', resolve))).toBe(130);
+    expect((await interrupt([...args, '--iterations', '10000000', '--out', 'nolog.json'], 'SIGINT')).code).toBe(130);
     const late = run(...args, '--iterations', '10000001', '--out', 'nolog.json', '--log', 'late.jsonl', '--resume');
     expect(late.status).toBe(2);
     expect(late.stderr).toMatch(/--log late\.jsonl: the run being resumed kept no log/);

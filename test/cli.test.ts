@@ -171,8 +171,12 @@ describe('unitwise CLI (real binary)', { timeout: 240_000 }, () => {
     const args = ['train', 'net.json', '--data', 'data.json', '--method', 'backprop', '--lr', '0.05', '--seed', '4'];
     const child = spawn(process.execPath, [bin, ...args, '--iterations', '10000000', '--out', 'int.json', '--log', 'int.jsonl'], { cwd: dir });
     let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Once it says training has begun its handlers are installed; then let it run a little.
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (d) => (stderr += d) && /stops after the current iteration and saves/.test(stderr) && resolve());
+      child.on('exit', () => resolve());
+    });
+    await new Promise((resolve) => setTimeout(resolve, 800));
     child.kill('SIGINT');
     const code = await new Promise((resolve) => child.on('exit', resolve));
     expect(code, stderr).toBe(130);

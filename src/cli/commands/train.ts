@@ -23,7 +23,7 @@ export const EXIT_TERMINATED = 143;
 
 export const trainCommand: CommandModule = {
   command: 'train <network>',
-  describe: 'Train a network with a method in batch, mini-batch or online mode; Ctrl-C or SIGTERM stops cleanly, --resume continues',
+  describe: 'Train a network with a method in batch, mini-batch or online mode; Ctrl-C or SIGTERM saves and stops (exit 130 or 143), --resume continues',
   builder: (yargs) =>
     yargs
       .positional('network', { type: 'string', demandOption: true, describe: 'network JSON file (the starting point)' })
@@ -128,6 +128,7 @@ export const trainCommand: CommandModule = {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    if (!argv.quiet) process.stderr.write(`training ${options.method} in ${options.mode} mode${saved ? ` from iteration ${saved.state.iteration}` : ''}; Ctrl-C or SIGTERM stops after the current iteration and saves\n`);
     try {
       const result = await train(
         model,
