@@ -35,6 +35,8 @@ export class NetworkFormatError extends UnitwiseError {}
 export class DataFormatError extends UnitwiseError {}
 /** Options that contradict each other or the network (e.g. an unknown method). */
 export class UsageError extends UnitwiseError {}
+/** An output path that cannot be written (missing folder, a folder where a file goes, a read-only file, ...). */
+export class OutputError extends UnitwiseError {}
 /** A numerical failure the engine refuses to hide (e.g. a non-finite loss). */
 export class NumericalError extends UnitwiseError {}
 

@@ -20,7 +20,8 @@ beforeAll(() => {
   execFileSync(process.execPath, [bin, 'generate', 'data', '--seed', '1', '--samples', '16', '--length', '100', '--out', 'data.json'], { cwd: dir });
 });
 
-describe('unitwise CLI (real binary)', () => {
+// Real processes on a possibly loaded 2-core machine: a timeout far above what these need (a few seconds here).
+describe('unitwise CLI (real binary)', { timeout: 240_000 }, () => {
   it('generate writes the Section 4 autoencoder and data', () => {
     const net = JSON.parse(readFileSync(join(dir, 'net.json'), 'utf8'));
     expect(net.nodes).toHaveLength(270);
@@ -170,8 +171,12 @@ describe('unitwise CLI (real binary)', () => {
     const args = ['train', 'net.json', '--data', 'data.json', '--method', 'backprop', '--lr', '0.05', '--seed', '4'];
     const child = spawn(process.execPath, [bin, ...args, '--iterations', '10000000', '--out', 'int.json', '--log', 'int.jsonl'], { cwd: dir });
     let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Once it says training has begun its handlers are installed; then let it run a little.
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (d) => (stderr += d) && /stops after the current iteration and saves/.test(stderr) && resolve());
+      child.on('exit', () => resolve());
+    });
+    await new Promise((resolve) => setTimeout(resolve, 800));
     child.kill('SIGINT');
     const code = await new Promise((resolve) => child.on('exit', resolve));
     expect(code, stderr).toBe(130);
@@ -238,8 +243,10 @@ describe('unitwise CLI (real binary)', () => {
     expect(curve('rep2')).toEqual(curve('rep1'));
   });
 
-  it('quickstart (npm start) runs a short replication and the invariance table and writes the report', () => {
-    const r = run('quickstart', '--runs', '1', '--out', 'qs');
+  // The paper's budget takes over a minute on a loaded 2-core machine: the same code path with a
+  // short iteration budget, and a timeout far above what it needs.
+  it('quickstart (npm start) runs a short replication and the invariance table and writes the report', { timeout: 240_000 }, () => {
+    const r = run('quickstart', '--runs', '1', '--budget', 'iterations:200', '--out', 'qs');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Table 2 — final loss in bits per sample, mean ± std over 1 runs/);
     expect(r.stdout.match(/as expected/g)).toHaveLength(10);

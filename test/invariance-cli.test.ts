@@ -15,7 +15,8 @@ const run = (...args: string[]) => {
 const net = join(repoRoot, 'networks/autoencoder-seed1-sigmoid.json');
 const data = join(repoRoot, 'networks/autoencoder-seed1.data.json');
 
-describe('unitwise invariance (real binary)', () => {
+// Real processes on a possibly loaded 2-core machine: a timeout far above what these need (a few seconds here).
+describe('unitwise invariance (real binary)', { timeout: 240_000 }, () => {
   it('sigmoid↔tanh on the autoencoder with ε = 0: an invariant method agrees step by step (exit 0)', () => {
     const r = run(net, '--data', data, '--method', 'backpropagated-metric');
     expect(r.status, r.stderr).toBe(0);

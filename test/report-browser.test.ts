@@ -10,7 +10,8 @@ import { repoRoot } from './helpers/documents.js';
 /** Debian's Chromium (installed by .ci/run); CHROMIUM_PATH overrides. */
 const browserPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-describe('HTML report in a real headless browser', () => {
+// Real processes on a possibly loaded 2-core machine: a timeout far above what these need (a few seconds here).
+describe('HTML report in a real headless browser', { timeout: 240_000 }, () => {
   it('loads with no console errors and shows every figure', async () => {
     expect(existsSync(browserPath), `${browserPath} is missing: apt-get install chromium (.ci/run does)`).toBe(true);
     const dir = mkdtempSync(join(tmpdir(), 'unitwise-report-'));

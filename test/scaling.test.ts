@@ -3,7 +3,8 @@ import { fittedExponent } from '../src/bench/fit.js';
 import { runScaling, scalingCharts } from '../src/bench/scaling.js';
 import { useBackend } from '../src/backend/load.js';
 
-describe('scaling benchmark (structure only: tests never assert on time)', () => {
+// Measurements on a possibly loaded 2-core machine: a timeout far above what these need (a few seconds here).
+describe('scaling benchmark (structure only: tests never assert on time)', { timeout: 240_000 }, () => {
   it('fits exponents exactly on power laws', () => {
     expect(fittedExponent([1, 2, 4, 8].map((x) => [x, 3 * x ** 1.5]))).toBeCloseTo(1.5, 12);
     expect(fittedExponent([1, 2, 4, 8].map((x) => [x, 7]))).toBeCloseTo(0, 12);

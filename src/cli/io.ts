@@ -1,12 +1,15 @@
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { createModel, type Model } from '../engine/model.js';
 import { stringifyJson } from '../json/stringify-json.js';
 import { readDataFile, readNetworkFile } from '../network/load.js';
 import type { DataDocument } from '../network/types.js';
-import { formatProblems, type Problem } from '../errors.js';
+import { formatProblems, OutputError, problem, type Problem } from '../errors.js';
 
-/** Writes JSON to `path` atomically (temporary file in the same folder, then rename), or to stdout for '-'. */
+/**
+ * Writes JSON to `path` atomically (temporary file in the same folder, then rename), or to stdout
+ * for '-'. The temporary file is removed when the write fails. Check paths first with `checkOutputs`.
+ */
 export function writeJson(path: string | undefined, value: unknown): void {
   const text = stringifyJson(value);
   if (path === undefined || path === '-') {
@@ -14,8 +17,13 @@ export function writeJson(path: string | undefined, value: unknown): void {
     return;
   }
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new OutputError([problem('output', `cannot write '${path}': ${(err as Error).message}`)]);
+  }
 }
 
 /** Prints validation warnings on stderr, one line each. */

@@ -17,11 +17,12 @@ export const EXIT = { ok: 0, invalid: 1, usage: 2 } as const;
 /** Runs the CLI on `args`; the only place that prints errors and sets the exit code. */
 export async function main(args: string[]): Promise<number> {
   try {
-    await yargs(args)
+    await yargs(joinOptionValues(args))
       .scriptName('unitwise')
       .command([generateCommand, validateCommand, inspectCommand, stepCommand, trainCommand, invarianceCommand, replicateCommand, convertCommand, quickstartCommand])
       .demandCommand(1, 'give a command; see --help')
       .strict()
+      .parserConfiguration({ 'duplicate-arguments-array': false })
       .wrap(Math.min(110, process.stdout.columns ?? 110))
       .fail((message, error) => {
         throw error ?? new UsageError([problem('usage', `${message}\nRun 'unitwise --help' for usage.`)]);
@@ -35,6 +36,21 @@ export async function main(args: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+/**
+ * `--out -` as `--out=-` and `--epsilon -1e-4` as `--epsilon=-1e-4`: yargs' parser takes a lone
+ * `-` for an unknown positional and a negative number in exponent notation for short flags
+ * (`-1`, `-e`, ...) rather than the option's value. Both are meant as values.
+ */
+export function joinOptionValues(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i + 1];
+    if (/^--[^=]+$/.test(args[i]) && value !== undefined && (value === '-' || /^-(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value))) joined.push(`${args[i++]}=${value}`);
+    else joined.push(args[i]);
+  }
+  return joined;
 }
 
 // A closed pipe (`unitwise inspect ... | head`) is not an error of ours: stop quietly.

@@ -1,6 +1,8 @@
 import { BACKENDS, backendInfo, useBackend } from '../backend/load.js';
 import { UsageError, problem } from '../errors.js';
-import { isMethodName, METHODS, type MethodName } from '../methods/methods.js';
+import type { CompiledNetwork } from '../engine/compiled-network.js';
+import { checkCurvatureMemory } from '../engine/size-guard.js';
+import { isMethodName, METHOD_SPECS, METHODS, type MethodName } from '../methods/methods.js';
 
 /** yargs options shared by the commands that compute a method's direction. */
 export const methodOptions = {
@@ -25,4 +27,21 @@ export async function prepareBackend(name: string): Promise<string> {
   await useBackend(name);
   if (name !== 'cpu') process.stderr.write(`backend: ${backendInfo(name).detail}\n`);
   return name;
+}
+
+/** `--force` of the commands that write files. */
+export const forceOption = {
+  force: { type: 'boolean' as const, default: false, describe: 'replace existing read-only output files' },
+};
+
+/**
+ * Refuses (UsageError) a method whose per-unit metric blocks the network cannot hold, before any
+ * work, and prints the expected memory on stderr when it is large (see `checkCurvatureMemory`).
+ */
+export function guardCurvatureMemory(net: CompiledNetwork, methods: readonly MethodName[], options: { copies?: number; blocks?: boolean; quiet?: boolean } = {}): void {
+  const full = methods.filter((m) => METHOD_SPECS[m].reduction === 'full');
+  if (full.length === 0 && !options.blocks) return;
+  const method = full.length === 0 ? 'the blocks quantity' : full.length === 1 ? full[0] : `the full-block methods (${full.join(', ')})`;
+  const memory = checkCurvatureMemory(net, 'full', { method, copies: options.copies });
+  if (memory?.notice && !options.quiet) process.stderr.write(memory.notice + '\n');
 }

@@ -9,16 +9,36 @@ export interface ProgressView {
   end(message: string): void;
 }
 
-export function createProgress(options: { iterations?: number; seconds?: number; tty: boolean; quiet: boolean; stream?: NodeJS.WriteStream }): ProgressView {
+/** Options of {@link createProgress}. */
+export interface ProgressOptions {
+  iterations?: number;
+  seconds?: number;
+  tty: boolean;
+  quiet: boolean;
+  stream?: NodeJS.WriteStream;
+  /**
+   * Mini-batch and online modes: show the mean loss of the last this many iterations (one
+   * epoch) instead of the last batch's, which jumps from batch to batch. Undefined: the last.
+   */
+  meanOver?: number;
+}
+
+/**
+ * The training progress view: a bar on a terminal, a plain line every 5% (or 5 s) otherwise,
+ * nothing when quiet; warnings always.
+ */
+export function createProgress(options: ProgressOptions): ProgressView {
   const stream = options.stream ?? process.stderr;
+  const mean = options.meanOver === undefined ? undefined : runningMean(options.meanOver);
   const write = (text: string) => stream.write(text);
   let last = 0;
   let lastLine = 0;
   let pending: IterationRecord | undefined;
   const fraction = (r: IterationRecord) =>
     Math.min(1, Math.max(options.iterations ? r.iteration / options.iterations : 0, options.seconds ? r.elapsed / options.seconds : 0));
+  const loss = (r: IterationRecord) => (mean ? `loss ${mean.value().toFixed(4)} bits/sample (mean of the last ${mean.count()})` : `loss ${r.loss.toFixed(4)} bits/sample`);
   const describe = (r: IterationRecord) =>
-    `iteration ${r.iteration}${options.iterations ? `/${options.iterations}` : ''}  loss ${r.loss.toFixed(4)} bits/sample  lr ${r.lr.toExponential(2)}  ${r.elapsed.toFixed(1)}s${r.fault ? `  (${r.fault})` : ''}`;
+    `iteration ${r.iteration}${options.iterations ? `/${options.iterations}` : ''}  ${loss(r)}  lr ${r.lr.toExponential(2)}  ${r.elapsed.toFixed(1)}s${r.fault ? `  (${r.fault})` : ''}`;
   const render = (r: IterationRecord) => {
     const width = 24;
     const filled = Math.round(fraction(r) * width);
@@ -27,6 +47,7 @@ export function createProgress(options: { iterations?: number; seconds?: number;
   return {
     update(record) {
       if (options.quiet) return;
+      mean?.add(record.loss);
       const now = performance.now();
       if (options.tty) {
         pending = record;
@@ -56,5 +77,24 @@ export function createProgress(options: { iterations?: number; seconds?: number;
       }
       write(message + '\n');
     },
+  };
+}
+
+/** Mean of the last `window` values, kept in a ring buffer (a fresh sum every window, so rounding cannot drift). */
+function runningMean(window: number): { add(v: number): void; value(): number; count(): number } {
+  const ring = new Float64Array(Math.max(1, window));
+  let filled = 0;
+  let next = 0;
+  let sum = 0;
+  return {
+    add(v) {
+      sum += v - (filled === ring.length ? ring[next] : 0);
+      ring[next] = v;
+      next = (next + 1) % ring.length;
+      if (filled < ring.length) filled++;
+      if (next === 0) sum = ring.reduce((a, b) => a + b, 0);
+    },
+    value: () => (filled === 0 ? NaN : sum / filled),
+    count: () => filled,
   };
 }

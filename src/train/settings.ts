@@ -1,6 +1,7 @@
 import { UsageError, problem, warning, type Problem } from '../errors.js';
 import type { CompiledNetwork } from '../engine/compiled-network.js';
 import { isMethodName, METHOD_SPECS, METHODS, type MethodName } from '../methods/methods.js';
+import { checkTrainOptions } from './options-check.js';
 
 export const MODES = ['batch', 'minibatch', 'online'] as const;
 export type TrainMode = (typeof MODES)[number];
@@ -40,6 +41,7 @@ export function resolveSettings(options: TrainOptions, net: CompiledNetwork, sam
     throw new UsageError([problem(code, message)]);
   };
   if (!isMethodName(options.method)) fail('unknown-method', `unknown method '${options.method}'; available: ${METHODS.join(', ')}`);
+  checkTrainOptions(options);
   const mode = options.mode ?? 'batch';
   if (!(MODES as readonly string[]).includes(mode)) fail('mode', `--mode ${mode}: use one of ${MODES.join(', ')}`);
   let nMax = 1;
@@ -73,10 +75,11 @@ export function resolveSettings(options: TrainOptions, net: CompiledNetwork, sam
   if (mode === 'online') {
     if (settings.lrSchedule === 'adaptive') fail('lr-schedule', 'the adaptive rate compares the loss before and after a batch step (Section 4) and has no meaning online; use --lr-schedule fixed');
     if (METHOD_SPECS[settings.method].reduction === 'whole-network') fail('mode', `'natural' keeps the whole-network Fisher matrix, which has no O(d²) online update; use unitwise-natural online, or batch mode`);
-    if (settings.onlineDecay * nMax > 0.5) {
+    const hasMetric = METHOD_SPECS[settings.method].reduction !== 'none'; // backprop keeps no metric: γ and n_init do nothing
+    if (hasMetric && settings.onlineDecay * nMax > 0.5) {
       warnings.push(warning('online-decay', `--online-decay ${settings.onlineDecay} is not well below 1/n_k = ${(1 / nMax).toPrecision(3)} (the largest unit has ${nMax} parameters): the online metric stays close to low rank (Section 1.3)`));
     }
-    if (settings.nInit <= nMax) {
+    if (hasMetric && settings.nInit <= nMax) {
       warnings.push(warning('n-init', `--n-init ${settings.nInit} is not above the ${nMax} parameters of the largest unit: A⁽⁰⁾ is singular but for ε (Section 1.3)`));
     }
   }

@@ -6,6 +6,12 @@ import type { TrainBudget, TrainState } from './trainer.js';
 export interface SavedRun {
   state: TrainState;
   budget: TrainBudget;
+  /** The JSONL log the run appends to, as given (`null`: none). Absent in files of older versions. */
+  log?: string | null;
+  /** 'budget': the run is finished; 'interrupt' (or a periodic 'checkpoint'): it can be continued with --resume. */
+  stoppedBy?: 'budget' | 'interrupt' | 'checkpoint';
+  /** SHA-256 of the parameters of the network written with this state (a network and a state of different moments are refused). */
+  paramsDigest?: string;
 }
 
 /** JSON-ready form of a saved run (every number round-trips exactly). */
@@ -21,5 +27,6 @@ export function parseRun(text: string, file: string): SavedRun {
   }
   const state = value.state as TrainState;
   if (state?.version !== 2) throw new FileFormatError([problem('state-format', `training state version ${String(state?.version)} was written by an older unitwise (this one reads version 2); start the run again without --resume`)], file);
-  return { state, budget: (value.budget ?? {}) as TrainBudget };
+  const extra = { log: value.log, stoppedBy: value.stoppedBy, paramsDigest: value.paramsDigest } as Pick<SavedRun, 'log' | 'stoppedBy' | 'paramsDigest'>;
+  return { state, budget: (value.budget ?? {}) as TrainBudget, ...extra };
 }

@@ -4,7 +4,8 @@ import { inspectModel } from '../../engine/inspect.js';
 import { QUANTITIES, type QuantityName } from '../../methods/quantities.js';
 import type { MethodName } from '../../methods/methods.js';
 import { loadData, loadModel, writeJson } from '../io.js';
-import { methodOptions, prepareBackend } from '../options.js';
+import { amountProblem, countProblem, refuse } from '../../train/options-check.js';
+import { guardCurvatureMemory, methodOptions, prepareBackend } from '../options.js';
 
 export const inspectCommand: CommandModule = {
   command: 'inspect <network>',
@@ -17,12 +18,18 @@ export const inspectCommand: CommandModule = {
       quantities: { type: 'string', describe: `comma-separated: ${QUANTITIES.join(', ')} (transfer rates, Fisher modulus, backpropagated modulus, per-unit metric blocks)` },
     }),
   handler: async (argv) => {
+    refuse([
+      amountProblem('--epsilon', argv.epsilon as number, 'the regularisation ε', { zero: true }),
+      countProblem('--mc-samples', argv['mc-samples'] as number, 'Monte-Carlo draws per sample'),
+    ]);
     const backend = await prepareBackend(argv.backend as string);
     const quantities = argv.quantities === undefined ? [] : String(argv.quantities).split(',').map((q) => q.trim());
     const unknown = quantities.filter((q) => !(QUANTITIES as readonly string[]).includes(q));
     if (unknown.length > 0) throw new UsageError([problem('quantities', `--quantities: unknown ${unknown.map((q) => `'${q}'`).join(', ')}; choose from ${QUANTITIES.join(', ')}`)]);
     const model = loadModel(argv.network as string);
     const data = loadData(argv.data as string, model);
+    // The blocks quantity is printed as JSON: about four times the blocks' own memory.
+    guardCurvatureMemory(model.net, argv.method === undefined ? [] : [argv.method as MethodName], quantities.includes('blocks') ? { blocks: true, copies: 4 } : {});
     const report = inspectModel(model, data, {
       method: argv.method as MethodName | undefined,
       epsilon: argv.epsilon as number,

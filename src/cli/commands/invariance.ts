@@ -4,7 +4,8 @@ import { METHODS, type MethodName } from '../../methods/methods.js';
 import { readNetworkFile } from '../../network/load.js';
 import { createModel } from '../../engine/model.js';
 import { loadData, printWarnings } from '../io.js';
-import { methodOptions, parseMethodList } from '../options.js';
+import { amountProblem, countProblem, refuse } from '../../train/options-check.js';
+import { guardCurvatureMemory, methodOptions, parseMethodList } from '../options.js';
 
 /** Exit code when the twins part (or, with --all-methods, when a verdict contradicts the paper). */
 export const EXIT_NOT_INVARIANT = 3;
@@ -26,6 +27,13 @@ export const invarianceCommand: CommandModule = {
       recombine: { choices: ['random'] as const, describe: 'twin: random invertible affine recombination of every unit’s incoming signals (Prop. 31)' },
     }).conflicts('reparametrize', 'recombine'),
   handler: (argv) => {
+    refuse([
+      countProblem('--steps', argv.steps as number, 'batch steps of each network'),
+      amountProblem('--lr', argv.lr as number, 'the learning rate η'),
+      amountProblem('--epsilon', argv.epsilon as number, 'the regularisation ε', { zero: true }),
+      amountProblem('--tolerance', argv.tolerance as number, 'the largest output difference counted as equal', { zero: true }),
+      countProblem('--mc-samples', argv['mc-samples'] as number, 'Monte-Carlo draws per sample'),
+    ]);
     const file = argv.network as string;
     const { document, warnings } = readNetworkFile(file);
     printWarnings(warnings, file);
@@ -33,6 +41,9 @@ export const invarianceCommand: CommandModule = {
     const data = loadData(argv.data as string, model);
     const twin: TwinKind = argv.reparametrize ? 'reparametrize' : argv.recombine ? 'recombine' : 'convert';
     const options = { twin, steps: argv.steps as number, lr: argv.lr as number, epsilon: argv.epsilon as number, tolerance: argv.tolerance as number, mcSamples: argv['mc-samples'] as number, seed: argv.seed as number };
+    const methods = argv['all-methods'] ? parseMethodList(argv.methods as string | undefined, METHODS.filter((m) => m !== 'natural' || model.net.nParams <= 500)) : [argv.method as MethodName];
+    // Two networks side by side, each with its blocks and their factors.
+    guardCurvatureMemory(model.net, methods, { copies: 4 });
     const out = (line: string) => process.stdout.write(line + '\n');
     const singular = countSingularUnits(model.net.blockOffsets, model.net.nInputs, model.net.nUnits, data.inputs.length);
     out(`twin: ${describeTwin(twin)}; ${options.steps} steps at fixed rate ${options.lr}, ε = ${options.epsilon}, tolerance ${options.tolerance}`);
@@ -40,7 +51,6 @@ export const invarianceCommand: CommandModule = {
       out(`note: ${singular} units have more parameters than the ${data.inputs.length} samples: their blocks are singular and are solved in the least-squares sense (Section 3.3).` + (twin === 'recombine' ? ' Such steps agree on the data to first order only: expect deviations growing like η².' : ''));
     }
     if (argv['all-methods']) {
-      const methods = parseMethodList(argv.methods as string | undefined, METHODS.filter((m) => m !== 'natural' || model.net.nParams <= 500));
       const reports = checkAllMethods(document, data, options, methods);
       out('method                                 expected   after step 1   largest    parted at  verdict');
       for (const r of reports) {

@@ -7,6 +7,10 @@ import { runReplication } from '../../replicate/pool.js';
 import { writeReplicationReport } from '../../replicate/report.js';
 import { TABLE2_METHODS } from '../../replicate/run.js';
 import { markdownForTerminal } from '../../replicate/tables.js';
+import { countProblem, refuse } from '../../train/options-check.js';
+import { forceOption } from '../options.js';
+import { checkOutputs, makeReplaceable, replicationReportFiles, type OutputSpec } from '../output-paths.js';
+import { parseBudget } from './replicate.js';
 
 export const quickstartCommand: CommandModule = {
   command: 'quickstart',
@@ -17,12 +21,21 @@ export const quickstartCommand: CommandModule = {
       seed: { type: 'number', default: 1, describe: 'base seed' },
       out: { type: 'string', default: 'unitwise-report', describe: 'report folder' },
       workers: { type: 'number', describe: 'worker threads (default: number of cores)' },
+      budget: { type: 'string', default: 'paper', describe: 'paper (Table 1 iteration counts), time, or iterations:N (a quicker look)' },
+      ...forceOption,
     }),
   handler: async (argv) => {
     const say = (line: string) => process.stdout.write(line + '\n');
     const seed = argv.seed as number;
     const runs = argv.runs as number;
-    say(`unitwise: Section 4's experiment, ${runs} runs with the paper's iteration budget (Table 1), every Table 2 method in sigmoid and tanh form.`);
+    const out = argv.out as string;
+    const force = argv.force as boolean;
+    refuse([countProblem('--runs', runs, 'replication runs'), countProblem('--workers', argv.workers as number | undefined, 'worker threads')]);
+    const budget = parseBudget(argv.budget as string);
+    const folder: OutputSpec = { option: '--out', path: out, kind: 'folder', files: replicationReportFiles(runs) };
+    checkOutputs([folder], { force });
+    const budgetText = budget.kind === 'paper' ? "the paper's iteration budget (Table 1)" : budget.kind === 'time' ? 'the time of 10,000 backprop iterations each' : `${budget.iterations} iterations each`;
+    say(`unitwise: Section 4's experiment, ${runs} runs with ${budgetText}, every Table 2 method in sigmoid and tanh form.`);
     const started = performance.now();
     const document = generateAutoencoder({ seed, activation: 'sigmoid' });
     const data = generateBinaryData({ seed });
@@ -34,13 +47,13 @@ export const quickstartCommand: CommandModule = {
       '|---|---|---|---|---|',
       ...invariance.map((r) => `| ${r.method} | ${r.expectedInvariant ? 'yes' : 'no'} | ${r.steps[1].deviation.toExponential(2)} | ${r.maxDeviation.toExponential(2)} | ${r.invariant === r.expectedInvariant ? 'as expected' : 'UNEXPECTED'} |`),
     ].join('\n') + '\n';
-    const results = await runReplication(runs, { methods: TABLE2_METHODS, budget: { kind: 'paper' }, seed }, {
+    const results = await runReplication(runs, { methods: TABLE2_METHODS, budget, seed }, {
       workers: argv.workers as number | undefined,
       onRunDone: (done, total) => process.stderr.write(`run ${done}/${total} done (${((performance.now() - started) / 1000).toFixed(0)} s)\n`),
     });
     const wallSeconds = (performance.now() - started) / 1000;
-    const out = argv.out as string;
-    const { table2 } = writeReplicationReport(out, { results, methods: TABLE2_METHODS, budget: { kind: 'paper' }, seed, wallSeconds, extraSections: [{ title: 'Invariance check', markdown: invarianceTable }] });
+    if (force) makeReplaceable(folder);
+    const { table2 } = writeReplicationReport(out, { results, methods: TABLE2_METHODS, budget, seed, wallSeconds, extraSections: [{ title: 'Invariance check', markdown: invarianceTable }] });
     say('');
     say(markdownForTerminal(table2));
     say(markdownForTerminal(invarianceTable));

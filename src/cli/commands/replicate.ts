@@ -7,7 +7,9 @@ import { writeReplicationReport } from '../../replicate/report.js';
 import { TABLE2_METHODS, type ReplicateBudget } from '../../replicate/run.js';
 import { markdownForTerminal } from '../../replicate/tables.js';
 import { backendInfo } from '../../backend/load.js';
-import { methodOptions, parseMethodList, prepareBackend } from '../options.js';
+import { countProblem, refuse } from '../../train/options-check.js';
+import { forceOption, methodOptions, parseMethodList, prepareBackend } from '../options.js';
+import { checkOutputs, FIGURE1_FILES, makeReplaceable, replicationReportFiles, type OutputSpec } from '../output-paths.js';
 
 export const replicateCommand: CommandModule = {
   command: 'replicate <experiment>',
@@ -22,12 +24,17 @@ export const replicateCommand: CommandModule = {
       methods: { type: 'string', describe: `comma-separated (default: the rows of Table 2: ${TABLE2_METHODS.join(', ')})` },
       quiet: { type: 'boolean', default: false, describe: 'no progress output' },
       backend: methodOptions.backend,
+      ...forceOption,
     }),
   handler: async (argv) => {
     const out = argv.out as string;
     const say = (line: string) => process.stdout.write(line + '\n');
+    const force = argv.force as boolean;
     if (argv.experiment === 'figure1') {
+      const folder: OutputSpec = { option: '--out', path: out, kind: 'folder', files: FIGURE1_FILES };
+      checkOutputs([folder], { force });
       const result = await runFigure1({ seed: argv.seed as number });
+      if (force) makeReplaceable(folder);
       writeFigure1(out, result);
       say('Figure 1: 50-50 network, all weights 0, 100 backprop steps at rate 0.01');
       say('step  loss on (x, x)  loss on (1-x, 1-x)   (bits per sample)');
@@ -37,9 +44,11 @@ export const replicateCommand: CommandModule = {
     }
     const methods = parseMethodList(argv.methods as string | undefined, TABLE2_METHODS);
     const runs = argv.runs as number;
-    if (!Number.isInteger(runs) || runs < 1) throw new UsageError([problem('runs', `--runs ${runs}: give a positive integer`)]);
+    refuse([countProblem('--runs', runs, 'independent runs'), countProblem('--workers', argv.workers as number | undefined, 'worker threads')]);
     const seed = argv.seed as number;
     const budget = parseBudget(argv.budget as string);
+    const folder: OutputSpec = { option: '--out', path: out, kind: 'folder', files: replicationReportFiles(runs) };
+    checkOutputs([folder], { force });
     const started = performance.now();
     const progress = (done: number, total: number) => {
       if (argv.quiet) return;
@@ -58,6 +67,7 @@ export const replicateCommand: CommandModule = {
     for (const detail of new Set(results.map((r) => r.backend))) {
       if (detail !== here) process.stderr.write(`backend in worker threads: ${detail}; --workers 1 keeps the main thread's backend\n`);
     }
+    if (force) makeReplaceable(folder);
     const { table1, table2 } = writeReplicationReport(out, { results, methods, budget, seed, wallSeconds });
     say(markdownForTerminal(table1));
     say(markdownForTerminal(table2));

@@ -1,9 +1,11 @@
 import type { CommandModule } from 'yargs';
 import { modelDocument } from '../../engine/model.js';
 import type { MethodName } from '../../methods/methods.js';
+import { amountProblem, countProblem, refuse } from '../../train/options-check.js';
 import { stepModel } from '../../train/step.js';
 import { loadData, loadModel, writeJson } from '../io.js';
-import { methodOptions, prepareBackend } from '../options.js';
+import { forceOption, guardCurvatureMemory, methodOptions, prepareBackend } from '../options.js';
+import { checkOutputs } from '../output-paths.js';
 
 export const stepCommand: CommandModule = {
   command: 'step <network>',
@@ -14,11 +16,20 @@ export const stepCommand: CommandModule = {
       ...methodOptions,
       lr: { type: 'number', default: 0.01, describe: 'learning rate η' },
       out: { type: 'string', demandOption: true, describe: 'output network file ("-" for stdout)' },
+      ...forceOption,
     }),
   handler: async (argv) => {
+    const out = argv.out as string;
+    refuse([
+      amountProblem('--lr', argv.lr as number, 'the learning rate η'),
+      amountProblem('--epsilon', argv.epsilon as number, 'the regularisation ε', { zero: true }),
+      countProblem('--mc-samples', argv['mc-samples'] as number, 'Monte-Carlo draws per sample'),
+    ]);
+    checkOutputs([{ option: '--out', path: out, kind: 'file', stdout: true }], { force: argv.force as boolean });
     const backend = await prepareBackend(argv.backend as string);
     const model = loadModel(argv.network as string);
     const data = loadData(argv.data as string, model);
+    guardCurvatureMemory(model.net, [argv.method as MethodName]);
     const result = stepModel(model, data, {
       method: argv.method as MethodName,
       lr: argv.lr as number,
@@ -27,7 +38,7 @@ export const stepCommand: CommandModule = {
       seed: argv.seed as number,
       backend,
     });
-    writeJson(argv.out as string, modelDocument(model));
+    writeJson(out, modelDocument(model));
     process.stderr.write(`${argv.method}: loss ${result.lossBefore.toFixed(6)} -> ${result.lossAfter.toFixed(6)} bits per sample\n`);
   },
 };

@@ -1,22 +1,29 @@
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
 import type { CommandModule } from 'yargs';
 import { UsageError, problem } from '../../errors.js';
-import { createModel, modelDocument, type Model } from '../../engine/model.js';
+import { createModel, type Model } from '../../engine/model.js';
+import { curvatureCopies } from '../../engine/size-guard.js';
 import type { MethodName } from '../../methods/methods.js';
 import { readNetworkFile, readText } from '../../network/load.js';
-import { LR_SCHEDULES, MODES, type TrainOptions } from '../../train/settings.js';
-import { parseRun, serialiseRun } from '../../train/state-file.js';
-import { backpropEquivalentSeconds, train, type TrainBudget, type TrainState } from '../../train/trainer.js';
-import { loadData, loadModel, writeJson } from '../io.js';
-import { methodOptions, prepareBackend } from '../options.js';
+import { checkTrainBudget, checkTrainOptions } from '../../train/options-check.js';
+import { LR_SCHEDULES, MODES, resolveSettings, type TrainOptions } from '../../train/settings.js';
+import { parseRun, type SavedRun } from '../../train/state-file.js';
+import { backpropEquivalentSeconds, train, type TrainBudget } from '../../train/trainer.js';
+import { loadData, loadModel } from '../io.js';
+import { guardCurvatureMemory, methodOptions, prepareBackend } from '../options.js';
+import { checkOutputs } from '../output-paths.js';
 import { createProgress } from '../progress.js';
+import { checkSavedParams, reconcileLog, refuseOverwritingUnfinished, RunLog, statePathOf, writeCheckpoint, type RunFiles } from '../train-files.js';
 
-/** Exit code after an interruption (128 + SIGINT). */
+/** Exit code after Ctrl-C (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;
+/** Exit code after SIGTERM (128 + 15). */
+export const EXIT_TERMINATED = 143;
 
 export const trainCommand: CommandModule = {
   command: 'train <network>',
-  describe: 'Train a network with a method in batch, mini-batch or online mode; Ctrl-C stops cleanly, --resume continues',
+  describe: 'Train a network with a method in batch, mini-batch or online mode; Ctrl-C or SIGTERM saves and stops (exit 130 or 143), --resume continues',
   builder: (yargs) =>
     yargs
       .positional('network', { type: 'string', demandOption: true, describe: 'network JSON file (the starting point)' })
@@ -28,22 +35,25 @@ export const trainCommand: CommandModule = {
         time: { type: 'number', describe: 'budget: wall-clock seconds' },
         'backprop-equivalent': { type: 'number', describe: 'budget: the time N backprop iterations take here (measured first; Section 4)' },
         lr: { type: 'number', default: 0.01, describe: 'initial learning rate' },
-        'lr-schedule': { choices: LR_SCHEDULES, describe: 'adaptive (halve and cancel a worsening step, else ×1.1; default in batch mode) or fixed' },
+        'lr-schedule': { choices: LR_SCHEDULES, describe: 'adaptive (halve and cancel a worsening step, else ×1.1; batch mode only, its default) or fixed' },
         'batch-size': { type: 'number', describe: 'minibatch: samples per mini-batch (default min(16, samples))' },
         'metric-decay': { type: 'number', describe: 'minibatch: discounted metric average A ← (1-γ)A + γA_batch (default: each mini-batch’s own)' },
         'online-decay': { type: 'number', describe: 'online: discount γ of Eq. 37 (default 0.1 / largest n_k)' },
         'n-init': { type: 'number', describe: 'online: samples for A⁽⁰⁾ (Eq. 36; default 2 × largest n_k)' },
-        'refresh-every': { type: 'number', default: 1000, describe: 'online: re-invert each metric from scratch every N updates (0: never)' },
+        'refresh-every': { type: 'number', describe: 'online: re-invert each metric from scratch every N updates (0: never; default 1000)' },
         out: { type: 'string', demandOption: true, describe: 'trained network file (written atomically; its state goes to OUT.state.json)' },
         log: { type: 'string', describe: 'JSONL log, one record per iteration' },
-        resume: { type: 'boolean', default: false, describe: 'continue the run saved in OUT and OUT.state.json' },
+        resume: { type: 'boolean', default: false, describe: 'continue the run saved in OUT and OUT.state.json (give the same options, and --log if it had one)' },
+        force: { type: 'boolean', default: false, describe: 'replace read-only output files, and start over an interrupted run saved in OUT' },
         quiet: { type: 'boolean', default: false, describe: 'no progress output' },
       })
       .conflicts('iterations', ['time', 'backprop-equivalent'])
       .conflicts('time', 'backprop-equivalent'),
   handler: async (argv) => {
     const out = argv.out as string;
-    const statePath = `${out}.state.json`;
+    const statePath = statePathOf(out);
+    const logPath = argv.log as string | undefined;
+    const force = argv.force as boolean;
     const options: TrainOptions = {
       method: argv.method as MethodName,
       mode: argv.mode as TrainOptions['mode'],
@@ -56,37 +66,69 @@ export const trainCommand: CommandModule = {
       metricDecay: argv['metric-decay'] as number | undefined,
       onlineDecay: argv['online-decay'] as number | undefined,
       nInit: argv['n-init'] as number | undefined,
-      refreshEvery: argv['refresh-every'] as number,
-      backend: await prepareBackend(argv.backend as string),
+      refreshEvery: argv['refresh-every'] as number | undefined,
+      backend: argv.backend as string,
     };
-    let model = loadModel(argv.network as string);
-    const data = loadData(argv.data as string, model);
-    let resume: TrainState | undefined;
-    let budget: TrainBudget = { iterations: argv.iterations as number | undefined, seconds: argv.time as number | undefined };
+    const equivalent = argv['backprop-equivalent'] as number | undefined;
+    // Everything that can be refused is refused before any computing.
+    checkTrainOptions(options);
+    checkTrainBudget({ iterations: argv.iterations as number | undefined, seconds: argv.time as number | undefined, backpropEquivalent: equivalent });
+    checkOutputs(
+      [
+        { option: '--out', path: out, kind: 'file' },
+        { option: '--out (its state)', path: statePath, kind: 'file' },
+        ...(logPath === undefined ? [] : [{ option: '--log', path: logPath, kind: 'file' as const }]),
+      ],
+      { force },
+    );
+    let saved: SavedRun | undefined;
     if (argv.resume) {
       if (!existsSync(statePath) || !existsSync(out)) throw new UsageError([problem('resume', `nothing to resume: ${out} and ${statePath} are written by an interrupted run`)]);
-      const saved = parseRun(readText(statePath), statePath);
-      resume = saved.state;
+      saved = parseRun(readText(statePath), statePath);
+    } else {
+      refuseOverwritingUnfinished(out, force);
+    }
+    options.backend = await prepareBackend(argv.backend as string);
+    let model = loadModel(argv.network as string);
+    const data = loadData(argv.data as string, model);
+    let budget: TrainBudget = { iterations: argv.iterations as number | undefined, seconds: argv.time as number | undefined };
+    if (saved) {
       model = resumeModel(model, out);
-      if (argv['backprop-equivalent'] !== undefined && saved.budget.seconds !== undefined) budget = saved.budget;
+      checkSavedParams(saved, model, out, statePath);
+      if (equivalent !== undefined && saved.budget.seconds !== undefined) budget = saved.budget;
     }
-    if (argv['backprop-equivalent'] !== undefined && budget.seconds === undefined) {
-      const seconds = await backpropEquivalentSeconds(model, data, options, argv['backprop-equivalent'] as number);
+    resolveSettings(options, model.net, data.inputs.length); // the checks that need the network and data, before any file is touched
+    guardCurvatureMemory(model.net, [options.method], { copies: curvatureCopies(options.mode, options.metricDecay !== undefined), quiet: argv.quiet as boolean });
+    if (equivalent !== undefined && budget.seconds === undefined) {
+      const seconds = await backpropEquivalentSeconds(model, data, options, equivalent);
       budget = { seconds };
-      if (!argv.quiet) process.stderr.write(`budget: ${argv['backprop-equivalent']} backprop iterations take ${seconds.toFixed(2)} s here\n`);
+      if (!argv.quiet) process.stderr.write(`budget: ${equivalent} backprop iterations take ${seconds.toFixed(2)} s here\n`);
     }
-    const logPath = argv.log as string | undefined;
-    if (logPath && !argv.resume) writeFileSync(logPath, '');
-    let logBuffer = '';
-    const flushLog = () => {
-      if (logPath && logBuffer) appendFileSync(logPath, logBuffer);
-      logBuffer = '';
+    const files: RunFiles = { out, statePath };
+    if (saved) {
+      const dropped = reconcileLog(saved, logPath, statePath);
+      if (dropped && !argv.quiet) process.stderr.write(dropped + '\n');
+      if (logPath !== undefined) files.log = RunLog.continued(logPath);
+    } else if (logPath !== undefined) {
+      files.log = RunLog.fresh(logPath);
+    }
+    const samples = data.inputs.length;
+    const perIteration = options.mode === 'minibatch' ? (options.batchSize ?? Math.min(16, samples)) : 1;
+    const progress = createProgress({
+      iterations: budget.iterations,
+      seconds: budget.seconds,
+      tty: Boolean(process.stderr.isTTY),
+      quiet: argv.quiet as boolean,
+      meanOver: options.mode === 'batch' ? undefined : Math.ceil(samples / perIteration),
+    });
+    let signal: NodeJS.Signals | undefined;
+    const onSignal = (received: NodeJS.Signals) => {
+      if (signal === undefined && !argv.quiet) progress.warn({ severity: 'warning', code: 'signal', message: `${received}: stopping after the current iteration, then saving` });
+      signal ??= received;
     };
-    const progress = createProgress({ iterations: budget.iterations, seconds: budget.seconds, tty: Boolean(process.stderr.isTTY), quiet: argv.quiet as boolean });
-    let interrupted = false;
-    const onSigint = () => (interrupted = true);
-    process.on('SIGINT', onSigint);
-    let lastFlush = performance.now();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    if (!argv.quiet) process.stderr.write(`training ${options.method} in ${options.mode} mode${saved ? ` from iteration ${saved.state.iteration}` : ''}; Ctrl-C or SIGTERM stops after the current iteration and saves\n`);
     try {
       const result = await train(
         model,
@@ -95,28 +137,22 @@ export const trainCommand: CommandModule = {
         budget,
         {
           onIteration: (record) => {
-            if (logPath) {
-              logBuffer += JSON.stringify(record) + '\n';
-              if (performance.now() - lastFlush > 1000) {
-                flushLog();
-                lastFlush = performance.now();
-              }
-            }
+            files.log?.add(record);
             progress.update(record);
           },
           onWarning: (w) => progress.warn(w),
-          shouldStop: () => interrupted,
+          shouldStop: () => signal !== undefined,
         },
-        resume,
+        saved?.state,
       );
-      flushLog();
-      writeJson(out, modelDocument(model));
-      writeJson(statePath, serialiseRun({ state: result.state, budget }));
-      const done = `${result.stoppedBy === 'interrupt' ? 'interrupted' : 'done'} after ${result.state.iteration} iterations, ${result.state.elapsedSeconds.toFixed(2)} s; wrote ${out}${logPath ? ` and ${logPath}` : ''}`;
-      progress.end(result.stoppedBy === 'interrupt' ? `${done}; continue with --resume` : done);
-      if (result.stoppedBy === 'interrupt') process.exitCode = EXIT_INTERRUPTED;
+      writeCheckpoint(files, model, { state: result.state, budget, stoppedBy: result.stoppedBy });
+      const stopped = result.stoppedBy === 'interrupt';
+      const done = `${stopped ? 'interrupted' : 'done'} after ${result.state.iteration} iterations${stopped ? ` by ${signal}` : ''}, ${result.state.elapsedSeconds.toFixed(2)} s; wrote ${out}${files.log ? ` and ${files.log.path}` : ''}`;
+      progress.end(stopped ? `${done}; continue with --resume` : done);
+      if (stopped) process.exitCode = 128 + constants.signals[signal ?? 'SIGINT'];
     } finally {
-      process.off('SIGINT', onSigint);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     }
   },
 };

@@ -1,0 +1,97 @@
+import { UsageError, problem, type Problem } from '../errors.js';
+import type { TrainOptions } from './settings.js';
+
+/**
+ * The mode-specific training options, by their command-line names, and the modes they apply to.
+ * Giving one in another mode is a usage error, so that an option is never silently ignored.
+ */
+export const MODE_OPTIONS = {
+  batchSize: { flag: '--batch-size', modes: ['minibatch'] },
+  metricDecay: { flag: '--metric-decay', modes: ['minibatch'] },
+  onlineDecay: { flag: '--online-decay', modes: ['online'] },
+  nInit: { flag: '--n-init', modes: ['online'] },
+  refreshEvery: { flag: '--refresh-every', modes: ['online'] },
+} as const satisfies Partial<Record<keyof TrainOptions, { flag: string; modes: readonly string[] }>>;
+
+/** A count: a positive integer (or, with `zero`, ≥ 0). Undefined when `value` is undefined or fine. */
+export function countProblem(flag: string, value: number | undefined, what: string, options: { zero?: boolean } = {}): Problem | undefined {
+  if (value === undefined) return undefined;
+  const min = options.zero ? 0 : 1;
+  if (Number.isInteger(value) && value >= min) return undefined;
+  return problem(flag.replace(/^--/, ''), `${flag} ${value}: give ${options.zero ? 'an integer ≥ 0' : 'a positive integer'} (${what})`);
+}
+
+/** A positive finite number (or, with `zero`, ≥ 0). Undefined when `value` is undefined or fine. */
+export function amountProblem(flag: string, value: number | undefined, what: string, options: { zero?: boolean } = {}): Problem | undefined {
+  if (value === undefined) return undefined;
+  if (Number.isFinite(value) && (value > 0 || (options.zero === true && value === 0))) return undefined;
+  return problem(flag.replace(/^--/, ''), `${flag} ${value}: give ${options.zero ? 'a finite number ≥ 0' : 'a positive finite number'} (${what})`);
+}
+
+/** A fraction γ in (0, 1] (or (0, 1) with `open`). */
+function fractionProblem(flag: string, value: number | undefined, what: string, open = false): Problem | undefined {
+  if (value === undefined || (value > 0 && (open ? value < 1 : value <= 1))) return undefined;
+  return problem(flag.replace(/^--/, ''), `${flag} ${value}: give γ in (0, 1${open ? ')' : ']'} (${what})`);
+}
+
+/** Throws one {@link UsageError} listing every problem found, if any. */
+export function refuse(problems: Array<Problem | undefined>): void {
+  const found = problems.filter((p): p is Problem => p !== undefined);
+  if (found.length > 0) throw new UsageError(found);
+}
+
+/**
+ * Every problem of training options that needs neither the network nor the data: rates and
+ * counts out of range, options of another mode than the chosen one (named with the mode), and
+ * the adaptive rate outside batch mode (it judges a step by the loss of its own batch before
+ * and after; on mini-batches or single samples that comparison says nothing about the data,
+ * the rate keeps growing and training diverges). Bounds that depend on the data (batch size,
+ * n_init) are checked by `resolveSettings`.
+ */
+export function trainOptionProblems(options: TrainOptions): Problem[] {
+  const mode = options.mode ?? 'batch';
+  const problems: Array<Problem | undefined> = [
+    amountProblem('--lr', options.lr, 'the learning rate η'),
+    amountProblem('--epsilon', options.epsilon, 'the regularisation ε', { zero: true }),
+    countProblem('--mc-samples', options.mcSamples, 'Monte-Carlo draws per sample'),
+    countProblem('--batch-size', options.batchSize, 'samples per mini-batch'),
+    fractionProblem('--metric-decay', options.metricDecay, 'weight of each mini-batch in the metric average'),
+    fractionProblem('--online-decay', options.onlineDecay, 'the discount of Eq. 37', true),
+    countProblem('--n-init', options.nInit, 'samples for A⁽⁰⁾'),
+    countProblem('--refresh-every', options.refreshEvery, 'updates between re-inversions; 0: never', { zero: true }),
+  ];
+  for (const [key, { flag, modes }] of Object.entries(MODE_OPTIONS)) {
+    if (options[key as keyof typeof MODE_OPTIONS] !== undefined && !(modes as readonly string[]).includes(mode)) {
+      problems.push(problem('mode', `${flag} applies to ${modes.join(' and ')} mode only, not ${mode} mode; drop it, or give --mode ${modes[0]}`));
+    }
+  }
+  if (options.lrSchedule === 'adaptive' && mode === 'online') {
+    problems.push(problem('lr-schedule', 'the adaptive rate compares the loss before and after a batch step (Section 4) and has no meaning online; use --lr-schedule fixed'));
+  }
+  if (options.lrSchedule === 'adaptive' && mode === 'minibatch') {
+    problems.push(problem('lr-schedule', '--lr-schedule adaptive judges each step on its own mini-batch, so the rate keeps growing and training diverges in minibatch mode; use --lr-schedule fixed (the minibatch default), or --mode batch'));
+  }
+  return problems.filter((p): p is Problem => p !== undefined);
+}
+
+/** Throws a {@link UsageError} listing every problem of {@link trainOptionProblems}. */
+export function checkTrainOptions(options: TrainOptions): void {
+  refuse(trainOptionProblems(options));
+}
+
+/** A training budget as given on the command line. */
+export interface BudgetOptions {
+  iterations?: number;
+  seconds?: number;
+  /** `--backprop-equivalent N`: the time N backprop iterations take. */
+  backpropEquivalent?: number;
+}
+
+/** Refuses budgets that would train nothing or cannot be met: zero, negative, fractional or non-finite. */
+export function checkTrainBudget(budget: BudgetOptions): void {
+  refuse([
+    countProblem('--iterations', budget.iterations, 'iterations to run'),
+    amountProblem('--time', budget.seconds, 'wall-clock seconds'),
+    countProblem('--backprop-equivalent', budget.backpropEquivalent, 'backprop iterations whose time is the budget'),
+  ]);
+}
