@@ -230,6 +230,32 @@ describe('train never loses a run', { timeout: 240_000 }, () => {
     expect(run(...args, '--iterations', '5', '--out', 'term.json', '--quiet').status).toBe(0);
   });
 
+  it('--checkpoint-every: a run killed with SIGKILL resumes from its last checkpoint and ends as an uninterrupted run', async () => {
+    const child = spawn(process.execPath, [bin, ...args, '--iterations', '10000000', '--out', 'ckpt.json', '--log', 'ckpt.jsonl', '--checkpoint-every', '50'], { cwd: dir });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const state = join(dir, 'ckpt.json.state.json');
+    // Kill it hard once a checkpoint past iteration 100 is on disk.
+    for (let waited = 0; waited < 60_000; waited += 50) {
+      if (existsSync(state) && JSON.parse(readFileSync(state, 'utf8')).state.iteration >= 100) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const saved = JSON.parse(readFileSync(state, 'utf8'));
+    expect(saved.stoppedBy).toBe('checkpoint');
+    const at: number = saved.state.iteration;
+    expect(at % 50).toBe(0);
+    expect(records('ckpt.jsonl').length).toBeGreaterThanOrEqual(at);
+    const total = String(at + 30);
+    expect(run(...args, '--iterations', total, '--out', 'ckpt.json', '--quiet').status).toBe(2); // protected
+    const resumed = run(...args, '--iterations', total, '--out', 'ckpt.json', '--log', 'ckpt.jsonl', '--resume', '--checkpoint-every', '0');
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(run(...args, '--iterations', total, '--out', 'ckpt-straight.json', '--log', 'ckpt-straight.jsonl').status).toBe(0);
+    expect(readFileSync(join(dir, 'ckpt.json'), 'utf8')).toBe(readFileSync(join(dir, 'ckpt-straight.json'), 'utf8'));
+    expect(withoutTime(records('ckpt.jsonl'))).toEqual(withoutTime(records('ckpt-straight.jsonl')));
+    expect(run(...args, '--iterations', '5', '--out', 'other.json', '--checkpoint-every', '5m').stderr).toMatch(/--checkpoint-every 5m: give a whole number of iterations/);
+  }, 240_000);
+
   it('resume: a log with fewer records than the state is an error; a log where the run kept none is refused', async () => {
     expect((await interrupt([...args, '--iterations', '10000000', '--out', 'short.json', '--log', 'short.jsonl'], 'SIGINT')).code).toBe(130);
     const done: number = JSON.parse(readFileSync(join(dir, 'short.json.state.json'), 'utf8')).state.iteration;

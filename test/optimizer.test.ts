@@ -106,3 +106,16 @@ describe('train(): checkpoints', () => {
     expect(state.iteration).toBe(3);
   });
 });
+
+describe('size guard', () => {
+  it('refuses per-unit blocks that would not fit before any work, naming the unit and its fan-in', () => {
+    // A network with one unit of fan-in 70,000 (blocks of 4.9·10⁹ numbers).
+    const inputs = 70_000;
+    const nodes = [...Array.from({ length: inputs }, (_, i) => ({ key: `x${i}`, attributes: { role: 'input' as const } })), { key: 'y', attributes: { role: 'output' as const, bias: 0 } }];
+    const edges = Array.from({ length: inputs }, (_, i) => ({ source: `x${i}`, target: 'y', attributes: { weight: 0.001 } }));
+    const wide = createModel({ options: { type: 'directed', multi: false, allowSelfLoops: false }, attributes: { interpretation: 'bernoulli', activation: 'sigmoid' }, nodes, edges });
+    expect(() => createOptimizer(wide, { method: 'unitwise-natural' })).toThrow(UsageError);
+    expect(() => createOptimizer(wide, { method: 'unitwise-natural' })).toThrow(/unit 'y'.*70000/);
+    expect(() => createOptimizer(wide, { method: 'quasi-diagonal-natural' }).dispose()).not.toThrow();
+  });
+});

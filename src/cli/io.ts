@@ -1,29 +1,20 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
 import { createModel, type Model } from '../engine/model.js';
 import { stringifyJson } from '../json/stringify-json.js';
+import { writeJsonFile } from '../json/write-json.js';
 import { readDataFile, readNetworkFile } from '../network/load.js';
 import type { DataDocument } from '../network/types.js';
-import { formatProblems, OutputError, problem, type Problem } from '../errors.js';
+import { formatProblems, type Problem } from '../errors.js';
 
 /**
  * Writes JSON to `path` atomically (temporary file in the same folder, then rename), or to stdout
  * for '-'. The temporary file is removed when the write fails. Check paths first with `checkOutputs`.
  */
 export function writeJson(path: string | undefined, value: unknown): void {
-  const text = stringifyJson(value);
   if (path === undefined || path === '-') {
-    process.stdout.write(text);
+    process.stdout.write(stringifyJson(value));
     return;
   }
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw new OutputError([problem('output', `cannot write '${path}': ${(err as Error).message}`)]);
-  }
+  writeJsonFile(path, value);
 }
 
 /** Prints validation warnings on stderr, one line each. */

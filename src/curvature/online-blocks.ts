@@ -8,8 +8,6 @@ import { blocksToDense, denseToBlocks } from './dense.js';
 export interface OnlineBlockState extends CurvatureState {
   blocks: DeviceBuffer;
   inverses: DeviceBuffer;
-  /** ε·Id in the block layout (added once, at initialisation). */
-  identity: DeviceBuffer;
   /** H G of the last per-sample update, for the gradient buffer it was computed from. */
   direction: DeviceBuffer;
   directionFor: DeviceBuffer | undefined;
@@ -47,16 +45,7 @@ export function onlineBlockCurvature(options: OnlineBlockOptions): Curvature<Onl
   usesModulus: true,
 
     init(engine) {
-      const { net } = engine;
-      const { matrixOffsets } = metricLayout(net);
-      const identity = new Float64Array(length(engine));
-      for (let k = net.nInputs; k < net.nUnits; k++) {
-        const n = net.blockOffsets[k + 1] - net.blockOffsets[k];
-        for (let i = 0; i < n; i++) identity[matrixOffsets[k] + i * n + i] = 1;
-      }
-      const identityBuffer = engine.alloc(identity.length);
-      engine.upload(identityBuffer, identity);
-      return { updates: 0, blocks: engine.alloc(identity.length), inverses: engine.alloc(identity.length), identity: identityBuffer, direction: engine.alloc(net.nParams), directionFor: undefined };
+      return { updates: 0, blocks: engine.alloc(length(engine)), inverses: engine.alloc(length(engine)), direction: engine.alloc(engine.net.nParams), directionFor: undefined };
     },
 
     update(engine, state, m, decay) {
@@ -65,7 +54,9 @@ export function onlineBlockCurvature(options: OnlineBlockOptions): Curvature<Onl
       state.directionFor = undefined;
       if (state.updates === 0) {
         engine.unitBlocks(m.ws, m.modulus, state.blocks);
-        engine.combine(state.blocks, 1, state.blocks, options.epsilon, state.identity);
+        const identity = identityBlocks(engine);
+        engine.combine(state.blocks, 1, state.blocks, options.epsilon, identity);
+        engine.free(identity);
         invert(engine, state);
         state.updates = 1;
         return;
@@ -114,7 +105,21 @@ export function onlineBlockCurvature(options: OnlineBlockOptions): Curvature<Onl
     },
 
     dispose(engine, state) {
-      for (const b of [state.blocks, state.inverses, state.identity, state.direction]) engine.free(b);
+      for (const b of [state.blocks, state.inverses, state.direction]) engine.free(b);
     },
   };
+}
+
+/** Id in the block layout, on the engine (used once, to add ε·Id to A⁽⁰⁾). */
+function identityBlocks(engine: Engine): DeviceBuffer {
+  const { net } = engine;
+  const { matrixOffsets } = metricLayout(net);
+  const identity = new Float64Array(matrixOffsets[net.nUnits]);
+  for (let k = net.nInputs; k < net.nUnits; k++) {
+    const n = net.blockOffsets[k + 1] - net.blockOffsets[k];
+    for (let i = 0; i < n; i++) identity[matrixOffsets[k] + i * n + i] = 1;
+  }
+  const buffer = engine.alloc(identity.length);
+  engine.upload(buffer, identity);
+  return buffer;
 }

@@ -6,7 +6,8 @@ import { denseToEntries, entriesToDense } from './dense.js';
 export interface EntryState extends CurvatureState {
   diagonal: DeviceBuffer;
   cross: DeviceBuffer | undefined;
-  scratchDiagonal: DeviceBuffer;
+  /** One batch's entries, allocated when a decayed update first needs them. */
+  scratchDiagonal: DeviceBuffer | undefined;
   scratchCross: DeviceBuffer | undefined;
 }
 
@@ -29,8 +30,8 @@ function entryCurvature(kind: string, withCross: boolean, solve: Curvature<Entry
         updates: 0,
         diagonal: engine.alloc(P),
         cross: withCross ? engine.alloc(P) : undefined,
-        scratchDiagonal: engine.alloc(P),
-        scratchCross: withCross ? engine.alloc(P) : undefined,
+        scratchDiagonal: undefined,
+        scratchCross: undefined,
       };
     },
 
@@ -40,6 +41,8 @@ function entryCurvature(kind: string, withCross: boolean, solve: Curvature<Entry
       if (state.updates === 0 || decay === 1) {
         engine.gradient(m.ws, m.gradient, { modulus: m.modulus, diagonal: state.diagonal, cross: state.cross });
       } else {
+        state.scratchDiagonal ??= engine.alloc(engine.net.nParams);
+        if (withCross) state.scratchCross ??= engine.alloc(engine.net.nParams);
         engine.gradient(m.ws, m.gradient, { modulus: m.modulus, diagonal: state.scratchDiagonal, cross: state.scratchCross });
         mixInto(engine, state.diagonal, state.scratchDiagonal, decay);
         if (state.cross && state.scratchCross) mixInto(engine, state.cross, state.scratchCross, decay);

@@ -8,7 +8,8 @@ import { unitwiseLeastSquares } from './least-squares.js';
 /** Per-unit blocks A^(k) (metricLayout), a statistic scratch and the factorisation's work array. */
 export interface UnitBlockState extends CurvatureState {
   blocks: DeviceBuffer;
-  scratch: DeviceBuffer;
+  /** One batch's blocks, allocated when a decayed update first needs it. */
+  scratch: DeviceBuffer | undefined;
   work: DeviceBuffer;
   /** The one batch the blocks were measured on, while they are exactly that batch's (least squares at ε = 0). */
   samples?: { ws: EngineWorkspace; modulus: DeviceBuffer };
@@ -28,7 +29,9 @@ export const unitBlockCurvature: Curvature<UnitBlockState> = {
 
   init(engine) {
     const length = metricLayout(engine.net).matrixOffsets[engine.net.nUnits];
-    return { updates: 0, blocks: engine.alloc(length), scratch: engine.alloc(length), work: engine.alloc(length) };
+    // NOTE: blocks and the factorisation's work array are Σ n_k² numbers each; the scratch for
+    // a decayed average is allocated only when one is asked for.
+    return { updates: 0, blocks: engine.alloc(length), scratch: undefined, work: engine.alloc(length) };
   },
 
   update(engine, state, m, decay) {
@@ -39,6 +42,7 @@ export const unitBlockCurvature: Curvature<UnitBlockState> = {
       engine.unitBlocks(m.ws, m.modulus, state.blocks);
       state.samples = { ws: m.ws, modulus: m.modulus };
     } else {
+      state.scratch ??= engine.alloc(state.blocks.length);
       engine.unitBlocks(m.ws, m.modulus, state.scratch);
       mixInto(engine, state.blocks, state.scratch, decay);
       state.samples = undefined;
@@ -87,6 +91,6 @@ export const unitBlockCurvature: Curvature<UnitBlockState> = {
   },
 
   dispose(engine, state) {
-    for (const b of [state.blocks, state.scratch, state.work]) engine.free(b);
+    for (const b of [state.blocks, state.scratch, state.work]) if (b) engine.free(b);
   },
 };

@@ -5,6 +5,7 @@ import { UsageError, problem } from '../errors.js';
 import { makeBatch, type Batch } from '../engine/batch.js';
 import type { Model } from '../engine/model.js';
 import { BITS_PER_NAT } from '../engine/propagate.js';
+import { checkCurvatureMemory, curvatureCopies } from '../engine/size-guard.js';
 import { createMethod, type Method } from '../methods/methods.js';
 import { MethodRunner } from '../methods/runner.js';
 import type { DataDocument } from '../network/types.js';
@@ -83,6 +84,8 @@ export class Optimizer {
     readonly settings: TrainSettings,
   ) {
     this.method = createMethod(settings.method, { online: settings.mode === 'online', epsilon: settings.epsilon, refreshEvery: settings.refreshEvery });
+    // Refuses, before any work, per-unit blocks that would not fit (naming the unit and its fan-in).
+    checkCurvatureMemory(model.net, this.method.spec.reduction, { method: settings.method, copies: curvatureCopies(settings.mode, settings.metricDecay !== null) });
     this.estimator = estimatorFor(settings);
     this.schedule = settings.lrSchedule === 'adaptive' ? adaptiveRate : fixedRate;
     this.rng = new Prng(settings.seed);

@@ -1,20 +1,16 @@
-import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { CommandModule } from 'yargs';
-import { UsageError, problem } from '../../errors.js';
-import { createModel, type Model } from '../../engine/model.js';
 import { curvatureCopies } from '../../engine/size-guard.js';
 import type { MethodName } from '../../methods/methods.js';
-import { readNetworkFile, readText } from '../../network/load.js';
 import { checkTrainBudget, checkTrainOptions } from '../../train/options-check.js';
 import { LR_SCHEDULES, MODES, resolveSettings, type TrainOptions } from '../../train/settings.js';
-import { parseRun, type SavedRun } from '../../train/state-file.js';
+import type { SavedRun } from '../../train/state-file.js';
 import { backpropEquivalentSeconds, train, type TrainBudget } from '../../train/trainer.js';
 import { loadData, loadModel } from '../io.js';
 import { guardCurvatureMemory, methodOptions, prepareBackend } from '../options.js';
 import { checkOutputs } from '../output-paths.js';
 import { createProgress } from '../progress.js';
-import { checkSavedParams, reconcileLog, refuseOverwritingUnfinished, RunLog, statePathOf, writeCheckpoint, type RunFiles } from '../train-files.js';
+import { loadSavedRun, parseCheckpointEvery, reconcileLog, refuseOverwritingUnfinished, RunLog, statePathOf, writeCheckpoint, type RunFiles } from '../../train/run-files.js';
 
 /** Exit code after Ctrl-C (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;
@@ -45,6 +41,7 @@ export const trainCommand: CommandModule = {
         log: { type: 'string', describe: 'JSONL log, one record per iteration' },
         resume: { type: 'boolean', default: false, describe: 'continue the run saved in OUT and OUT.state.json (give the same options, and --log if it had one)' },
         force: { type: 'boolean', default: false, describe: 'replace read-only output files, and start over an interrupted run saved in OUT' },
+        'checkpoint-every': { type: 'string', default: '60s', describe: 'save the network and its state every N iterations (500) or seconds (60s), so that a killed run resumes from there; 0: only at the end' },
         quiet: { type: 'boolean', default: false, describe: 'no progress output' },
       })
       .conflicts('iterations', ['time', 'backprop-equivalent'])
@@ -70,6 +67,7 @@ export const trainCommand: CommandModule = {
       backend: argv.backend as string,
     };
     const equivalent = argv['backprop-equivalent'] as number | undefined;
+    const checkpointEvery = parseCheckpointEvery(String(argv['checkpoint-every']));
     // Everything that can be refused is refused before any computing.
     checkTrainOptions(options);
     checkTrainBudget({ iterations: argv.iterations as number | undefined, seconds: argv.time as number | undefined, backpropEquivalent: equivalent });
@@ -81,22 +79,13 @@ export const trainCommand: CommandModule = {
       ],
       { force },
     );
-    let saved: SavedRun | undefined;
-    if (argv.resume) {
-      if (!existsSync(statePath) || !existsSync(out)) throw new UsageError([problem('resume', `nothing to resume: ${out} and ${statePath} are written by an interrupted run`)]);
-      saved = parseRun(readText(statePath), statePath);
-    } else {
-      refuseOverwritingUnfinished(out, force);
-    }
+    if (!argv.resume) refuseOverwritingUnfinished(out, force);
     options.backend = await prepareBackend(argv.backend as string);
     let model = loadModel(argv.network as string);
     const data = loadData(argv.data as string, model);
     let budget: TrainBudget = { iterations: argv.iterations as number | undefined, seconds: argv.time as number | undefined };
-    if (saved) {
-      model = resumeModel(model, out);
-      checkSavedParams(saved, model, out, statePath);
-      if (equivalent !== undefined && saved.budget.seconds !== undefined) budget = saved.budget;
-    }
+    let saved: SavedRun | undefined;
+    if (argv.resume) ({ saved, model, budget } = loadSavedRun(out, model, budget, equivalent !== undefined));
     resolveSettings(options, model.net, data.inputs.length); // the checks that need the network and data, before any file is touched
     guardCurvatureMemory(model.net, [options.method], { copies: curvatureCopies(options.mode, options.metricDecay !== undefined), quiet: argv.quiet as boolean });
     if (equivalent !== undefined && budget.seconds === undefined) {
@@ -142,6 +131,8 @@ export const trainCommand: CommandModule = {
           },
           onWarning: (w) => progress.warn(w),
           shouldStop: () => signal !== undefined,
+          checkpointEvery,
+          onCheckpoint: (state) => writeCheckpoint(files, model, { state, budget, stoppedBy: 'checkpoint' }),
         },
         saved?.state,
       );
@@ -156,15 +147,3 @@ export const trainCommand: CommandModule = {
     }
   },
 };
-
-/** The saved network of an interrupted run, checked to be the same network as the starting one. */
-function resumeModel(start: Model, out: string): Model {
-  const { document } = readNetworkFile(out);
-  const same =
-    document.nodes.length === start.document.nodes.length &&
-    document.edges.length === start.document.edges.length &&
-    document.nodes.every((n, i) => n.key === start.document.nodes[i].key) &&
-    document.edges.every((e, i) => e.source === start.document.edges[i].source && e.target === start.document.edges[i].target);
-  if (!same) throw new UsageError([problem('resume', `cannot resume: ${out} is not the same network as the starting one`)]);
-  return createModel(document);
-}

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, chmodSync, existsSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { FileFormatError, UsageError, problem } from '../errors.js';
-import { modelDocument, type Model } from '../engine/model.js';
-import { readText } from '../network/load.js';
-import { parseRun, serialiseRun, type SavedRun } from '../train/state-file.js';
-import type { IterationRecord } from '../train/trainer.js';
-import { writeJson } from './io.js';
+import { createModel, modelDocument, type Model } from '../engine/model.js';
+import { writeJsonFile } from '../json/write-json.js';
+import { readNetworkFile, readText } from '../network/load.js';
+import { parseRun, serialiseRun, type SavedRun } from './state-file.js';
+import type { IterationRecord, TrainBudget } from './trainer.js';
 
 /** The files of one `train` run: the network, its state beside it, and the optional JSONL log. */
 export interface RunFiles {
@@ -67,8 +67,8 @@ export function paramsDigest(params: Float64Array): string {
  */
 export function writeCheckpoint(files: RunFiles, model: Model, run: Omit<SavedRun, 'log' | 'paramsDigest'>): void {
   files.log?.flush();
-  writeJson(files.out, modelDocument(model));
-  writeJson(files.statePath, serialiseRun({ ...run, log: files.log?.path ?? null, paramsDigest: paramsDigest(model.params) }));
+  writeJsonFile(files.out, modelDocument(model));
+  writeJsonFile(files.statePath, serialiseRun({ ...run, log: files.log?.path ?? null, paramsDigest: paramsDigest(model.params) }));
 }
 
 /** The saved run at `out`, or undefined when there is none or it cannot be read. */
@@ -147,4 +147,45 @@ export function checkSavedParams(saved: SavedRun, model: Model, out: string, sta
   if (saved.paramsDigest !== undefined && saved.paramsDigest !== paramsDigest(model.params)) {
     throw new FileFormatError([problem('resume', `its parameters are not those saved with ${statePath} (the run was stopped while saving): it cannot be resumed; start over with --force`)], out);
   }
+}
+
+/** The saved network of an interrupted run, checked to be the same network as the starting one. */
+function resumeModel(start: Model, out: string): Model {
+  const { document } = readNetworkFile(out);
+  const same =
+    document.nodes.length === start.document.nodes.length &&
+    document.edges.length === start.document.edges.length &&
+    document.nodes.every((n, i) => n.key === start.document.nodes[i].key) &&
+    document.edges.every((e, i) => e.source === start.document.edges[i].source && e.target === start.document.edges[i].target);
+  if (!same) throw new UsageError([problem('resume', `cannot resume: ${out} is not the same network as the starting one`)]);
+  return createModel(document);
+}
+
+/**
+ * The run saved at `out` (its state file beside it), ready to continue from `start`'s network:
+ * the saved network (checked to be the same network, with the parameters saved with the state),
+ * the saved state, and the budget (a measured `--backprop-equivalent` budget is the saved one,
+ * not measured again). Throws a UsageError when there is nothing to resume.
+ */
+export function loadSavedRun(out: string, start: Model, budget: TrainBudget, backpropEquivalent: boolean): { saved: SavedRun; model: Model; budget: TrainBudget } {
+  const statePath = statePathOf(out);
+  if (!existsSync(statePath) || !existsSync(out)) throw new UsageError([problem('resume', `nothing to resume: ${out} and ${statePath} are written by an interrupted run`)]);
+  const saved = parseRun(readText(statePath), statePath);
+  const model = resumeModel(start, out);
+  checkSavedParams(saved, model, out, statePath);
+  return { saved, model, budget: backpropEquivalent && saved.budget.seconds !== undefined ? saved.budget : budget };
+}
+
+/**
+ * A checkpoint period from the command line: `N` iterations, `Ns` seconds, or `0` for none.
+ * Returns undefined for none; throws a UsageError naming the option otherwise.
+ */
+export function parseCheckpointEvery(text: string): { iterations?: number; seconds?: number } | undefined {
+  const match = /^(\d+(?:\.\d+)?)(s?)$/.exec(text.trim());
+  const value = match ? Number(match[1]) : NaN;
+  if (!match || !Number.isFinite(value) || (!match[2] && !Number.isInteger(value))) {
+    throw new UsageError([problem('checkpoint-every', `--checkpoint-every ${text}: give a whole number of iterations (500), seconds with an s (60s), or 0 for no checkpoints`)]);
+  }
+  if (value === 0) return undefined;
+  return match[2] ? { seconds: value } : { iterations: value };
 }
