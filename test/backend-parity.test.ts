@@ -14,17 +14,8 @@ import { evaluateMethodOnce } from '../src/methods/runner.js';
 import { INTERPRETATIONS, type NetworkDocument } from '../src/network/types.js';
 import { Prng } from '../src/random/prng.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
+import { relative } from './helpers/compare.js';
 
-/** max |a - b| / max |b|. */
-const relative = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return scale === 0 ? diff : diff / scale;
-};
 
 /** Tolerances from the backend's precision: float32 carries ~7 digits; solves lose a few more. */
 const tolerance = (b: Backend) => (b.precision === 'float64' ? { loss: 1e-12, gradient: 1e-10, direction: 1e-8 } : { loss: 1e-5, gradient: 1e-4, direction: 2e-2 });

@@ -10,22 +10,15 @@ import { INTERPRETATIONS, type NetworkDocument } from '../src/network/types.js';
 import { outputDraws } from '../src/metrics/output-metric.js';
 import { Prng } from '../src/random/prng.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
+import { relative } from './helpers/compare.js';
+
+const relativeGap = (a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3) => relative(a, b, floor);
 
 /**
  * One suite, every backend: each engine kernel against the Float64 CPU reference engine, with a
  * tolerance set by the backend's precision. Buffers are read back only through `engine.read`.
  */
 
-/** max |a - b| / max(|b|, floor). */
-function relative(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
-  let diff = 0;
-  let scale = floor;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
 
 const tolerance = (engine: Engine) => (engine.precision === 'float64' ? { exact: 1e-12, solve: 1e-9 } : { exact: 2e-4, solve: 2e-2 });
 
@@ -57,7 +50,7 @@ function setup(backend: Backend, doc: NetworkDocument, samples = 7) {
   const dev = open(backend);
   const perUnit = () => [ref.engine.alloc(net.nUnits * batch.size), dev.engine.alloc(net.nUnits * batch.size)] as const;
   const compare = (label: string, a: DeviceBuffer, b: DeviceBuffer, tol: number, floor?: number) => {
-    expect(relative(dev.engine.read(b), ref.engine.read(a), floor), label).toBeLessThan(tol);
+    expect(relativeGap(dev.engine.read(b), ref.engine.read(a), floor), label).toBeLessThan(tol);
   };
   return { model, net, batch, ref, dev, perUnit, compare, tol: tolerance(dev.engine) };
 }

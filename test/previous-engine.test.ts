@@ -5,6 +5,7 @@ import { parseData, parseNetwork } from '../src/network/load.js';
 import { METHODS, stepModel } from '../src/train/step.js';
 import { train } from '../src/train/trainer.js';
 import type { TrainOptions } from '../src/train/settings.js';
+import { relative } from './helpers/compare.js';
 
 /**
  * The redesigned engine (backend-owned buffers, curvature objects, the optimizer) against the
@@ -19,15 +20,6 @@ interface Recorded {
 }
 const recorded = JSON.parse(readFileSync(new URL('./fixtures/previous-engine.json', import.meta.url), 'utf8')) as Record<string, Recorded>;
 
-const relative = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let diff = 0;
-  let scale = 1e-300;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-};
 
 function load(name: string, dataFile: string) {
   const { document } = parseNetwork(readFileSync(new URL(`../networks/${name}.json`, import.meta.url), 'utf8'), name);

@@ -14,17 +14,10 @@ import { outputDraws } from '../src/metrics/output-metric.js';
 import { INTERPRETATIONS, type NetworkDocument } from '../src/network/types.js';
 import { Prng } from '../src/random/prng.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
+import { relative } from './helpers/compare.js';
 
-/** max |a - b| / max(|b|, floor). */
-function relative(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
-  let diff = 0;
-  let scale = floor;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
+const relativeGap = (a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3) => relative(a, b, floor);
+
 
 const json = (path: string) => JSON.parse(readFileSync(new URL(`../${path}`, import.meta.url), 'utf8'));
 const levels = (net: CompiledNetwork) => net.levelOffsets.length - 1;
@@ -197,7 +190,7 @@ describe.each(chunked)('tfjs engine, %s, chunks of %i: kernels and paths the par
   const both = () => {
     const ref = open(cpuBackend);
     const dev = open(tfjsBackend(runtime, { chunkEntries }));
-    return { ref, dev, compare: (label: string, x: DeviceBuffer, y: DeviceBuffer, tol = 2e-4) => expect(relative(dev.engine.read(y), ref.engine.read(x)), label).toBeLessThan(tol) };
+    return { ref, dev, compare: (label: string, x: DeviceBuffer, y: DeviceBuffer, tol = 2e-4) => expect(relativeGap(dev.engine.read(y), ref.engine.read(x)), label).toBeLessThan(tol) };
   };
 
   it('gradient with entries, Fisher, Monte-Carlo and outer-product moduli, transfer rates into untouched rows', () => {
