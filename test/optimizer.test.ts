@@ -119,3 +119,41 @@ describe('size guard', () => {
     expect(() => createOptimizer(wide, { method: 'quasi-diagonal-natural' }).dispose()).not.toThrow();
   });
 });
+
+describe('optimizer misuse is refused, not silently wrong', () => {
+  it('initialize() once only; online steps take one sample; a stale forward pass is never reused', () => {
+    const model = createModel(doc);
+    const online = createOptimizer(model, { method: 'unitwise-op', mode: 'online', lr: 0.02, nInit: 10, onlineDecay: 0.02 }, 20);
+    online.initialize(makeBatch(model.net, data, Array.from({ length: 10 }, (_, i) => i)));
+    expect(() => online.initialize(makeBatch(model.net, data, [0, 1]))).toThrow(/initialised already/);
+    expect(() => online.step(makeBatch(model.net, data, [0, 1, 2, 3, 4]))).toThrow(/one sample at a time/);
+    online.dispose();
+    const a = makeBatch(model.net, data, [0, 1, 2, 3]);
+    const c = makeBatch(model.net, data, [4, 5, 6, 7]);
+    const plain = createOptimizer(model, { method: 'backprop', lr: 0.1 });
+    plain.step(a);
+    plain.step(a);
+    const mixed = createOptimizer(model, { method: 'backprop', lr: 0.1 });
+    mixed.step(a);
+    mixed.evaluate({ inputs: data.inputs.slice(4, 8), targets: data.targets.slice(4, 8) });
+    mixed.step(a);
+    expect(Array.from(mixed.params())).toEqual(Array.from(plain.params()));
+    expect(() => mixed.initialize(c)).toThrow(/no initial batch/);
+  });
+
+  it('batch mode saves no curvature; a curvature saved for another network is refused with a typed error', async () => {
+    const { FileFormatError } = await import('../src/errors.js');
+    const model = createModel(doc);
+    const batchMode = createOptimizer(model, { method: 'unitwise-natural' });
+    batchMode.step(makeBatch(model.net, data));
+    expect(batchMode.state().curvature).toBeNull();
+    const decayed = createOptimizer(model, { method: 'quasi-diagonal-natural', mode: 'minibatch', batchSize: 4, metricDecay: 0.3, lr: 0.05 }, 20);
+    decayed.step(makeBatch(model.net, data, [0, 1, 2, 3]));
+    const saved = decayed.state();
+    expect(saved.curvature?.arrays).toHaveLength(2);
+    const other = createModel(randomNetwork({ interpretation: 'softmax', seed: 13, inputs: 3, hidden: 6, outputs: 3 }));
+    const elsewhere = createOptimizer(other, { method: 'quasi-diagonal-natural', mode: 'minibatch', batchSize: 4, metricDecay: 0.3, lr: 0.05 }, 20);
+    elsewhere.restore(saved);
+    expect(() => elsewhere.step(makeBatch(other.net, randomData(randomNetwork({ interpretation: 'softmax', seed: 13, inputs: 3, hidden: 6, outputs: 3 }), 4, 1)))).toThrow(FileFormatError);
+  });
+});

@@ -23,3 +23,21 @@ describe('the worker-thread pool runs any job', () => {
     await expect(runJobs({ module: jobsModule, name: 'trainJob' }, [bad, bad], { workers: 2 })).rejects.toThrow(/job \d \(trainJob\) failed: error: --batch-size 0/);
   });
 });
+
+describe('pool failures', () => {
+  it('stops starting jobs after the first failure; rejects a bad worker count with a typed error', async () => {
+    const good = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => {
+      const document = randomNetwork({ interpretation: 'bernoulli', seed, activations: ['sigmoid', 'tanh'] });
+      return { document, data: randomData(document, 8, seed), options: { method: 'unitwise-natural', seed }, budget: { iterations: 300 } };
+    });
+    const bad = { document: randomNetwork({ interpretation: 'square', seed: 1 }), data: { inputs: [], targets: [] }, options: { method: 'backprop' }, budget: {} };
+    let done = 0;
+    await expect(runJobs({ module: jobsModule, name: 'trainJob' }, [bad, ...good], { workers: 2, onJobDone: () => done++ })).rejects.toThrow(/job 0 \(trainJob\) failed/);
+    const atFailure = done;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(done).toBe(atFailure);
+    expect(done).toBeLessThan(good.length);
+    const { UsageError } = await import('../dist/errors.js');
+    await expect(runJobs({ module: jobsModule, name: 'trainJob' }, good, { workers: Number.NaN })).rejects.toThrow(UsageError);
+  });
+});

@@ -66,11 +66,18 @@ export function mixInto(engine: Engine, target: DeviceBuffer, source: DeviceBuff
   engine.combine(target, 1 - decay, target, decay, source);
 }
 
-/** Checks a serialised state's kind and array count; throws a typed error otherwise. */
-export function checkSerialized(value: SerializedCurvature, kind: string, arrays: number): void {
-  if (value?.kind !== kind || !Array.isArray(value.arrays) || value.arrays.length !== arrays) {
-    throw new FileFormatError([problem('state-format', `not a saved '${kind}' curvature state (the run was saved by another method or version)`)]);
-  }
+/**
+ * Checks a serialised state's kind, update count and arrays (their number and lengths, which a
+ * state saved for another network does not match); throws a FileFormatError otherwise.
+ */
+export function checkSerialized(value: SerializedCurvature, kind: string, lengths: readonly number[]): void {
+  const fits =
+    value?.kind === kind &&
+    Number.isInteger(value.updates) &&
+    Array.isArray(value.arrays) &&
+    value.arrays.length === lengths.length &&
+    value.arrays.every((a, i) => Array.isArray(a) && a.length === lengths[i] && a.every((v) => typeof v === 'number'));
+  if (!fits) throw new FileFormatError([problem('state-format', `not a saved '${kind}' curvature state of this network (saved by another method, network or version)`)]);
 }
 
 /** The error of a curvature given no per-sample modulus (composed with the Euclidean source). */

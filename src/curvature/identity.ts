@@ -25,7 +25,7 @@ export const identityCurvature: Curvature<CurvatureState> = {
   fromDense: () => ({ updates: 1 }),
   serialize: (_engine, state) => ({ kind: 'identity', updates: state.updates, arrays: [] }),
   restore(_engine, value) {
-    checkSerialized(value, 'identity', 0);
+    checkSerialized(value, 'identity', []);
     return { updates: value.updates };
   },
   dispose() {},

@@ -96,7 +96,7 @@ export function onlineBlockCurvature(options: OnlineBlockOptions): Curvature<Onl
     },
 
     restore(engine, value) {
-      checkSerialized(value, kind, 2);
+      checkSerialized(value, kind, [length(engine), length(engine)]);
       const state = this.init(engine);
       engine.upload(state.blocks, value.arrays[0]);
       engine.upload(state.inverses, value.arrays[1]);

@@ -71,7 +71,7 @@ function entryCurvature(kind: string, withCross: boolean, solve: Curvature<Entry
     },
 
     restore(engine, value) {
-      checkSerialized(value, kind, arrays);
+      checkSerialized(value, kind, Array.from({ length: arrays }, () => engine.net.nParams));
       const state = this.init(engine);
       engine.upload(state.diagonal, value.arrays[0]);
       if (state.cross) engine.upload(state.cross, value.arrays[1]);

@@ -83,7 +83,7 @@ export const unitBlockCurvature: Curvature<UnitBlockState> = {
   },
 
   restore(engine, value) {
-    checkSerialized(value, this.kind, 1);
+    checkSerialized(value, this.kind, [metricLayout(engine.net).matrixOffsets[engine.net.nUnits]]);
     const state = this.init(engine);
     engine.upload(state.blocks, value.arrays[0]);
     state.updates = value.updates;

@@ -154,7 +154,7 @@ export const wholeNetworkCurvature: Curvature<WholeNetworkState> = {
   fromDense: (_engine, dense) => ({ updates: 1, matrix: dense.slice() }),
   serialize: (_engine, state) => ({ kind: 'whole-network', updates: state.updates, arrays: [Array.from(state.matrix)] }),
   restore(engine, value) {
-    checkSerialized(value, 'whole-network', 1);
+    checkSerialized(value, 'whole-network', [engine.net.nParams ** 2]);
     return { updates: value.updates, matrix: Float64Array.from(value.arrays[0]) };
   },
   dispose() {},

@@ -1,7 +1,7 @@
 import { createMethod, type MethodName } from '../methods/methods.js';
 import { evaluateMethodOnce } from '../methods/runner.js';
 import { Prng } from '../random/prng.js';
-import { prepareBatch } from '../methods/context.js';
+import { prepareBatch, type PreparedBatch } from '../methods/context.js';
 import { inspectQuantities, type QuantitiesReport, type QuantityName } from '../methods/quantities.js';
 import type { DataDocument } from '../network/types.js';
 import type { Model } from './model.js';
@@ -59,8 +59,16 @@ export interface InspectOptions {
 
 /** Runs forward, backward and the gradient on the whole data set (and optionally a method's direction) and reports them. */
 export function inspectModel(model: Model, data: DataDocument, options: InspectOptions = {}): InspectReport {
-  const { net } = model;
   const prepared = prepareBatch(model, data, options);
+  try {
+    return buildReport(model, prepared, options);
+  } finally {
+    prepared.engine.dispose();
+  }
+}
+
+function buildReport(model: Model, prepared: PreparedBatch, options: InspectOptions): InspectReport {
+  const { net } = model;
   const { engine, gradient, lossNats } = prepared;
   const S = prepared.ws.size;
   const act = engine.read(prepared.ws.act);
@@ -87,6 +95,5 @@ export function inspectModel(model: Model, data: DataDocument, options: InspectO
     report.direction = { method: options.method, epsilon, ...parameterValues(model, direction) };
   }
   if (options.quantities && options.quantities.length > 0) report.quantities = inspectQuantities(prepared, options.quantities, options);
-  engine.dispose();
   return report;
 }

@@ -68,13 +68,21 @@ export function checkInvariance(document: NetworkDocument, data: DataDocument, o
   if (!spec) throw new UsageError([problem('unknown-method', `unknown method '${options.method}'; available: ${METHODS.join(', ')}`)]);
   const o: StepperOptions = { method: options.method, backend: options.backend ?? 'cpu', lr: options.lr ?? DEFAULT_INVARIANCE.lr, epsilon: options.epsilon ?? 0, mcSamples: options.mcSamples ?? 1, seed: options.seed ?? 1 };
   const a = plainStepper(createModel(document), data, o);
-  const b = makeTwin(document, data, twin, o, options.seed ?? 1);
-  const distance = () => maxDistributionGap(outputDistribution(a.model, a.data), outputDistribution(b.model, b.data));
-  const steps: InvarianceStep[] = [{ step: 0, lossA: NaN, lossB: NaN, deviation: distance() }];
-  for (let step = 1; step <= options.steps; step++) {
-    const lossA = a.step() * BITS_PER_NAT;
-    const lossB = b.step() * BITS_PER_NAT;
-    steps.push({ step, lossA, lossB, deviation: distance() });
+  let b: Stepper | undefined;
+  const steps: InvarianceStep[] = [];
+  try {
+    b = makeTwin(document, data, twin, o, options.seed ?? 1);
+    const twinStepper = b;
+    const distance = () => maxDistributionGap(outputDistribution(a.model, a.data), outputDistribution(twinStepper.model, twinStepper.data));
+    steps.push({ step: 0, lossA: NaN, lossB: NaN, deviation: distance() });
+    for (let step = 1; step <= options.steps; step++) {
+      const lossA = a.step() * BITS_PER_NAT;
+      const lossB = twinStepper.step() * BITS_PER_NAT;
+      steps.push({ step, lossA, lossB, deviation: distance() });
+    }
+  } finally {
+    a.dispose();
+    b?.dispose();
   }
   const maxDeviation = Math.max(...steps.map((s) => s.deviation));
   const parted = steps.find((s) => !(s.deviation <= tolerance));

@@ -16,6 +16,8 @@ export interface Stepper {
   readonly model: Model;
   readonly data: DataDocument;
   step(): number;
+  /** Frees the stepper's engine. */
+  dispose(): void;
 }
 
 export interface StepperOptions {
@@ -47,6 +49,7 @@ export function plainStepper(model: Model, data: DataDocument, o: StepperOptions
       model.params = engine.read(params).slice();
       return lossNats;
     },
+    dispose: () => engine.dispose(),
   };
 }
 
@@ -92,6 +95,7 @@ export function recombinedStepper(model: Model, data: DataDocument, o: StepperOp
       engine.upload(params, model.params);
       return lossNats;
     },
+    dispose: () => engine.dispose(),
   };
 }
 

@@ -1,6 +1,6 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { OutputError, problem } from '../errors.js';
+import { OutputError, UnitwiseError, problem } from '../errors.js';
 import { stringifyJson } from './stringify-json.js';
 
 /**
@@ -8,13 +8,13 @@ import { stringifyJson } from './stringify-json.js';
  * round-trip exactly). The temporary file is removed when the write fails (an `OutputError`).
  */
 export function writeJsonFile(path: string, value: unknown): void {
-  const text = stringifyJson(value);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    writeFileSync(tmp, text);
+    writeFileSync(tmp, stringifyJson(value));
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
+    if (err instanceof UnitwiseError) throw err;
     throw new OutputError([problem('output', `cannot write '${path}': ${(err as Error).message}`)]);
   }
 }

@@ -100,9 +100,13 @@ export class Optimizer {
 
   /** Folds a batch into the curvature without stepping: the online estimator's A⁽⁰⁾ (Eq. 36). */
   initialize(batch: Batch): void {
+    if (!this.needsInitialization) {
+      throw new UsageError([problem('initialize', this.estimator.initSamples > 0 ? 'the online estimator is initialised already (Eq. 36 happens once)' : `the ${this.estimator.kind} estimator has no initial batch: call step(batch)`)]);
+    }
     const lane = this.lane(batch.size);
     const runner = this.runnerOn(lane);
     lane.engine.setBatch(lane.ws, batch);
+    this.forwardValid = undefined;
     runner.measure(lane.params, lane.ws, 1, this.random());
   }
 
@@ -111,10 +115,13 @@ export class Optimizer {
     if (this.needsInitialization) {
       throw new UsageError([problem('initialize', `the online estimator starts from the metric of ${this.estimator.initSamples} samples (Eq. 36): call initialize(batch) first`)]);
     }
+    if (this.estimator.kind === 'online' && batch.size !== 1) {
+      throw new UsageError([problem('batch-size', `online steps take one sample at a time (Eq. 37-38), not ${batch.size}`)]);
+    }
+    const reuse = this.forwardValid === batch && this.owner !== undefined && this.owner.engine.size === batch.size && this.owner.version === this.version;
     const lane = this.lane(batch.size);
     const runner = this.runnerOn(lane);
     const { engine } = lane;
-    const reuse = this.forwardValid === batch && this.owner === lane;
     if (!reuse) engine.setBatch(lane.ws, batch);
     const lossBefore = runner.measure(lane.params, lane.ws, this.estimator.decay, this.random(), reuse);
     this.forwardValid = this.settings.mode === 'batch' ? batch : undefined;
@@ -169,7 +176,10 @@ export class Optimizer {
   /** The rate, PRNG and curvature state, JSON-ready. */
   state(): OptimizerState {
     const lane = this.curvatureLane;
-    const curvature = lane?.runner ? this.method.curvature.serialize(lane.engine, lane.runner.state) : this.pendingCurvature;
+    // NOTE: each batch's own curvature (decay 1) is replaced by the next update: nothing to save
+    // (per-unit blocks can be gigabytes, and checkpoints are frequent).
+    const carried = this.estimator.decay !== 1;
+    const curvature = !carried ? null : lane?.runner ? this.method.curvature.serialize(lane.engine, lane.runner.state) : this.pendingCurvature;
     return { lr: this.lr, rng: this.rng.state(), curvature };
   }
 
@@ -244,6 +254,11 @@ export class Optimizer {
       serialized = curvature.serialize(from.engine, from.runner.state);
       from.runner.dispose();
       from.runner = undefined;
+      // NOTE: the lane the curvature leaves (the online n_init batch) is not needed again: free it.
+      if (from !== lane && this.owner !== from) {
+        from.engine.dispose();
+        this.lanes.delete(from.engine.size);
+      }
     }
     lane.runner = new MethodRunner(lane.engine, this.method, serialized ? curvature.restore(lane.engine, serialized) : undefined);
     this.pendingCurvature = null;

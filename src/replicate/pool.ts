@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { NumericalError, problem } from '../errors.js';
+import { NumericalError, UnitwiseError, UsageError, problem } from '../errors.js';
 import { runAutoencoder, type ReplicateSpec, type RunResult } from './run.js';
 
 /**
@@ -21,7 +21,9 @@ export interface JobFunction {
  */
 export async function runJobs<I, O>(fn: JobFunction, inputs: I[], options: { workers?: number; onJobDone?: (done: number, total: number) => void } = {}): Promise<O[]> {
   const total = inputs.length;
-  const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), total));
+  const requested = options.workers ?? availableParallelism();
+  if (!(Number.isInteger(requested) && requested >= 1)) throw new UsageError([problem('workers', `workers ${requested}: give a positive integer`)]);
+  const workers = Math.max(1, Math.min(requested, total));
   const results: O[] = new Array(total);
   let done = 0;
   const finish = (index: number, output: O) => {
@@ -34,33 +36,50 @@ export async function runJobs<I, O>(fn: JobFunction, inputs: I[], options: { wor
     return results;
   }
   let next = 0;
+  let failed = false;
   const script = new URL('./worker.js', import.meta.url);
-  await Promise.all(
-    Array.from({ length: workers }, () => {
-      const worker = new Worker(script);
-      return new Promise<void>((resolve, reject) => {
-        const send = () => {
-          if (next >= total) {
-            void worker.terminate().then(() => resolve());
-            return;
-          }
-          const index = next++;
-          worker.postMessage({ index, fn, input: inputs[index] });
-        };
-        worker.on('message', (m: { ok: true; index: number; output: O } | { ok: false; index: number; error: string }) => {
-          if (!m.ok) {
-            void worker.terminate();
-            reject(new NumericalError([problem('job-failed', `job ${m.index} (${fn.name}) failed: ${m.error}`)]));
-            return;
-          }
-          finish(m.index, m.output);
-          send();
-        });
-        worker.on('error', reject);
-        send();
-      });
-    }),
-  );
+  const pool = Array.from({ length: workers }, () => new Worker(script));
+  // NOTE: the first failure stops every worker: no job is started after it.
+  const stopAll = () => {
+    failed = true;
+    for (const w of pool) void w.terminate();
+  };
+  try {
+    await Promise.all(
+      pool.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            let busy = -1;
+            const fail = (error: UnitwiseError) => {
+              stopAll();
+              reject(error);
+            };
+            const send = () => {
+              if (failed || next >= total) {
+                busy = -1;
+                void worker.terminate().then(() => resolve());
+                return;
+              }
+              busy = next++;
+              worker.postMessage({ index: busy, fn, input: inputs[busy] });
+            };
+            worker.on('message', (m: { ok: true; index: number; output: O } | { ok: false; index: number; error: string }) => {
+              if (!m.ok) return fail(new NumericalError([problem('job-failed', `job ${m.index} (${fn.name}) failed: ${m.error}`)]));
+              finish(m.index, m.output);
+              send();
+            });
+            worker.on('error', (err) => fail(new NumericalError([problem('job-failed', `a worker running ${fn.name} failed: ${err.message}`)])));
+            worker.on('exit', (code) => {
+              if (busy >= 0 && !failed) fail(new NumericalError([problem('job-failed', `the worker running job ${busy} (${fn.name}) exited (code ${code}) without a result`)]));
+              resolve();
+            });
+            send();
+          }),
+      ),
+    );
+  } finally {
+    if (failed) stopAll();
+  }
   return results;
 }
 

@@ -1,3 +1,4 @@
+import { UsageError, problem } from '../../errors.js';
 import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import type { DeviceBuffer, Engine, EngineWorkspace, EntryBuffers, OutputMetricBuffers } from '../engine.js';
@@ -85,7 +86,7 @@ export class GpujsEngine extends DeviceMemory implements Engine {
   // Propagation.
 
   setBatch(ws: EngineWorkspace, batch: Batch): void {
-    if (batch.size !== this.size) throw new RangeError(`batch of ${batch.size} samples given to an engine opened for ${this.size}`);
+    if (batch.size !== this.size) throw new UsageError([problem('batch-size', `a batch of ${batch.size} samples given to an engine opened for ${this.size}`)]);
     this.upload(ws.act, batch.inputs, 0);
     this.upload(ws.targets, batch.targets, 0);
   }
@@ -203,7 +204,7 @@ export class GpujsEngine extends DeviceMemory implements Engine {
 
   /** Unit ids [start, end) of a level ≥ 1. */
   levelRange(level: number): [number, number] {
-    if (!(level >= 1 && level < this.net.levelOffsets.length - 1)) throw new RangeError(`level ${level} is not a level ≥ 1 of this network`);
+    if (!(level >= 1 && level < this.net.levelOffsets.length - 1)) throw new UsageError([problem('level', `level ${level} is not a level ≥ 1 of this network`)]);
     return [this.net.levelOffsets[level], this.net.levelOffsets[level + 1]];
   }
 }

@@ -1,3 +1,4 @@
+import { UsageError, problem } from '../../errors.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
@@ -148,7 +149,7 @@ export class TfjsEngine implements Engine {
   }
 
   setBatch(ws: EngineWorkspace, batch: Batch): void {
-    if (batch.size !== this.size) throw new RangeError(`batch of ${batch.size} samples given to an engine opened for ${this.size}`);
+    if (batch.size !== this.size) throw new UsageError([problem('batch-size', `a batch of ${batch.size} samples given to an engine opened for ${this.size}`)]);
     const w = tfjsWorkspace(ws);
     this.upload(w.act, batch.inputs, 0);
     this.upload(w.targets, batch.targets, 0);
