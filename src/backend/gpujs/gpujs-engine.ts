@@ -94,6 +94,14 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     const c = this.constants;
     const [start, end] = this.levelRange(level);
     const S = this.size;
+    if (this.runtime.fused) {
+      const n = this.net.nUnits * S;
+      const out = this.launchFused('forwardLevelFused', n, ws.pre, ws.act, ws.deriv, dev(params), c.inOffsets, c.inSources, c.blockOffsets, c.gain, c.kind, c.scale, c.shift, c.gainScale, start, end, S);
+      this.assign(ws.pre, out.result);
+      this.assign(ws.act, out.first);
+      this.assign(ws.deriv, out.second);
+      return;
+    }
     this.update(ws.pre, 'forwardSum', ws.pre, ws.act, dev(params), c.inOffsets, c.inSources, c.blockOffsets, c.gain, start, end, S);
     this.update(ws.act, 'forwardActivation', ws.act, ws.pre, c.kind, c.scale, c.shift, c.gainScale, start, end, S, 0);
     this.update(ws.deriv, 'forwardActivation', ws.deriv, ws.pre, c.kind, c.scale, c.shift, c.gainScale, start, end, S, 1);
@@ -124,6 +132,17 @@ export class GpujsEngine extends DeviceMemory implements Engine {
   backwardSums(params: DeviceBuffer, deriv: DeviceBuffer, level: number, backReduced: DeviceBuffer, back?: DeviceBuffer, modulus?: DeviceBuffer): void {
     const c = this.constants;
     const [start, end] = this.levelRange(level);
+    if (this.runtime.fused && (back || modulus)) {
+      // One launch for b, b̃ and m̃; an output not asked for is computed from a stand-in and dropped.
+      const n = this.net.nUnits * this.size;
+      const out = this.launchFused('backwardLevelFused', n, backReduced, back ?? backReduced, modulus ?? backReduced, dev(params), c.outOffsets, c.outTargets, c.outParams, c.outputIndex, dev(deriv), start, end, this.size, modulus ? 1 : 0);
+      this.assign(backReduced, out.result);
+      if (back) this.assign(back, out.first);
+      else this.release(out.first);
+      if (modulus) this.assign(modulus, out.second);
+      else this.release(out.second);
+      return;
+    }
     const edges = [dev(params), c.outOffsets, c.outTargets, c.outParams, c.outputIndex, dev(deriv), start, end, this.size] as const;
     if (back) this.update(back, 'backwardSum', back, dev(backReduced), ...edges, 1, 0);
     this.update(backReduced, 'backwardSum', backReduced, dev(backReduced), ...edges, 1, 1);
@@ -134,6 +153,14 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     const c = this.constants;
     const moment = (target: DeviceBuffer, y: DeviceBuffer, power: number) =>
       this.update(target, 'moment', ws.act, dev(y), c.paramUnit, c.blockOffsets, c.inOffsets, c.inSources, this.size, power);
+    if (entries && this.runtime.fused) {
+      const o = this.launchFused('momentsFused', this.net.nParams, ws.act, ws.backReduced, entries.modulus, c.paramUnit, c.blockOffsets, c.inOffsets, c.inSources, this.size);
+      this.assign(out, o.result);
+      this.assign(entries.diagonal, o.first);
+      if (entries.cross) this.assign(entries.cross, o.second);
+      else this.release(o.second);
+      return;
+    }
     moment(out, ws.backReduced, 1);
     if (entries) {
       moment(entries.diagonal, entries.modulus, 2);

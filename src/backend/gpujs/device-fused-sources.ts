@@ -1,0 +1,185 @@
+/**
+ * Fused gpu.js kernels for headlessgl mode: each is the main function of a gpu.js kernel map
+ * (`createKernelMap`), whose extra outputs are the values passed to the identity functions
+ * `mapFirst` and `mapSecond` (one GL draw with several render targets). Same subset of
+ * JavaScript and same whole-buffer, copy-through layout as `device-sources.ts`.
+ * NOTE: on llvmpipe a launch costs ~0.3–0.6 ms whatever its threads, so one launch that writes
+ * three arrays beats three launches that each re-read the same inputs; in webasm mode launches
+ * are cheap and the engine keeps the separate kernels.
+ */
+import type { A, KernelThis } from './device-sources.js';
+
+/** The first extra output of a fused kernel: its argument. */
+export function mapFirst(value: number): number {
+  return value;
+}
+
+/** The second extra output of a fused kernel: its argument. */
+export function mapSecond(value: number): number {
+  return value;
+}
+
+/**
+ * One forward level in one launch (Eq. 2, 6; Def. 29): returns z = pre of the units
+ * start ≤ k < end (as `forwardSum`), with a = scale·s(z) + shift as `mapFirst` and
+ * r = scale·gain·s'(z) as `mapSecond` (as `forwardActivation`); other rows keep pre, act, deriv.
+ * All outputs [nUnits × S].
+ */
+export function forwardLevelFused(
+  this: KernelThis,
+  pre: A,
+  act: A,
+  deriv: A,
+  weights: A,
+  inOffsets: A,
+  inSources: A,
+  blockOffsets: A,
+  gain: A,
+  kind: A,
+  scale: A,
+  shift: A,
+  gainScale: A,
+  start: number,
+  end: number,
+  S: number,
+): number {
+  const x = this.thread.x;
+  const k = Math.floor((x + 0.5) / S);
+  let z = pre[x];
+  let a = act[x];
+  let r = deriv[x];
+  if (k >= start && k < end) {
+    const s = x - k * S;
+    const p0 = blockOffsets[k];
+    const e0 = inOffsets[k];
+    const e1 = inOffsets[k + 1];
+    let sum = weights[p0];
+    for (let e = e0; e < e1; e++) {
+      const source = inSources[e];
+      const w = weights[p0 + 1 + e - e0];
+      const v = act[source * S + s];
+      sum += w * v;
+    }
+    z = gain[k] * sum;
+    const code = kind[k];
+    let value = z;
+    let slope = 1;
+    if (code < 1.5) {
+      const q = Math.exp(-Math.abs(z));
+      const high = 1 / (1 + q);
+      if (z >= 0) {
+        value = high;
+      } else {
+        value = q * high;
+      }
+      slope = high * (q * high);
+    } else if (code < 2.5) {
+      const t = Math.exp(-2 * Math.abs(z));
+      const magnitude = (1 - t) / (1 + t);
+      if (z >= 0) {
+        value = magnitude;
+      } else {
+        value = -magnitude;
+      }
+      slope = (4 * t) / ((1 + t) * (1 + t));
+    }
+    a = scale[k] * value + shift[k];
+    r = gainScale[k] * slope;
+  }
+  mapFirst(a);
+  mapSecond(r);
+  return z;
+}
+
+/**
+ * One backward level in one launch, hidden units start ≤ k < end (outputIndex[k] < 0), thread
+ * x = k·S + s, with t = Σ_e w[outParams_e]·b̃[outTargets_e·S + s]: returns b̃ = r_k·t (Eq. 10),
+ * with b = t as `mapFirst` (Eq. 5) and, when withModulus = 1, m̃ = r_k²·Σ_e w²·m̃[target·S + s]
+ * as `mapSecond` (Eq. 26). Other rows keep backReduced, back, modulus. All outputs [nUnits × S].
+ */
+export function backwardLevelFused(
+  this: KernelThis,
+  backReduced: A,
+  back: A,
+  modulus: A,
+  weights: A,
+  outOffsets: A,
+  outTargets: A,
+  outParams: A,
+  outputIndex: A,
+  deriv: A,
+  start: number,
+  end: number,
+  S: number,
+  withModulus: number,
+): number {
+  const x = this.thread.x;
+  const k = Math.floor((x + 0.5) / S);
+  let reduced = backReduced[x];
+  let b = back[x];
+  let m = modulus[x];
+  if (k >= start && k < end) {
+    if (outputIndex[k] < -0.5) {
+      const s = x - k * S;
+      const e0 = outOffsets[k];
+      const e1 = outOffsets[k + 1];
+      let sum = 0;
+      let sum2 = 0;
+      for (let e = e0; e < e1; e++) {
+        const target = outTargets[e];
+        const param = outParams[e];
+        const w = weights[param];
+        const v = backReduced[target * S + s];
+        sum += w * v;
+        if (withModulus > 0.5) {
+          const mv = modulus[target * S + s];
+          sum2 += w * w * mv;
+        }
+      }
+      const r = deriv[x];
+      b = sum;
+      reduced = r * sum;
+      if (withModulus > 0.5) {
+        m = r * r * sum2;
+      }
+    }
+  }
+  mapFirst(b);
+  mapSecond(m);
+  return reduced;
+}
+
+/**
+ * The gradient and the quasi-diagonal entries in one launch, thread x = p of unit k =
+ * paramUnit[p], x_p = 1 at a bias and a of the weight's source otherwise: returns
+ * (1/S) Σ_s x_p·b̃ (Eq. 8, 11), with (1/S) Σ_s x_p²·ψ̃ as `mapFirst` and (1/S) Σ_s x_p·ψ̃ as
+ * `mapSecond` (Eq. 22). All outputs [nParams].
+ */
+export function momentsFused(this: KernelThis, act: A, backReduced: A, modulus: A, paramUnit: A, blockOffsets: A, inOffsets: A, inSources: A, S: number): number {
+  const p = this.thread.x;
+  const k = paramUnit[p];
+  const p0 = blockOffsets[k];
+  const i = p - p0;
+  let source = -1;
+  if (i > 0.5) {
+    const e0 = inOffsets[k];
+    source = inSources[e0 + i - 1];
+  }
+  let gradient = 0;
+  let diagonal = 0;
+  let cross = 0;
+  for (let s = 0; s < S; s++) {
+    let v = 1;
+    if (source > -0.5) {
+      v = act[source * S + s];
+    }
+    const y = backReduced[k * S + s];
+    const m = modulus[k * S + s];
+    gradient += v * y;
+    diagonal += v * v * m;
+    cross += v * m;
+  }
+  mapFirst(diagonal / S);
+  mapSecond(cross / S);
+  return gradient / S;
+}
