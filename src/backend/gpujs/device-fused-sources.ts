@@ -183,3 +183,108 @@ export function momentsFused(this: KernelThis, act: A, backReduced: A, modulus: 
   mapSecond(cross / S);
   return gradient / S;
 }
+
+/**
+ * The output layer in one launch, thread x over [nUnits × S]: returns b̃ of the output units as
+ * `outputBack` (other rows keep backReduced), with the loss ℓ of sample x as `mapFirst` for
+ * x < S, as `outputLoss` (Eq. 3; 0 beyond). The engine keeps the loss rows [S] of that output.
+ */
+export function outputLayerFused(this: KernelThis, backReduced: A, act: A, pre: A, deriv: A, targets: A, outputIndex: A, outputUnits: A, isTanh: A, interpretation: number, nOut: number, S: number): number {
+  const x = this.thread.x;
+  let loss = 0;
+  if (x < S) {
+    let top1 = -1e30;
+    let norm1 = 0;
+    for (let q1 = 0; q1 < nOut; q1++) {
+      const k1 = outputUnits[q1];
+      const a1 = act[k1 * S + x];
+      top1 = Math.max(top1, a1);
+      norm1 += a1 * a1;
+    }
+    let total1 = 0;
+    for (let q2 = 0; q2 < nOut; q2++) {
+      const k2 = outputUnits[q2];
+      const a2 = act[k2 * S + x];
+      total1 += Math.exp(a2 - top1);
+    }
+    const logNormaliser = top1 + Math.log(total1);
+    for (let q = 0; q < nOut; q++) {
+      const kq = outputUnits[q];
+      const aq = act[kq * S + x];
+      const yq = targets[q * S + x];
+      if (interpretation < 0.5) {
+        loss += 0.5 * (yq - aq) * (yq - aq) + 0.9189385332046727;
+      } else if (interpretation < 1.5) {
+        const z = pre[kq * S + x] * (1 + isTanh[q]);
+        const tail = Math.log(1 + Math.exp(-Math.abs(z)));
+        loss += yq * (Math.max(-z, 0) + tail) + (1 - yq) * (Math.max(z, 0) + tail);
+      } else if (interpretation < 2.5) {
+        if (Math.abs(yq) > 0) {
+          loss -= yq * (aq - logNormaliser);
+        }
+      } else if (Math.abs(yq) > 0) {
+        loss -= yq * (Math.log(aq * aq) - Math.log(norm1));
+      }
+    }
+  }
+  mapFirst(loss);
+  mapSecond(0);
+  const k = Math.floor((x + 0.5) / S);
+  const j = outputIndex[k];
+  let back = backReduced[x];
+  if (j > -0.5) {
+    const s = x - k * S;
+    const a = act[x];
+    const r = deriv[x];
+    const y = targets[j * S + s];
+    if (interpretation < 0.5) {
+      back = r * (y - a);
+    } else if (interpretation < 1.5) {
+      back = y - a - isTanh[j] * (1 - y);
+    } else {
+      let top = -1e30;
+      let norm2 = 0;
+      for (let q3 = 0; q3 < nOut; q3++) {
+        const k3 = outputUnits[q3];
+        const a3 = act[k3 * S + s];
+        top = Math.max(top, a3);
+        norm2 += a3 * a3;
+      }
+      if (interpretation < 2.5) {
+        let total = 0;
+        for (let q4 = 0; q4 < nOut; q4++) {
+          const k4 = outputUnits[q4];
+          const a4 = act[k4 * S + s];
+          total += Math.exp(a4 - top);
+        }
+        back = r * (y - Math.exp(a - top - Math.log(total)));
+      } else {
+        let direct = 0;
+        if (Math.abs(y) > 0) {
+          direct = (2 * y) / a;
+        }
+        back = r * (direct - (2 * a) / norm2);
+      }
+    }
+  }
+  return back;
+}
+
+/**
+ * A batch in one launch, thread x over [nUnits × S]: returns act with inputs[x] on x < count
+ * (the input rows), with targets[x] on x < nTargets as `mapFirst` (0 beyond; the engine keeps
+ * the target rows [nOutputs × S] of that output).
+ */
+export function batchFused(this: KernelThis, act: A, inputs: A, targets: A, count: number, nTargets: number): number {
+  const x = this.thread.x;
+  let y = 0;
+  if (x < nTargets) {
+    y = targets[x];
+  }
+  mapFirst(y);
+  mapSecond(0);
+  if (x < count) {
+    return inputs[x];
+  }
+  return act[x];
+}

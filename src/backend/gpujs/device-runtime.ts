@@ -1,6 +1,6 @@
 import type { GPU as GpuClass, IGPUKernelSettings, IKernelRunShortcut, Texture } from 'gpu.js';
 import { selectGpujsMode, type GpujsMode } from './gpujs-mode.js';
-import { backwardLevelFused, forwardLevelFused, mapFirst, mapSecond, momentsFused } from './device-fused-sources.js';
+import { backwardLevelFused, batchFused, forwardLevelFused, mapFirst, mapSecond, momentsFused, outputLayerFused } from './device-fused-sources.js';
 import * as curvatureSources from './device-curvature-sources.js';
 import * as metricSources from './device-metric-sources.js';
 import * as outputSources from './device-output-sources.js';
@@ -9,7 +9,7 @@ import * as updateSources from './device-update-sources.js';
 
 const sources = { ...propagationSources, ...outputSources, ...metricSources, ...curvatureSources, ...updateSources };
 
-const fusedSources = { forwardLevelFused, backwardLevelFused, momentsFused };
+const fusedSources = { forwardLevelFused, backwardLevelFused, momentsFused, outputLayerFused, batchFused };
 
 /** The name of a fused device kernel (headlessgl mode only: see `device-fused-sources.ts`). */
 export type FusedKernel = keyof typeof fusedSources;

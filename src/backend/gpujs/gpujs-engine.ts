@@ -86,6 +86,19 @@ export class GpujsEngine extends DeviceMemory implements Engine {
 
   setBatch(ws: EngineWorkspace, batch: Batch): void {
     if (batch.size !== this.size) throw new RangeError(`batch of ${batch.size} samples given to an engine opened for ${this.size}`);
+    if (this.runtime.fused && batch.inputs.length > 0 && batch.targets.length > 0) {
+      // One launch for both: the counted uploads are the same two arrays as `upload`'s.
+      const inputs = Float32Array.from(batch.inputs);
+      const targets = Float32Array.from(batch.targets);
+      this.transfers.upload(inputs.byteLength);
+      this.transfers.upload(targets.byteLength);
+      const out = this.launchFused('batchFused', ws.act.length, ws.act, inputs, targets, inputs.length, targets.length);
+      this.assign(ws.act, out.result);
+      // NOTE: the targets keep the whole [nUnits × S] output texture; only their first rows are read.
+      this.assign(ws.targets, out.first);
+      this.release(out.second);
+      return;
+    }
     this.upload(ws.act, batch.inputs, 0);
     this.upload(ws.targets, batch.targets, 0);
   }
@@ -115,6 +128,15 @@ export class GpujsEngine extends DeviceMemory implements Engine {
   writeOutputLayer(ws: EngineWorkspace, targets: DeviceBuffer, backReduced: DeviceBuffer, loss?: DeviceBuffer): void {
     const c = this.constants;
     const { nOutputs } = this.net;
+    if (loss && this.runtime.fused) {
+      const n = this.net.nUnits * this.size;
+      const out = this.launchFused('outputLayerFused', n, backReduced, ws.act, ws.pre, ws.deriv, targets, c.outputIndex, c.outputUnits, c.isTanh, this.interpretation, nOutputs, this.size);
+      this.assign(backReduced, out.result);
+      // NOTE: the loss keeps the whole [nUnits × S] output texture; only its first S entries are read.
+      this.assign(loss, out.first);
+      this.release(out.second);
+      return;
+    }
     if (loss) this.update(loss, 'outputLoss', ws.act, ws.pre, targets, c.outputUnits, c.isTanh, this.interpretation, nOutputs, this.size);
     this.update(backReduced, 'outputBack', backReduced, ws.act, ws.deriv, targets, c.outputIndex, c.outputUnits, c.isTanh, this.interpretation, nOutputs, this.size);
   }
