@@ -123,17 +123,24 @@ export function choleskyStep(this: KernelThis, old: A, blocks: A, j: number, n: 
 }
 
 /**
- * Row `row` of batched triangular solves with R right-hand sides, thread x = (g·n + i)·R + c
- * (row i = `row`; other rows from old). Forward (upper = 0): y = (b - Σ_{m<row} L_row,m y_m) / L_row,row;
- * backward (upper = 1, with Lᵀ): x = (b - Σ_{m>row} L_m,row x_m) / L_row,row. b = rhs[x], or the
- * identity's column c (identity = 1: the inverse's columns).
+ * Rows `row` and, when count = 2, `row` + 1 (forward) or `row` - 1 (backward) of batched
+ * triangular solves with R right-hand sides, thread x = (g·n + i)·R + c (other rows from old).
+ * Forward (upper = 0): y_i = (b_i - Σ_{m<i} L_im y_m) / L_ii; backward (upper = 1, with Lᵀ):
+ * x_i = (b_i - Σ_{m>i} L_mi x_m) / L_ii. b = rhs[x], or the identity's column c (identity = 1:
+ * the inverse's columns). The second row's thread solves the first row itself.
+ * NOTE: two rows per launch halve the launches of a solve for about twice a thread's work.
  */
-export function triangularStep(this: KernelThis, old: A, factors: A, rhs: A, row: number, n: number, R: number, upper: number, identity: number): number {
+export function triangularStep(this: KernelThis, old: A, factors: A, rhs: A, row: number, count: number, n: number, R: number, upper: number, identity: number): number {
   const x = this.thread.x;
   const g = Math.floor((x + 0.5) / (n * R));
   const rest = x - g * n * R;
   const i = Math.floor((rest + 0.5) / R);
-  if (Math.abs(i - row) > 0.5) {
+  let row2 = row + 1;
+  if (upper > 0.5) {
+    row2 = row - 1;
+  }
+  const second = count > 1.5 && Math.abs(i - row2) < 0.5;
+  if (Math.abs(i - row) > 0.5 && !second) {
     return old[x];
   }
   const c = rest - i * R;
@@ -144,7 +151,7 @@ export function triangularStep(this: KernelThis, old: A, factors: A, rhs: A, row
       sum = 1;
     }
   } else {
-    sum = rhs[x];
+    sum = rhs[(g * n + row) * R + c];
   }
   if (upper > 0.5) {
     for (let m1 = row + 1; m1 < n; m1++) {
@@ -155,7 +162,30 @@ export function triangularStep(this: KernelThis, old: A, factors: A, rhs: A, row
       sum -= factors[base + row * n + m2] * old[(g * n + m2) * R + c];
     }
   }
-  return sum / factors[base + row * n + row];
+  const first = sum / factors[base + row * n + row];
+  if (!second) {
+    return first;
+  }
+  let sum2 = 0;
+  if (identity > 0.5) {
+    if (Math.abs(c - row2) < 0.5) {
+      sum2 = 1;
+    }
+  } else {
+    sum2 = rhs[x];
+  }
+  if (upper > 0.5) {
+    for (let m3 = row + 1; m3 < n; m3++) {
+      sum2 -= factors[base + m3 * n + row2] * old[(g * n + m3) * R + c];
+    }
+    sum2 -= factors[base + row * n + row2] * first;
+  } else {
+    for (let m4 = 0; m4 < row; m4++) {
+      sum2 -= factors[base + row2 * n + m4] * old[(g * n + m4) * R + c];
+    }
+    sum2 -= factors[base + row2 * n + row] * first;
+  }
+  return sum2 / factors[base + row2 * n + row2];
 }
 
 /**

@@ -10,7 +10,7 @@ import type { GpujsEngine } from './gpujs-engine.js';
  * solves (Eq. 20, 30) and inverses, the quasi-diagonal (Eq. 22-23) and diagonal steps, and the
  * online Sherman-Morrison step (Eq. 37-38). Solves are batched over groups of units whose blocks
  * are padded with the identity to one size n (`paddedSize`): Cholesky one column per launch
- * (thread = unit × entry), then forward and backward substitution one row per launch; 3n
+ * (thread = unit × entry), then forward and backward substitution two rows per launch; 2n
  * launches per group, whatever the number of units. Failures come back as one number: the
  * minimum over per-unit flags.
  * NOTE: a launch per column keeps every thread's work O(n) without per-thread scratch arrays,
@@ -50,9 +50,10 @@ function triangular(engine: GpujsEngine, factors: DeviceData, rhs: DeviceData | 
   // first step copies through the right-hand sides (or the factors, as large as the identity's n columns).
   const start = rhs ?? factors;
   let known = start;
-  for (let step = 0; step < n; step++) {
+  for (let step = 0; step < n; step += 2) {
     const row = upper ? n - 1 - step : step;
-    const next = engine.launch('triangularStep', units * n * R, known, factors, start, row, n, R, upper ? 1 : 0, rhs ? 0 : 1);
+    const count = Math.min(2, n - step);
+    const next = engine.launch('triangularStep', units * n * R, known, factors, start, row, count, n, R, upper ? 1 : 0, rhs ? 0 : 1);
     if (known !== start) engine.release(known);
     known = next;
   }

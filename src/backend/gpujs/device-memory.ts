@@ -141,6 +141,10 @@ export class DeviceMemory {
   }
 
   copy(src: DeviceBuffer, dst: DeviceBuffer): void {
+    const data = dev(src).data;
+    // NOTE: a texture clone shares the texture, reference-counted: gpu.js renders into a fresh
+    // one before writing a texture that more than one clone holds, so a copy needs no launch.
+    if (!(data instanceof Float32Array) && src.length === dst.length) return this.assign(dst, data.clone());
     this.update(dst, 'slice', src, 0);
   }
 
