@@ -9,8 +9,8 @@ import type { GpujsEngine } from './gpujs-engine.js';
  * The curvature phase of the gpu.js engine on the device: per-unit blocks (Eq. 18, 28), their
  * solves (Eq. 20, 30) and inverses, the quasi-diagonal (Eq. 22-23) and diagonal steps, and the
  * online Sherman-Morrison step (Eq. 37-38). Solves are batched over groups of units whose blocks
- * are padded with the identity to one size n (`paddedSize`): Cholesky one column per launch
- * (thread = unit × entry), then forward and backward substitution two rows per launch; 2n
+ * are padded with the identity to one size n (`paddedSize`): Cholesky two columns per launch
+ * (thread = unit × entry), then forward and backward substitution two rows per launch; 3n/2
  * launches per group, whatever the number of units. Failures come back as one number: the
  * minimum over per-unit flags.
  * NOTE: a launch per column keeps every thread's work O(n) without per-thread scratch arrays,
@@ -35,8 +35,8 @@ function factorGroup(engine: GpujsEngine, blocks: GpujsBuffer, group: DeviceBloc
   // NOTE: no zero-filled start: step j reads only columns < j of its `old`, so the first step
   // copies the packed blocks through and every lower column is written before it is read.
   let factors = packed;
-  for (let j = 0; j < n; j++) {
-    const next = engine.launch('choleskyStep', entries, factors, packed, j, n, epsilon);
+  for (let j = 0; j < n; j += 2) {
+    const next = engine.launch('choleskyStep', entries, factors, packed, j, Math.min(2, n - j), n, epsilon);
     if (factors !== packed) engine.release(factors);
     factors = next;
   }

@@ -66,10 +66,10 @@ export interface DeviceNetwork {
 /**
  * The size a block of size n is padded to for the batched solves: the next of the ladder
  * ⌈2^(i/2)⌉ (1, 2, 3, 4, 6, 8, 12, 16, 23, 32, 46, 64, ...).
- * NOTE: a batched solve costs 2n launches per block size (n Cholesky columns, n/2 two-row steps
- * of each substitution), so exact sizes cost 2·Σ n over the distinct fan-ins (~592 launches on
- * the Section 4 autoencoder); the √2 ladder bounds the sizes to a few (~179 launches there) for
- * at most 2× the entries and 2.9× the arithmetic of a block.
+ * NOTE: a batched solve costs 3n/2 launches per block size (two Cholesky columns or two
+ * substitution rows per launch), so exact sizes cost 1.5·Σ n over the distinct fan-ins (~444
+ * launches on the Section 4 autoencoder); the √2 ladder bounds the sizes to a few (135 launches
+ * there) for at most 2× the entries and 2.9× the arithmetic of a block.
  * That pays in headlessgl mode, where a launch costs far more than its threads; in webasm mode a
  * launch is cheap and every thread costs, so blocks are solved at their own size there.
  */
