@@ -3,9 +3,15 @@
  * (`createKernelMap`), whose extra outputs are the values passed to the identity functions
  * `mapFirst` and `mapSecond` (one GL draw with several render targets). Same subset of
  * JavaScript and same whole-buffer, copy-through layout as `device-sources.ts`.
- * NOTE: on llvmpipe a launch costs ~0.3–0.6 ms whatever its threads, so one launch that writes
+ * The network's constants come in one table `net` (`PackedNetwork`): inOffsets at 0,
+ * blockOffsets at U + 1, outOffsets at 2(U + 1), then per unit kind, gain, scale, shift,
+ * gainScale, outputIndex at 3(U + 1) + f·U (f = 0..5), U = nUnits; the other arrays at the
+ * offsets passed as arguments.
+ * NOTE: on llvmpipe a launch costs ~0.2–0.6 ms whatever its threads, so one launch that writes
  * three arrays beats three launches that each re-read the same inputs; in webasm mode launches
- * are cheap and the engine keeps the separate kernels.
+ * are cheap and the engine keeps the separate kernels. llvmpipe runs both sides of a branch
+ * under a mask, so a thread that only copies its row through still pays for the fetches of the
+ * whole body (~1 ms for a forward level here): fewer launches, not early returns, are what save time.
  */
 import type { A, KernelThis } from './device-sources.js';
 
@@ -31,14 +37,9 @@ export function forwardLevelFused(
   act: A,
   deriv: A,
   weights: A,
-  inOffsets: A,
-  inSources: A,
-  blockOffsets: A,
-  gain: A,
-  kind: A,
-  scale: A,
-  shift: A,
-  gainScale: A,
+  net: A,
+  inSources0: number,
+  U: number,
   start: number,
   end: number,
   S: number,
@@ -50,18 +51,19 @@ export function forwardLevelFused(
   let r = deriv[x];
   if (k >= start && k < end) {
     const s = x - k * S;
-    const p0 = blockOffsets[k];
-    const e0 = inOffsets[k];
-    const e1 = inOffsets[k + 1];
+    const u0 = 3 * (U + 1);
+    const p0 = net[U + 1 + k];
+    const e0 = net[k];
+    const e1 = net[k + 1];
     let sum = weights[p0];
     for (let e = e0; e < e1; e++) {
-      const source = inSources[e];
+      const source = net[inSources0 + e];
       const w = weights[p0 + 1 + e - e0];
       const v = act[source * S + s];
       sum += w * v;
     }
-    z = gain[k] * sum;
-    const code = kind[k];
+    z = net[u0 + U + k] * sum;
+    const code = net[u0 + k];
     let value = z;
     let slope = 1;
     if (code < 1.5) {
@@ -83,8 +85,8 @@ export function forwardLevelFused(
       }
       slope = (4 * t) / ((1 + t) * (1 + t));
     }
-    a = scale[k] * value + shift[k];
-    r = gainScale[k] * slope;
+    a = net[u0 + 2 * U + k] * value + net[u0 + 3 * U + k];
+    r = net[u0 + 4 * U + k] * slope;
   }
   mapFirst(a);
   mapSecond(r);
@@ -103,10 +105,10 @@ export function backwardLevelFused(
   back: A,
   modulus: A,
   weights: A,
-  outOffsets: A,
-  outTargets: A,
-  outParams: A,
-  outputIndex: A,
+  net: A,
+  outTargets0: number,
+  outParams0: number,
+  U: number,
   deriv: A,
   start: number,
   end: number,
@@ -119,15 +121,15 @@ export function backwardLevelFused(
   let b = back[x];
   let m = modulus[x];
   if (k >= start && k < end) {
-    if (outputIndex[k] < -0.5) {
+    if (net[3 * (U + 1) + 5 * U + k] < -0.5) {
       const s = x - k * S;
-      const e0 = outOffsets[k];
-      const e1 = outOffsets[k + 1];
+      const e0 = net[2 * (U + 1) + k];
+      const e1 = net[2 * (U + 1) + k + 1];
       let sum = 0;
       let sum2 = 0;
       for (let e = e0; e < e1; e++) {
-        const target = outTargets[e];
-        const param = outParams[e];
+        const target = net[outTargets0 + e];
+        const param = net[outParams0 + e];
         const w = weights[param];
         const v = backReduced[target * S + s];
         sum += w * v;
@@ -155,15 +157,15 @@ export function backwardLevelFused(
  * (1/S) Σ_s x_p·b̃ (Eq. 8, 11), with (1/S) Σ_s x_p²·ψ̃ as `mapFirst` and (1/S) Σ_s x_p·ψ̃ as
  * `mapSecond` (Eq. 22). All outputs [nParams].
  */
-export function momentsFused(this: KernelThis, act: A, backReduced: A, modulus: A, paramUnit: A, blockOffsets: A, inOffsets: A, inSources: A, S: number): number {
+export function momentsFused(this: KernelThis, act: A, backReduced: A, modulus: A, net: A, paramUnit0: number, inSources0: number, U: number, S: number): number {
   const p = this.thread.x;
-  const k = paramUnit[p];
-  const p0 = blockOffsets[k];
+  const k = net[paramUnit0 + p];
+  const p0 = net[U + 1 + k];
   const i = p - p0;
   let source = -1;
   if (i > 0.5) {
-    const e0 = inOffsets[k];
-    source = inSources[e0 + i - 1];
+    const e0 = net[k];
+    source = net[inSources0 + e0 + i - 1];
   }
   let gradient = 0;
   let diagonal = 0;
@@ -189,33 +191,33 @@ export function momentsFused(this: KernelThis, act: A, backReduced: A, modulus: 
  * `outputBack` (other rows keep backReduced), with the loss ℓ of sample x as `mapFirst` for
  * x < S, as `outputLoss` (Eq. 3; 0 beyond). The engine keeps the loss rows [S] of that output.
  */
-export function outputLayerFused(this: KernelThis, backReduced: A, act: A, pre: A, deriv: A, targets: A, outputIndex: A, outputUnits: A, isTanh: A, interpretation: number, nOut: number, S: number): number {
+export function outputLayerFused(this: KernelThis, backReduced: A, act: A, pre: A, deriv: A, targets: A, net: A, outputUnits0: number, U: number, interpretation: number, nOut: number, S: number): number {
   const x = this.thread.x;
   let loss = 0;
   if (x < S) {
     let top1 = -1e30;
     let norm1 = 0;
     for (let q1 = 0; q1 < nOut; q1++) {
-      const k1 = outputUnits[q1];
+      const k1 = net[outputUnits0 + q1];
       const a1 = act[k1 * S + x];
       top1 = Math.max(top1, a1);
       norm1 += a1 * a1;
     }
     let total1 = 0;
     for (let q2 = 0; q2 < nOut; q2++) {
-      const k2 = outputUnits[q2];
+      const k2 = net[outputUnits0 + q2];
       const a2 = act[k2 * S + x];
       total1 += Math.exp(a2 - top1);
     }
     const logNormaliser = top1 + Math.log(total1);
     for (let q = 0; q < nOut; q++) {
-      const kq = outputUnits[q];
+      const kq = net[outputUnits0 + q];
       const aq = act[kq * S + x];
       const yq = targets[q * S + x];
       if (interpretation < 0.5) {
         loss += 0.5 * (yq - aq) * (yq - aq) + 0.9189385332046727;
       } else if (interpretation < 1.5) {
-        const z = pre[kq * S + x] * (1 + isTanh[q]);
+        const z = pre[kq * S + x] * (1 + net[outputUnits0 + nOut + q]);
         const tail = Math.log(1 + Math.exp(-Math.abs(z)));
         loss += yq * (Math.max(-z, 0) + tail) + (1 - yq) * (Math.max(z, 0) + tail);
       } else if (interpretation < 2.5) {
@@ -230,7 +232,7 @@ export function outputLayerFused(this: KernelThis, backReduced: A, act: A, pre: 
   mapFirst(loss);
   mapSecond(0);
   const k = Math.floor((x + 0.5) / S);
-  const j = outputIndex[k];
+  const j = net[3 * (U + 1) + 5 * U + k];
   let back = backReduced[x];
   if (j > -0.5) {
     const s = x - k * S;
@@ -240,12 +242,12 @@ export function outputLayerFused(this: KernelThis, backReduced: A, act: A, pre: 
     if (interpretation < 0.5) {
       back = r * (y - a);
     } else if (interpretation < 1.5) {
-      back = y - a - isTanh[j] * (1 - y);
+      back = y - a - net[outputUnits0 + nOut + j] * (1 - y);
     } else {
       let top = -1e30;
       let norm2 = 0;
       for (let q3 = 0; q3 < nOut; q3++) {
-        const k3 = outputUnits[q3];
+        const k3 = net[outputUnits0 + q3];
         const a3 = act[k3 * S + s];
         top = Math.max(top, a3);
         norm2 += a3 * a3;
@@ -253,7 +255,7 @@ export function outputLayerFused(this: KernelThis, backReduced: A, act: A, pre: 
       if (interpretation < 2.5) {
         let total = 0;
         for (let q4 = 0; q4 < nOut; q4++) {
-          const k4 = outputUnits[q4];
+          const k4 = net[outputUnits0 + q4];
           const a4 = act[k4 * S + s];
           total += Math.exp(a4 - top);
         }

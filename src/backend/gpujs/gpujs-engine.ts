@@ -4,7 +4,7 @@ import type { DeviceBuffer, Engine, EngineWorkspace, EntryBuffers, OutputMetricB
 import { metricLayout, type MetricLayout } from '../kernels.js';
 import { blocksTimesVector, diagonalSolve, invertBlocks, onlineBlockStep, quasiDiagonalSolve, solveUnitBlocks, unitBlocks } from './device-curvature.js';
 import { fisherModulus, monteCarloModulus, outputMetric, transferRates } from './device-metric.js';
-import { checkDeviceSizes, deviceNetwork, deviceNetworkData, type DeviceNetwork } from './device-network.js';
+import { checkDeviceSizes, deviceNetwork, deviceNetworkData, packNetwork, type DeviceNetwork, type PackedNetwork } from './device-network.js';
 import { DeviceMemory, GpujsBuffer, dev } from './device-memory.js';
 import type { DeviceRuntime } from './device-runtime.js';
 import { EXACT_INDEX_LIMIT } from './gpujs-mode.js';
@@ -31,6 +31,8 @@ export class GpujsEngine extends DeviceMemory implements Engine {
   readonly interpretation: number;
   /** The network's constants on the device (uploaded and counted at open). */
   readonly constants: DeviceNetwork;
+  /** The constants of the fused kernels in one device array (headlessgl mode only). */
+  private readonly packed?: PackedNetwork;
   private readonly metrics = new Map<EngineWorkspace, OutputMetricBuffers>();
 
   constructor(
@@ -45,6 +47,7 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     this.layout = metricLayout(net);
     this.interpretation = INTERPRETATION_CODE[net.interpretation];
     this.constants = deviceNetwork(net, this.layout, (values) => this.toDevice(values), runtime.mode === 'headlessgl');
+    if (runtime.fused) this.packed = packNetwork(net, this.constants, (name, threads, ...args) => this.launch(name, threads, ...args), (data) => this.release(data));
   }
 
   // Memory (buffers, uploads and reads: see DeviceMemory).
@@ -79,6 +82,7 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     this.live.clear();
     this.metrics.clear();
     this.release(...deviceNetworkData(this.constants));
+    if (this.packed) this.release(this.packed.data);
     this.disposed = true;
   }
 
@@ -107,9 +111,10 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     const c = this.constants;
     const [start, end] = this.levelRange(level);
     const S = this.size;
-    if (this.runtime.fused) {
+    const t = this.packed;
+    if (t) {
       const n = this.net.nUnits * S;
-      const out = this.launchFused('forwardLevelFused', n, ws.pre, ws.act, ws.deriv, dev(params), c.inOffsets, c.inSources, c.blockOffsets, c.gain, c.kind, c.scale, c.shift, c.gainScale, start, end, S);
+      const out = this.launchFused('forwardLevelFused', n, ws.pre, ws.act, ws.deriv, dev(params), t.data, t.inSources, t.U, start, end, S);
       this.assign(ws.pre, out.result);
       this.assign(ws.act, out.first);
       this.assign(ws.deriv, out.second);
@@ -128,9 +133,10 @@ export class GpujsEngine extends DeviceMemory implements Engine {
   writeOutputLayer(ws: EngineWorkspace, targets: DeviceBuffer, backReduced: DeviceBuffer, loss?: DeviceBuffer): void {
     const c = this.constants;
     const { nOutputs } = this.net;
-    if (loss && this.runtime.fused) {
+    const t = this.packed;
+    if (loss && t) {
       const n = this.net.nUnits * this.size;
-      const out = this.launchFused('outputLayerFused', n, backReduced, ws.act, ws.pre, ws.deriv, targets, c.outputIndex, c.outputUnits, c.isTanh, this.interpretation, nOutputs, this.size);
+      const out = this.launchFused('outputLayerFused', n, backReduced, ws.act, ws.pre, ws.deriv, targets, t.data, t.outputUnits, t.U, this.interpretation, nOutputs, this.size);
       this.assign(backReduced, out.result);
       // NOTE: the loss keeps the whole [nUnits × S] output texture; only its first S entries are read.
       this.assign(loss, out.first);
@@ -154,10 +160,11 @@ export class GpujsEngine extends DeviceMemory implements Engine {
   backwardSums(params: DeviceBuffer, deriv: DeviceBuffer, level: number, backReduced: DeviceBuffer, back?: DeviceBuffer, modulus?: DeviceBuffer): void {
     const c = this.constants;
     const [start, end] = this.levelRange(level);
-    if (this.runtime.fused && (back || modulus)) {
+    const t = this.packed;
+    if (t && (back || modulus)) {
       // One launch for b, b̃ and m̃; an output not asked for is computed from a stand-in and dropped.
       const n = this.net.nUnits * this.size;
-      const out = this.launchFused('backwardLevelFused', n, backReduced, back ?? backReduced, modulus ?? backReduced, dev(params), c.outOffsets, c.outTargets, c.outParams, c.outputIndex, dev(deriv), start, end, this.size, modulus ? 1 : 0);
+      const out = this.launchFused('backwardLevelFused', n, backReduced, back ?? backReduced, modulus ?? backReduced, dev(params), t.data, t.outTargets, t.outParams, t.U, dev(deriv), start, end, this.size, modulus ? 1 : 0);
       this.assign(backReduced, out.result);
       if (back) this.assign(back, out.first);
       else this.release(out.first);
@@ -175,8 +182,9 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     const c = this.constants;
     const moment = (target: DeviceBuffer, y: DeviceBuffer, power: number) =>
       this.update(target, 'moment', ws.act, dev(y), c.paramUnit, c.blockOffsets, c.inOffsets, c.inSources, this.size, power);
-    if (entries && this.runtime.fused) {
-      const o = this.launchFused('momentsFused', this.net.nParams, ws.act, ws.backReduced, entries.modulus, c.paramUnit, c.blockOffsets, c.inOffsets, c.inSources, this.size);
+    const t = this.packed;
+    if (entries && t) {
+      const o = this.launchFused('momentsFused', this.net.nParams, ws.act, ws.backReduced, entries.modulus, t.data, t.paramUnit, t.inSources, t.U, this.size);
       this.assign(out, o.result);
       this.assign(entries.diagonal, o.first);
       if (entries.cross) this.assign(entries.cross, o.second);
