@@ -54,10 +54,6 @@ export interface DeviceRuntime {
   release(data: DeviceData): void;
 }
 
-/** TEMP: launches per kernel name. */
-export const launchCounts = new Map<string, number>();
-(globalThis as Record<string, unknown>).__launchCounts = launchCounts;
-
 const runtimes = new Map<GpujsMode, DeviceRuntime>();
 
 /**
@@ -101,8 +97,6 @@ function createRuntime(gpu: GpuClass, mode: GpujsMode, reason: string): DeviceRu
   };
   const run = (name: DeviceKernel | FusedKernel, threads: number, args: KernelArg[]): unknown => {
     const k = kernel(name);
-    // TEMP: launch profile
-    launchCounts.set(name, (launchCounts.get(name) ?? 0) + 1);
     // NOTE: gpu.js reallocates a kernel's output texture on every setOutput, so only on a change.
     if (k.threads !== threads) {
       k.run.setOutput([threads]);

@@ -23,6 +23,10 @@ const INTERPRETATION_CODE = { square: 0, bernoulli: 1, softmax: 2, spherical: 3 
  * inside one call is shaped to its work instead (transfer-rate windows, packed block groups).
  * Kernels are compiled once per gpu.js mode and shared by engines (see `deviceRuntime`); the
  * network's index arrays are uploaded once, at open (counted then).
+ * NOTE: in headlessgl mode a launch costs ~0.2–1 ms of llvmpipe draw time, so a forward level
+ * (V, a, r), a backward level (b, b̃, m̃), the output layer (ℓ, b̃), a batch (inputs, targets) and
+ * the gradient with its quasi-diagonal entries are one launch each (gpu.js kernel maps,
+ * `device-fused-sources.ts`); in webasm mode launches are cheap and the separate kernels remain.
  */
 export class GpujsEngine extends DeviceMemory implements Engine {
   readonly backend = 'gpujs';
