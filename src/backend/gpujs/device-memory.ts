@@ -41,10 +41,10 @@ export class DeviceMemory {
     return this.runtime.launch(name, Math.max(1, threads), ...args.map((a) => (a instanceof GpujsBuffer ? a.data : (a as DeviceData | number))));
   }
 
-  /** Runs a fused kernel (headlessgl mode only) over `threads` threads: three new device data, the caller's to release. */
-  launchFused(name: FusedKernel, threads: number, ...args: LaunchArg[]): FusedOutputs {
+  /** Runs a fused kernel (headlessgl mode only) over `threads` threads with 1 or 2 extra outputs: new device data, the caller's to release. */
+  launchFused(name: FusedKernel, threads: number, outputs: 1 | 2, ...args: LaunchArg[]): FusedOutputs {
     if (this.disposed) throw new Error('gpujs engine used after dispose()');
-    return this.runtime.launchFused(name, Math.max(1, threads), ...args.map((a) => (a instanceof GpujsBuffer ? a.data : (a as DeviceData | number))));
+    return this.runtime.launchFused(name, Math.max(1, threads), outputs, ...args.map((a) => (a instanceof GpujsBuffer ? a.data : (a as DeviceData | number))));
   }
 
   /** Runs a kernel over the whole of `buffer` and makes its output the buffer's data (the old data is freed after the launch). */

@@ -18,7 +18,8 @@ export type FusedKernel = keyof typeof fusedSources;
 export interface FusedOutputs {
   result: DeviceData;
   first: DeviceData;
-  second: DeviceData;
+  /** Only when two extra outputs were asked for. */
+  second?: DeviceData;
 }
 
 /** The name of a device kernel (a function of the `device-*sources.ts` modules). */
@@ -46,8 +47,12 @@ export interface DeviceRuntime {
   launch(name: DeviceKernel, threads: number, ...args: KernelArg[]): DeviceData;
   /** Whether {@link launchFused} is available (headlessgl mode: gpu.js kernel maps). */
   readonly fused: boolean;
-  /** Runs fused kernel `name` (one draw, three outputs of length `threads`, as {@link launch}). */
-  launchFused(name: FusedKernel, threads: number, ...args: KernelArg[]): FusedOutputs;
+  /**
+   * Runs fused kernel `name` (one draw; the result and `outputs` extra outputs of length
+   * `threads`, as {@link launch}). With `outputs` = 1 the kernel's `mapSecond` is a plain function.
+   * NOTE: on llvmpipe each render target of a draw costs ~0.2 ms, so outputs nobody reads are not drawn.
+   */
+  launchFused(name: FusedKernel, threads: number, outputs: 1 | 2, ...args: KernelArg[]): FusedOutputs;
   /** The first `length` values of device data, on the host (callers count this read). */
   toHost(data: DeviceData, length: number): Float32Array;
   /** Frees device data (deletes a texture; drops nothing else). */
@@ -79,24 +84,28 @@ const isArray = (data: DeviceData): data is Float32Array => data instanceof Floa
 
 function createRuntime(gpu: GpuClass, mode: GpujsMode, reason: string): DeviceRuntime {
   const kernels = new Map<string, { run: IKernelRunShortcut; threads: number }>();
-  const kernel = (name: DeviceKernel | FusedKernel) => {
-    let k = kernels.get(name);
+  const kernel = (name: DeviceKernel | FusedKernel, outputs: number) => {
+    const key = outputs > 0 ? `${name}/${outputs}` : name;
+    let k = kernels.get(key);
     if (!k) {
       const options: IGPUKernelSettings = { output: [1], dynamicOutput: true, dynamicArguments: true, precision: 'single', tactic: 'precision', pipeline: true, immutable: true };
+      const fused = fusedSources[name as FusedKernel] as never;
       const run =
-        name in fusedSources
-          ? (gpu.createKernelMap({ first: mapFirst, second: mapSecond }, fusedSources[name as FusedKernel] as never, options) as unknown as IKernelRunShortcut)
-          : gpu.createKernel(sources[name as DeviceKernel] as never, options);
+        outputs === 2
+          ? (gpu.createKernelMap({ first: mapFirst, second: mapSecond }, fused, options) as unknown as IKernelRunShortcut)
+          : outputs === 1
+            ? (gpu.createKernelMap({ first: mapFirst }, fused, { ...options, functions: [mapSecond] }) as unknown as IKernelRunShortcut)
+            : gpu.createKernel(sources[name as DeviceKernel] as never, options);
       // Loops take their bounds from arguments; GL needs a compile-time ceiling.
       run.setLoopMaxIterations(1 << 20);
       keepModules(run);
       k = { run, threads: 1 };
-      kernels.set(name, k);
+      kernels.set(key, k);
     }
     return k;
   };
-  const run = (name: DeviceKernel | FusedKernel, threads: number, args: KernelArg[]): unknown => {
-    const k = kernel(name);
+  const run = (name: DeviceKernel | FusedKernel, outputs: number, threads: number, args: KernelArg[]): unknown => {
+    const k = kernel(name, outputs);
     // NOTE: gpu.js reallocates a kernel's output texture on every setOutput, so only on a change.
     if (k.threads !== threads) {
       k.run.setOutput([threads]);
@@ -109,12 +118,12 @@ function createRuntime(gpu: GpuClass, mode: GpujsMode, reason: string): DeviceRu
     mode,
     reason,
     fused: mode === 'headlessgl',
-    launchFused(name, threads, ...args) {
+    launchFused(name, threads, outputs, ...args) {
       if (mode !== 'headlessgl') throw new Error(`fused kernel ${name} launched in ${mode} mode`);
-      return run(name, threads, args) as FusedOutputs;
+      return run(name, outputs, threads, args) as FusedOutputs;
     },
     launch(name, threads, ...args) {
-      const result = run(name, threads, args) as DeviceData;
+      const result = run(name, 0, threads, args) as DeviceData;
       if (isArray(result)) return result.length === threads ? result : result.slice(0, threads);
       if (typeof result?.delete !== 'function') throw new TypeError(`gpu.js kernel ${name} returned ${typeof result}`);
       return result;

@@ -100,11 +100,10 @@ export class GpujsEngine extends DeviceMemory implements Engine {
       const targets = Float32Array.from(batch.targets);
       this.transfers.upload(inputs.byteLength);
       this.transfers.upload(targets.byteLength);
-      const out = this.launchFused('batchFused', ws.act.length, ws.act, inputs, targets, inputs.length, targets.length);
+      const out = this.launchFused('batchFused', ws.act.length, 1, ws.act, inputs, targets, inputs.length, targets.length);
       this.assign(ws.act, out.result);
       // NOTE: the targets keep the whole [nUnits × S] output texture; only their first rows are read.
       this.assign(ws.targets, out.first);
-      this.release(out.second);
       return;
     }
     this.upload(ws.act, batch.inputs, 0);
@@ -118,10 +117,10 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     const t = this.packed;
     if (t) {
       const n = this.net.nUnits * S;
-      const out = this.launchFused('forwardLevelFused', n, ws.pre, ws.act, ws.deriv, dev(params), t.data, t.inSources, t.U, start, end, S);
+      const out = this.launchFused('forwardLevelFused', n, 2, ws.pre, ws.act, ws.deriv, dev(params), t.data, t.inSources, t.U, start, end, S);
       this.assign(ws.pre, out.result);
       this.assign(ws.act, out.first);
-      this.assign(ws.deriv, out.second);
+      if (out.second) this.assign(ws.deriv, out.second);
       return;
     }
     this.update(ws.pre, 'forwardSum', ws.pre, ws.act, dev(params), c.inOffsets, c.inSources, c.blockOffsets, c.gain, start, end, S);
@@ -140,11 +139,10 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     const t = this.packed;
     if (loss && t) {
       const n = this.net.nUnits * this.size;
-      const out = this.launchFused('outputLayerFused', n, backReduced, ws.act, ws.pre, ws.deriv, targets, t.data, t.outputUnits, t.U, this.interpretation, nOutputs, this.size);
+      const out = this.launchFused('outputLayerFused', n, 1, backReduced, ws.act, ws.pre, ws.deriv, targets, t.data, t.outputUnits, t.U, this.interpretation, nOutputs, this.size);
       this.assign(backReduced, out.result);
       // NOTE: the loss keeps the whole [nUnits × S] output texture; only its first S entries are read.
       this.assign(loss, out.first);
-      this.release(out.second);
       return;
     }
     if (loss) this.update(loss, 'outputLoss', ws.act, ws.pre, targets, c.outputUnits, c.isTanh, this.interpretation, nOutputs, this.size);
@@ -168,12 +166,11 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     if (t && (back || modulus)) {
       // One launch for b, b̃ and m̃; an output not asked for is computed from a stand-in and dropped.
       const n = this.net.nUnits * this.size;
-      const out = this.launchFused('backwardLevelFused', n, backReduced, back ?? backReduced, modulus ?? backReduced, dev(params), t.data, t.outTargets, t.outParams, t.U, dev(deriv), start, end, this.size, modulus ? 1 : 0);
+      const out = this.launchFused('backwardLevelFused', n, modulus ? 2 : 1, backReduced, back ?? backReduced, modulus ?? backReduced, dev(params), t.data, t.outTargets, t.outParams, t.U, dev(deriv), start, end, this.size, modulus ? 1 : 0);
       this.assign(backReduced, out.result);
       if (back) this.assign(back, out.first);
       else this.release(out.first);
-      if (modulus) this.assign(modulus, out.second);
-      else this.release(out.second);
+      if (modulus && out.second) this.assign(modulus, out.second);
       return;
     }
     const edges = [dev(params), c.outOffsets, c.outTargets, c.outParams, c.outputIndex, dev(deriv), start, end, this.size] as const;
@@ -188,11 +185,10 @@ export class GpujsEngine extends DeviceMemory implements Engine {
       this.update(target, 'moment', ws.act, dev(y), c.paramUnit, c.blockOffsets, c.inOffsets, c.inSources, this.size, power);
     const t = this.packed;
     if (entries && t) {
-      const o = this.launchFused('momentsFused', this.net.nParams, ws.act, ws.backReduced, entries.modulus, t.data, t.paramUnit, t.inSources, t.U, this.size);
+      const o = this.launchFused('momentsFused', this.net.nParams, entries.cross ? 2 : 1, ws.act, ws.backReduced, entries.modulus, t.data, t.paramUnit, t.inSources, t.U, this.size);
       this.assign(out, o.result);
       this.assign(entries.diagonal, o.first);
-      if (entries.cross) this.assign(entries.cross, o.second);
-      else this.release(o.second);
+      if (entries.cross && o.second) this.assign(entries.cross, o.second);
       return;
     }
     moment(out, ws.backReduced, 1);
