@@ -109,6 +109,12 @@ describe.each(modes)('gpujs engine in %s mode', (mode) => {
         outstanding.add(data);
         return data;
       },
+      fused: base.fused,
+      launchFused: (...args) => {
+        const outputs = base.launchFused(...args);
+        for (const data of Object.values(outputs)) outstanding.add(data);
+        return outputs;
+      },
       toHost: (data, length) => base.toHost(data, length),
       release: (data) => {
         outstanding.delete(data);

@@ -9,8 +9,8 @@ import type { GpujsEngine } from './gpujs-engine.js';
  * The curvature phase of the gpu.js engine on the device: per-unit blocks (Eq. 18, 28), their
  * solves (Eq. 20, 30) and inverses, the quasi-diagonal (Eq. 22-23) and diagonal steps, and the
  * online Sherman-Morrison step (Eq. 37-38). Solves are batched over groups of units whose blocks
- * are padded with the identity to one size n (`paddedSize`): Cholesky one column per launch
- * (thread = unit × entry), then forward and backward substitution one row per launch; 3n
+ * are padded with the identity to one size n (`paddedSize`): Cholesky two columns per launch
+ * (thread = unit × entry), then forward and backward substitution two rows per launch; 3n/2
  * launches per group, whatever the number of units. Failures come back as one number: the
  * minimum over per-unit flags.
  * NOTE: a launch per column keeps every thread's work O(n) without per-thread scratch arrays,
@@ -32,10 +32,12 @@ function factorGroup(engine: GpujsEngine, blocks: GpujsBuffer, group: DeviceBloc
   const { n } = group;
   const entries = group.unitIds.length * n * n;
   const packed = engine.launch('gatherBlocks', entries, blocks, group.units, engine.constants.matrixOffsets, engine.constants.unitSize, n);
-  let factors = engine.launch('fillValue', entries, 0);
-  for (let j = 0; j < n; j++) {
-    const next = engine.launch('choleskyStep', entries, factors, packed, j, n, epsilon);
-    engine.release(factors);
+  // NOTE: no zero-filled start: step j reads only columns < j of its `old`, so the first step
+  // copies the packed blocks through and every lower column is written before it is read.
+  let factors = packed;
+  for (let j = 0; j < n; j += 2) {
+    const next = engine.launch('choleskyStep', entries, factors, packed, j, Math.min(2, n - j), n, epsilon);
+    if (factors !== packed) engine.release(factors);
     factors = next;
   }
   engine.release(packed);
@@ -44,11 +46,15 @@ function factorGroup(engine: GpujsEngine, blocks: GpujsBuffer, group: DeviceBloc
 
 /** Batched triangular solves with R right-hand sides ([u × n × R]; `rhs` undefined: the identity's columns). */
 function triangular(engine: GpujsEngine, factors: DeviceData, rhs: DeviceData | undefined, units: number, n: number, R: number, upper: boolean): DeviceData {
-  let known = engine.launch('fillValue', units * n * R, 0);
-  for (let step = 0; step < n; step++) {
+  // NOTE: no zero-filled start: a step reads only the rows already solved of its `old`, so the
+  // first step copies through the right-hand sides (or the factors, as large as the identity's n columns).
+  const start = rhs ?? factors;
+  let known = start;
+  for (let step = 0; step < n; step += 2) {
     const row = upper ? n - 1 - step : step;
-    const next = engine.launch('triangularStep', units * n * R, known, factors, rhs ?? factors, row, n, R, upper ? 1 : 0, rhs ? 0 : 1);
-    engine.release(known);
+    const count = Math.min(2, n - step);
+    const next = engine.launch('triangularStep', units * n * R, known, factors, start, row, count, n, R, upper ? 1 : 0, rhs ? 0 : 1);
+    if (known !== start) engine.release(known);
     known = next;
   }
   return known;
@@ -135,12 +141,10 @@ export function blocksTimesVector(engine: GpujsEngine, inverses: GpujsBuffer, gr
   if (units) engine.release(mask);
 }
 
-/** Quasi-diagonal step (Eq. 22-23): the weights in one launch, then the biases from them. */
+/** Quasi-diagonal step (Eq. 22-23): weights and biases in one launch. */
 export function quasiDiagonalSolve(engine: GpujsEngine, diagonal: GpujsBuffer, cross: GpujsBuffer, gradient: GpujsBuffer, epsilon: number, out: DeviceBuffer): void {
   const c = engine.constants;
-  const weights = engine.launch('quasiDiagonalWeight', engine.net.nParams, diagonal, cross, gradient, c.paramUnit, c.blockOffsets, epsilon);
-  engine.update(out, 'quasiDiagonalBias', weights, diagonal, cross, gradient, c.paramUnit, c.blockOffsets, epsilon);
-  engine.release(weights);
+  engine.update(out, 'quasiDiagonalStep', diagonal, cross, gradient, c.paramUnit, c.blockOffsets, epsilon);
 }
 
 /** δw_p = G_p / (A_pp + ε), or G_p / √(A_pp + ε) with `root`. */

@@ -1,6 +1,6 @@
 import { UsageError, problem } from '../../errors.js';
 import { TransferCounter, type DeviceBuffer } from '../engine.js';
-import type { DeviceData, DeviceKernel, DeviceRuntime } from './device-runtime.js';
+import type { DeviceData, DeviceKernel, DeviceRuntime, FusedKernel, FusedOutputs } from './device-runtime.js';
 import { EXACT_INDEX_LIMIT } from './gpujs-mode.js';
 
 /** A buffer of a gpu.js engine: its current device data (a texture, or a Float32Array in webasm mode). */
@@ -39,6 +39,12 @@ export class DeviceMemory {
   launch(name: DeviceKernel, threads: number, ...args: LaunchArg[]): DeviceData {
     if (this.disposed) throw new Error('gpujs engine used after dispose()');
     return this.runtime.launch(name, Math.max(1, threads), ...args.map((a) => (a instanceof GpujsBuffer ? a.data : (a as DeviceData | number))));
+  }
+
+  /** Runs a fused kernel (headlessgl mode only) over `threads` threads with 1 or 2 extra outputs: new device data, the caller's to release. */
+  launchFused(name: FusedKernel, threads: number, outputs: 1 | 2, ...args: LaunchArg[]): FusedOutputs {
+    if (this.disposed) throw new Error('gpujs engine used after dispose()');
+    return this.runtime.launchFused(name, Math.max(1, threads), outputs, ...args.map((a) => (a instanceof GpujsBuffer ? a.data : (a as DeviceData | number))));
   }
 
   /** Runs a kernel over the whole of `buffer` and makes its output the buffer's data (the old data is freed after the launch). */
@@ -135,6 +141,10 @@ export class DeviceMemory {
   }
 
   copy(src: DeviceBuffer, dst: DeviceBuffer): void {
+    const data = dev(src).data;
+    // NOTE: a texture clone shares the texture, reference-counted: gpu.js renders into a fresh
+    // one before writing a texture that more than one clone holds, so a copy needs no launch.
+    if (!(data instanceof Float32Array) && src.length === dst.length) return this.assign(dst, data.clone());
     this.update(dst, 'slice', src, 0);
   }
 

@@ -66,9 +66,10 @@ export interface DeviceNetwork {
 /**
  * The size a block of size n is padded to for the batched solves: the next of the ladder
  * ⌈2^(i/2)⌉ (1, 2, 3, 4, 6, 8, 12, 16, 23, 32, 46, 64, ...).
- * NOTE: a batched solve costs 3n launches per block size, so exact sizes cost 3·Σ n over the
- * distinct fan-ins (888 launches on the Section 4 autoencoder); the √2 ladder bounds the sizes
- * to a few (267 launches there) for at most 2× the entries and 2.9× the arithmetic of a block.
+ * NOTE: a batched solve costs 3n/2 launches per block size (two Cholesky columns or two
+ * substitution rows per launch), so exact sizes cost 1.5·Σ n over the distinct fan-ins (~444
+ * launches on the Section 4 autoencoder); the √2 ladder bounds the sizes to a few (135 launches
+ * there) for at most 2× the entries and 2.9× the arithmetic of a block.
  * That pays in headlessgl mode, where a launch costs far more than its threads; in webasm mode a
  * launch is cheap and every thread costs, so blocks are solved at their own size there.
  */
@@ -159,4 +160,60 @@ export function deviceNetwork(net: CompiledNetwork, layout: MetricLayout, upload
 /** Every device array of a {@link DeviceNetwork}, for freeing. */
 export function deviceNetworkData(constants: DeviceNetwork): DeviceData[] {
   return [...Object.values(constants).filter((v): v is DeviceData => !Array.isArray(v)), ...constants.groups.map((g) => g.units)];
+}
+
+/**
+ * The network's constants of the fused headlessgl kernels in ONE device array (`device-fused-sources.ts`):
+ * [inOffsets | blockOffsets | outOffsets] ([nUnits + 1] each, from 0), then kind, gain, scale,
+ * shift, gainScale, outputIndex ([nUnits] each, from 3·(nUnits + 1)), then the arrays at the
+ * offsets below. Built on the device from {@link DeviceNetwork}'s arrays (no transfer).
+ * NOTE: on llvmpipe every texture a kernel reads costs ~0.05–0.07 ms of draw time, whether or
+ * not its threads read it; one table instead of up to nine arrays is most of a fused launch's cost.
+ */
+export interface PackedNetwork {
+  readonly data: DeviceData;
+  /** nUnits, and where inSources, outTargets, outParams, outputUnits (then isTanh) and paramUnit start. */
+  readonly U: number;
+  readonly inSources: number;
+  readonly outTargets: number;
+  readonly outParams: number;
+  readonly outputUnits: number;
+  readonly paramUnit: number;
+}
+
+/** Packs `c` into a {@link PackedNetwork} with `splice` launches (`launch` runs a kernel, `release` frees). */
+export function packNetwork(
+  net: CompiledNetwork,
+  c: DeviceNetwork,
+  launch: (name: 'fillValue' | 'splice', threads: number, ...args: (DeviceData | number)[]) => DeviceData,
+  release: (data: DeviceData) => void,
+): PackedNetwork {
+  const U = net.nUnits;
+  const E = Math.max(1, net.nEdges);
+  const O = Math.max(1, net.nOutputs);
+  const P = Math.max(1, net.nParams);
+  const segments: [DeviceData, number][] = [
+    [c.inOffsets, U + 1],
+    [c.blockOffsets, U + 1],
+    [c.outOffsets, U + 1],
+    ...[c.kind, c.gain, c.scale, c.shift, c.gainScale, c.outputIndex].map((d): [DeviceData, number] => [d, U]),
+    [c.inSources, E],
+    [c.outTargets, E],
+    [c.outParams, E],
+    [c.outputUnits, O],
+    [c.isTanh, O],
+    [c.paramUnit, P],
+  ];
+  const total = segments.reduce((n, [, length]) => n + length, 0);
+  let data = launch('fillValue', total, 0);
+  const starts: number[] = [];
+  let offset = 0;
+  for (const [values, length] of segments) {
+    const next = launch('splice', total, data, values, offset, length);
+    release(data);
+    data = next;
+    starts.push(offset);
+    offset += length;
+  }
+  return { data, U, inSources: starts[9], outTargets: starts[10], outParams: starts[11], outputUnits: starts[12], paramUnit: starts[14] };
 }

@@ -1,5 +1,6 @@
-import type { GPU as GpuClass, IKernelRunShortcut, Texture } from 'gpu.js';
+import type { GPU as GpuClass, IGPUKernelSettings, IKernelRunShortcut, Texture } from 'gpu.js';
 import { selectGpujsMode, type GpujsMode } from './gpujs-mode.js';
+import { backwardLevelFused, batchFused, forwardLevelFused, mapFirst, mapSecond, momentsFused, outputLayerFused } from './device-fused-sources.js';
 import * as curvatureSources from './device-curvature-sources.js';
 import * as metricSources from './device-metric-sources.js';
 import * as outputSources from './device-output-sources.js';
@@ -7,6 +8,19 @@ import * as propagationSources from './device-sources.js';
 import * as updateSources from './device-update-sources.js';
 
 const sources = { ...propagationSources, ...outputSources, ...metricSources, ...curvatureSources, ...updateSources };
+
+const fusedSources = { forwardLevelFused, backwardLevelFused, momentsFused, outputLayerFused, batchFused };
+
+/** The name of a fused device kernel (headlessgl mode only: see `device-fused-sources.ts`). */
+export type FusedKernel = keyof typeof fusedSources;
+
+/** The outputs of one fused launch, each new device data owned by the caller. */
+export interface FusedOutputs {
+  result: DeviceData;
+  first: DeviceData;
+  /** Only when two extra outputs were asked for. */
+  second?: DeviceData;
+}
 
 /** The name of a device kernel (a function of the `device-*sources.ts` modules). */
 export type DeviceKernel = keyof typeof sources;
@@ -31,6 +45,14 @@ export interface DeviceRuntime {
    * arguments are copied to the device by gpu.js: callers count them as uploads.
    */
   launch(name: DeviceKernel, threads: number, ...args: KernelArg[]): DeviceData;
+  /** Whether {@link launchFused} is available (headlessgl mode: gpu.js kernel maps). */
+  readonly fused: boolean;
+  /**
+   * Runs fused kernel `name` (one draw; the result and `outputs` extra outputs of length
+   * `threads`, as {@link launch}). With `outputs` = 1 the kernel's `mapSecond` is a plain function.
+   * NOTE: on llvmpipe each render target of a draw costs ~0.2 ms, so outputs nobody reads are not drawn.
+   */
+  launchFused(name: FusedKernel, threads: number, outputs: 1 | 2, ...args: KernelArg[]): FusedOutputs;
   /** The first `length` values of device data, on the host (callers count this read). */
   toHost(data: DeviceData, length: number): Float32Array;
   /** Frees device data (deletes a texture; drops nothing else). */
@@ -61,39 +83,47 @@ export function deviceRuntime(requested?: GpujsMode): DeviceRuntime {
 const isArray = (data: DeviceData): data is Float32Array => data instanceof Float32Array;
 
 function createRuntime(gpu: GpuClass, mode: GpujsMode, reason: string): DeviceRuntime {
-  const kernels = new Map<DeviceKernel, { run: IKernelRunShortcut; threads: number }>();
-  const kernel = (name: DeviceKernel) => {
-    let k = kernels.get(name);
+  const kernels = new Map<string, { run: IKernelRunShortcut; threads: number }>();
+  const kernel = (name: DeviceKernel | FusedKernel, outputs: number) => {
+    const key = outputs > 0 ? `${name}/${outputs}` : name;
+    let k = kernels.get(key);
     if (!k) {
-      const run = gpu.createKernel(sources[name] as never, {
-        output: [1],
-        dynamicOutput: true,
-        dynamicArguments: true,
-        precision: 'single',
-        tactic: 'precision',
-        pipeline: true,
-        immutable: true,
-      });
+      const options: IGPUKernelSettings = { output: [1], dynamicOutput: true, dynamicArguments: true, precision: 'single', tactic: 'precision', pipeline: true, immutable: true };
+      const fused = fusedSources[name as FusedKernel] as never;
+      const run =
+        outputs === 2
+          ? (gpu.createKernelMap({ first: mapFirst, second: mapSecond }, fused, options) as unknown as IKernelRunShortcut)
+          : outputs === 1
+            ? (gpu.createKernelMap({ first: mapFirst }, fused, { ...options, functions: [mapSecond] }) as unknown as IKernelRunShortcut)
+            : gpu.createKernel(sources[name as DeviceKernel] as never, options);
       // Loops take their bounds from arguments; GL needs a compile-time ceiling.
       run.setLoopMaxIterations(1 << 20);
       keepModules(run);
       k = { run, threads: 1 };
-      kernels.set(name, k);
+      kernels.set(key, k);
     }
     return k;
+  };
+  const run = (name: DeviceKernel | FusedKernel, outputs: number, threads: number, args: KernelArg[]): unknown => {
+    const k = kernel(name, outputs);
+    // NOTE: gpu.js reallocates a kernel's output texture on every setOutput, so only on a change.
+    if (k.threads !== threads) {
+      k.run.setOutput([threads]);
+      k.threads = threads;
+      forgetPreviousArguments(k.run);
+    }
+    return (k.run as unknown as (...a: KernelArg[]) => unknown)(...args);
   };
   return {
     mode,
     reason,
+    fused: mode === 'headlessgl',
+    launchFused(name, threads, outputs, ...args) {
+      if (mode !== 'headlessgl') throw new Error(`fused kernel ${name} launched in ${mode} mode`);
+      return run(name, outputs, threads, args) as FusedOutputs;
+    },
     launch(name, threads, ...args) {
-      const k = kernel(name);
-      // NOTE: gpu.js reallocates a kernel's output texture on every setOutput, so only on a change.
-      if (k.threads !== threads) {
-        k.run.setOutput([threads]);
-        k.threads = threads;
-        forgetPreviousArguments(k.run);
-      }
-      const result = (k.run as unknown as (...a: KernelArg[]) => DeviceData)(...args);
+      const result = run(name, 0, threads, args) as DeviceData;
       if (isArray(result)) return result.length === threads ? result : result.slice(0, threads);
       if (typeof result?.delete !== 'function') throw new TypeError(`gpu.js kernel ${name} returned ${typeof result}`);
       return result;

@@ -135,43 +135,41 @@ export function onlineDirection(this: KernelThis, old: A, inverses: A, gradient:
 }
 
 /**
- * Quasi-diagonal weights (Eq. 22, 32), thread p: δw_i = (G_i A_00 - G_0 A_0i) / (A_ii A_00 - A_0i²)
- * with ε on A_00 and A_ii, 0 where that denominator is not positive; 0 at the biases.
+ * Quasi-diagonal step (Eq. 22-23, 33) in one launch, thread p of unit k = paramUnit[p], bias b:
+ * a weight δw_i = (G_i A_00 - G_0 A_0i) / ((A_ii + ε) A_00 - A_0i²) (0 when that is not positive,
+ * A_00 = A_bb + ε); the bias δw_0 = G_0/A_00 - Σ_i (A_0i/A_00) δw_i (0 when A_00 ≤ 0), its
+ * weights recomputed by its own thread.
+ * NOTE: the bias thread redoes its unit's O(fan-in) weights instead of a second launch reading them.
  */
-export function quasiDiagonalWeight(this: KernelThis, diagonal: A, cross: A, gradient: A, paramUnit: A, blockOffsets: A, epsilon: number): number {
+export function quasiDiagonalStep(this: KernelThis, diagonal: A, cross: A, gradient: A, paramUnit: A, blockOffsets: A, epsilon: number): number {
   const p = this.thread.x;
   const k = paramUnit[p];
   const b = blockOffsets[k];
-  if (Math.abs(b - p) < 0.5) {
+  const a00 = diagonal[b] + epsilon;
+  const g0 = gradient[b];
+  if (Math.abs(b - p) > 0.5) {
+    const a0i = cross[p];
+    const denominator = (diagonal[p] + epsilon) * a00 - a0i * a0i;
+    if (denominator > 0) {
+      return (gradient[p] * a00 - g0 * a0i) / denominator;
+    }
     return 0;
   }
-  const a00 = diagonal[b] + epsilon;
-  const a0i = cross[p];
-  const denominator = (diagonal[p] + epsilon) * a00 - a0i * a0i;
-  if (denominator > 0) {
-    return (gradient[p] * a00 - gradient[b] * a0i) / denominator;
-  }
-  return 0;
-}
-
-/** Quasi-diagonal biases (Eq. 23, 33), thread p: δw_0 = G_0/A_00 - Σ_i (A_0i/A_00) δw_i; weights pass through. */
-export function quasiDiagonalBias(this: KernelThis, weights: A, diagonal: A, cross: A, gradient: A, paramUnit: A, blockOffsets: A, epsilon: number): number {
-  const p = this.thread.x;
-  const k = paramUnit[p];
-  const b = blockOffsets[k];
-  if (Math.abs(b - p) > 0.5) {
-    return weights[p];
-  }
-  const a00 = diagonal[p] + epsilon;
   if (a00 <= 0) {
     return 0;
   }
   const last = blockOffsets[k + 1];
   let correction = 0;
   for (let q = p + 1; q < last; q++) {
-    correction += (cross[q] / a00) * weights[q];
+    const a0q = cross[q];
+    const dq = (diagonal[q] + epsilon) * a00 - a0q * a0q;
+    let wq = 0;
+    if (dq > 0) {
+      wq = (gradient[q] * a00 - g0 * a0q) / dq;
+    }
+    correction += (a0q / a00) * wq;
   }
-  return gradient[p] / a00 - correction;
+  return g0 / a00 - correction;
 }
 
 /** Diagonal step, thread p: G_p / (A_pp + ε), or G_p / √(A_pp + ε) with root = 1 (AdaGrad); 0 where A_pp + ε ≤ 0. */

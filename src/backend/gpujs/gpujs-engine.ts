@@ -5,7 +5,7 @@ import type { DeviceBuffer, Engine, EngineWorkspace, EntryBuffers, OutputMetricB
 import { metricLayout, type MetricLayout } from '../kernels.js';
 import { blocksTimesVector, diagonalSolve, invertBlocks, onlineBlockStep, quasiDiagonalSolve, solveUnitBlocks, unitBlocks } from './device-curvature.js';
 import { fisherModulus, monteCarloModulus, outputMetric, transferRates } from './device-metric.js';
-import { checkDeviceSizes, deviceNetwork, deviceNetworkData, type DeviceNetwork } from './device-network.js';
+import { checkDeviceSizes, deviceNetwork, deviceNetworkData, packNetwork, type DeviceNetwork, type PackedNetwork } from './device-network.js';
 import { DeviceMemory, GpujsBuffer, dev } from './device-memory.js';
 import type { DeviceRuntime } from './device-runtime.js';
 import { EXACT_INDEX_LIMIT } from './gpujs-mode.js';
@@ -24,6 +24,10 @@ const INTERPRETATION_CODE = { square: 0, bernoulli: 1, softmax: 2, spherical: 3 
  * inside one call is shaped to its work instead (transfer-rate windows, packed block groups).
  * Kernels are compiled once per gpu.js mode and shared by engines (see `deviceRuntime`); the
  * network's index arrays are uploaded once, at open (counted then).
+ * NOTE: in headlessgl mode a launch costs ~0.2–1 ms of llvmpipe draw time, so a forward level
+ * (V, a, r), a backward level (b, b̃, m̃), the output layer (ℓ, b̃), a batch (inputs, targets) and
+ * the gradient with its quasi-diagonal entries are one launch each (gpu.js kernel maps,
+ * `device-fused-sources.ts`); in webasm mode launches are cheap and the separate kernels remain.
  */
 export class GpujsEngine extends DeviceMemory implements Engine {
   readonly backend = 'gpujs';
@@ -32,6 +36,8 @@ export class GpujsEngine extends DeviceMemory implements Engine {
   readonly interpretation: number;
   /** The network's constants on the device (uploaded and counted at open). */
   readonly constants: DeviceNetwork;
+  /** The constants of the fused kernels in one device array (headlessgl mode only). */
+  private readonly packed?: PackedNetwork;
   private readonly metrics = new Map<EngineWorkspace, OutputMetricBuffers>();
 
   constructor(
@@ -46,6 +52,7 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     this.layout = metricLayout(net);
     this.interpretation = INTERPRETATION_CODE[net.interpretation];
     this.constants = deviceNetwork(net, this.layout, (values) => this.toDevice(values), runtime.mode === 'headlessgl');
+    if (runtime.fused) this.packed = packNetwork(net, this.constants, (name, threads, ...args) => this.launch(name, threads, ...args), (data) => this.release(data));
   }
 
   // Memory (buffers, uploads and reads: see DeviceMemory).
@@ -80,6 +87,7 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     this.live.clear();
     this.metrics.clear();
     this.release(...deviceNetworkData(this.constants));
+    if (this.packed) this.release(this.packed.data);
     this.disposed = true;
   }
 
@@ -87,6 +95,18 @@ export class GpujsEngine extends DeviceMemory implements Engine {
 
   setBatch(ws: EngineWorkspace, batch: Batch): void {
     if (batch.size !== this.size) throw new UsageError([problem('batch-size', `a batch of ${batch.size} samples given to an engine opened for ${this.size}`)]);
+    if (this.runtime.fused && batch.inputs.length > 0 && batch.targets.length > 0) {
+      // One launch for both: the counted uploads are the same two arrays as `upload`'s.
+      const inputs = Float32Array.from(batch.inputs);
+      const targets = Float32Array.from(batch.targets);
+      this.transfers.upload(inputs.byteLength);
+      this.transfers.upload(targets.byteLength);
+      const out = this.launchFused('batchFused', ws.act.length, 1, ws.act, inputs, targets, inputs.length, targets.length);
+      this.assign(ws.act, out.result);
+      // NOTE: the targets keep the whole [nUnits × S] output texture; only their first rows are read.
+      this.assign(ws.targets, out.first);
+      return;
+    }
     this.upload(ws.act, batch.inputs, 0);
     this.upload(ws.targets, batch.targets, 0);
   }
@@ -95,6 +115,15 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     const c = this.constants;
     const [start, end] = this.levelRange(level);
     const S = this.size;
+    const t = this.packed;
+    if (t) {
+      const n = this.net.nUnits * S;
+      const out = this.launchFused('forwardLevelFused', n, 2, ws.pre, ws.act, ws.deriv, dev(params), t.data, t.inSources, t.U, start, end, S);
+      this.assign(ws.pre, out.result);
+      this.assign(ws.act, out.first);
+      if (out.second) this.assign(ws.deriv, out.second);
+      return;
+    }
     this.update(ws.pre, 'forwardSum', ws.pre, ws.act, dev(params), c.inOffsets, c.inSources, c.blockOffsets, c.gain, start, end, S);
     this.update(ws.act, 'forwardActivation', ws.act, ws.pre, c.kind, c.scale, c.shift, c.gainScale, start, end, S, 0);
     this.update(ws.deriv, 'forwardActivation', ws.deriv, ws.pre, c.kind, c.scale, c.shift, c.gainScale, start, end, S, 1);
@@ -108,6 +137,15 @@ export class GpujsEngine extends DeviceMemory implements Engine {
   writeOutputLayer(ws: EngineWorkspace, targets: DeviceBuffer, backReduced: DeviceBuffer, loss?: DeviceBuffer): void {
     const c = this.constants;
     const { nOutputs } = this.net;
+    const t = this.packed;
+    if (loss && t) {
+      const n = this.net.nUnits * this.size;
+      const out = this.launchFused('outputLayerFused', n, 1, backReduced, ws.act, ws.pre, ws.deriv, targets, t.data, t.outputUnits, t.U, this.interpretation, nOutputs, this.size);
+      this.assign(backReduced, out.result);
+      // NOTE: the loss keeps the whole [nUnits × S] output texture; only its first S entries are read.
+      this.assign(loss, out.first);
+      return;
+    }
     if (loss) this.update(loss, 'outputLoss', ws.act, ws.pre, targets, c.outputUnits, c.isTanh, this.interpretation, nOutputs, this.size);
     this.update(backReduced, 'outputBack', backReduced, ws.act, ws.deriv, targets, c.outputIndex, c.outputUnits, c.isTanh, this.interpretation, nOutputs, this.size);
   }
@@ -125,6 +163,17 @@ export class GpujsEngine extends DeviceMemory implements Engine {
   backwardSums(params: DeviceBuffer, deriv: DeviceBuffer, level: number, backReduced: DeviceBuffer, back?: DeviceBuffer, modulus?: DeviceBuffer): void {
     const c = this.constants;
     const [start, end] = this.levelRange(level);
+    const t = this.packed;
+    if (t && (back || modulus)) {
+      // One launch for b, b̃ and m̃; an output not asked for is computed from a stand-in and dropped.
+      const n = this.net.nUnits * this.size;
+      const out = this.launchFused('backwardLevelFused', n, modulus ? 2 : 1, backReduced, back ?? backReduced, modulus ?? backReduced, dev(params), t.data, t.outTargets, t.outParams, t.U, dev(deriv), start, end, this.size, modulus ? 1 : 0);
+      this.assign(backReduced, out.result);
+      if (back) this.assign(back, out.first);
+      else this.release(out.first);
+      if (modulus && out.second) this.assign(modulus, out.second);
+      return;
+    }
     const edges = [dev(params), c.outOffsets, c.outTargets, c.outParams, c.outputIndex, dev(deriv), start, end, this.size] as const;
     if (back) this.update(back, 'backwardSum', back, dev(backReduced), ...edges, 1, 0);
     this.update(backReduced, 'backwardSum', backReduced, dev(backReduced), ...edges, 1, 1);
@@ -135,6 +184,14 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     const c = this.constants;
     const moment = (target: DeviceBuffer, y: DeviceBuffer, power: number) =>
       this.update(target, 'moment', ws.act, dev(y), c.paramUnit, c.blockOffsets, c.inOffsets, c.inSources, this.size, power);
+    const t = this.packed;
+    if (entries && t) {
+      const o = this.launchFused('momentsFused', this.net.nParams, entries.cross ? 2 : 1, ws.act, ws.backReduced, entries.modulus, t.data, t.paramUnit, t.inSources, t.U, this.size);
+      this.assign(out, o.result);
+      this.assign(entries.diagonal, o.first);
+      if (entries.cross && o.second) this.assign(entries.cross, o.second);
+      return;
+    }
     moment(out, ws.backReduced, 1);
     if (entries) {
       moment(entries.diagonal, entries.modulus, 2);
