@@ -18,7 +18,7 @@ const REDUCE = { sum: 0, min: 1, nonFinite: 2, negative: 3 } as const;
 
 /** The engine's own buffer behind a {@link DeviceBuffer}. */
 export function dev(b: DeviceBuffer): GpujsBuffer {
-  if (!(b instanceof GpujsBuffer)) throw new TypeError('a buffer of another engine was given to a gpujs engine');
+  if (!(b instanceof GpujsBuffer)) throw new UsageError([problem('engine', 'a buffer of another engine was given to a gpujs engine')]);
   return b;
 }
 
@@ -37,13 +37,13 @@ export class DeviceMemory {
 
   /** Runs a kernel over `threads` threads; buffers pass their current data. Returns new device data (the caller's to release). */
   launch(name: DeviceKernel, threads: number, ...args: LaunchArg[]): DeviceData {
-    if (this.disposed) throw new Error('gpujs engine used after dispose()');
+    if (this.disposed) throw new UsageError([problem('engine', 'gpujs engine used after dispose()')]);
     return this.runtime.launch(name, Math.max(1, threads), ...args.map((a) => (a instanceof GpujsBuffer ? a.data : (a as DeviceData | number))));
   }
 
   /** Runs a fused kernel (headlessgl mode only) over `threads` threads with 1 or 2 extra outputs: new device data, the caller's to release. */
   launchFused(name: FusedKernel, threads: number, outputs: 1 | 2, ...args: LaunchArg[]): FusedOutputs {
-    if (this.disposed) throw new Error('gpujs engine used after dispose()');
+    if (this.disposed) throw new UsageError([problem('engine', 'gpujs engine used after dispose()')]);
     return this.runtime.launchFused(name, Math.max(1, threads), outputs, ...args.map((a) => (a instanceof GpujsBuffer ? a.data : (a as DeviceData | number))));
   }
 
@@ -117,7 +117,7 @@ export class DeviceMemory {
   /** Host → device copy into `buffer` from `offset` (counted): a whole buffer directly, a range by a splice on the device. */
   upload(buffer: DeviceBuffer, values: ArrayLike<number>, offset = 0): void {
     if (values.length === 0) return;
-    if (offset < 0 || offset + values.length > buffer.length) throw new RangeError(`upload of ${values.length} values at ${offset} into a buffer of ${buffer.length}`);
+    if (offset < 0 || offset + values.length > buffer.length) throw new UsageError([problem('engine', `upload of ${values.length} values at ${offset} into a buffer of ${buffer.length}`)]);
     if (offset === 0 && values.length === buffer.length) return this.assign(buffer, this.toDevice(values));
     const f32 = Float32Array.from(values);
     this.transfers.upload(f32.byteLength);

@@ -1,3 +1,4 @@
+import { NumericalError, problem } from '../../errors.js';
 import type { GPU as GpuClass, IGPUKernelSettings, IKernelRunShortcut, Texture } from 'gpu.js';
 import { selectGpujsMode, type GpujsMode } from './gpujs-mode.js';
 import { backwardLevelFused, batchFused, forwardLevelFused, mapFirst, mapSecond, momentsFused, outputLayerFused } from './device-fused-sources.js';
@@ -119,13 +120,13 @@ function createRuntime(gpu: GpuClass, mode: GpujsMode, reason: string): DeviceRu
     reason,
     fused: mode === 'headlessgl',
     launchFused(name, threads, outputs, ...args) {
-      if (mode !== 'headlessgl') throw new Error(`fused kernel ${name} launched in ${mode} mode`);
+      if (mode !== 'headlessgl') throw new NumericalError([problem('gpujs', `fused kernel ${name} launched in ${mode} mode`)]);
       return run(name, outputs, threads, args) as FusedOutputs;
     },
     launch(name, threads, ...args) {
       const result = run(name, 0, threads, args) as DeviceData;
       if (isArray(result)) return result.length === threads ? result : result.slice(0, threads);
-      if (typeof result?.delete !== 'function') throw new TypeError(`gpu.js kernel ${name} returned ${typeof result}`);
+      if (typeof result?.delete !== 'function') throw new NumericalError([problem('gpujs', `gpu.js kernel ${name} returned ${typeof result}`)]);
       return result;
     },
     toHost(data, length) {

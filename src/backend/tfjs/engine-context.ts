@@ -1,3 +1,4 @@
+import { UsageError, problem } from '../../errors.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import type { DeviceBuffer, EngineWorkspace, TransferCounter } from '../engine.js';
@@ -60,13 +61,13 @@ export class TfjsWorkspace implements EngineWorkspace {
 
 /** The tensor buffer behind a {@link DeviceBuffer} of a tfjs engine. */
 export function tensorBuffer(b: DeviceBuffer): TensorBuffer {
-  if (!(b instanceof TensorBuffer)) throw new TypeError('a buffer of another engine was given to the tfjs engine');
+  if (!(b instanceof TensorBuffer)) throw new UsageError([problem('engine', 'a buffer of another engine was given to the tfjs engine')]);
   return b;
 }
 
 /** The tfjs workspace behind an {@link EngineWorkspace}. */
 export function tfjsWorkspace(ws: EngineWorkspace): TfjsWorkspace {
-  if (!(ws instanceof TfjsWorkspace)) throw new TypeError('a workspace of another engine was given to the tfjs engine');
+  if (!(ws instanceof TfjsWorkspace)) throw new UsageError([problem('engine', 'a workspace of another engine was given to the tfjs engine')]);
   return ws;
 }
 

@@ -1,3 +1,4 @@
+import { UsageError, problem } from '../../errors.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { DeviceBuffer } from '../engine.js';
 
@@ -47,7 +48,7 @@ export class TensorBuffer implements DeviceBuffer {
   /** Replaces the whole buffer by `t` (any shape, `length` numbers), which the buffer then owns. */
   set(t: TF.Tensor): void {
     this.check();
-    if (t.size !== this.length) throw new RangeError(`a tensor of ${t.size} numbers written to a buffer of ${this.length}`);
+    if (t.size !== this.length) throw new UsageError([problem('engine', `a tensor of ${t.size} numbers written to a buffer of ${this.length}`)]);
     const next = this.own(t);
     this.release();
     this.pieces = [{ offset: 0, length: this.length, tensor: next }];
@@ -57,7 +58,7 @@ export class TensorBuffer implements DeviceBuffer {
   write(offset: number, t: TF.Tensor): void {
     this.check();
     const end = offset + t.size;
-    if (offset < 0 || end > this.length) throw new RangeError(`write of ${t.size} numbers at ${offset} outside a buffer of ${this.length}`);
+    if (offset < 0 || end > this.length) throw new UsageError([problem('engine', `write of ${t.size} numbers at ${offset} outside a buffer of ${this.length}`)]);
     if (t.size === 0) return;
     if (offset === 0 && end === this.length) return this.set(t);
     const piece: Piece = { offset, length: t.size, tensor: this.own(t) };
@@ -143,6 +144,6 @@ export class TensorBuffer implements DeviceBuffer {
   }
 
   private check(): void {
-    if (this.disposed) throw new Error('a tfjs engine buffer was used after it was freed');
+    if (this.disposed) throw new UsageError([problem('engine', 'a tfjs engine buffer was used after it was freed')]);
   }
 }

@@ -291,6 +291,6 @@ export class TfjsEngine implements Engine {
   }
 
   private check(): void {
-    if (this.disposed) throw new Error('the tfjs engine was used after dispose()');
+    if (this.disposed) throw new UsageError([problem('engine', 'the tfjs engine was used after dispose()')]);
   }
 }
