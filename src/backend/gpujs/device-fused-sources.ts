@@ -1,3 +1,4 @@
+import { activationSlope, activationValue } from './device-helpers.js';
 /**
  * Fused gpu.js kernels for headlessgl mode: each is the main function of a gpu.js kernel map
  * (`createKernelMap`), whose extra outputs are the values passed to the identity functions
@@ -64,27 +65,8 @@ export function forwardLevelFused(
     }
     z = net[u0 + U + k] * sum;
     const code = net[u0 + k];
-    let value = z;
-    let slope = 1;
-    if (code < 1.5) {
-      const q = Math.exp(-Math.abs(z));
-      const high = 1 / (1 + q);
-      if (z >= 0) {
-        value = high;
-      } else {
-        value = q * high;
-      }
-      slope = high * (q * high);
-    } else if (code < 2.5) {
-      const t = Math.exp(-2 * Math.abs(z));
-      const magnitude = (1 - t) / (1 + t);
-      if (z >= 0) {
-        value = magnitude;
-      } else {
-        value = -magnitude;
-      }
-      slope = (4 * t) / ((1 + t) * (1 + t));
-    }
+    const value = activationValue(code, z);
+    const slope = activationSlope(code, z);
     a = net[u0 + 2 * U + k] * value + net[u0 + 3 * U + k];
     r = net[u0 + 4 * U + k] * slope;
   }

@@ -3,6 +3,7 @@ import type { GPU as GpuClass, IGPUKernelSettings, IKernelRunShortcut, Texture }
 import { selectGpujsMode, type GpujsMode } from './gpujs-mode.js';
 import { backwardLevelFused, batchFused, forwardLevelFused, mapFirst, mapSecond, momentsFused, outputLayerFused } from './device-fused-sources.js';
 import * as curvatureSources from './device-curvature-sources.js';
+import { activationSlope, activationValue } from './device-helpers.js';
 import * as metricSources from './device-metric-sources.js';
 import * as outputSources from './device-output-sources.js';
 import * as propagationSources from './device-sources.js';
@@ -83,19 +84,22 @@ export function deviceRuntime(requested?: GpujsMode): DeviceRuntime {
 
 const isArray = (data: DeviceData): data is Float32Array => data instanceof Float32Array;
 
+/** Helper functions the kernels may call (gpu.js compiles in those a kernel uses). */
+const HELPERS = [activationValue, activationSlope] as unknown as Array<(...args: number[]) => number>;
+
 function createRuntime(gpu: GpuClass, mode: GpujsMode, reason: string): DeviceRuntime {
   const kernels = new Map<string, { run: IKernelRunShortcut; threads: number }>();
   const kernel = (name: DeviceKernel | FusedKernel, outputs: number) => {
     const key = outputs > 0 ? `${name}/${outputs}` : name;
     let k = kernels.get(key);
     if (!k) {
-      const options: IGPUKernelSettings = { output: [1], dynamicOutput: true, dynamicArguments: true, precision: 'single', tactic: 'precision', pipeline: true, immutable: true };
+      const options: IGPUKernelSettings = { output: [1], dynamicOutput: true, dynamicArguments: true, precision: 'single', tactic: 'precision', pipeline: true, immutable: true, functions: HELPERS };
       const fused = fusedSources[name as FusedKernel] as never;
       const run =
         outputs === 2
           ? (gpu.createKernelMap({ first: mapFirst, second: mapSecond }, fused, options) as unknown as IKernelRunShortcut)
           : outputs === 1
-            ? (gpu.createKernelMap({ first: mapFirst }, fused, { ...options, functions: [mapSecond] }) as unknown as IKernelRunShortcut)
+            ? (gpu.createKernelMap({ first: mapFirst }, fused, { ...options, functions: [...HELPERS, mapSecond] }) as unknown as IKernelRunShortcut)
             : gpu.createKernel(sources[name as DeviceKernel] as never, options);
       // Loops take their bounds from arguments; GL needs a compile-time ceiling.
       run.setLoopMaxIterations(1 << 20);

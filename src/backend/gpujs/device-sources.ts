@@ -1,3 +1,4 @@
+import { activationSlope, activationValue } from './device-helpers.js';
 /**
  * Device-resident gpu.js kernels: elementwise helpers, reductions and propagation. gpu.js
  * compiles each function's source to a GLSL fragment shader (headlessgl) or to WebAssembly
@@ -126,31 +127,10 @@ export function forwardActivation(this: KernelThis, old: A, pre: A, kind: A, sca
   }
   const z = pre[x];
   const code = kind[k];
-  let value = z;
-  let slope = 1;
-  if (code < 1.5) {
-    const e = Math.exp(-Math.abs(z));
-    const high = 1 / (1 + e);
-    if (z >= 0) {
-      value = high;
-    } else {
-      value = e * high;
-    }
-    slope = high * (e * high);
-  } else if (code < 2.5) {
-    const t = Math.exp(-2 * Math.abs(z));
-    const magnitude = (1 - t) / (1 + t);
-    if (z >= 0) {
-      value = magnitude;
-    } else {
-      value = -magnitude;
-    }
-    slope = (4 * t) / ((1 + t) * (1 + t));
-  }
   if (which > 0.5) {
-    return gainScale[k] * slope;
+    return gainScale[k] * activationSlope(code, z);
   }
-  return scale[k] * value + shift[k];
+  return scale[k] * activationValue(code, z) + shift[k];
 }
 
 /**
