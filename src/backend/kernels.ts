@@ -57,16 +57,6 @@ export function metricLayout(net: CompiledNetwork): MetricLayout {
   return layout;
 }
 
-/**
- * Writes the online vector u = √ψ̃_k(x)·(1, a_i(x)) of unit k (Eq. 37), read from sample `sample`
- * of the unit-major `act` and `modulus` ([nUnits × size]), into `out[o .. o + n_k - 1]`.
- */
-export function onlineVector(net: CompiledNetwork, k: number, act: Float64Array, modulus: Float64Array, size: number, sample: number, out: Float64Array | Float32Array, o: number): void {
-  const root = Math.sqrt(Math.max(0, modulus[k * size + sample]));
-  out[o] = root;
-  for (let e = net.inOffsets[k], i = 1; e < net.inOffsets[k + 1]; e++, i++) out[o + i] = root * act[net.inSources[e] * size + sample];
-}
-
 /** Quasi-diagonal metric entries requested from {@link PropagationKernels.gradient}. */
 export interface QuasiDiagonalEntries {
   /** Per-sample reduced modulus ψ̃, [nUnits × size]. */

@@ -1,6 +1,7 @@
 import { addToDiagonal, choleskyInPlace, choleskySolve, pivotedCholeskySolve } from '../../linalg/cholesky.js';
 import { blockTimesVector, discountedRankOneUpdate } from '../../linalg/sherman-morrison.js';
-import { onlineVector, type UpdateKernels } from '../kernels.js';
+import type { CompiledNetwork } from '../../engine/compiled-network.js';
+import type { UpdateKernels } from '../kernels.js';
 
 /**
  * Float64 CPU kernels of the update phase: the per-unit solves δw = (A + εI)⁻¹G (Eq. 20, 30),
@@ -69,3 +70,13 @@ export const cpuUpdateKernels: UpdateKernels = {
     return refused;
   },
 };
+
+/**
+ * Writes the online vector u = √ψ̃_k(x)·(1, a_i(x)) of unit k (Eq. 37), read from sample `sample`
+ * of the unit-major `act` and `modulus` ([nUnits × size]), into `out[o .. o + n_k - 1]`.
+ */
+function onlineVector(net: CompiledNetwork, k: number, act: Float64Array, modulus: Float64Array, size: number, sample: number, out: Float64Array | Float32Array, o: number): void {
+  const root = Math.sqrt(Math.max(0, modulus[k * size + sample]));
+  out[o] = root;
+  for (let e = net.inOffsets[k], i = 1; e < net.inOffsets[k + 1]; e++, i++) out[o + i] = root * act[net.inSources[e] * size + sample];
+}
