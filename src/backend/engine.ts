@@ -204,6 +204,43 @@ export interface Engine {
    * H and δw are not: the caller re-inverts).
    */
   onlineBlockStep(blocks: DeviceBuffer, inverses: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer, sample: number, gradient: DeviceBuffer, decay: number, out: DeviceBuffer): number[];
+
+  // Kronecker factors (groups of units; seeds 001, 002, 004).
+  /** Prepares lists of rows for {@link groupGram} (see {@link gramLayout}). */
+  gramPlan(rows: readonly Int32Array[]): GramPlan;
+  /**
+   * Second moments of row lists over the batch: for every list g of `plan` (rows ρ, m_g of them),
+   * out[offsets[g] + a·m_g + b] += scale · Σ_s w_s x[ρ_a, s] x[ρ_b, s], with x[-1, s] = 1 and
+   * w_s = weights[weightRow·size + s] (1 without weights). `x` is per-unit [nUnits × size];
+   * `out` has `plan.offsets[lists]` numbers.
+   */
+  groupGram(x: DeviceBuffer, plan: GramPlan, out: DeviceBuffer, scale: number, weights?: DeviceBuffer, weightRow?: number): void;
+  /** dst[k·size + s] += weights[weightRow·size + s] · src[k·size + s] for every unit k and sample s. */
+  accumulateWeighted(dst: DeviceBuffer, src: DeviceBuffer, weights: DeviceBuffer, weightRow: number): void;
+  /**
+   * b̃(x, y) of every non-input unit into `out` ([nUnits × size]; input rows zero) for outputs
+   * y ~ ω(x) sampled from one draw of host numbers (`draw`: [nOutputs × size], as one draw of
+   * {@link monteCarloModulus}): the output layer and backward pass with y. `ws` keeps its own b, b̃.
+   */
+  sampledBackward(params: DeviceBuffer, ws: EngineWorkspace, draw: Float64Array, out: DeviceBuffer): void;
+}
+
+/**
+ * Lists of rows for {@link Engine.groupGram}, prepared once by {@link Engine.gramPlan} (an
+ * engine may attach its own index tensors or textures to it; they live as long as the engine).
+ */
+export interface GramPlan {
+  /** Rows of each list: unit ids, -1 standing for the constant 1 of the homogeneous ā. */
+  readonly rows: readonly Int32Array[];
+  /** Where list g's m_g × m_g matrix (row-major) starts in the output; length lists + 1. */
+  readonly offsets: Int32Array;
+}
+
+/** The rows of a {@link GramPlan} and its output offsets (what every engine's `gramPlan` starts from). */
+export function gramLayout(rows: readonly Int32Array[]): GramPlan {
+  const offsets = new Int32Array(rows.length + 1);
+  rows.forEach((r, g) => (offsets[g + 1] = offsets[g] + r.length * r.length));
+  return { rows, offsets };
 }
 
 /** A backend: a name, a precision, and engines opened per network and batch size. */

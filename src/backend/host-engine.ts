@@ -5,7 +5,7 @@ import { UsageError, problem } from '../errors.js';
 import { invertBlock, blockTimesVector } from '../linalg/sherman-morrison.js';
 import { outputBackpropagatedModulus, outputMetric, targetsFromDraws } from '../metrics/output-metric.js';
 import { buildTransferPlan, type TransferPlan } from '../metrics/transfer-plan.js';
-import { TransferCounter, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type OutputMetricBuffers } from './engine.js';
+import { TransferCounter, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers, gramLayout } from './engine.js';
 import { metricLayout, type Kernels, type MetricLayout } from './kernels.js';
 
 /** A workspace of host arrays, usable by the host-array kernels. */
@@ -153,9 +153,7 @@ export class HostEngine implements Engine {
     const S = ws.size;
     const { net } = this;
     const hws = hostWs(ws);
-    let draw = this.drawWorkspaces.get(S);
-    if (!draw) this.drawWorkspaces.set(S, (draw = this.workspace(S) as HostWorkspace));
-    const scratch: HostWorkspace = { ...hws, back: draw.back, backReduced: draw.backReduced, loss: draw.loss, targets: draw.targets };
+    const scratch = this.drawWorkspace(hws);
     const out = host(modulus);
     out.fill(0);
     const K = draws.length / (net.nOutputs * S);
@@ -210,6 +208,60 @@ export class HostEngine implements Engine {
   onlineBlockStep(blocks: DeviceBuffer, inverses: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer, sample: number, gradient: DeviceBuffer, decay: number, out: DeviceBuffer): number[] {
     const hws = hostWs(ws);
     return this.kernels.onlineBlockStep(this.net, this.layout, host(blocks), host(inverses), hws.act, host(modulus), ws.size, sample, host(gradient), decay, host(out));
+  }
+
+  gramPlan(rows: readonly Int32Array[]): GramPlan {
+    return gramLayout(rows);
+  }
+
+  groupGram(x: DeviceBuffer, plan: GramPlan, out: DeviceBuffer, scale: number, weights?: DeviceBuffer, weightRow = 0): void {
+    const S = this.size;
+    const [X, o] = [host(x), host(out)];
+    const w = weights && host(weights).subarray(weightRow * S, (weightRow + 1) * S);
+    const row = new Float64Array(S);
+    const ones = new Float64Array(S).fill(1);
+    plan.rows.forEach((rows, g) => {
+      const m = rows.length;
+      const base = plan.offsets[g];
+      for (let a = 0; a < m; a++) {
+        const xa = rows[a] < 0 ? ones : X.subarray(rows[a] * S, (rows[a] + 1) * S);
+        for (let s = 0; s < S; s++) row[s] = w ? w[s] * xa[s] : xa[s];
+        for (let b = a; b < m; b++) {
+          const xb = rows[b] < 0 ? ones : X.subarray(rows[b] * S, (rows[b] + 1) * S);
+          let sum = 0;
+          for (let s = 0; s < S; s++) sum += row[s] * xb[s];
+          o[base + a * m + b] += scale * sum;
+          if (b !== a) o[base + b * m + a] += scale * sum;
+        }
+      }
+    });
+  }
+
+  accumulateWeighted(dst: DeviceBuffer, src: DeviceBuffer, weights: DeviceBuffer, weightRow: number): void {
+    const S = this.size;
+    const [d, x, w] = [host(dst), host(src), host(weights)];
+    const w0 = weightRow * S;
+    for (let i = 0; i < d.length; i++) d[i] += w[w0 + (i % S)] * x[i];
+  }
+
+  sampledBackward(params: DeviceBuffer, ws: EngineWorkspace, draw: Float64Array, out: DeviceBuffer): void {
+    const S = ws.size;
+    const hws = hostWs(ws);
+    const scratch = this.drawWorkspace(hws);
+    targetsFromDraws(this.net, hws, draw, scratch.targets);
+    this.outputLayer(scratch);
+    for (let l = this.net.levelOffsets.length - 2; l >= 1; l--) this.backwardLevel(params, scratch, l);
+    const o = host(out);
+    o.set(scratch.backReduced);
+    o.fill(0, 0, this.net.nInputs * S);
+  }
+
+  /** The forward pass of `ws` with its own b, b̃, loss and targets (Monte-Carlo backward passes). */
+  private drawWorkspace(hws: HostWorkspace): HostWorkspace {
+    const S = hws.size;
+    let draw = this.drawWorkspaces.get(S);
+    if (!draw) this.drawWorkspaces.set(S, (draw = this.workspace(S) as HostWorkspace));
+    return { ...hws, back: draw.back, backReduced: draw.backReduced, loss: draw.loss, targets: draw.targets };
   }
 
   private nonInputUnits(): number[] {
