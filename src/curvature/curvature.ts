@@ -1,5 +1,6 @@
 import type { DeviceBuffer, Engine, EngineWorkspace } from '../backend/engine.js';
 import { FileFormatError, UsageError, problem } from '../errors.js';
+import type { Prng } from '../random/prng.js';
 
 /**
  * What one batch (or one sample) gives a curvature: the forward and backward passes in `ws`
@@ -13,6 +14,8 @@ export interface Measurement {
   readonly ws: EngineWorkspace;
   readonly modulus: DeviceBuffer | undefined;
   readonly gradient: DeviceBuffer;
+  /** The optimizer's PRNG and Monte-Carlo draw count, for curvatures that sample outputs themselves (K-FAC's factor). */
+  readonly random?: { readonly rng: Prng; readonly mcSamples: number };
 }
 
 /** A curvature state in JSON-ready form: numbers round-trip exactly through `stringifyJson`. */
@@ -36,6 +39,12 @@ export interface Curvature<S extends CurvatureState = CurvatureState> {
   readonly withinUnits: boolean;
   /** Whether `update` reads the source's per-unit modulus ψ̃ (else the source need not compute it). */
   readonly usesModulus: boolean;
+  /**
+   * Whether the state matters across iterations even when each batch's statistic replaces the
+   * last (periodic inverses: the solve uses the factors of an earlier refresh), so that
+   * checkpoints must save it.
+   */
+  readonly carriesState?: boolean;
   /** An empty state (no statistic folded in yet). */
   init(engine: Engine): S;
   /**

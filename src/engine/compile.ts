@@ -88,6 +88,7 @@ export function compileNetwork(doc: NetworkDocument): { net: CompiledNetwork; pa
       affine.shift[id] = a.shift ?? 0;
     }
   }
+  const groups = doc.nodes.some((n) => n.attributes.group !== undefined) ? Array.from(order, (i) => doc.nodes[i].attributes.group) : undefined;
   const outputNodes = doc.nodes.map((n, i) => (n.attributes.role === 'output' ? i : -1)).filter((i) => i >= 0);
   const outputUnits = Int32Array.from(outputNodes, (i) => idOfNode[i]);
   const outputIndex = new Int32Array(nNodes).fill(-1);
@@ -113,6 +114,7 @@ export function compileNetwork(doc: NetworkDocument): { net: CompiledNetwork; pa
     blockOffsets,
     edgeParams,
     nodeIndex: Int32Array.from(order),
+    unitGroups: groups,
   };
   return { net, params: Float64Array.from(params) };
 }

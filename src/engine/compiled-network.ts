@@ -53,6 +53,8 @@ export interface CompiledNetwork {
   readonly edgeParams: Int32Array;
   /** Unit id -> index of the unit in the document's `nodes` array. */
   readonly nodeIndex: Int32Array;
+  /** Unit id -> the node attribute `group` (Kronecker groups, `--groups attribute`); undefined when no node has one. */
+  readonly unitGroups?: readonly (string | undefined)[];
 }
 
 /** Number of levels (level 0 = inputs). */

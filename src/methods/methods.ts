@@ -1,5 +1,10 @@
 import type { Curvature } from '../curvature/curvature.js';
 import { identityCurvature } from '../curvature/identity.js';
+import type { KroneckerDamping } from '../curvature/kronecker/factor-inverse.js';
+import type { FactorKind } from '../curvature/kronecker/factors.js';
+import type { KroneckerSolve } from '../curvature/kronecker/group-solve.js';
+import type { Grouping } from '../curvature/kronecker/groups.js';
+import { kroneckerCurvature } from '../curvature/kronecker/kronecker-curvature.js';
 import { onlineBlockCurvature } from '../curvature/online-blocks.js';
 import { diagonalCurvature, diagonalRootCurvature, quasiDiagonalCurvature } from '../curvature/quasi-diagonal.js';
 import { unitBlockCurvature } from '../curvature/unit-blocks.js';
@@ -14,9 +19,11 @@ import { SOURCES, type MetricSource, type SourceName } from './sources.js';
  * - quasi-diagonal: only A_00, A_0i, A_ii (Eq. 22-23, 32-33);
  * - diagonal: only A_00, A_ii (diagonal Gauss-Newton: QD with A_0i = 0);
  * - diagonal-root: G / √(A_ii + ε), Section 4's batch AdaGrad with the OP metric;
- * - whole-network: the full matrix over all parameters (Prop. 27), one solve.
+ * - whole-network: the full matrix over all parameters (Prop. 27), one solve;
+ * - kronecker: per group of units, A_g ⊗ G_g restricted to the parameters that exist (seeds
+ *   001/004 K-FAC, 002 KFLR and KFRA), the factor G_g measured as the method's `factor` says.
  */
-export const REDUCTIONS = ['none', 'full', 'quasi-diagonal', 'diagonal', 'diagonal-root', 'whole-network'] as const;
+export const REDUCTIONS = ['none', 'full', 'quasi-diagonal', 'diagonal', 'diagonal-root', 'whole-network', 'kronecker'] as const;
 export type ReductionName = (typeof REDUCTIONS)[number];
 export type MetricName = SourceName;
 
@@ -30,14 +37,19 @@ export interface MethodSpec {
   recombinationInvariant: boolean;
   /** The paper's name. */
   title: string;
+  /** Kronecker methods: how G_g is measured (exact KFLR, Monte-Carlo K-FAC, recursive KFRA). */
+  factor?: FactorKind;
 }
 
-const spec = (metric: MetricName, reduction: ReductionName, title: string): MethodSpec => ({
+const spec = (metric: MetricName, reduction: ReductionName, title: string, factor?: FactorKind): MethodSpec => ({
   metric,
   reduction,
-  invariant: metric !== 'euclidean' && (reduction === 'full' || reduction === 'quasi-diagonal' || reduction === 'whole-network'),
+  // Kronecker methods: ā maps affinely and pre-activations scale per unit under Def. 29, so the
+  // exact restricted solve is invariant; under Prop. 31 only complete groups are (see invariance).
+  invariant: metric !== 'euclidean' && (reduction === 'full' || reduction === 'quasi-diagonal' || reduction === 'whole-network' || reduction === 'kronecker'),
   recombinationInvariant: metric !== 'euclidean' && (reduction === 'full' || reduction === 'whole-network'),
   title,
+  ...(factor ? { factor } : {}),
 });
 
 /** Every method; the names are part of the CLI and the library API. */
@@ -54,6 +66,9 @@ export const METHOD_SPECS = {
   'diagonal-gauss-newton': spec('backpropagated', 'diagonal', 'Diagonal Gauss-Newton'),
   adagrad: spec('outer-product', 'diagonal-root', 'AdaGrad (batch)'),
   natural: spec('fisher', 'whole-network', 'Natural gradient'),
+  kflr: spec('fisher', 'kronecker', 'KFLR (exact Kronecker-factored Gauss-Newton)', 'exact'),
+  kfac: spec('mc-fisher', 'kronecker', 'K-FAC (Monte-Carlo Kronecker-factored Fisher)', 'monte-carlo'),
+  kfra: spec('fisher', 'kronecker', 'KFRA (recursive Kronecker-factored Gauss-Newton)', 'recursive'),
 } as const satisfies Record<string, MethodSpec>;
 
 export type MethodName = keyof typeof METHOD_SPECS;
@@ -71,16 +86,22 @@ export interface CurvatureOptions {
   epsilon?: number;
   /** Online: re-invert every block every this many updates (0: never). */
   refreshEvery?: number;
+  /** Kronecker methods: the groups, damping, solve and inverse period (see `KroneckerOptions`). */
+  groups?: Grouping;
+  kroneckerDamping?: KroneckerDamping;
+  kroneckerSolve?: KroneckerSolve;
+  inverseEvery?: number;
 }
 
 /** The curvature object of each reduction (the full reduction online: Sherman-Morrison blocks). */
-const CURVATURES: Record<ReductionName, (o: CurvatureOptions) => Curvature> = {
+const CURVATURES: Record<ReductionName, (o: CurvatureOptions, spec: MethodSpec) => Curvature> = {
   none: () => identityCurvature,
   full: (o) => (o.online ? (onlineBlockCurvature({ epsilon: o.epsilon ?? 1e-4, refreshEvery: o.refreshEvery ?? 1000 }) as Curvature) : (unitBlockCurvature as Curvature)),
   'quasi-diagonal': () => quasiDiagonalCurvature as Curvature,
   diagonal: () => diagonalCurvature as Curvature,
   'diagonal-root': () => diagonalRootCurvature as Curvature,
   'whole-network': () => wholeNetworkCurvature as Curvature,
+  kronecker: (o, spec) => kroneckerCurvature({ factor: spec.factor ?? 'exact', groups: o.groups, damping: o.kroneckerDamping, solve: o.kroneckerSolve, inverseEvery: o.inverseEvery }) as unknown as Curvature,
 };
 
 /** A method as a composition: a per-sample source × a curvature (the estimator is chosen by the trainer). */
@@ -98,6 +119,6 @@ export function createMethod(name: string, options: CurvatureOptions = {}): Meth
   if (!isMethodName(name)) throw new UsageError([problem('unknown-method', `unknown method '${name}'; available: ${METHODS.join(', ')}`)]);
   const spec: MethodSpec = METHOD_SPECS[name];
   const source = SOURCES[spec.metric];
-  const curvature = CURVATURES[spec.reduction](options);
+  const curvature = CURVATURES[spec.reduction](options, spec);
   return { name, spec, source, curvature, needsModulus: source.hasModulus && curvature.usesModulus };
 }

@@ -40,7 +40,7 @@ export class MethodRunner {
     engine.outputLayer(ws);
     const loss = engine.meanLoss(ws);
     method.source.backward({ engine, params, ws, rng: random.rng, mcSamples: random.mcSamples }, this.modulus);
-    method.curvature.update(engine, this.state, { engine, params, ws, modulus: this.modulus, gradient: this.gradient }, decay);
+    method.curvature.update(engine, this.state, { engine, params, ws, modulus: this.modulus, gradient: this.gradient, random }, decay);
     return loss;
   }
 

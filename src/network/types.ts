@@ -29,6 +29,8 @@ export interface NodeAttributes {
   gain?: number;
   scale?: number;
   shift?: number;
+  /** Name of the unit's group for the Kronecker-factored methods with `--groups attribute` (non-input units). */
+  group?: string;
   [extra: string]: unknown;
 }
 

@@ -99,7 +99,11 @@ function checkNodes(nodes: unknown, problems: Problem[]): SerializedNode[] {
     if (attrs.role === 'input') {
       if (attrs.bias !== undefined) problems.push(problem('input-bias', `${name}: input units take their value from the data and have no bias; remove "bias"`, `${path}/attributes/bias`));
       if (attrs.activation !== undefined) problems.push(problem('input-activation', `${name}: input units have no activation function; remove "activation"`, `${path}/attributes/activation`));
+      if (attrs.group !== undefined) problems.push(problem('input-group', `${name}: input units belong to no Kronecker group (groups hold the units whose parameters they factor); remove "group"`, `${path}/attributes/group`));
     } else {
+      if (attrs.group !== undefined && (typeof attrs.group !== 'string' || attrs.group === '')) {
+        problems.push(problem('bad-group', `${name}: "group" is ${show(attrs.group)}; give the group's name as a non-empty string`, `${path}/attributes/group`));
+      }
       if (attrs.bias === undefined || attrs.bias === null) {
         problems.push(problem('missing-bias', `${name}: missing "bias"; every non-input unit needs a numeric bias (use 0 for none)`, `${path}/attributes/bias`));
       } else if (typeof attrs.bias !== 'number' || !Number.isFinite(attrs.bias)) {

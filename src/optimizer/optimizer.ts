@@ -177,8 +177,9 @@ export class Optimizer {
   state(): OptimizerState {
     const lane = this.curvatureLane;
     // NOTE: each batch's own curvature (decay 1) is replaced by the next update: nothing to save
-    // (per-unit blocks can be gigabytes, and checkpoints are frequent).
-    const carried = this.estimator.decay !== 1;
+    // (per-unit blocks can be gigabytes, and checkpoints are frequent), unless the curvature
+    // solves with factors of an earlier refresh (periodic inverses).
+    const carried = this.estimator.decay !== 1 || this.method.curvature.carriesState === true;
     const curvature = !carried ? null : lane?.runner ? this.method.curvature.serialize(lane.engine, lane.runner.state) : this.pendingCurvature;
     return { lr: this.lr, rng: this.rng.state(), curvature };
   }
