@@ -2,7 +2,10 @@ import { BACKENDS, backendInfo, useBackend } from '../backend/load.js';
 import { UsageError, problem } from '../errors.js';
 import type { CompiledNetwork } from '../engine/compiled-network.js';
 import { checkCurvatureMemory } from '../engine/size-guard.js';
-import { isMethodName, METHOD_SPECS, METHODS, type MethodName } from '../methods/methods.js';
+import { KRONECKER_DAMPINGS } from '../curvature/kronecker/factor-inverse.js';
+import { KRONECKER_SOLVES } from '../curvature/kronecker/group-solve.js';
+import { GROUPINGS } from '../curvature/kronecker/groups.js';
+import { isMethodName, METHOD_SPECS, METHODS, type KroneckerChoices, type MethodName } from '../methods/methods.js';
 
 /** yargs options shared by the commands that compute a method's direction. */
 export const methodOptions = {
@@ -12,6 +15,24 @@ export const methodOptions = {
   seed: { type: 'number' as const, default: 1, describe: 'seed of the Monte-Carlo draws' },
   backend: { choices: BACKENDS, default: 'cpu' as const, describe: 'compute backend: cpu (Float64 reference), gpujs (gpu.js: headlessgl, else webasm; float32; UNITWISE_GPUJS_MODE forces a mode) or tfjs (TensorFlow.js, float32)' },
 };
+
+/** yargs options of the Kronecker-factored methods (kflr, kfac, kfra); defaults are filled by the library. */
+export const kroneckerOptions = {
+  groups: { choices: GROUPINGS, describe: 'kflr/kfac/kfra: groups of units, the topological levels (default), the node attribute "group", or every unit alone' },
+  'kronecker-damping': { choices: KRONECKER_DAMPINGS, describe: 'kflr/kfac/kfra: ε damps the factors (A + π√ε I, G + √ε/π I; default) or A ⊗ G + ε I exactly' },
+  'kronecker-solve': { choices: KRONECKER_SOLVES, describe: 'kflr/kfac/kfra on sparse groups: exact on the parameters that exist (default) or the dense solve masked' },
+  'inverse-every': { type: 'number' as const, describe: 'kflr/kfac/kfra: recompute the inverses every T updates (default 1 in batch mode, 20 in minibatch)' },
+};
+
+/** The Kronecker choices given on a command line (undefined where not given). */
+export function kroneckerArgs(argv: Record<string, unknown>): KroneckerChoices {
+  return {
+    groups: argv.groups as KroneckerChoices['groups'],
+    kroneckerDamping: argv['kronecker-damping'] as KroneckerChoices['kroneckerDamping'],
+    kroneckerSolve: argv['kronecker-solve'] as KroneckerChoices['kroneckerSolve'],
+    inverseEvery: argv['inverse-every'] as number | undefined,
+  };
+}
 
 /** A comma-separated --methods list, or `fallback` when none is given; unknown names are a usage error. */
 export function parseMethodList(text: string | undefined, fallback: MethodName[]): MethodName[] {

@@ -45,6 +45,8 @@ export interface Curvature<S extends CurvatureState = CurvatureState> {
    * checkpoints must save it.
    */
   readonly carriesState?: boolean;
+  /** What the last solve did, for reports (e.g. iterations of an iterative solve); JSON-ready. */
+  solveReport?(state: S): unknown;
   /** An empty state (no statistic folded in yet). */
   init(engine: Engine): S;
   /**

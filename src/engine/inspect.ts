@@ -1,4 +1,4 @@
-import { createMethod, type MethodName } from '../methods/methods.js';
+import { createMethod, kroneckerChoices, type KroneckerChoices, type MethodName } from '../methods/methods.js';
 import { evaluateMethodOnce } from '../methods/runner.js';
 import { Prng } from '../random/prng.js';
 import { prepareBatch, type PreparedBatch } from '../methods/context.js';
@@ -21,7 +21,7 @@ export interface InspectReport {
   /** G = E_x a_i b̃_k = -∂L/∂w (Eq. 8, 19): per bias (unit key) and per edge (document order). */
   gradient: ParameterValues;
   /** With a method: its direction δw (the step is w ← w + η δw), same layout as the gradient. */
-  direction?: ParameterValues & { method: string; epsilon: number };
+  direction?: ParameterValues & { method: string; epsilon: number; solve?: unknown };
   quantities?: QuantitiesReport;
 }
 
@@ -46,7 +46,7 @@ export function parameterValues(model: Model, values: Float64Array): ParameterVa
   };
 }
 
-export interface InspectOptions {
+export interface InspectOptions extends KroneckerChoices {
   /** Also compute this method's direction. */
   method?: MethodName;
   epsilon?: number;
@@ -90,9 +90,9 @@ function buildReport(model: Model, prepared: PreparedBatch, options: InspectOpti
   };
   if (options.method) {
     const epsilon = options.epsilon ?? 1e-4;
-    const method = createMethod(options.method);
-    const { direction } = evaluateMethodOnce(engine, method, model.params, prepared.batch, { epsilon, mcSamples: options.mcSamples ?? 1, rng: new Prng(options.seed ?? 1) });
-    report.direction = { method: options.method, epsilon, ...parameterValues(model, direction) };
+    const method = createMethod(options.method, kroneckerChoices(options));
+    const { direction, solve } = evaluateMethodOnce(engine, method, model.params, prepared.batch, { epsilon, mcSamples: options.mcSamples ?? 1, rng: new Prng(options.seed ?? 1) });
+    report.direction = { method: options.method, epsilon, ...parameterValues(model, direction), ...(solve ? { solve } : {}) };
   }
   if (options.quantities && options.quantities.length > 0) report.quantities = inspectQuantities(prepared, options.quantities, options);
   return report;

@@ -79,14 +79,17 @@ export function isMethodName(name: string): name is MethodName {
 }
 
 /** How a method keeps its curvature across batches: each batch's own, or online (Section 1.3). */
-export interface CurvatureOptions {
+export interface CurvatureOptions extends KroneckerChoices {
   /** Online Sherman-Morrison blocks for the full reduction (Eq. 36-38). */
   online?: boolean;
   /** ε added once to the online blocks' A⁽⁰⁾. */
   epsilon?: number;
   /** Online: re-invert every block every this many updates (0: never). */
   refreshEvery?: number;
-  /** Kronecker methods: the groups, damping, solve and inverse period (see `KroneckerOptions`). */
+}
+
+/** The choices of the Kronecker methods (see `KroneckerOptions`): groups, damping, solve and inverse period. */
+export interface KroneckerChoices {
   groups?: Grouping;
   kroneckerDamping?: KroneckerDamping;
   kroneckerSolve?: KroneckerSolve;
@@ -103,6 +106,11 @@ const CURVATURES: Record<ReductionName, (o: CurvatureOptions, spec: MethodSpec) 
   'whole-network': () => wholeNetworkCurvature as Curvature,
   kronecker: (o, spec) => kroneckerCurvature({ factor: spec.factor ?? 'exact', groups: o.groups, damping: o.kroneckerDamping, solve: o.kroneckerSolve, inverseEvery: o.inverseEvery }) as unknown as Curvature,
 };
+
+/** The Kronecker choices of a larger options object (what `createMethod` needs of it). */
+export function kroneckerChoices(o: KroneckerChoices): KroneckerChoices {
+  return { groups: o.groups, kroneckerDamping: o.kroneckerDamping, kroneckerSolve: o.kroneckerSolve, inverseEvery: o.inverseEvery };
+}
 
 /** A method as a composition: a per-sample source × a curvature (the estimator is chosen by the trainer). */
 export interface Method {

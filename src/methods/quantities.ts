@@ -1,10 +1,14 @@
 import { metricLayout } from '../backend/kernels.js';
 import { Prng } from '../random/prng.js';
 import type { PreparedBatch } from './context.js';
-import { METHOD_SPECS, type MethodName } from './methods.js';
+import { UsageError, problem } from '../errors.js';
+import type { KroneckerState } from '../curvature/kronecker/kronecker-curvature.js';
+import { factoredPi } from '../curvature/kronecker/factor-inverse.js';
+import { createMethod, kroneckerChoices, METHOD_SPECS, type KroneckerChoices, type MethodName } from './methods.js';
+import { MethodRunner } from './runner.js';
 import { SOURCES, type SourceName } from './sources.js';
 
-export const QUANTITIES = ['J', 'phi', 'm', 'blocks'] as const;
+export const QUANTITIES = ['J', 'phi', 'm', 'blocks', 'factors'] as const;
 export type QuantityName = (typeof QUANTITIES)[number];
 
 /** Per unit key, one value per sample; null where the paper's quantity divides by r_k = 0. */
@@ -19,13 +23,18 @@ export interface QuantitiesReport {
   backpropagatedModulus?: PerUnit;
   /** Per-unit metric blocks (Eq. 18 / 28; unregularised) of `metric`, rows and columns labelled by incoming unit ('bias' first). */
   blocks?: { metric: string; units: Record<string, { parameters: string[]; matrix: number[][] }> };
+  /**
+   * Kronecker factors of a kflr/kfac/kfra method per group (unregularised): units and sources by
+   * key in the order of the file's nodes; row and column 0 of A are the bias; π of factored damping.
+   */
+  factors?: { method: string; groups: Array<{ name: string; units: string[]; sources: string[]; A: number[][]; G: number[][]; pi: number }> };
 }
 
 /**
  * The intermediate quantities of Sections 1 and 2.5 on the whole data set, for `inspect
  * --quantities`. Blocks use the metric of `method` (default: the Fisher metric).
  */
-export function inspectQuantities(prepared: PreparedBatch, quantities: QuantityName[], options: { method?: MethodName; seed?: number; mcSamples?: number } = {}): QuantitiesReport {
+export function inspectQuantities(prepared: PreparedBatch, quantities: QuantityName[], options: { method?: MethodName; seed?: number; mcSamples?: number } & KroneckerChoices = {}): QuantitiesReport {
   const { engine, params, ws } = prepared;
   const { net } = engine;
   const S = ws.size;
@@ -86,5 +95,31 @@ export function inspectQuantities(prepared: PreparedBatch, quantities: QuantityN
     }
     report.blocks = { metric, units };
   }
+  if (quantities.includes('factors')) report.factors = kroneckerFactors(prepared, options);
   return report;
+}
+
+/** The factors A_g, G_g of a Kronecker method on the batch (`--quantities factors`). */
+function kroneckerFactors(prepared: PreparedBatch, options: { method?: MethodName; seed?: number; mcSamples?: number } & KroneckerChoices): QuantitiesReport['factors'] {
+  const { engine, params, ws } = prepared;
+  const { net } = engine;
+  if (!options.method || METHOD_SPECS[options.method].reduction !== 'kronecker') {
+    throw new UsageError([problem('quantities', `--quantities factors: give a Kronecker-factored method (--method kflr, kfac or kfra), not ${options.method ?? 'none'}`)]);
+  }
+  const runner = new MethodRunner(engine, createMethod(options.method, kroneckerChoices(options)));
+  try {
+    runner.measure(params, ws, 1, { rng: new Prng(options.seed ?? 1), mcSamples: options.mcSamples ?? 1 });
+    const state = runner.state as KroneckerState;
+    const matrix = (a: Float64Array, n: number) => Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n)));
+    return {
+      method: options.method,
+      groups: state.groups.map((g, i) => {
+        const n = g.sources.length + 1;
+        const m = g.units.length;
+        return { name: g.name, units: Array.from(g.units, (k) => net.unitKeys[k]), sources: Array.from(g.sources, (k) => net.unitKeys[k]), A: matrix(state.A[i], n), G: matrix(state.G[i], m), pi: factoredPi(state.A[i], n, state.G[i], m) };
+      }),
+    };
+  } finally {
+    runner.dispose();
+  }
 }

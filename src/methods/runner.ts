@@ -58,15 +58,17 @@ export class MethodRunner {
 
 /**
  * One batch evaluation of a method, as `unitwise step` and `inspect --method` take it: loss,
- * gradient and direction on the host (the batch's own curvature; least squares at ε = 0).
+ * gradient and direction on the host (the batch's own curvature; least squares at ε = 0), and
+ * the curvature's report of its solve where it has one (Kronecker: route and CG iterations per group).
  */
-export function evaluateMethodOnce(engine: Engine, method: Method, params: Float64Array, batch: Batch, options: { epsilon: number; rng: Prng; mcSamples: number }): { lossNats: number; gradient: Float64Array; direction: Float64Array } {
+export function evaluateMethodOnce(engine: Engine, method: Method, params: Float64Array, batch: Batch, options: { epsilon: number; rng: Prng; mcSamples: number }): { lossNats: number; gradient: Float64Array; direction: Float64Array; solve?: unknown } {
   const { params: p, ws } = loadBatch(engine, params, batch);
   const runner = new MethodRunner(engine, method);
   try {
     const lossNats = runner.measure(p, ws, 1, options);
     const direction = engine.read(runner.solve(options.epsilon)).slice();
-    return { lossNats, gradient: engine.read(runner.gradient).slice(), direction };
+    const solve = method.curvature.solveReport?.(runner.state);
+    return { lossNats, gradient: engine.read(runner.gradient).slice(), direction, ...(solve === undefined ? {} : { solve }) };
   } finally {
     runner.dispose();
     engine.free(ws);

@@ -83,7 +83,15 @@ export class Optimizer {
     readonly model: Model,
     readonly settings: TrainSettings,
   ) {
-    this.method = createMethod(settings.method, { online: settings.mode === 'online', epsilon: settings.epsilon, refreshEvery: settings.refreshEvery });
+    this.method = createMethod(settings.method, {
+      online: settings.mode === 'online',
+      epsilon: settings.epsilon,
+      refreshEvery: settings.refreshEvery,
+      groups: settings.groups,
+      kroneckerDamping: settings.kroneckerDamping,
+      kroneckerSolve: settings.kroneckerSolve,
+      inverseEvery: settings.inverseEvery,
+    });
     // Refuses, before any work, per-unit blocks that would not fit (naming the unit and its fan-in).
     checkCurvatureMemory(model.net, this.method.spec.reduction, { method: settings.method, copies: curvatureCopies(settings.mode, settings.metricDecay !== null) });
     this.estimator = estimatorFor(settings);

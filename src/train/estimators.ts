@@ -5,7 +5,7 @@ import type { TrainSettings } from './settings.js';
  * state of its own (the count of updates lives in the curvature state). Each iteration's
  * statistic is folded in as S ← (1 - decay)·S + decay·A(batch), the first one replacing S.
  * - batch: each batch's own metric (decay 1; Section 1, batch version);
- * - decayed: a discounted average across mini-batches (decay γ);
+ * - decayed: a discounted average across batches or mini-batches (decay γ);
  * - online: Section 1.3: A⁽⁰⁾ from the first n_init samples (Eq. 36), then one sample per
  *   iteration with discount γ (Eq. 37-38); full blocks are kept as online Sherman-Morrison blocks.
  */
@@ -32,6 +32,6 @@ export function onlineEstimator(decay: number, initSamples: number): Estimator {
 /** The estimator a training configuration asks for. */
 export function estimatorFor(settings: Pick<TrainSettings, 'mode' | 'metricDecay' | 'onlineDecay' | 'nInit'>): Estimator {
   if (settings.mode === 'online') return onlineEstimator(settings.onlineDecay, settings.nInit);
-  if (settings.mode === 'minibatch' && settings.metricDecay !== null) return decayedEstimator(settings.metricDecay);
+  if (settings.metricDecay !== null) return decayedEstimator(settings.metricDecay);
   return batchEstimator;
 }

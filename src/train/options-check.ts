@@ -1,4 +1,5 @@
 import { UsageError, problem, type Problem } from '../errors.js';
+import { isMethodName, METHOD_SPECS, type KroneckerChoices } from '../methods/methods.js';
 import type { TrainOptions } from './settings.js';
 
 /**
@@ -7,7 +8,7 @@ import type { TrainOptions } from './settings.js';
  */
 export const MODE_OPTIONS = {
   batchSize: { flag: '--batch-size', modes: ['minibatch'] },
-  metricDecay: { flag: '--metric-decay', modes: ['minibatch'] },
+  metricDecay: { flag: '--metric-decay', modes: ['batch', 'minibatch'] },
   onlineDecay: { flag: '--online-decay', modes: ['online'] },
   nInit: { flag: '--n-init', modes: ['online'] },
   refreshEvery: { flag: '--refresh-every', modes: ['online'] },
@@ -55,7 +56,8 @@ export function trainOptionProblems(options: TrainOptions): Problem[] {
     amountProblem('--epsilon', options.epsilon, 'the regularisation ε', { zero: true }),
     countProblem('--mc-samples', options.mcSamples, 'Monte-Carlo draws per sample'),
     countProblem('--batch-size', options.batchSize, 'samples per mini-batch'),
-    fractionProblem('--metric-decay', options.metricDecay, 'weight of each mini-batch in the metric average'),
+    fractionProblem('--metric-decay', options.metricDecay, 'weight of each batch in the accumulated metric'),
+    countProblem('--inverse-every', options.inverseEvery, 'updates between recomputations of the Kronecker inverses'),
     fractionProblem('--online-decay', options.onlineDecay, 'the discount of Eq. 37', true),
     countProblem('--n-init', options.nInit, 'samples for A⁽⁰⁾'),
     countProblem('--refresh-every', options.refreshEvery, 'updates between re-inversions; 0: never', { zero: true }),
@@ -65,6 +67,7 @@ export function trainOptionProblems(options: TrainOptions): Problem[] {
       problems.push(problem('mode', `${flag} applies to ${modes.join(' and ')} mode only, not ${mode} mode; drop it, or give --mode ${modes[0]}`));
     }
   }
+  problems.push(...kroneckerChoiceProblems(options.method, options));
   if (options.lrSchedule === 'adaptive' && mode === 'online') {
     problems.push(problem('lr-schedule', 'the adaptive rate compares the loss before and after a batch step (Section 4) and has no meaning online; use --lr-schedule fixed'));
   }
@@ -73,6 +76,15 @@ export function trainOptionProblems(options: TrainOptions): Problem[] {
   }
   return problems.filter((p): p is Problem => p !== undefined);
 }
+
+/** The Kronecker options (`--groups`, `--kronecker-*`, `--inverse-every`) given with a method they do not concern. */
+export function kroneckerChoiceProblems(method: string | undefined, choices: KroneckerChoices): Problem[] {
+  const given = (Object.keys(KRONECKER_FLAGS) as Array<keyof KroneckerChoices>).filter((k) => choices[k] !== undefined);
+  if (given.length === 0 || (method !== undefined && isMethodName(method) && METHOD_SPECS[method].reduction === 'kronecker')) return [];
+  return [problem('kronecker-option', `${given.map((k) => KRONECKER_FLAGS[k]).join(', ')} appl${given.length > 1 ? 'y' : 'ies'} to the Kronecker-factored methods (kflr, kfac, kfra) only, not ${method ?? 'no method'}; drop ${given.length > 1 ? 'them' : 'it'} or choose one of those methods`)];
+}
+
+const KRONECKER_FLAGS: Record<keyof KroneckerChoices, string> = { groups: '--groups', kroneckerDamping: '--kronecker-damping', kroneckerSolve: '--kronecker-solve', inverseEvery: '--inverse-every' };
 
 /** Throws a {@link UsageError} listing every problem of {@link trainOptionProblems}. */
 export function checkTrainOptions(options: TrainOptions): void {

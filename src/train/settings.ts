@@ -1,5 +1,8 @@
 import { UsageError, problem, warning, type Problem } from '../errors.js';
 import type { CompiledNetwork } from '../engine/compiled-network.js';
+import { KRONECKER_DAMPINGS, type KroneckerDamping } from '../curvature/kronecker/factor-inverse.js';
+import { KRONECKER_SOLVES, type KroneckerSolve } from '../curvature/kronecker/group-solve.js';
+import { GROUPINGS, type Grouping } from '../curvature/kronecker/groups.js';
 import { isMethodName, METHOD_SPECS, METHODS, type MethodName } from '../methods/methods.js';
 import { checkTrainOptions } from './options-check.js';
 
@@ -21,7 +24,12 @@ export interface TrainOptions {
   seed?: number;
   /** Mini-batch size (default min(16, samples)). */
   batchSize?: number;
-  /** Mini-batch metric: discounted average A ← (1-γ)A + γA_batch; default: each batch's own. */
+  /**
+   * Batch and mini-batch: the metric accumulated across iterations, A ← (1-γ)A + γA_batch
+   * (Section 2.5: each new term added "to the current estimate"); default: each batch's own,
+   * except the Kronecker methods in mini-batch mode, γ = 0.05 (the anchors' decay 0.95 on the
+   * old estimate).
+   */
   metricDecay?: number;
   /** Online discount γ of Eq. 37 (default 0.1 / largest n_k). */
   onlineDecay?: number;
@@ -29,8 +37,19 @@ export interface TrainOptions {
   nInit?: number;
   /** Online: recompute each inverse from its matrix every this many updates (0: never; default 1000). */
   refreshEvery?: number;
+  /** Kronecker methods: groups of units (default levels). */
+  groups?: Grouping;
+  /** Kronecker methods: damping by ε, factored (default) or exact. */
+  kroneckerDamping?: KroneckerDamping;
+  /** Kronecker methods: restricted (default: exact on the parameters that exist) or masked. */
+  kroneckerSolve?: KroneckerSolve;
+  /** Kronecker methods: recompute the inverses every T updates (default 1 in batch mode, 20 in mini-batch). */
+  inverseEvery?: number;
   backend?: string;
 }
+
+/** Default γ of the Kronecker methods' factor averages in mini-batch mode (the anchors' 0.95 on the old estimate). */
+export const KRONECKER_METRIC_DECAY = 0.05;
 
 /** Options with every default filled in; stored in the training state and checked on resume. */
 export type TrainSettings = Required<Omit<TrainOptions, 'metricDecay'>> & { metricDecay: number | null };
@@ -44,6 +63,7 @@ export function resolveSettings(options: TrainOptions, net: CompiledNetwork, sam
   checkTrainOptions(options);
   const mode = options.mode ?? 'batch';
   if (!(MODES as readonly string[]).includes(mode)) fail('mode', `--mode ${mode}: use one of ${MODES.join(', ')}`);
+  const kronecker = METHOD_SPECS[options.method].reduction === 'kronecker';
   let nMax = 1;
   for (let k = net.nInputs; k < net.nUnits; k++) nMax = Math.max(nMax, net.blockOffsets[k + 1] - net.blockOffsets[k]);
   const settings: TrainSettings = {
@@ -55,10 +75,14 @@ export function resolveSettings(options: TrainOptions, net: CompiledNetwork, sam
     mcSamples: options.mcSamples ?? 1,
     seed: options.seed ?? 1,
     batchSize: options.batchSize ?? Math.min(16, samples),
-    metricDecay: options.metricDecay ?? null,
+    metricDecay: options.metricDecay ?? (kronecker && mode === 'minibatch' ? KRONECKER_METRIC_DECAY : null),
     onlineDecay: options.onlineDecay ?? 0.1 / nMax,
     nInit: options.nInit ?? Math.min(samples, 2 * nMax),
     refreshEvery: options.refreshEvery ?? 1000,
+    groups: options.groups ?? 'levels',
+    kroneckerDamping: options.kroneckerDamping ?? 'factored',
+    kroneckerSolve: options.kroneckerSolve ?? 'restricted',
+    inverseEvery: options.inverseEvery ?? (mode === 'minibatch' ? 20 : 1),
     backend: options.backend ?? 'cpu',
   };
   const positive = (name: string, v: number) => (Number.isFinite(v) && v > 0) || fail(name, `--${name} ${v}: give a positive number`);
@@ -71,6 +95,13 @@ export function resolveSettings(options: TrainOptions, net: CompiledNetwork, sam
   if (!(settings.onlineDecay > 0 && settings.onlineDecay < 1)) fail('online-decay', `--online-decay ${settings.onlineDecay}: give γ in (0, 1)`);
   if (!Number.isInteger(settings.nInit) || settings.nInit < 1 || settings.nInit > samples) fail('n-init', `--n-init ${settings.nInit}: give an integer between 1 and the ${samples} samples`);
   if (!Number.isInteger(settings.refreshEvery) || settings.refreshEvery < 0) fail('refresh-every', `--refresh-every ${settings.refreshEvery}: give an integer ≥ 0`);
+  if (!(GROUPINGS as readonly string[]).includes(settings.groups)) fail('groups', `--groups ${settings.groups}: use one of ${GROUPINGS.join(', ')}`);
+  if (!(KRONECKER_DAMPINGS as readonly string[]).includes(settings.kroneckerDamping)) fail('kronecker-damping', `--kronecker-damping ${settings.kroneckerDamping}: use one of ${KRONECKER_DAMPINGS.join(', ')}`);
+  if (!(KRONECKER_SOLVES as readonly string[]).includes(settings.kroneckerSolve)) fail('kronecker-solve', `--kronecker-solve ${settings.kroneckerSolve}: use one of ${KRONECKER_SOLVES.join(', ')}`);
+  if (!Number.isInteger(settings.inverseEvery) || settings.inverseEvery < 1) fail('inverse-every', `--inverse-every ${settings.inverseEvery}: give a positive integer`);
+  if (kronecker && mode === 'online') {
+    fail('mode', `'${settings.method}' keeps Kronecker factors A_g ⊗ G_g, whose inverse has no rank-one (Sherman-Morrison) update: a sample changes both factors, and (A + uuᵀ) ⊗ (G + vvᵀ) is not A ⊗ G plus a rank-one term; use --mode minibatch (factor averages, periodic inverses) or batch`);
+  }
   const warnings: Problem[] = [];
   if (mode === 'online') {
     if (settings.lrSchedule === 'adaptive') fail('lr-schedule', 'the adaptive rate compares the loss before and after a batch step (Section 4) and has no meaning online; use --lr-schedule fixed');

@@ -3,12 +3,13 @@ import { NumericalError, UsageError, problem } from '../errors.js';
 import { makeBatch } from '../engine/batch.js';
 import type { Model } from '../engine/model.js';
 import { BITS_PER_NAT, evaluateLoss } from '../engine/propagate.js';
-import { createMethod, isMethodName, METHODS, type MethodName } from '../methods/methods.js';
+import { createMethod, isMethodName, kroneckerChoices, METHODS, type KroneckerChoices, type MethodName } from '../methods/methods.js';
+import { kroneckerChoiceProblems } from './options-check.js';
 import { evaluateMethodOnce } from '../methods/runner.js';
 import type { DataDocument } from '../network/types.js';
 import { Prng } from '../random/prng.js';
 
-export interface StepOptions {
+export interface StepOptions extends KroneckerChoices {
   method: MethodName;
   /** Learning rate η. */
   lr: number;
@@ -37,6 +38,8 @@ export function checkStepOptions(options: StepOptions): void {
   if (options.mcSamples !== undefined && !(Number.isInteger(options.mcSamples) && options.mcSamples >= 1)) {
     throw new UsageError([problem('mc-samples', `--mc-samples ${options.mcSamples}: give a positive integer`)]);
   }
+  const kronecker = kroneckerChoiceProblems(options.method, options);
+  if (kronecker.length > 0) throw new UsageError(kronecker);
 }
 
 /**
@@ -50,7 +53,7 @@ export function stepModel(model: Model, data: DataDocument, options: StepOptions
   const batch = makeBatch(net, data);
   const engine = openEngine(options.backend ?? 'cpu', net, batch.size);
   try {
-    const method = createMethod(options.method);
+    const method = createMethod(options.method, kroneckerChoices(options));
     const { lossNats: before, direction } = evaluateMethodOnce(engine, method, model.params, batch, { epsilon: options.epsilon ?? 1e-4, mcSamples: options.mcSamples ?? 1, rng: new Prng(options.seed ?? 1) });
     const next = model.params.slice();
     for (let p = 0; p < next.length; p++) next[p] += options.lr * direction[p];

@@ -140,8 +140,12 @@ function initialState(settings: TrainSettings, digest: string, samples: number):
   return { version: 2, settings, dataDigest: digest, iteration: 0, elapsedSeconds: 0, order: [], cursor: samples, optimizer: { lr: settings.lr, rng: new Prng(settings.seed).state(), curvature: null } };
 }
 
+/** Settings that states saved before the Kronecker methods do not carry. */
+const ADDED_SETTINGS = new Set<keyof TrainSettings>(['groups', 'kroneckerDamping', 'kroneckerSolve', 'inverseEvery']);
+
 function checkResumable(state: TrainState, settings: TrainSettings, digest: string): void {
-  const differs = (Object.keys(settings) as Array<keyof TrainSettings>).filter((k) => k !== 'backend' && state.settings[k] !== settings[k]);
+  // Settings added since a state was saved (absent from it) are those of a method they do not concern.
+  const differs = (Object.keys(settings) as Array<keyof TrainSettings>).filter((k) => k !== 'backend' && (k in state.settings || !ADDED_SETTINGS.has(k)) && state.settings[k] !== settings[k]);
   if (differs.length > 0) {
     throw new UsageError([problem('resume', `cannot resume: the saved run used different settings (${differs.map((k) => `${k}: ${state.settings[k]} vs ${settings[k]}`).join(', ')}); give the same options`)]);
   }

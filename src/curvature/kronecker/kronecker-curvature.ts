@@ -165,6 +165,9 @@ export function kroneckerCurvature(options: KroneckerOptions): KroneckerCurvatur
       state.meter?.dispose();
       state.meter = undefined;
     },
+    solveReport(state: KroneckerState) {
+      return this.report(state);
+    },
     report(state) {
       const list = state.solvers?.list ?? [];
       return state.groups.map((g, i) => ({ group: g.name, units: g.units.length, params: g.params.length, route: list[i]?.route ?? (g.complete ? 'matrix' : o.solve === 'masked' ? 'masked' : 'direct'), iterations: list[i]?.iterations ?? 0, residual: list[i]?.residual ?? 0 }));
