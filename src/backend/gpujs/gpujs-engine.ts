@@ -1,10 +1,11 @@
 import { UsageError, problem } from '../../errors.js';
 import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
-import type { DeviceBuffer, Engine, EngineWorkspace, EntryBuffers, OutputMetricBuffers } from '../engine.js';
+import { gramLayout, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
 import { metricLayout, type MetricLayout } from '../kernels.js';
 import { blocksTimesVector, diagonalSolve, invertBlocks, onlineBlockStep, quasiDiagonalSolve, solveUnitBlocks, unitBlocks } from './device-curvature.js';
-import { fisherModulus, monteCarloModulus, outputMetric, transferRates } from './device-metric.js';
+import { accumulateWeighted, gramPairs, groupGram, type DeviceGramPairs } from './device-gram.js';
+import { fisherModulus, monteCarloModulus, outputMetric, sampledBackward, transferRates } from './device-metric.js';
 import { checkDeviceSizes, deviceNetwork, deviceNetworkData, packNetwork, type DeviceNetwork, type PackedNetwork } from './device-network.js';
 import { DeviceMemory, GpujsBuffer, dev } from './device-memory.js';
 import type { DeviceRuntime } from './device-runtime.js';
@@ -39,6 +40,8 @@ export class GpujsEngine extends DeviceMemory implements Engine {
   /** The constants of the fused kernels in one device array (headlessgl mode only). */
   private readonly packed?: PackedNetwork;
   private readonly metrics = new Map<EngineWorkspace, OutputMetricBuffers>();
+  /** The device pairs of the Gram plans made by {@link gramPlan} (freed by {@link dispose}). */
+  private readonly grams = new Map<GramPlan, DeviceGramPairs>();
 
   constructor(
     runtime: DeviceRuntime,
@@ -86,6 +89,8 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     for (const b of this.live) this.runtime.release(b.data);
     this.live.clear();
     this.metrics.clear();
+    for (const pairs of this.grams.values()) this.release(pairs.pairA, pairs.pairB);
+    this.grams.clear();
     this.release(...deviceNetworkData(this.constants));
     if (this.packed) this.release(this.packed.data);
     this.disposed = true;
@@ -257,6 +262,29 @@ export class GpujsEngine extends DeviceMemory implements Engine {
 
   onlineBlockStep(blocks: DeviceBuffer, inverses: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer, sample: number, gradient: DeviceBuffer, decay: number, out: DeviceBuffer): number[] {
     return onlineBlockStep(this, blocks, inverses, ws, dev(modulus), sample, dev(gradient), decay, out);
+  }
+
+  // Kronecker factors (see `device-gram.ts`).
+
+  gramPlan(rows: readonly Int32Array[]): GramPlan {
+    if (this.disposed) throw new UsageError([problem('engine', 'gpujs engine used after dispose()')]);
+    const plan = gramLayout(rows);
+    this.grams.set(plan, gramPairs(this, plan));
+    return plan;
+  }
+
+  groupGram(x: DeviceBuffer, plan: GramPlan, out: DeviceBuffer, scale: number, weights?: DeviceBuffer, weightRow = 0): void {
+    const pairs = this.grams.get(plan);
+    if (!pairs) throw new UsageError([problem('engine', 'a Gram plan not made by this gpujs engine (use its gramPlan)')]);
+    groupGram(this, pairs, dev(x), out, scale, weights && dev(weights), weightRow);
+  }
+
+  accumulateWeighted(dst: DeviceBuffer, src: DeviceBuffer, weights: DeviceBuffer, weightRow: number): void {
+    accumulateWeighted(this, dst, dev(src), dev(weights), weightRow);
+  }
+
+  sampledBackward(params: DeviceBuffer, ws: EngineWorkspace, draw: Float64Array, out: DeviceBuffer): void {
+    sampledBackward(this, dev(params), ws, draw, out);
   }
 
   /** Unit ids [start, end) of a level ≥ 1. */
