@@ -16,15 +16,17 @@ const INTERPRETATION_CODE = { square: 0, bernoulli: 1, softmax: 2, spherical: 3 
 /**
  * The gpu.js {@link Engine}: every buffer stays on the device (textures in headlessgl mode,
  * Float32Arrays in webasm mode) between kernels and across iterations; only `upload`, `read`,
- * `setBatch`, the Monte-Carlo draws and O(1) status numbers (mean loss, failed unit, refusal
- * count, finiteness) cross, each counted in {@link transfers} at 4 bytes per float32 value.
+ * `setBatch`, the Monte-Carlo draws (and {@link sampledBackward}'s one draw) and O(1) status
+ * numbers (mean loss, failed unit, refusal count, finiteness) cross, each counted in
+ * {@link transfers} at 4 bytes per float32 value.
  * NOTE: a buffer is one whole-array texture, and a kernel that writes some rows (a level, the
  * output units, a group of blocks) outputs the whole array, copying the other rows from the old
  * texture: O(nUnits × size) device work per level and no host traffic, where per-level textures
  * would make every kernel that reads a unit-major array gather from several textures. Scratch
  * inside one call is shaped to its work instead (transfer-rate windows, packed block groups).
  * Kernels are compiled once per gpu.js mode and shared by engines (see `deviceRuntime`); the
- * network's index arrays are uploaded once, at open (counted then).
+ * network's index arrays are uploaded once, at open (counted then), and a Gram plan's pairs of
+ * rows once, by {@link gramPlan}.
  * NOTE: in headlessgl mode a launch costs ~0.2–1 ms of llvmpipe draw time, so a forward level
  * (V, a, r), a backward level (b, b̃, m̃), the output layer (ℓ, b̃), a batch (inputs, targets) and
  * the gradient with its quasi-diagonal entries are one launch each (gpu.js kernel maps,
