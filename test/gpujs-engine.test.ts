@@ -124,10 +124,16 @@ describe.each(modes)('gpujs engine in %s mode', (mode) => {
     const counted: Backend = { ...backend, open: (net, size) => new GpujsEngine(runtime, net, size) };
     const { engine, params, ws, batch } = opened(counted, chain('softmax', 3));
     const buffers = iterationBuffers(engine);
+    // A Gram plan's pairs live as long as the engine.
+    const plan = engine.gramPlan([Int32Array.of(-1, 0, 1), Int32Array.of(engine.net.nInputs + 2)]);
+    const gram = engine.alloc(plan.offsets[2]);
     iteration(engine, params, ws, batch, buffers);
     const steady = outstanding.size;
     iteration(engine, params, ws, batch, buffers);
     engine.monteCarloModulus(params, ws, new Float64Array(2 * engine.net.nOutputs * engine.size).fill(0.3), buffers.modulus);
+    engine.sampledBackward(params, ws, new Float64Array(engine.net.nOutputs * engine.size).fill(0.3), buffers.fisher);
+    engine.groupGram(ws.act, plan, gram, 0.5, buffers.modulus, 1);
+    engine.accumulateWeighted(buffers.fisher, ws.act, buffers.modulus, 2);
     engine.transferRates(params, ws, 1, buffers.modulus, buffers.fisher);
     engine.invertBlocks(buffers.blocks, buffers.work, [engine.net.nInputs + 1]);
     engine.read(buffers.g, 2, 3);

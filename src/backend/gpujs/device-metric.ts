@@ -1,3 +1,4 @@
+import { UsageError, problem } from '../../errors.js';
 import type { DeviceBuffer, EngineWorkspace, OutputMetricBuffers } from '../engine.js';
 import type { DeviceData } from './device-runtime.js';
 import type { GpujsBuffer } from './device-memory.js';
@@ -128,7 +129,7 @@ export function transferRates(engine: GpujsEngine, params: GpujsBuffer, ws: Engi
  * b̃ kernels run on scratch buffers, and (1/K) b̃² accumulates. `ws` keeps its own b and b̃.
  */
 export function monteCarloModulus(engine: GpujsEngine, params: GpujsBuffer, ws: EngineWorkspace, draws: Float64Array, modulus: DeviceBuffer): void {
-  const { net, size: S, constants: c } = engine;
+  const { net, size: S } = engine;
   const perDraw = net.nOutputs * S;
   const K = Math.floor(draws.length / perDraw);
   engine.fill(modulus, 0);
@@ -137,12 +138,40 @@ export function monteCarloModulus(engine: GpujsEngine, params: GpujsBuffer, ws: 
   const targets = engine.alloc(perDraw);
   const back = engine.alloc(net.nUnits * S);
   for (let d = 0; d < K; d++) {
-    engine.update(targets, 'drawTargets', ws.act, numbers, c.outputUnits, c.isTanh, engine.interpretation, net.nOutputs, S, d * perDraw);
-    engine.writeOutputLayer(ws, targets, back);
-    for (let l = net.levelOffsets.length - 2; l >= 1; l--) if (c.levelHasHidden[l]) engine.backwardSums(params, ws.deriv, l, back);
+    drawnBackward(engine, params, ws, numbers, d * perDraw, targets, back);
     engine.update(modulus, 'squares', modulus, back, net.nInputs * S, 1 / K, 1);
   }
   engine.free(targets);
   engine.free(back);
   engine.release(numbers);
+}
+
+/**
+ * b̃(x, y) of every non-input unit into `out` (input rows 0) for targets y ~ ω(x) from one draw
+ * of the host's numbers ([nOutputs × size], uploaded and counted): one Monte-Carlo draw's kernels
+ * on scratch targets. `ws` keeps its own b and b̃.
+ */
+export function sampledBackward(engine: GpujsEngine, params: GpujsBuffer, ws: EngineWorkspace, draw: Float64Array, out: DeviceBuffer): void {
+  const { net, size: S } = engine;
+  const perDraw = net.nOutputs * S;
+  if (draw.length < perDraw) throw new UsageError([problem('engine', `sampledBackward takes one draw of ${perDraw} numbers, not ${draw.length}`)]);
+  if (out.length !== net.nUnits * S) throw new UsageError([problem('engine', `sampledBackward writes a per-unit buffer of ${net.nUnits * S} numbers, not ${out.length}`)]);
+  const numbers = engine.toDevice(draw.subarray(0, perDraw));
+  const targets = engine.alloc(perDraw);
+  engine.fill(out, 0);
+  drawnBackward(engine, params, ws, numbers, 0, targets, out);
+  engine.free(targets);
+  engine.release(numbers);
+}
+
+/**
+ * The backward pass of one draw (from `base` in the device's `numbers`): targets y ~ ω(x) into
+ * `targets`, b̃ of the outputs, then of the hidden units level by level, into the non-input rows
+ * of `back` (input rows kept).
+ */
+function drawnBackward(engine: GpujsEngine, params: GpujsBuffer, ws: EngineWorkspace, numbers: DeviceData, base: number, targets: DeviceBuffer, back: DeviceBuffer): void {
+  const { net, size: S, constants: c } = engine;
+  engine.update(targets, 'drawTargets', ws.act, numbers, c.outputUnits, c.isTanh, engine.interpretation, net.nOutputs, S, base);
+  engine.writeOutputLayer(ws, targets, back);
+  for (let l = net.levelOffsets.length - 2; l >= 1; l--) if (c.levelHasHidden[l]) engine.backwardSums(params, ws.deriv, l, back);
 }

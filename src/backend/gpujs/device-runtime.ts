@@ -3,13 +3,14 @@ import type { GPU as GpuClass, IGPUKernelSettings, IKernelRunShortcut, Texture }
 import { selectGpujsMode, type GpujsMode } from './gpujs-mode.js';
 import { backwardLevelFused, batchFused, forwardLevelFused, mapFirst, mapSecond, momentsFused, outputLayerFused } from './device-fused-sources.js';
 import * as curvatureSources from './device-curvature-sources.js';
+import * as gramSources from './device-gram-sources.js';
 import { activationSlope, activationValue } from './device-helpers.js';
 import * as metricSources from './device-metric-sources.js';
 import * as outputSources from './device-output-sources.js';
 import * as propagationSources from './device-sources.js';
 import * as updateSources from './device-update-sources.js';
 
-const sources = { ...propagationSources, ...outputSources, ...metricSources, ...curvatureSources, ...updateSources };
+const sources = { ...propagationSources, ...outputSources, ...metricSources, ...curvatureSources, ...updateSources, ...gramSources };
 
 const fusedSources = { forwardLevelFused, backwardLevelFused, momentsFused, outputLayerFused, batchFused };
 

@@ -1,10 +1,11 @@
 import { UsageError, problem } from '../../errors.js';
 import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
-import type { DeviceBuffer, Engine, EngineWorkspace, EntryBuffers, OutputMetricBuffers } from '../engine.js';
+import { gramLayout, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
 import { metricLayout, type MetricLayout } from '../kernels.js';
 import { blocksTimesVector, diagonalSolve, invertBlocks, onlineBlockStep, quasiDiagonalSolve, solveUnitBlocks, unitBlocks } from './device-curvature.js';
-import { fisherModulus, monteCarloModulus, outputMetric, transferRates } from './device-metric.js';
+import { accumulateWeighted, gramPairs, groupGram, type DeviceGramPairs } from './device-gram.js';
+import { fisherModulus, monteCarloModulus, outputMetric, sampledBackward, transferRates } from './device-metric.js';
 import { checkDeviceSizes, deviceNetwork, deviceNetworkData, packNetwork, type DeviceNetwork, type PackedNetwork } from './device-network.js';
 import { DeviceMemory, GpujsBuffer, dev } from './device-memory.js';
 import type { DeviceRuntime } from './device-runtime.js';
@@ -15,15 +16,17 @@ const INTERPRETATION_CODE = { square: 0, bernoulli: 1, softmax: 2, spherical: 3 
 /**
  * The gpu.js {@link Engine}: every buffer stays on the device (textures in headlessgl mode,
  * Float32Arrays in webasm mode) between kernels and across iterations; only `upload`, `read`,
- * `setBatch`, the Monte-Carlo draws and O(1) status numbers (mean loss, failed unit, refusal
- * count, finiteness) cross, each counted in {@link transfers} at 4 bytes per float32 value.
+ * `setBatch`, the Monte-Carlo draws (and {@link sampledBackward}'s one draw) and O(1) status
+ * numbers (mean loss, failed unit, refusal count, finiteness) cross, each counted in
+ * {@link transfers} at 4 bytes per float32 value.
  * NOTE: a buffer is one whole-array texture, and a kernel that writes some rows (a level, the
  * output units, a group of blocks) outputs the whole array, copying the other rows from the old
  * texture: O(nUnits × size) device work per level and no host traffic, where per-level textures
  * would make every kernel that reads a unit-major array gather from several textures. Scratch
  * inside one call is shaped to its work instead (transfer-rate windows, packed block groups).
  * Kernels are compiled once per gpu.js mode and shared by engines (see `deviceRuntime`); the
- * network's index arrays are uploaded once, at open (counted then).
+ * network's index arrays are uploaded once, at open (counted then), and a Gram plan's pairs of
+ * rows once, by {@link gramPlan}.
  * NOTE: in headlessgl mode a launch costs ~0.2–1 ms of llvmpipe draw time, so a forward level
  * (V, a, r), a backward level (b, b̃, m̃), the output layer (ℓ, b̃), a batch (inputs, targets) and
  * the gradient with its quasi-diagonal entries are one launch each (gpu.js kernel maps,
@@ -39,6 +42,8 @@ export class GpujsEngine extends DeviceMemory implements Engine {
   /** The constants of the fused kernels in one device array (headlessgl mode only). */
   private readonly packed?: PackedNetwork;
   private readonly metrics = new Map<EngineWorkspace, OutputMetricBuffers>();
+  /** The device pairs of the Gram plans made by {@link gramPlan} (freed by {@link dispose}). */
+  private readonly grams = new Map<GramPlan, DeviceGramPairs>();
 
   constructor(
     runtime: DeviceRuntime,
@@ -86,6 +91,8 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     for (const b of this.live) this.runtime.release(b.data);
     this.live.clear();
     this.metrics.clear();
+    for (const pairs of this.grams.values()) this.release(pairs.pairA, pairs.pairB);
+    this.grams.clear();
     this.release(...deviceNetworkData(this.constants));
     if (this.packed) this.release(this.packed.data);
     this.disposed = true;
@@ -257,6 +264,29 @@ export class GpujsEngine extends DeviceMemory implements Engine {
 
   onlineBlockStep(blocks: DeviceBuffer, inverses: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer, sample: number, gradient: DeviceBuffer, decay: number, out: DeviceBuffer): number[] {
     return onlineBlockStep(this, blocks, inverses, ws, dev(modulus), sample, dev(gradient), decay, out);
+  }
+
+  // Kronecker factors (see `device-gram.ts`).
+
+  gramPlan(rows: readonly Int32Array[]): GramPlan {
+    if (this.disposed) throw new UsageError([problem('engine', 'gpujs engine used after dispose()')]);
+    const plan = gramLayout(rows);
+    this.grams.set(plan, gramPairs(this, plan));
+    return plan;
+  }
+
+  groupGram(x: DeviceBuffer, plan: GramPlan, out: DeviceBuffer, scale: number, weights?: DeviceBuffer, weightRow = 0): void {
+    const pairs = this.grams.get(plan);
+    if (!pairs) throw new UsageError([problem('engine', 'a Gram plan not made by this gpujs engine (use its gramPlan)')]);
+    groupGram(this, pairs, dev(x), out, scale, weights && dev(weights), weightRow);
+  }
+
+  accumulateWeighted(dst: DeviceBuffer, src: DeviceBuffer, weights: DeviceBuffer, weightRow: number): void {
+    accumulateWeighted(this, dst, dev(src), dev(weights), weightRow);
+  }
+
+  sampledBackward(params: DeviceBuffer, ws: EngineWorkspace, draw: Float64Array, out: DeviceBuffer): void {
+    sampledBackward(this, dev(params), ws, draw, out);
   }
 
   /** Unit ids [start, end) of a level ≥ 1. */

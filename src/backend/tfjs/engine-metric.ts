@@ -1,4 +1,5 @@
 import type * as TF from '@tensorflow/tfjs-core';
+import { UsageError, problem } from '../../errors.js';
 import { chunkSeeds, columnChunk, propagateColumns, seedRows, sumBlocks } from './engine-columns.js';
 import { withZeroInputs, writeOutputRows, type EngineContext, type TfjsWorkspace } from './engine-context.js';
 import { outputTerms, reducedOutputBack, sumOutputs, type OutputTerms } from './engine-propagation.js';
@@ -148,18 +149,9 @@ export function monteCarloModulus(ctx: EngineContext, params: TensorBuffer, ws: 
     ctx.transfers.upload(u.length * 4);
     parts.push(
       tf.tidy(() => {
-        const repeat = (x?: TF.Tensor2D) => x && repeatColumns(tf, x, C);
-        const terms: OutputTerms = { a: repeat(t.a) as TF.Tensor2D, r: repeat(t.r) as TF.Tensor2D, p: repeat(t.p), isTanh: repeat(t.isTanh), norm2: t.norm2 && tf.concat(new Array<TF.Tensor1D>(C).fill(t.norm2)) };
-        const y = sampleTargets(ctx, terms, tf.tensor2d(u, [O, C * S]), C);
-        const back = reducedOutputBack(tf, net.interpretation, y, terms) as TF.Tensor2D;
         const squares: TF.Tensor2D[] = [];
-        propagateColumns(ctx, params, ws.deriv, {
-          width: C * S,
-          hiddenOnly: true,
-          seed: (lv) => seedRows(tf, lv, back),
-          visit: (_lv, l, rows) => {
-            squares[l - 1] = sumBlocks(tf, tf.square(rows), C, S);
-          },
+        sampledColumns(ctx, params, ws, t, tf.tensor2d(u, [O, C * S]), C, (l, rows) => {
+          squares[l - 1] = sumBlocks(tf, tf.square(rows), C, S);
         });
         return squares;
       }),
@@ -167,6 +159,43 @@ export function monteCarloModulus(ctx: EngineContext, params: TensorBuffer, ws: 
   }
   const levels = parts[0].map((_, l) => (parts.length === 1 ? parts[0][l] : tf.addN(parts.map((p) => p[l]))));
   modulus.set(tf.div(withZeroInputs(ctx, levels), K));
+}
+
+/**
+ * b̃(x, y) of every non-input unit into `out` (input rows 0) for targets y ~ ω(x) from one draw of
+ * the host's numbers ([nOutputs × size], uploaded and counted): the Monte-Carlo modulus's column
+ * pass with one column block. `ws` is not written.
+ */
+export function sampledBackward(ctx: EngineContext, params: TensorBuffer, ws: TfjsWorkspace, draw: Float64Array, out: TensorBuffer): void {
+  const { tf, net, size: S } = ctx;
+  const n = net.nOutputs * S;
+  if (draw.length < n) throw new UsageError([problem('engine', `sampledBackward takes one draw of ${n} numbers, not ${draw.length}`)]);
+  const u = Float32Array.from(draw.subarray(0, n));
+  ctx.transfers.upload(u.length * 4);
+  const levels: TF.Tensor2D[] = [];
+  sampledColumns(ctx, params, ws, outputTerms(ctx, ws), tf.tensor2d(u, [net.nOutputs, S]), 1, (l, rows) => {
+    levels[l - 1] = rows;
+  });
+  out.set(withZeroInputs(ctx, levels));
+}
+
+/**
+ * The backpropagation of sampled targets, C draws side by side: y ~ ω(x) from `u` [nOutputs × C·S]
+ * (`t` the output terms of one block, repeated), b̃ of the outputs, then one column pass into the
+ * hidden units; `visit` gets each level's rows [count × C·S]. Call inside `tf.tidy`.
+ */
+function sampledColumns(ctx: EngineContext, params: TensorBuffer, ws: TfjsWorkspace, t: OutputTerms, u: TF.Tensor2D, C: number, visit: (level: number, rows: TF.Tensor2D) => void): void {
+  const { tf, net, size: S } = ctx;
+  const repeat = (x?: TF.Tensor2D) => x && repeatColumns(tf, x, C);
+  const terms: OutputTerms = C === 1 ? t : { a: repeat(t.a) as TF.Tensor2D, r: repeat(t.r) as TF.Tensor2D, p: repeat(t.p), isTanh: repeat(t.isTanh), norm2: t.norm2 && tf.concat(new Array<TF.Tensor1D>(C).fill(t.norm2)) };
+  const y = sampleTargets(ctx, terms, u, C);
+  const back = reducedOutputBack(tf, net.interpretation, y, terms) as TF.Tensor2D;
+  propagateColumns(ctx, params, ws.deriv, {
+    width: C * S,
+    hiddenOnly: true,
+    seed: (lv) => seedRows(tf, lv, back),
+    visit: (_lv, l, rows) => visit(l, rows),
+  });
 }
 
 /** Targets y ~ ω(x) [nOutputs × C·S] from draws `u` of the same layout (see `targetsFromDraws`); `t` repeated over the C blocks. */

@@ -40,3 +40,44 @@ export function outPattern(ctx: EngineContext, lv: LevelIndex): TF.Tensor {
 export function repeatColumns(tf: typeof TF, x: TF.Tensor2D, C: number): TF.Tensor2D {
   return C === 1 ? x : tf.concat(new Array<TF.Tensor2D>(C).fill(x), 1);
 }
+
+/**
+ * Parameter-derived tensors (params ‖ 0, the levels' weight matrices), cached per parameter
+ * data: a parameter tensor's `dataId` identifies its values (a copy made by the engine's `copy`
+ * shares it), so the forward pass, the backward pass and the metric of one parameter vector
+ * build each level's weights once. The cache owns its tensors (kept out of any `tf.tidy`).
+ * NOTE: two entries (the trainer's current and candidate parameters), least recently used out;
+ * they hold about two copies of the parameters in each level's dense or padded layout.
+ */
+export class WeightCache {
+  private entries: Array<{ id: object; tensors: Map<string, TF.Tensor> }> = [];
+
+  constructor(private readonly tf: typeof TF) {}
+
+  /** The tensor `key` of `params`' data, built by `build(paramsExt)` on first use (see `EngineContext.weights`). */
+  get(params: TensorBuffer, key: string, build: (paramsExt: TF.Tensor1D) => TF.Tensor): TF.Tensor {
+    const { tf } = this;
+    const source = params.tensor;
+    let entry = this.entries.find((e) => e.id === source.dataId);
+    if (entry) this.entries.splice(this.entries.indexOf(entry), 1);
+    else entry = { id: source.dataId, tensors: new Map() };
+    this.entries.unshift(entry);
+    for (const old of this.entries.splice(2)) tf.dispose([...old.tensors.values()]);
+    let ext = entry.tensors.get('');
+    if (!ext) {
+      ext = tf.keep(tf.concat([source, tf.zeros([1])]));
+      entry.tensors.set('', ext);
+    }
+    let t = entry.tensors.get(key);
+    if (!t) {
+      t = tf.keep(build(ext as TF.Tensor1D));
+      entry.tensors.set(key, t);
+    }
+    return t;
+  }
+
+  /** Frees every cached tensor. */
+  dispose(): void {
+    for (const entry of this.entries.splice(0)) this.tf.dispose([...entry.tensors.values()]);
+  }
+}

@@ -2,13 +2,15 @@ import { UsageError, problem } from '../../errors.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
-import { TransferCounter, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type OutputMetricBuffers } from '../engine.js';
+import { TransferCounter, gramLayout, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
 import * as blocksKernels from './engine-blocks.js';
 import { tensorBuffer, tfjsWorkspace, TfjsWorkspace, type EngineContext } from './engine-context.js';
+import * as gram from './engine-gram.js';
 import { buildEngineIndex, type EngineIndex } from './engine-index.js';
 import * as metric from './engine-metric.js';
 import * as propagation from './engine-propagation.js';
 import * as update from './engine-update.js';
+import { WeightCache } from './engine-weights.js';
 import { TensorBuffer } from './tensor-buffer.js';
 import type { TfjsRuntime } from './tf.js';
 
@@ -43,7 +45,8 @@ type MetricBuffers = { seeds: TensorBuffer; beta: TensorBuffer; gamma?: TensorBu
  * a kernel that writes a buffer replaces its tensors and disposes the old ones. Transfers
  * counted (4 bytes per number): {@link upload} and {@link setBatch} (the batch), {@link read},
  * the one number of {@link meanLoss}, {@link allFinite}, {@link solveUnitBlocks} and
- * {@link invertBlocks}, the Monte-Carlo draws, and the refused units of {@link onlineBlockStep}.
+ * {@link invertBlocks}, the Monte-Carlo draws (and {@link sampledBackward}'s), the refused units
+ * of {@link onlineBlockStep}, and the index arrays of a {@link gramPlan} (once per plan).
  * NOTE: scalar kernel arguments (ε, the combine coefficients, γ) become scalar tensors inside
  * tfjs, as uniforms would on a GPU; they are arguments, not buffer transfers, and not counted.
  */
@@ -55,7 +58,9 @@ export class TfjsEngine implements Engine {
   private readonly owned: TF.Tensor[] = [];
   private readonly buffers = new Set<TensorBuffer>();
   private readonly metrics = new Map<EngineWorkspace, MetricBuffers>();
-  private weightCache: Array<{ id: object; tensors: Map<string, TF.Tensor> }> = [];
+  /** Index tensors of the Gram plans made by {@link gramPlan} (owned, freed by {@link dispose}). */
+  private readonly grams = new WeakMap<GramPlan, gram.GramIndex>();
+  private readonly weightCache: WeightCache;
   private disposed = false;
 
   constructor(
@@ -65,10 +70,8 @@ export class TfjsEngine implements Engine {
     options: TfjsEngineOptions = {},
   ) {
     const chunkEntries = options.chunkEntries ?? 1 << 22;
-    const own = <T extends TF.Tensor>(t: T): T => {
-      this.owned.push(t);
-      return t;
-    };
+    this.weightCache = new WeightCache(tf);
+    const own = <T extends TF.Tensor>(t: T): T => this.own(t);
     const index: EngineIndex = buildEngineIndex(tf, net, size, chunkEntries, own);
     const zeroOne = own(tf.tidy(() => tf.concat([tf.zeros([size]), tf.ones([size])]) as TF.Tensor1D));
     this.ctx = {
@@ -79,7 +82,7 @@ export class TfjsEngine implements Engine {
       transfers: this.transfers,
       chunkEntries,
       zeroOne,
-      weights: (params, key, build) => this.weights(params, key, build),
+      weights: (params, key, build) => this.weightCache.get(params, key, build),
       readSmall: (t) => this.readSmall(t),
     };
   }
@@ -121,7 +124,7 @@ export class TfjsEngine implements Engine {
     for (const b of this.buffers) b.dispose();
     this.buffers.clear();
     this.metrics.clear();
-    for (const entry of this.weightCache.splice(0)) this.tf.dispose([...entry.tensors.values()]);
+    this.weightCache.dispose();
     this.tf.dispose(this.owned);
     this.owned.length = 0;
     this.disposed = true;
@@ -240,6 +243,27 @@ export class TfjsEngine implements Engine {
     return this.run(() => update.onlineBlockStep(this.ctx, tensorBuffer(blocks), tensorBuffer(inverses), tfjsWorkspace(ws), tensorBuffer(modulus), sample, tensorBuffer(gradient), decay, tensorBuffer(out)));
   }
 
+  gramPlan(rows: readonly Int32Array[]): GramPlan {
+    this.check();
+    const plan = gramLayout(rows);
+    this.grams.set(plan, gram.gramIndex(this.ctx, plan, (t) => this.own(t)));
+    return plan;
+  }
+
+  groupGram(x: DeviceBuffer, plan: GramPlan, out: DeviceBuffer, scale: number, weights?: DeviceBuffer, weightRow = 0): void {
+    const index = this.grams.get(plan);
+    if (!index) throw new UsageError([problem('engine', 'a Gram plan not made by this tfjs engine (use its gramPlan)')]);
+    this.run(() => gram.groupGram(this.ctx, index, tensorBuffer(x), tensorBuffer(out), scale, weights && tensorBuffer(weights), weightRow));
+  }
+
+  accumulateWeighted(dst: DeviceBuffer, src: DeviceBuffer, weights: DeviceBuffer, weightRow: number): void {
+    this.run(() => gram.accumulateWeighted(this.ctx, tensorBuffer(dst), tensorBuffer(src), tensorBuffer(weights), weightRow));
+  }
+
+  sampledBackward(params: DeviceBuffer, ws: EngineWorkspace, draw: Float64Array, out: DeviceBuffer): void {
+    this.run(() => metric.sampledBackward(this.ctx, tensorBuffer(params), tfjsWorkspace(ws), draw, tensorBuffer(out)));
+  }
+
   /** Runs a kernel inside `tf.tidy`; its results are plain numbers or arrays (tensors stay in buffers). */
   private run<T>(kernel: () => T): T {
     this.check();
@@ -255,32 +279,9 @@ export class TfjsEngine implements Engine {
     return Float32Array.from(t.dataSync());
   }
 
-  /**
-   * Parameter-derived tensors (params ‖ 0, the levels' weight matrices), cached per parameter
-   * data: a parameter tensor's `dataId` identifies its values (a copy made by {@link copy} shares
-   * it), so the forward pass, the backward pass and the metric of one parameter vector build
-   * each level's weights once.
-   * NOTE: two entries (the trainer's current and candidate parameters), least recently used out;
-   * they hold about two copies of the parameters in each level's dense or padded layout.
-   */
-  private weights(params: TensorBuffer, key: string, build: (paramsExt: TF.Tensor1D) => TF.Tensor): TF.Tensor {
-    const { tf } = this;
-    const source = params.tensor;
-    let entry = this.weightCache.find((e) => e.id === source.dataId);
-    if (entry) this.weightCache.splice(this.weightCache.indexOf(entry), 1);
-    else entry = { id: source.dataId, tensors: new Map() };
-    this.weightCache.unshift(entry);
-    for (const old of this.weightCache.splice(2)) tf.dispose([...old.tensors.values()]);
-    let ext = entry.tensors.get('');
-    if (!ext) {
-      ext = tf.keep(tf.concat([source, tf.zeros([1])]));
-      entry.tensors.set('', ext);
-    }
-    let t = entry.tensors.get(key);
-    if (!t) {
-      t = tf.keep(build(ext as TF.Tensor1D));
-      entry.tensors.set(key, t);
-    }
+  /** Keeps a tensor for the engine's lifetime (index tensors), disposed with it. */
+  private own<T extends TF.Tensor>(t: T): T {
+    this.owned.push(t);
     return t;
   }
 
