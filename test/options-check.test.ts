@@ -26,7 +26,10 @@ describe('training options that need neither network nor data', () => {
       '--batch-size applies to minibatch mode only, not batch mode; drop it, or give --mode minibatch',
       '--refresh-every applies to online mode only, not batch mode; drop it, or give --mode online',
     ]);
-    expect(messages({ method: 'backprop', mode: 'online', metricDecay: 0.5 })).toEqual(['--metric-decay applies to minibatch mode only, not online mode; drop it, or give --mode minibatch']);
+    expect(messages({ method: 'backprop', mode: 'online', metricDecay: 0.5 })).toEqual(['--metric-decay applies to batch and minibatch mode only, not online mode; drop it, or give --mode batch']);
+    expect(messages({ method: 'unitwise-natural', metricDecay: 0.05 })).toEqual([]);
+    expect(messages({ method: 'unitwise-natural', inverseEvery: 5, groups: 'units' })).toEqual(['--groups, --inverse-every apply to the Kronecker-factored methods (kflr, kfac, kfra) only, not unitwise-natural; drop them or choose one of those methods']);
+    expect(messages({ method: 'kfac', mode: 'minibatch', inverseEvery: 5, groups: 'units' })).toEqual([]);
     expect(messages({ method: 'backprop', mode: 'minibatch', nInit: 4, onlineDecay: 0.1 })).toHaveLength(2);
     expect(messages({ method: 'backprop', mode: 'minibatch', batchSize: 4, metricDecay: 0.5 })).toEqual([]);
     expect(messages({ method: 'backprop', mode: 'online', nInit: 4, onlineDecay: 0.1, refreshEvery: 10 })).toEqual([]);
@@ -42,7 +45,10 @@ describe('training options that need neither network nor data', () => {
     const model = createModel(exampleNetwork('tiny-bernoulli'));
     const data = exampleData('tiny-bernoulli');
     await expect(train(model, data, { method: 'backprop', mode: 'minibatch', lrSchedule: 'adaptive' }, { iterations: 3 })).rejects.toThrow(UsageError);
-    expect(() => resolveSettings({ method: 'backprop', metricDecay: 0.5 }, model.net, 4)).toThrow(/--metric-decay applies to minibatch mode only/);
+    expect(() => resolveSettings({ method: 'backprop', mode: 'online', metricDecay: 0.5 }, model.net, 4)).toThrow(/--metric-decay applies to batch and minibatch mode only/);
+    expect(() => resolveSettings({ method: 'kflr', mode: 'online' }, model.net, 4)).toThrow(/no rank-one \(Sherman-Morrison\) update/);
+    expect(resolveSettings({ method: 'kfac', mode: 'minibatch' }, model.net, 4).settings).toMatchObject({ metricDecay: 0.05, inverseEvery: 20, groups: 'levels' });
+    expect(resolveSettings({ method: 'kfac' }, model.net, 4).settings).toMatchObject({ metricDecay: null, inverseEvery: 1 });
     expect(resolveSettings({ method: 'backprop', mode: 'online', nInit: 1 }, model.net, 4).warnings).toEqual([]);
     expect(resolveSettings({ method: 'unitwise-op', mode: 'online', nInit: 1 }, model.net, 4).warnings.map((w) => w.code)).toEqual(['n-init']);
   });

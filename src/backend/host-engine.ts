@@ -217,19 +217,31 @@ export class HostEngine implements Engine {
   groupGram(x: DeviceBuffer, plan: GramPlan, out: DeviceBuffer, scale: number, weights?: DeviceBuffer, weightRow = 0): void {
     const S = this.size;
     const [X, o] = [host(x), host(out)];
-    const w = weights && host(weights).subarray(weightRow * S, (weightRow + 1) * S);
-    const row = new Float64Array(S);
+    const w = weights && host(weights);
+    const w0 = weightRow * S;
+    // NOTE: rows that are zero on the whole batch are skipped (a transfer-rate pass leaves every
+    // unit outside the output's ancestry at 0: most of KFLR's pairs); checking costs one pass per row.
+    const live = (r: number) => {
+      if (r < 0) return true;
+      for (let s = r * S; s < (r + 1) * S; s++) if (X[s] !== 0) return true;
+      return false;
+    };
     const ones = new Float64Array(S).fill(1);
+    const weighted = new Float64Array(S);
     plan.rows.forEach((rows, g) => {
       const m = rows.length;
       const base = plan.offsets[g];
-      for (let a = 0; a < m; a++) {
-        const xa = rows[a] < 0 ? ones : X.subarray(rows[a] * S, (rows[a] + 1) * S);
-        for (let s = 0; s < S; s++) row[s] = w ? w[s] * xa[s] : xa[s];
-        for (let b = a; b < m; b++) {
-          const xb = rows[b] < 0 ? ones : X.subarray(rows[b] * S, (rows[b] + 1) * S);
+      const positions: number[] = [];
+      for (let i = 0; i < m; i++) if (live(rows[i])) positions.push(i);
+      for (let ia = 0; ia < positions.length; ia++) {
+        const a = positions[ia];
+        const [va, ra] = rows[a] < 0 ? [ones, 0] : [X, rows[a] * S];
+        for (let s = 0; s < S; s++) weighted[s] = w ? w[w0 + s] * va[ra + s] : va[ra + s];
+        for (let ib = ia; ib < positions.length; ib++) {
+          const b = positions[ib];
+          const [vb, rb] = rows[b] < 0 ? [ones, 0] : [X, rows[b] * S];
           let sum = 0;
-          for (let s = 0; s < S; s++) sum += row[s] * xb[s];
+          for (let s = 0; s < S; s++) sum += weighted[s] * vb[rb + s];
           o[base + a * m + b] += scale * sum;
           if (b !== a) o[base + b * m + a] += scale * sum;
         }

@@ -68,6 +68,9 @@ export function trainOptionProblems(options: TrainOptions): Problem[] {
     }
   }
   problems.push(...kroneckerChoiceProblems(options.method, options));
+  if (mode === 'online' && isMethodName(options.method) && METHOD_SPECS[options.method].reduction === 'kronecker') {
+    problems.push(problem('mode', `'${options.method}' keeps Kronecker factors A_g ⊗ G_g, whose inverse has no rank-one (Sherman-Morrison) update: a sample changes both factors, and (A + uuᵀ) ⊗ (G + vvᵀ) is not A ⊗ G plus a rank-one term; use --mode minibatch (factor averages, periodic inverses) or batch`));
+  }
   if (options.lrSchedule === 'adaptive' && mode === 'online') {
     problems.push(problem('lr-schedule', 'the adaptive rate compares the loss before and after a batch step (Section 4) and has no meaning online; use --lr-schedule fixed'));
   }

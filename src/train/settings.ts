@@ -99,9 +99,6 @@ export function resolveSettings(options: TrainOptions, net: CompiledNetwork, sam
   if (!(KRONECKER_DAMPINGS as readonly string[]).includes(settings.kroneckerDamping)) fail('kronecker-damping', `--kronecker-damping ${settings.kroneckerDamping}: use one of ${KRONECKER_DAMPINGS.join(', ')}`);
   if (!(KRONECKER_SOLVES as readonly string[]).includes(settings.kroneckerSolve)) fail('kronecker-solve', `--kronecker-solve ${settings.kroneckerSolve}: use one of ${KRONECKER_SOLVES.join(', ')}`);
   if (!Number.isInteger(settings.inverseEvery) || settings.inverseEvery < 1) fail('inverse-every', `--inverse-every ${settings.inverseEvery}: give a positive integer`);
-  if (kronecker && mode === 'online') {
-    fail('mode', `'${settings.method}' keeps Kronecker factors A_g ⊗ G_g, whose inverse has no rank-one (Sherman-Morrison) update: a sample changes both factors, and (A + uuᵀ) ⊗ (G + vvᵀ) is not A ⊗ G plus a rank-one term; use --mode minibatch (factor averages, periodic inverses) or batch`);
-  }
   const warnings: Problem[] = [];
   if (mode === 'online') {
     if (settings.lrSchedule === 'adaptive') fail('lr-schedule', 'the adaptive rate compares the loss before and after a batch step (Section 4) and has no meaning online; use --lr-schedule fixed');

@@ -4,8 +4,8 @@ import { inspectModel } from '../../engine/inspect.js';
 import { QUANTITIES, type QuantityName } from '../../methods/quantities.js';
 import type { MethodName } from '../../methods/methods.js';
 import { loadData, loadModel, writeJson } from '../io.js';
-import { amountProblem, countProblem, refuse } from '../../train/options-check.js';
-import { guardCurvatureMemory, methodOptions, prepareBackend } from '../options.js';
+import { amountProblem, countProblem, kroneckerChoiceProblems, refuse } from '../../train/options-check.js';
+import { guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
 
 export const inspectCommand: CommandModule = {
   command: 'inspect <network>',
@@ -14,13 +14,15 @@ export const inspectCommand: CommandModule = {
     yargs.positional('network', { type: 'string', demandOption: true, describe: 'network JSON file' }).options({
       data: { type: 'string', demandOption: true, describe: 'data JSON file' },
       ...methodOptions,
+      ...kroneckerOptions,
       method: { ...methodOptions.method, default: undefined, describe: 'also print this method’s direction δw' },
-      quantities: { type: 'string', describe: `comma-separated: ${QUANTITIES.join(', ')} (transfer rates, Fisher modulus, backpropagated modulus, per-unit metric blocks)` },
+      quantities: { type: 'string', describe: `comma-separated: ${QUANTITIES.join(', ')} (transfer rates, Fisher modulus, backpropagated modulus, per-unit metric blocks, Kronecker factors of --method kflr|kfac|kfra)` },
     }),
   handler: async (argv) => {
     refuse([
       amountProblem('--epsilon', argv.epsilon as number, 'the regularisation ε', { zero: true }),
       countProblem('--mc-samples', argv['mc-samples'] as number, 'Monte-Carlo draws per sample'),
+      ...kroneckerChoiceProblems(argv.method as string | undefined, kroneckerArgs(argv)),
     ]);
     const backend = await prepareBackend(argv.backend as string);
     const quantities = argv.quantities === undefined ? [] : String(argv.quantities).split(',').map((q) => q.trim());
@@ -36,6 +38,7 @@ export const inspectCommand: CommandModule = {
       mcSamples: argv['mc-samples'] as number,
       seed: argv.seed as number,
       quantities: quantities as QuantityName[],
+      ...kroneckerArgs(argv),
       backend,
     });
     writeJson('-', report);

@@ -4,7 +4,7 @@ import type { MethodName } from '../../methods/methods.js';
 import { amountProblem, countProblem, refuse } from '../../train/options-check.js';
 import { stepModel } from '../../train/step.js';
 import { loadData, loadModel, writeJson } from '../io.js';
-import { forceOption, guardCurvatureMemory, methodOptions, prepareBackend } from '../options.js';
+import { forceOption, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
 import { checkOutputs } from '../output-paths.js';
 
 export const stepCommand: CommandModule = {
@@ -14,6 +14,7 @@ export const stepCommand: CommandModule = {
     yargs.positional('network', { type: 'string', demandOption: true, describe: 'network JSON file' }).options({
       data: { type: 'string', demandOption: true, describe: 'data JSON file' },
       ...methodOptions,
+      ...kroneckerOptions,
       lr: { type: 'number', default: 0.01, describe: 'learning rate η' },
       out: { type: 'string', demandOption: true, describe: 'output network file ("-" for stdout)' },
       ...forceOption,
@@ -36,6 +37,7 @@ export const stepCommand: CommandModule = {
       epsilon: argv.epsilon as number,
       mcSamples: argv['mc-samples'] as number,
       seed: argv.seed as number,
+      ...kroneckerArgs(argv),
       backend,
     });
     writeJson(out, modelDocument(model));

@@ -7,7 +7,7 @@ import { LR_SCHEDULES, MODES, resolveSettings, type TrainOptions } from '../../t
 import type { SavedRun } from '../../train/state-file.js';
 import { backpropEquivalentSeconds, train, type TrainBudget } from '../../train/trainer.js';
 import { loadData, loadModel } from '../io.js';
-import { guardCurvatureMemory, methodOptions, prepareBackend } from '../options.js';
+import { guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
 import { checkOutputs } from '../output-paths.js';
 import { createProgress } from '../progress.js';
 import { loadSavedRun, parseCheckpointEvery, reconcileLog, refuseOverwritingUnfinished, RunLog, statePathOf, writeCheckpoint, type RunFiles } from '../../train/run-files.js';
@@ -26,6 +26,8 @@ export const trainCommand: CommandModule = {
       .options({
         data: { type: 'string', demandOption: true, describe: 'data JSON file' },
         ...methodOptions,
+      ...kroneckerOptions,
+        ...kroneckerOptions,
         mode: { choices: MODES, default: 'batch' as const, describe: 'batch: whole data set; minibatch: seeded random mini-batches; online: one sample per step (Section 1.3)' },
         iterations: { type: 'number', describe: 'budget: iterations (batches, mini-batches or samples)' },
         time: { type: 'number', describe: 'budget: wall-clock seconds' },
@@ -33,7 +35,7 @@ export const trainCommand: CommandModule = {
         lr: { type: 'number', default: 0.01, describe: 'initial learning rate' },
         'lr-schedule': { choices: LR_SCHEDULES, describe: 'adaptive (halve and cancel a worsening step, else ×1.1; batch mode only, its default) or fixed' },
         'batch-size': { type: 'number', describe: 'minibatch: samples per mini-batch (default min(16, samples))' },
-        'metric-decay': { type: 'number', describe: 'minibatch: discounted metric average A ← (1-γ)A + γA_batch (default: each mini-batch’s own)' },
+        'metric-decay': { type: 'number', describe: 'batch and minibatch: metric accumulated across iterations, A ← (1-γ)A + γA_batch (default: each batch’s own; kflr/kfac/kfra in minibatch: 0.05, the anchors’ 0.95 on the old estimate)' },
         'online-decay': { type: 'number', describe: 'online: discount γ of Eq. 37 (default 0.1 / largest n_k)' },
         'n-init': { type: 'number', describe: 'online: samples for A⁽⁰⁾ (Eq. 36; default 2 × largest n_k)' },
         'refresh-every': { type: 'number', describe: 'online: re-invert each metric from scratch every N updates (0: never; default 1000)' },
@@ -64,6 +66,7 @@ export const trainCommand: CommandModule = {
       onlineDecay: argv['online-decay'] as number | undefined,
       nInit: argv['n-init'] as number | undefined,
       refreshEvery: argv['refresh-every'] as number | undefined,
+      ...kroneckerArgs(argv),
       backend: argv.backend as string,
     };
     const equivalent = argv['backprop-equivalent'] as number | undefined;

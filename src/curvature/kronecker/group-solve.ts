@@ -20,8 +20,11 @@ export const CG_TOLERANCE = 1e-14;
 
 /** The direction of one group from its gradient entries (in `group.params` order). */
 export interface GroupSolver {
-  /** 'matrix' (complete group or masked: A'⁻¹ ∇ G'⁻¹ on the grid), 'direct' (Cholesky of M_g) or 'cg'. */
-  readonly route: 'matrix' | 'masked' | 'direct' | 'cg';
+  /**
+   * 'matrix' (complete group: A'⁻¹ ∇ G'⁻¹ on the grid), 'masked', 'units' (G' diagonal: M_g is
+   * block-diagonal, one small solve per unit), 'direct' (Cholesky of M_g) or 'cg'.
+   */
+  readonly route: 'matrix' | 'masked' | 'units' | 'direct' | 'cg';
   /** Conjugate-gradient iterations of the last solve (0 for the other routes). */
   iterations: number;
   /** Relative residual reached by the last CG solve (0 for the other routes). */
@@ -56,7 +59,51 @@ export function groupSolver(group: KroneckerGroup, f: DampedFactors, mode: Krone
     };
   }
   const P = group.params.length;
+  if (isDiagonal(f.G, m)) return unitSolver(group, f, n, m);
   return P <= directLimit ? directSolver(group, f) : conjugateGradientSolver(group, f, n, m);
+}
+
+function isDiagonal(G: Float64Array, m: number): boolean {
+  for (let k = 0; k < m; k++) for (let l = 0; l < m; l++) if (k !== l && G[k * m + l] !== 0) return false;
+  return true;
+}
+
+/**
+ * The per-unit diagonal blocks of M_g, A'[S̄_k, S̄_k]·G'[k,k] + c I, factored by Cholesky (or
+ * kept for a pivoted least-squares solve when singular): the preconditioner of CG, and the
+ * exact solve when G' is diagonal.
+ */
+function unitBlocks(group: KroneckerGroup, f: DampedFactors, n: number, m: number) {
+  const P = group.params.length;
+  const blocks: Array<{ start: number; size: number; matrix: Float64Array; factor: Float64Array | undefined }> = [];
+  for (let p = 0; p < P; ) {
+    let q = p;
+    while (q < P && group.colOf[q] === group.colOf[p]) q++;
+    const size = q - p;
+    const matrix = new Float64Array(size * size);
+    const g = f.G[group.colOf[p] * m + group.colOf[p]];
+    for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) matrix[i * size + j] = f.A[group.rowOf[p + i] * n + group.rowOf[p + j]] * g + (i === j ? f.shift : 0);
+    const factor = matrix.slice();
+    blocks.push({ start: p, size, matrix, factor: choleskyInPlace(factor, 0, size) ? factor : undefined });
+    p = q;
+  }
+  return blocks;
+}
+
+/** G' diagonal (e.g. the output group under Bernoulli or square outputs): M_g is block-diagonal by unit. */
+function unitSolver(group: KroneckerGroup, f: DampedFactors, n: number, m: number): GroupSolver {
+  const blocks = unitBlocks(group, f, n, m);
+  return {
+    route: 'units',
+    iterations: 0,
+    residual: 0,
+    solve(gradient, out) {
+      for (const b of blocks) {
+        if (b.factor) choleskySolve(b.factor, 0, b.size, gradient, b.start, out, b.start);
+        else pivotedCholeskySolve(b.matrix, 0, b.size, gradient, b.start, out, b.start, RELATIVE_RANK_TOLERANCE);
+      }
+    },
+  };
 }
 
 function scatter(group: KroneckerGroup, v: Float64Array, grid: Float64Array, m: number): void {
@@ -113,18 +160,8 @@ function conjugateGradientSolver(group: KroneckerGroup, f: DampedFactors, n: num
     gather(group, product, out, m);
     if (f.shift !== 0) for (let p = 0; p < P; p++) out[p] += f.shift * v[p];
   };
-  // Preconditioner: the per-unit diagonal blocks A'[S̄_k, S̄_k]·G'[k,k] (+ c I), by Cholesky.
-  const blocks: Array<{ start: number; size: number; factor: Float64Array | undefined }> = [];
-  for (let p = 0; p < P; ) {
-    let q = p;
-    while (q < P && group.colOf[q] === group.colOf[p]) q++;
-    const size = q - p;
-    const block = new Float64Array(size * size);
-    const g = f.G[group.colOf[p] * m + group.colOf[p]];
-    for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) block[i * size + j] = f.A[group.rowOf[p + i] * n + group.rowOf[p + j]] * g + (i === j ? f.shift : 0);
-    blocks.push({ start: p, size, factor: choleskyInPlace(block, 0, size) ? block : undefined });
-    p = q;
-  }
+  // Preconditioner: the per-unit diagonal blocks.
+  const blocks = unitBlocks(group, f, n, m);
   const precondition = (r: Float64Array, z: Float64Array) => {
     for (const b of blocks) {
       if (b.factor) choleskySolve(b.factor, 0, b.size, r, b.start, z, b.start);
