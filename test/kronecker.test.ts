@@ -215,7 +215,7 @@ describe('Kronecker solves', () => {
       const M = restrictedMatrix(group, f);
       const expected = denseSolve(M, grad);
       for (const limit of [Infinity, 0]) {
-        const solver = groupSolver(group, f, 'restricted', limit);
+        const solver = groupSolver(group, f, 'restricted', { directOnly: limit });
         const out = new Float64Array(grad.length);
         solver.solve(grad, out);
         expect(solver.route).toBe(limit === 0 ? 'cg' : 'direct');
