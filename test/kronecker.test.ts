@@ -4,6 +4,7 @@ import { centredGroupDirection } from '../src/curvature/kronecker/centred.js';
 import { dampFactors, KroneckerInverse } from '../src/curvature/kronecker/factor-inverse.js';
 import { groupSolver, restrictedMatrix } from '../src/curvature/kronecker/group-solve.js';
 import { buildGroups, recursionOrder } from '../src/curvature/kronecker/groups.js';
+import { checkKroneckerMemory } from '../src/curvature/kronecker/kronecker-memory.js';
 import type { KroneckerCurvature, KroneckerState } from '../src/curvature/kronecker/kronecker-curvature.js';
 import { wholeNetworkFisher } from '../src/curvature/whole-network.js';
 import { makeBatch } from '../src/engine/batch.js';
@@ -325,6 +326,12 @@ describe('the Kronecker curvature object', () => {
     expect(state.frozenAt).toBe(1);
     expect(relative(state.frozenG[0], singles[0])).toBeLessThan(1e-12);
     expect(curvature.carriesState).toBe(true);
+  });
+
+  it('refuses factors beyond the memory limit, naming the largest group', () => {
+    const groups = buildGroups(model.net, 'levels');
+    expect(() => checkKroneckerMemory(groups, 1000)).toThrow(/largest group, 'level 1', has 5 units over 4 sources/);
+    expect(() => checkKroneckerMemory(groups)).not.toThrow();
   });
 
   it('refuses a bad inverse period', () => {

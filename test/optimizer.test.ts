@@ -37,6 +37,10 @@ describe('createOptimizer', () => {
     ['batch, adaptive rate', { method: 'unitwise-natural' }, 20],
     ['mini-batch, decayed QD metric', { method: 'quasi-diagonal-natural', mode: 'minibatch', batchSize: 5, metricDecay: 0.2, lr: 0.05 }, 5],
     ['online, Sherman-Morrison', { method: 'unitwise-op', mode: 'online', lr: 0.02, nInit: 10, onlineDecay: 0.02, refreshEvery: 4 }, 1],
+    ['mini-batch K-FAC, factor averages, inverses every 5 (saved between refreshes)', { method: 'kfac', mode: 'minibatch', batchSize: 5, lr: 0.05, inverseEvery: 5 }, 5],
+    ['batch KFRA, accumulated estimate (γ = 0.3), inverses every 2', { method: 'kfra', metricDecay: 0.3, inverseEvery: 2 }, 20],
+    ['batch K-FAC, each batch’s own factors, inverses every 3 (saved between refreshes)', { method: 'kfac', inverseEvery: 3 }, 20],
+    ['batch KFLR, masked solve, exact damping', { method: 'kflr', kroneckerSolve: 'masked', kroneckerDamping: 'exact', groups: 'units' }, 20],
   ];
   for (const [label, options, size] of modes) {
     it(`${label}: state() and restore() continue bit for bit`, () => {

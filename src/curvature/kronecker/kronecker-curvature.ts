@@ -5,6 +5,7 @@ import { dampFactors, factoredPi, type KroneckerDamping } from './factor-inverse
 import { FactorMeter, type FactorKind } from './factors.js';
 import { groupSolver, type GroupSolver, type KroneckerSolve } from './group-solve.js';
 import { buildGroups, type Grouping, type KroneckerGroup } from './groups.js';
+import { checkKroneckerMemory } from './kronecker-memory.js';
 import { nearestKronecker } from './nearest-kronecker.js';
 
 /** How a Kronecker-factored curvature is built and solved (the CLI's `--groups`, `--kronecker-*`, `--inverse-every`). */
@@ -70,7 +71,11 @@ export function kroneckerCurvature(options: KroneckerOptions): KroneckerCurvatur
   const groupCache = new WeakMap<object, KroneckerGroup[]>();
   const groupsOf = (engine: Engine) => {
     let g = groupCache.get(engine.net);
-    if (!g) groupCache.set(engine.net, (g = buildGroups(engine.net, o.groups)));
+    if (!g) {
+      g = buildGroups(engine.net, o.groups);
+      checkKroneckerMemory(g);
+      groupCache.set(engine.net, g);
+    }
     return g;
   };
   const sizes = (groups: KroneckerGroup[]) => [...groups.map((g) => (g.sources.length + 1) ** 2), ...groups.map((g) => g.units.length ** 2)];
