@@ -113,7 +113,7 @@ describe('unitwise CLI (real binary)', { timeout: 240_000 }, () => {
   it('step runs every method (metric options included) and writes finite networks', () => {
     const tiny = join(repoRoot, 'networks/tiny-softmax.json');
     const tinyData = join(repoRoot, 'networks/tiny-softmax.data.json');
-    for (const method of ['unitwise-natural', 'quasi-diagonal-natural', 'backpropagated-metric', 'quasi-diagonal-backpropagated-metric', 'unitwise-op', 'quasi-diagonal-op', 'mc-unitwise-natural', 'mc-quasi-diagonal-natural', 'diagonal-gauss-newton', 'adagrad', 'natural']) {
+    for (const method of ['unitwise-natural', 'quasi-diagonal-natural', 'backpropagated-metric', 'quasi-diagonal-backpropagated-metric', 'unitwise-op', 'quasi-diagonal-op', 'mc-unitwise-natural', 'mc-quasi-diagonal-natural', 'diagonal-gauss-newton', 'adagrad', 'natural', 'kflr', 'kfac', 'kfra']) {
       const r = run('step', tiny, '--data', tinyData, '--method', method, '--lr', '0.05', '--epsilon', '1e-3', '--mc-samples', '2', '--seed', '3', '--out', `${method}.json`);
       expect(r.status, `${method}: ${r.stderr}`).toBe(0);
       const [, before, after] = /loss ([\d.]+) -> ([\d.]+) bits/.exec(r.stderr) ?? [];
@@ -142,6 +142,35 @@ describe('unitwise CLI (real binary)', { timeout: 240_000 }, () => {
     expect(report.quantities.backpropagatedModulus.y1).toEqual(report.quantities.fisherModulus.y1.map((v: number) => expect.closeTo(v, 12)));
     expect(report.quantities.blocks.units.h2.parameters).toEqual(['bias', 'h1', 'x2']);
     expect(run('inspect', tiny, '--data', tinyData, '--quantities', 'J,psi').status).toBe(2);
+  });
+
+  it('Kronecker methods: inspect prints the factors and the solve routes; --groups attribute and KFRA errors name the units and the edge', () => {
+    const tiny = join(repoRoot, 'networks/tiny-bernoulli.json');
+    const tinyData = join(repoRoot, 'networks/tiny-bernoulli.data.json');
+    const r = run('inspect', tiny, '--data', tinyData, '--method', 'kflr', '--quantities', 'factors', '--kronecker-solve', 'restricted');
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    const groups = report.quantities.factors.groups;
+    expect(groups.map((g: { name: string }) => g.name)).toEqual(['level 1', 'level 2', 'level 3']);
+    for (const g of groups) {
+      expect(g.A).toHaveLength(g.sources.length + 1);
+      expect(g.G).toHaveLength(g.units.length);
+      expect(g.A[0][0]).toBeCloseTo(1, 12);
+      expect(g.pi).toBeGreaterThan(0);
+    }
+    expect(report.direction.solve.map((s: { route: string }) => s.route)).toHaveLength(3);
+    // The network with group attributes: one group holding an edge (h1 → h2) is refused by KFRA only.
+    const doc = JSON.parse(readFileSync(tiny, 'utf8'));
+    for (const n of doc.nodes) if (n.attributes.role !== 'input') n.attributes.group = n.attributes.role === 'output' ? 'out' : 'hidden';
+    writeFileSync(join(dir, 'grouped.json'), JSON.stringify(doc));
+    expect(run('step', 'grouped.json', '--data', tinyData, '--method', 'kflr', '--groups', 'attribute', '--lr', '0.1', '--out', 'g.json').status).toBe(0);
+    const kfra = run('step', 'grouped.json', '--data', tinyData, '--method', 'kfra', '--groups', 'attribute', '--lr', '0.1', '--out', 'g.json');
+    expect(kfra.status).toBe(2);
+    expect(kfra.stderr).toMatch(/edge 'h1' → 'h2' lies inside group 'hidden'/);
+    const missing = run('step', tiny, '--data', tinyData, '--method', 'kfac', '--groups', 'attribute', '--lr', '0.1', '--out', 'g.json');
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/4 non-input unit\(s\) have no "group" attribute \('h1', 'h2', 'y1', 'y2'\)/);
+    expect(run('step', tiny, '--data', tinyData, '--method', 'backprop', '--groups', 'units', '--lr', '0.1', '--out', 'g.json').status).toBe(2);
   });
 
   it('train writes the network, its state and a JSONL log; plain progress lines when not a terminal', () => {

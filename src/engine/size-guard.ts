@@ -42,7 +42,7 @@ export interface CurvatureMemoryOptions {
 
 /** Arrays of all blocks alive at once in a training mode (see {@link CurvatureMemoryOptions.copies}). */
 export function curvatureCopies(mode: 'batch' | 'minibatch' | 'online' | undefined, averaged = false): number {
-  return mode === 'online' || (mode === 'minibatch' && averaged) ? 3 : 2;
+  return mode === 'online' || averaged ? 3 : 2;
 }
 
 /** Bytes as `12.3 MiB` / `4.56 GiB`. */
