@@ -8,7 +8,7 @@ export const RELATIVE_RANK_TOLERANCE = 1e-12;
  * (A ⊗ G + c·I)⁻¹ applied in matrix form to the dense (n × m) grid, D = the solution of
  * A D G + c D = R (row-major n × m; A is n × n, G is m × m, both symmetric), never forming the
  * nm × nm matrix (Martens & Grosse §6.3; seed 004):
- * - c = 0 and both factors positive definite: Cholesky of each, D = A⁻¹ R G⁻¹;
+ * - c = 0, not `leastSquares`, and both factors positive definite: Cholesky of each, D = A⁻¹ R G⁻¹;
  * - otherwise: eigendecompositions A = U Λ Uᵀ, G = V M Vᵀ, D = U [(Uᵀ R V) ⊘ (λ_i μ_k + c)] Vᵀ,
  *   with the terms whose λ_i μ_k + c is at most {@link RELATIVE_RANK_TOLERANCE} × the largest
  *   dropped (the pseudo-inverse: least squares at ε = 0).
@@ -27,8 +27,9 @@ export class KroneckerInverse {
     readonly n: number,
     readonly m: number,
     readonly shift: number,
+    leastSquares = false,
   ) {
-    if (shift === 0) {
+    if (shift === 0 && !leastSquares) {
       const a = A.slice();
       const g = G.slice();
       if (choleskyInPlace(a, 0, n) && choleskyInPlace(g, 0, m)) {
@@ -108,6 +109,12 @@ export interface DampedFactors {
   shift: number;
   /** π of factored damping (1 with exact damping or a zero trace). */
   pi: number;
+  /**
+   * ε = 0: no damping at all, so the factors are typically singular (a batch of S samples gives
+   * A_g rank ≤ S): every solve is then a least-squares one (pseudo-inverse, pivoted Cholesky),
+   * never a Cholesky that rounding lets through with tiny pivots.
+   */
+  leastSquares: boolean;
 }
 
 /** How ε damps the Kronecker factors (`--kronecker-damping`). */
@@ -128,12 +135,12 @@ export function factoredPi(A: Float64Array, n: number, G: Float64Array, m: numbe
  * G' = G + (√ε/π) I; exact, A' = A, G' = G and ε I added to A ⊗ G itself.
  */
 export function dampFactors(A: Float64Array, n: number, G: Float64Array, m: number, epsilon: number, damping: KroneckerDamping): DampedFactors {
-  if (damping === 'exact') return { A, G, shift: epsilon, pi: 1 };
+  if (damping === 'exact') return { A, G, shift: epsilon, pi: 1, leastSquares: epsilon === 0 };
   const pi = factoredPi(A, n, G, m);
   const root = Math.sqrt(epsilon);
   const a = A.slice();
   const g = G.slice();
   for (let i = 0; i < n; i++) a[i * n + i] += pi * root;
   for (let k = 0; k < m; k++) g[k * m + k] += root / pi;
-  return { A: a, G: g, shift: 0, pi };
+  return { A: a, G: g, shift: 0, pi, leastSquares: epsilon === 0 };
 }

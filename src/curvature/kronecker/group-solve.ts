@@ -50,7 +50,7 @@ export function groupSolver(group: KroneckerGroup, f: DampedFactors, mode: Krone
   const n = group.sources.length + 1;
   const m = group.units.length;
   if (group.complete || mode === 'masked') {
-    const inverse = new KroneckerInverse(f.A, f.G, n, m, f.shift);
+    const inverse = new KroneckerInverse(f.A, f.G, n, m, f.shift, f.leastSquares);
     const grid = new Float64Array(n * m);
     const result = new Float64Array(n * m);
     return {
@@ -67,7 +67,8 @@ export function groupSolver(group: KroneckerGroup, f: DampedFactors, mode: Krone
   }
   const P = group.params.length;
   if (isDiagonal(f.G, m)) return unitSolver(group, f, n, m);
-  if (P <= (limits.directOnly ?? DIRECT_ONLY_LIMIT)) return directSolver(group, f);
+  // ε = 0: least squares by pivoted Cholesky (CG would let rounding grow along the null space).
+  if (P <= (limits.directOnly ?? DIRECT_ONLY_LIMIT) || (f.leastSquares && P <= (limits.direct ?? DIRECT_SOLVE_LIMIT))) return directSolver(group, f);
   return iterativeSolver(group, f, n, m, P <= (limits.direct ?? DIRECT_SOLVE_LIMIT));
 }
 
@@ -116,7 +117,7 @@ function unitBlocks(group: KroneckerGroup, f: DampedFactors, n: number, m: numbe
     const g = f.G[group.colOf[p] * m + group.colOf[p]];
     for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) matrix[i * size + j] = f.A[group.rowOf[p + i] * n + group.rowOf[p + j]] * g + (i === j ? f.shift : 0);
     const factor = matrix.slice();
-    blocks.push({ start: p, size, matrix, factor: choleskyInPlace(factor, 0, size) ? factor : undefined });
+    blocks.push({ start: p, size, matrix, factor: !f.leastSquares && choleskyInPlace(factor, 0, size) ? factor : undefined });
     p = q;
   }
   return blocks;
@@ -165,7 +166,7 @@ function directSolver(group: KroneckerGroup, f: DampedFactors): GroupSolver {
   const P = group.params.length;
   const M = restrictedMatrix(group, f);
   const factor = M.slice();
-  const definite = choleskyInPlace(factor, 0, P);
+  const definite = !f.leastSquares && choleskyInPlace(factor, 0, P);
   return {
     route: 'direct',
     iterations: 0,
