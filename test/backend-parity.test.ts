@@ -60,6 +60,26 @@ describe.each(backends)('backend parity: %s against cpu', (_name, load) => {
       }
     });
   }
+  it('Kronecker methods with every grouping, damping and solve (skip connections, sparse and complete groups)', () => {
+    const doc = randomNetwork({ interpretation: 'softmax', seed: 71, inputs: 4, hidden: 6, outputs: 3, density: 0.6, activations: ['sigmoid', 'tanh', 'linear'] });
+    doc.nodes.forEach((n, i) => n.attributes.role !== 'input' && (n.attributes.group = n.attributes.role === 'output' ? 'out' : `h${i % 2}`));
+    const model = createModel(doc);
+    const batch = makeBatch(model.net, randomData(doc, 12, 4));
+    const tol = tolerance(backend);
+    const variants: Array<[string, Record<string, string | number>]> = [
+      ['kflr', { groups: 'units', kroneckerDamping: 'exact' }],
+      ['kfac', { groups: 'attribute', kroneckerSolve: 'masked' }],
+      ['kfra', { groups: 'levels', kroneckerDamping: 'exact', kroneckerSolve: 'masked' }],
+      ['kflr', { groups: 'attribute' }],
+    ];
+    for (const [method, choices] of variants) {
+      const run = (b: Backend) => evaluateMethodOnce(b.open(model.net, batch.size), createMethod(method, choices), model.params, batch, { epsilon: 1e-3, mcSamples: 2, rng: new Prng(5) });
+      const reference = run(cpuBackend);
+      const other = run(backend);
+      expect(relative(other.direction, reference.direction), `${method} ${JSON.stringify(choices)}`).toBeLessThan(tol.direction);
+    }
+  });
+
   it('online Sherman-Morrison step (Eq. 37-38): blocks, inverses, direction and refused units', () => {
     const doc = randomNetwork({ interpretation: 'softmax', seed: 74, inputs: 4, hidden: 5, outputs: 3, density: 0.7, activations: ['sigmoid', 'tanh', 'linear'] });
     const model = createModel(doc);
