@@ -12,6 +12,7 @@ import { createModel } from '../src/engine/model.js';
 import { fisherSource } from '../src/methods/sources.js';
 import { INTERPRETATIONS } from '../src/network/types.js';
 import { Prng } from '../src/random/prng.js';
+import { denseSolve } from './helpers/dense-solve.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
 
 /**
@@ -33,28 +34,6 @@ const cases: Array<{ name: string; curvature: Curvature; structure: Structure; e
   { name: 'whole network (Prop. 27)', curvature: wholeNetworkCurvature as Curvature, structure: whole },
   { name: 'online Sherman-Morrison blocks (Eq. 36)', curvature: onlineBlockCurvature({ epsilon: 0.01, refreshEvery: 0 }) as Curvature, structure: blockDiagonal, epsilonInState: true },
 ];
-
-/** Dense (M + εI)⁻¹ g by Gaussian elimination with partial pivoting (independent of the engine's Cholesky). */
-function denseSolve(m: Float64Array, g: Float64Array, epsilon: number): Float64Array {
-  const n = g.length;
-  const a = Array.from({ length: n }, (_, i) => [...Array.from(m.subarray(i * n, (i + 1) * n), (v, j) => v + (i === j ? epsilon : 0)), g[i]]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(a[r][c]) > Math.abs(a[p][c])) p = r;
-    [a[c], a[p]] = [a[p], a[c]];
-    for (let r = c + 1; r < n; r++) {
-      const f = a[r][c] / a[c][c];
-      for (let k = c; k <= n; k++) a[r][k] -= f * a[c][k];
-    }
-  }
-  const x = new Float64Array(n);
-  for (let r = n - 1; r >= 0; r--) {
-    let s = a[r][n];
-    for (let k = r + 1; k < n; k++) s -= a[r][k] * x[k];
-    x[r] = s / a[r][r];
-  }
-  return x;
-}
 
 /**
  * Eq. 22-23 read off a dense matrix: each weight's 2 × 2 system with its unit's bias, then the

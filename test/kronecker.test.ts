@@ -17,6 +17,7 @@ import { INTERPRETATIONS, type Activation, type DataDocument, type Interpretatio
 import { Prng } from '../src/random/prng.js';
 import { bruteForceFisher, squareLossFisherByJacobian } from './helpers/brute-force.js';
 import { relative } from './helpers/compare.js';
+import { denseSolve } from './helpers/dense-solve.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
 
 /** A layered network (sizes per layer), every unit of a layer fed by a random subset (or all) of the layer below. */
@@ -52,28 +53,6 @@ function measureKronecker(model: Model, data: DataDocument, method: 'kflr' | 'kf
 /** Entries of `dense` (P × P) on the pairs of one group's parameters. */
 function groupBlock(dense: Float64Array, P: number, params: Int32Array): Float64Array {
   return Float64Array.from({ length: params.length ** 2 }, (_, i) => dense[params[Math.floor(i / params.length)] * P + params[i % params.length]]);
-}
-
-/** Dense (M + εI)⁻¹ g by Gaussian elimination with partial pivoting. */
-function denseSolve(m: Float64Array, g: Float64Array, epsilon = 0): Float64Array {
-  const n = g.length;
-  const a = Array.from({ length: n }, (_, i) => [...Array.from(m.subarray(i * n, (i + 1) * n), (v, j) => v + (i === j ? epsilon : 0)), g[i]]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(a[r][c]) > Math.abs(a[p][c])) p = r;
-    [a[c], a[p]] = [a[p], a[c]];
-    for (let r = c + 1; r < n; r++) {
-      const f = a[r][c] / a[c][c];
-      for (let k = c; k <= n; k++) a[r][k] -= f * a[c][k];
-    }
-  }
-  const x = new Float64Array(n);
-  for (let r = n - 1; r >= 0; r--) {
-    let s = a[r][n];
-    for (let k = r + 1; k < n; k++) s -= a[r][k] * x[k];
-    x[r] = s / a[r][r];
-  }
-  return x;
 }
 
 const randomVector = (n: number, seed: number) => {

@@ -127,25 +127,14 @@ export class FactorMeter {
       for (const h of targets) {
         const mh = groups[h].units.length;
         const Gh = G[h];
-        const Y = new Float64Array(mg * mh);
+        // The edges k → l from g into h: (position of k in g, position of l in h, weight).
+        const edges: Array<[number, number, number]> = [];
         g.units.forEach((k, a) => {
-          for (let e = net.outOffsets[k]; e < net.outOffsets[k + 1]; e++) {
-            const l = net.outTargets[e];
-            if (groupOf[l] !== h) continue;
-            const w = params[net.outParams[e]];
-            const c = position[l];
-            for (let j = 0; j < mh; j++) Y[a * mh + j] += w * Gh[c * mh + j];
-          }
+          for (let e = net.outOffsets[k]; e < net.outOffsets[k + 1]; e++) if (groupOf[net.outTargets[e]] === h) edges.push([a, position[net.outTargets[e]], params[net.outParams[e]]]);
         });
-        g.units.forEach((k, b) => {
-          for (let e = net.outOffsets[k]; e < net.outOffsets[k + 1]; e++) {
-            const l = net.outTargets[e];
-            if (groupOf[l] !== h) continue;
-            const w = params[net.outParams[e]];
-            const c = position[l];
-            for (let a = 0; a < mg; a++) acc[a * mg + b] += Y[a * mh + c] * w;
-          }
-        });
+        const Y = new Float64Array(mg * mh);
+        for (const [a, c, w] of edges) for (let j = 0; j < mh; j++) Y[a * mh + j] += w * Gh[c * mh + j];
+        for (const [b, c, w] of edges) for (let a = 0; a < mg; a++) acc[a * mg + b] += Y[a * mh + c] * w;
       }
       const Gg = G[i];
       const Rg = R[i];
