@@ -25,6 +25,8 @@ export { stepModel, METHODS, type MethodName, type StepOptions, type StepResult 
 export { createOptimizer, Optimizer, type Evaluation, type OptimizerState, type StepRecord } from './optimizer/optimizer.js';
 export { train, type IterationRecord, type TrainBudget, type TrainCallbacks, type TrainResult, type TrainState } from './train/trainer.js';
 export type { TrainOptions, TrainSettings } from './train/settings.js';
+export { compareDirections, compareDirectionsAt, comparedMethods, checkComparisonSize, type CompareOptions, type ComparedMethod, type DirectionComparison, type DirectionsAt, type DirectionsReport } from './directions/compare.js';
+export { compareAlong, alongChart, alongCheckpoints, ALONG_PLOTS, type AlongOptions, type AlongPlot, type AlongRecord } from './directions/along.js';
 export { createMethod, kroneckerChoices, METHOD_SPECS, type CurvatureOptions, type KroneckerChoices, type Method, type MethodSpec } from './methods/methods.js';
 export { SOURCES, type MetricSource } from './methods/sources.js';
 export { MethodRunner } from './methods/runner.js';

@@ -78,6 +78,7 @@ describe('output paths are checked before any computing', { timeout: 240_000 }, 
     ['step --out', (out) => ['step', 'net.json', '--data', 'data.json', '--method', 'backpropagated-metric', '--out', out]],
     ['train --out', (out) => ['train', 'net.json', '--data', 'data.json', '--iterations', '50', '--out', out]],
     ['train --log', (out) => ['train', 'net.json', '--data', 'data.json', '--iterations', '50', '--out', 'never.json', '--log', out]],
+    ['compare-directions --svg', (out) => ['compare-directions', 'net.json', '--data', 'data.json', '--along', 'backprop', '--iterations', '50', '--svg', out]],
     ['convert --out', (out) => ['convert', 'net.json', '--to', 'tanh', '--out', out]],
     ['convert --data-out', (out) => ['convert', 'net.json', '--to', 'tanh', '--data', 'data.json', '--out', 'never.json', '--data-out', out]],
   ];

@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UnitwiseError, UsageError, problem } from '../errors.js';
+import { compareDirectionsCommand } from './commands/compare-directions.js';
 import { convertCommand } from './commands/convert.js';
 import { generateCommand } from './commands/generate.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -19,7 +20,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     await yargs(joinOptionValues(args))
       .scriptName('unitwise')
-      .command([generateCommand, validateCommand, inspectCommand, stepCommand, trainCommand, invarianceCommand, replicateCommand, convertCommand, quickstartCommand])
+      .command([generateCommand, validateCommand, inspectCommand, stepCommand, trainCommand, invarianceCommand, compareDirectionsCommand, replicateCommand, convertCommand, quickstartCommand])
       .demandCommand(1, 'give a command; see --help')
       .strict()
       .parserConfiguration({ 'duplicate-arguments-array': false })

@@ -8,9 +8,14 @@ import { stringifyJson } from './stringify-json.js';
  * round-trip exactly). The temporary file is removed when the write fails (an `OutputError`).
  */
 export function writeJsonFile(path: string, value: unknown): void {
+  writeTextFile(path, stringifyJson(value));
+}
+
+/** Writes `text` to `path` atomically, as {@link writeJsonFile} does. */
+export function writeTextFile(path: string, text: string): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    writeFileSync(tmp, stringifyJson(value));
+    writeFileSync(tmp, text);
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });

@@ -26,7 +26,6 @@ export const trainCommand: CommandModule = {
       .options({
         data: { type: 'string', demandOption: true, describe: 'data JSON file' },
         ...methodOptions,
-      ...kroneckerOptions,
         ...kroneckerOptions,
         mode: { choices: MODES, default: 'batch' as const, describe: 'batch: whole data set; minibatch: seeded random mini-batches; online: one sample per step (Section 1.3)' },
         iterations: { type: 'number', describe: 'budget: iterations (batches, mini-batches or samples)' },
