@@ -6,10 +6,11 @@ import { unitBlockCurvature } from '../curvature/unit-blocks.js';
 import { makeBatch } from '../engine/batch.js';
 import type { Model } from '../engine/model.js';
 import { loadBatch } from '../engine/propagate.js';
-import { createMethod, type Method, type MethodName } from '../methods/methods.js';
+import { createMethod, type KroneckerChoices, type Method, type MethodName } from '../methods/methods.js';
 import { MethodRunner } from '../methods/runner.js';
 import type { DataDocument } from '../network/types.js';
 import { Prng } from '../random/prng.js';
+import { applyTransform, congruence } from './recombination.js';
 
 /** A network taking fixed-rate batch steps of one method; `step` returns the loss before the step (nats). */
 export interface Stepper {
@@ -27,6 +28,8 @@ export interface StepperOptions {
   epsilon: number;
   mcSamples: number;
   seed: number;
+  /** The Kronecker methods' groups, damping and solve (empty for the others). */
+  choices: KroneckerChoices;
 }
 
 /** The engine, parameters, batch workspace and runner of a stepper. */
@@ -39,7 +42,7 @@ function open(model: Model, data: DataDocument, o: StepperOptions, method: Metho
 
 /** Plain steps w ← w + η δw on the whole data set. */
 export function plainStepper(model: Model, data: DataDocument, o: StepperOptions): Stepper {
-  const { engine, params, ws, runner, random } = open(model, data, o, createMethod(o.method));
+  const { engine, params, ws, runner, random } = open(model, data, o, createMethod(o.method, o.choices));
   return {
     model,
     data,
@@ -61,10 +64,13 @@ export function plainStepper(model: Model, data: DataDocument, o: StepperOptions
  * network function is the same), and the reduction runs on A' (the method's curvature restricted
  * from the dense T A Tᵀ, so quasi-diagonal entries are those of A', not of A). The step δθ' is
  * mapped back, δθ = Tᵀ δθ'. `model.params` holds the effective θ.
+ * Kronecker methods: the dense A ⊗ G (`toDense`) maps by congruence and `fromDense` refits the
+ * nearest Kronecker product per group; with one T_g per complete group (`groupTransforms`) the
+ * mapped block is exactly (T_g A T_gᵀ) ⊗ G, so the refit and the solve are exact.
  */
 export function recombinedStepper(model: Model, data: DataDocument, o: StepperOptions, transforms: Float64Array[]): Stepper {
   const { net } = model;
-  const method = createMethod(o.method);
+  const method = createMethod(o.method, o.choices);
   // Curvatures within the units are measured as whole blocks, so that A' = T A Tᵀ is exact.
   const measured: Method = method.curvature.usesModulus ? { ...method, curvature: unitBlockCurvature as Curvature } : method;
   const { engine, params, ws, runner, random } = open(model, data, o, measured);
@@ -77,12 +83,12 @@ export function recombinedStepper(model: Model, data: DataDocument, o: StepperOp
       const lossNats = runner.measure(params, ws, 1, random);
       const measuredGradient = engine.read(runner.gradient);
       const transformedGradient = new Float64Array(net.nParams);
-      for (let k = net.nInputs; k < net.nUnits; k++) apply(transforms[k], measuredGradient, transformedGradient, net.blockOffsets[k], false);
+      for (let k = net.nInputs; k < net.nUnits; k++) applyTransform(transforms[k], measuredGradient, transformedGradient, net.blockOffsets[k], false);
       let delta: Float64Array;
       if (method.spec.reduction === 'full' && o.epsilon === 0 && runner.modulus) {
         delta = unitwiseLeastSquares(net, { size: ws.size, act: engine.read(ws.act), backReduced: engine.read(ws.backReduced), modulus: engine.read(runner.modulus), transforms });
       } else {
-        const dense = congruence(measured.curvature.toDense(engine, runner.state), net.nParams, net.nInputs, net.nUnits, net.blockOffsets, transforms);
+        const dense = congruence(measured.curvature.toDense(engine, runner.state), net, transforms);
         const state = method.curvature.fromDense(engine, dense);
         engine.upload(gradient, transformedGradient);
         method.curvature.solve(engine, state, gradient, o.epsilon, direction);
@@ -90,40 +96,11 @@ export function recombinedStepper(model: Model, data: DataDocument, o: StepperOp
         delta = engine.read(direction).slice();
       }
       const effective = new Float64Array(net.nParams);
-      for (let k = net.nInputs; k < net.nUnits; k++) apply(transforms[k], delta, effective, net.blockOffsets[k], true);
+      for (let k = net.nInputs; k < net.nUnits; k++) applyTransform(transforms[k], delta, effective, net.blockOffsets[k], true);
       for (let p = 0; p < effective.length; p++) model.params[p] += o.lr * effective[p];
       engine.upload(params, model.params);
       return lossNats;
     },
     dispose: () => engine.dispose(),
   };
-}
-
-/** out_block = T v_block (or Tᵀ v_block), T n × n row-major. */
-function apply(t: Float64Array, v: Float64Array, out: Float64Array, p0: number, transpose: boolean): void {
-  const n = Math.round(Math.sqrt(t.length));
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < n; j++) s += (transpose ? t[j * n + i] : t[i * n + j]) * v[p0 + j];
-    out[p0 + i] = s;
-  }
-}
-
-/** T F Tᵀ for the block-diagonal T of all units (whole-network Fisher matrix, P × P). */
-function congruence(f: Float64Array, P: number, nInputs: number, nUnits: number, blockOffsets: Int32Array, transforms: Float64Array[]): Float64Array {
-  const rows = new Float64Array(P * P);
-  const column = new Float64Array(P);
-  const mapped = new Float64Array(P);
-  for (let c = 0; c < P; c++) {
-    for (let r = 0; r < P; r++) column[r] = f[r * P + c];
-    for (let k = nInputs; k < nUnits; k++) apply(transforms[k], column, mapped, blockOffsets[k], false);
-    for (let r = 0; r < P; r++) rows[r * P + c] = mapped[r];
-  }
-  const out = new Float64Array(P * P);
-  for (let r = 0; r < P; r++) {
-    const row = rows.subarray(r * P, (r + 1) * P);
-    for (let k = nInputs; k < nUnits; k++) apply(transforms[k], row, mapped, blockOffsets[k], false);
-    out.set(mapped, r * P);
-  }
-  return out;
 }

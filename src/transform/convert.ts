@@ -42,6 +42,11 @@ export function convertNetwork(doc: NetworkDocument, to: ConvertTarget): { docum
   return { document: reparametrize(doc, units, defaultActivation) };
 }
 
+/** The family a sigmoid↔tanh twin converts to: tanh when the network has a sigmoid non-input unit, else sigmoid. */
+export function twinTarget(doc: NetworkDocument): ConvertTarget {
+  return doc.nodes.some((n) => n.attributes.role !== 'input' && unitActivation(doc, n) === 'sigmoid') ? 'tanh' : 'sigmoid';
+}
+
 /** Converts a data file for a network converted with {@link convertNetwork}: inputs x' = αx + β. */
 export function convertData(data: DataDocument, to: ConvertTarget): DataDocument {
   return transformInputs(data, CONVERSIONS[to].alpha, CONVERSIONS[to].beta);

@@ -1,25 +1,41 @@
-import { choleskyInPlace, choleskySolve } from '../../linalg/cholesky.js';
+import { covariantCholesky, covariantCholeskySolve, type CovariantCholesky } from '../../linalg/covariant-cholesky.js';
+import { centre } from './centring.js';
 import { symmetricEigen, type SymmetricEigen } from '../../linalg/symmetric-eigen.js';
 
-/** Eigenvalue products below this fraction of the largest count as zero (pseudo-inverse at ε = 0, as the pivoted Cholesky of the per-unit blocks). */
+/**
+ * Relative tolerance of the ε = 0 solves: a Schur complement at most this fraction of its
+ * variable's own (see {@link covariantCholesky}) marks a dependent variable (rounding leaves
+ * about 1e-16 there), and with exact damping, eigenvalue products below this fraction of the
+ * largest count as zero.
+ */
 export const RELATIVE_RANK_TOLERANCE = 1e-12;
 
 /**
  * (A ⊗ G + c·I)⁻¹ applied in matrix form to the dense (n × m) grid, D = the solution of
  * A D G + c D = R (row-major n × m; A is n × n, G is m × m, both symmetric), never forming the
  * nm × nm matrix (Martens & Grosse §6.3; seed 004):
- * - c = 0, not `leastSquares`, and both factors positive definite: Cholesky of each, D = A⁻¹ R G⁻¹;
- * - otherwise: eigendecompositions A = U Λ Uᵀ, G = V M Vᵀ, D = U [(Uᵀ R V) ⊘ (λ_i μ_k + c)] Vᵀ,
- *   with the terms whose λ_i μ_k + c is at most {@link RELATIVE_RANK_TOLERANCE} × the largest
- *   dropped (the pseudo-inverse: least squares at ε = 0).
+ * - c = 0: pivoted Cholesky ({@link covariantCholesky}) of G and of A in centred coordinates
+ *   ({@link centre}: A = C⁻ᵀ (A_00 ⊕ Σ) C⁻¹), D = A⁻ R G⁻. When a factor is singular (ε = 0
+ *   with fewer samples than sources, or K-FAC's G_g from fewer draws than units), A⁻ and G⁻
+ *   are basic inverses, 0 on the dependent variables. Where R's rows lie in the range of G
+ *   (KFLR always) D is an exact solution; either way it is covariant under Def. 29, which maps
+ *   the centred coordinates and G by diagonal matrices. The pseudo-inverse (A ⊗ G)⁺ is not:
+ *   its choice among the solutions moves with the coordinates, and twins would agree on the
+ *   data to first order only.
+ * - c > 0 (exact damping): eigendecompositions A = U Λ Uᵀ, G = V M Vᵀ,
+ *   D = U [(Uᵀ R V) ⊘ (λ_i μ_k + c)] Vᵀ, terms whose λ_i μ_k + c is at most
+ *   {@link RELATIVE_RANK_TOLERANCE} × the largest dropped.
  */
 export class KroneckerInverse {
-  private readonly cholA?: Float64Array;
-  private readonly cholG?: Float64Array;
+  private readonly cholA?: CovariantCholesky;
+  private readonly cholG?: CovariantCholesky;
+  private readonly mu?: Float64Array;
   private readonly eigA?: SymmetricEigen;
   private readonly eigG?: SymmetricEigen;
-  /** Whether the eigen route (exact damping, or a singular factor) is used. */
+  /** Whether the eigen route (exact damping) is used. */
   readonly eigen: boolean;
+  /** Numerical ranks of A and G on the Cholesky route (n, m when both are definite). */
+  readonly rank: { A: number; G: number };
 
   constructor(
     A: Float64Array,
@@ -27,20 +43,19 @@ export class KroneckerInverse {
     readonly n: number,
     readonly m: number,
     readonly shift: number,
-    leastSquares = false,
   ) {
-    if (shift === 0 && !leastSquares) {
-      const a = A.slice();
-      const g = G.slice();
-      if (choleskyInPlace(a, 0, n) && choleskyInPlace(g, 0, m)) {
-        this.cholA = a;
-        this.cholG = g;
-        this.eigen = false;
-        return;
-      }
+    if (shift === 0) {
+      const centring = centre(A, n);
+      this.mu = centring.mu;
+      this.cholA = covariantCholesky(centring.A, 0, n, RELATIVE_RANK_TOLERANCE);
+      this.cholG = covariantCholesky(G, 0, m, RELATIVE_RANK_TOLERANCE);
+      this.rank = { A: this.cholA.rank, G: this.cholG.rank };
+      this.eigen = false;
+      return;
     }
     this.eigA = symmetricEigen(A, n);
     this.eigG = symmetricEigen(G, m);
+    this.rank = { A: n, G: m };
     this.eigen = true;
   }
 
@@ -48,15 +63,19 @@ export class KroneckerInverse {
   apply(r: Float64Array, out: Float64Array): void {
     const { n, m } = this;
     if (this.cholA && this.cholG) {
+      const mu = this.mu as Float64Array;
       const column = new Float64Array(n);
-      // A⁻¹ R, column by column.
+      // C Σ_c⁻ Cᵀ R column by column (centred: row i - μ_i row 0, solve, row 0 - Σ μ_i row i).
       for (let c = 0; c < m; c++) {
-        for (let i = 0; i < n; i++) column[i] = r[i * m + c];
-        choleskySolve(this.cholA, 0, n, column, 0, column, 0);
+        for (let i = 0; i < n; i++) column[i] = r[i * m + c] - (i > 0 ? mu[i] * r[c] : 0);
+        covariantCholeskySolve(this.cholA, column, 0, column, 0);
+        let bias = column[0];
+        for (let i = 1; i < n; i++) bias -= mu[i] * column[i];
+        column[0] = bias;
         for (let i = 0; i < n; i++) out[i * m + c] = column[i];
       }
-      // (A⁻¹ R) G⁻¹, row by row (G symmetric).
-      for (let i = 0; i < n; i++) choleskySolve(this.cholG, 0, m, out, i * m, out, i * m);
+      // (A⁻ R) G⁻, row by row (G symmetric).
+      for (let i = 0; i < n; i++) covariantCholeskySolve(this.cholG, out, i * m, out, i * m);
       return;
     }
     const { values: la, vectors: U } = this.eigA as SymmetricEigen;
@@ -109,12 +128,6 @@ export interface DampedFactors {
   shift: number;
   /** π of factored damping (1 with exact damping or a zero trace). */
   pi: number;
-  /**
-   * ε = 0: no damping at all, so the factors are typically singular (a batch of S samples gives
-   * A_g rank ≤ S): every solve is then a least-squares one (pseudo-inverse, pivoted Cholesky),
-   * never a Cholesky that rounding lets through with tiny pivots.
-   */
-  leastSquares: boolean;
 }
 
 /** How ε damps the Kronecker factors (`--kronecker-damping`). */
@@ -135,12 +148,12 @@ export function factoredPi(A: Float64Array, n: number, G: Float64Array, m: numbe
  * G' = G + (√ε/π) I; exact, A' = A, G' = G and ε I added to A ⊗ G itself.
  */
 export function dampFactors(A: Float64Array, n: number, G: Float64Array, m: number, epsilon: number, damping: KroneckerDamping): DampedFactors {
-  if (damping === 'exact') return { A, G, shift: epsilon, pi: 1, leastSquares: epsilon === 0 };
+  if (damping === 'exact') return { A, G, shift: epsilon, pi: 1 };
   const pi = factoredPi(A, n, G, m);
   const root = Math.sqrt(epsilon);
   const a = A.slice();
   const g = G.slice();
   for (let i = 0; i < n; i++) a[i * n + i] += pi * root;
   for (let k = 0; k < m; k++) g[k * m + k] += root / pi;
-  return { A: a, G: g, shift: 0, pi, leastSquares: epsilon === 0 };
+  return { A: a, G: g, shift: 0, pi };
 }

@@ -1,4 +1,5 @@
-import { choleskyInPlace, choleskySolve, pivotedCholeskySolve } from '../../linalg/cholesky.js';
+import { covariantCholesky, covariantCholeskySolve } from '../../linalg/covariant-cholesky.js';
+import { centre, centreGradient, uncentreDirection } from './centring.js';
 import { KroneckerInverse, RELATIVE_RANK_TOLERANCE, type DampedFactors } from './factor-inverse.js';
 import type { KroneckerGroup } from './groups.js';
 import { restrictedConjugateGradient, type UnitBlock } from './restricted-cg.js';
@@ -50,7 +51,7 @@ export function groupSolver(group: KroneckerGroup, f: DampedFactors, mode: Krone
   const n = group.sources.length + 1;
   const m = group.units.length;
   if (group.complete || mode === 'masked') {
-    const inverse = new KroneckerInverse(f.A, f.G, n, m, f.shift, f.leastSquares);
+    const inverse = new KroneckerInverse(f.A, f.G, n, m, f.shift);
     const grid = new Float64Array(n * m);
     const result = new Float64Array(n * m);
     return {
@@ -66,16 +67,56 @@ export function groupSolver(group: KroneckerGroup, f: DampedFactors, mode: Krone
     };
   }
   const P = group.params.length;
-  if (isDiagonal(f.G, m)) return unitSolver(group, f, n, m);
-  // ε = 0: least squares by pivoted Cholesky (CG would let rounding grow along the null space).
-  if (P <= (limits.directOnly ?? DIRECT_ONLY_LIMIT) || (f.leastSquares && P <= (limits.direct ?? DIRECT_SOLVE_LIMIT))) return directSolver(group, f);
-  return iterativeSolver(group, f, n, m, P <= (limits.direct ?? DIRECT_SOLVE_LIMIT));
+  return inCentredCoordinates(group, f, n, (c) => {
+    if (isDiagonal(c.G, m)) return unitSolver(group, c, n, m);
+    if (P <= (limits.directOnly ?? DIRECT_ONLY_LIMIT)) return directSolver(group, c);
+    return iterativeSolver(group, c, n, m, P <= (limits.direct ?? DIRECT_SOLVE_LIMIT));
+  });
 }
 
-/** CG, with the direct factorisation as the fallback when allowed (built once, on first need). */
+/**
+ * With c = 0 a sparse group's exact solve runs in centred coordinates ({@link centre}: the
+ * factor A' becomes A'_00 ⊕ Σ, the gradient Cᵀ∇, the step C y), where its choices, at ε = 0
+ * among the solutions of a singular M_g, do not depend on the coordinates of Def. 29. With
+ * c > 0 (exact damping) M_g + cI is definite and is solved as it is.
+ */
+function inCentredCoordinates(group: KroneckerGroup, f: DampedFactors, n: number, build: (f: DampedFactors) => GroupSolver): GroupSolver {
+  if (f.shift !== 0) return build(f);
+  const { mu, A } = centre(f.A, n);
+  const inner = build({ ...f, A });
+  const centred = new Float64Array(group.params.length);
+  return {
+    get route() {
+      return inner.route;
+    },
+    get iterations() {
+      return inner.iterations;
+    },
+    get residual() {
+      return inner.residual;
+    },
+    solve(gradient, out) {
+      centreGradient(group, mu, gradient, centred);
+      inner.solve(centred, out);
+      uncentreDirection(group, mu, out, out);
+    },
+  };
+}
+
+/**
+ * CG, with the direct factorisation as the fallback when allowed (built once, on first need).
+ * Where the fallback is allowed, singular systems go straight to it: a singular unit block
+ * (ε = 0, more parameters than samples) makes M_g singular and leaves CG unpreconditioned
+ * there, so its solution would depend on the coordinates; a singular G' (K-FAC's G_g from
+ * fewer draws than units) leaves the gradient outside the range of M_g, where CG cannot
+ * converge.
+ */
 function iterativeSolver(group: KroneckerGroup, f: DampedFactors, n: number, m: number, fallback: boolean): GroupSolver {
   const P = group.params.length;
-  const cg = restrictedConjugateGradient(group, f, n, m, unitBlocks(group, f, n, m));
+  const blocks = unitBlocks(group, f, n, m);
+  const singular = () => blocks.some((b) => b.factor.rank < b.size) || (f.shift === 0 && covariantCholesky(f.G, 0, m, RELATIVE_RANK_TOLERANCE).rank < m);
+  if (fallback && singular()) return directSolver(group, f);
+  const cg = restrictedConjugateGradient(group, f, n, m, blocks);
   let direct: GroupSolver | undefined;
   const solver: GroupSolver = {
     route: 'cg',
@@ -102,9 +143,9 @@ function isDiagonal(G: Float64Array, m: number): boolean {
 }
 
 /**
- * The per-unit diagonal blocks of M_g, A'[S̄_k, S̄_k]·G'[k,k] + c I, factored by Cholesky (or
- * kept for a pivoted least-squares solve when singular): the preconditioner of CG, and the
- * exact solve when G' is diagonal.
+ * The per-unit diagonal blocks of M_g, A'[S̄_k, S̄_k]·G'[k,k] + c I, factored by pivoted
+ * Cholesky (singular blocks to their rank, see {@link covariantCholesky}): the preconditioner
+ * of CG (where definite), and the exact solve when G' is diagonal.
  */
 function unitBlocks(group: KroneckerGroup, f: DampedFactors, n: number, m: number): UnitBlock[] {
   const P = group.params.length;
@@ -113,11 +154,10 @@ function unitBlocks(group: KroneckerGroup, f: DampedFactors, n: number, m: numbe
     let q = p;
     while (q < P && group.colOf[q] === group.colOf[p]) q++;
     const size = q - p;
-    const matrix = new Float64Array(size * size);
+    const factor = new Float64Array(size * size);
     const g = f.G[group.colOf[p] * m + group.colOf[p]];
-    for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) matrix[i * size + j] = f.A[group.rowOf[p + i] * n + group.rowOf[p + j]] * g + (i === j ? f.shift : 0);
-    const factor = matrix.slice();
-    blocks.push({ start: p, size, matrix, factor: !f.leastSquares && choleskyInPlace(factor, 0, size) ? factor : undefined });
+    for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) factor[i * size + j] = f.A[group.rowOf[p + i] * n + group.rowOf[p + j]] * g + (i === j ? f.shift : 0);
+    blocks.push({ start: p, size, factor: covariantCholesky(factor, 0, size, RELATIVE_RANK_TOLERANCE) });
     p = q;
   }
   return blocks;
@@ -131,10 +171,7 @@ function unitSolver(group: KroneckerGroup, f: DampedFactors, n: number, m: numbe
     iterations: 0,
     residual: 0,
     solve(gradient, out) {
-      for (const b of blocks) {
-        if (b.factor) choleskySolve(b.factor, 0, b.size, gradient, b.start, out, b.start);
-        else pivotedCholeskySolve(b.matrix, 0, b.size, gradient, b.start, out, b.start, RELATIVE_RANK_TOLERANCE);
-      }
+      for (const b of blocks) covariantCholeskySolve(b.factor, gradient, b.start, out, b.start);
     },
   };
 }
@@ -162,19 +199,20 @@ export function restrictedMatrix(group: KroneckerGroup, f: DampedFactors): Float
   return M;
 }
 
+/**
+ * Pivoted Cholesky of M_g ({@link covariantCholesky}). At ε = 0 M_g may be singular (fewer
+ * samples than sources, or K-FAC's G_g from fewer draws than units): it stops at the numerical
+ * rank and gives the basic solution, exact where the gradient lies in the range of M_g; in the
+ * centred coordinates where ε = 0 solves run (see {@link centre}) it maps under Def. 29 as the
+ * parameters do, so twins agree to all orders, not only to the first as for an arbitrary
+ * least-squares solution.
+ */
 function directSolver(group: KroneckerGroup, f: DampedFactors): GroupSolver {
-  const P = group.params.length;
-  const M = restrictedMatrix(group, f);
-  const factor = M.slice();
-  const definite = !f.leastSquares && choleskyInPlace(factor, 0, P);
+  const factor = covariantCholesky(restrictedMatrix(group, f), 0, group.params.length, RELATIVE_RANK_TOLERANCE);
   return {
     route: 'direct',
     iterations: 0,
     residual: 0,
-    solve(gradient, out) {
-      // ε = 0 and a singular M_g: least squares (pivoted Cholesky to the numerical rank).
-      if (definite) choleskySolve(factor, 0, P, gradient, 0, out, 0);
-      else pivotedCholeskySolve(M, 0, P, gradient, 0, out, 0, RELATIVE_RANK_TOLERANCE);
-    },
+    solve: (gradient, out) => covariantCholeskySolve(factor, gradient, 0, out, 0),
   };
 }

@@ -1,16 +1,15 @@
-import { choleskySolve } from '../../linalg/cholesky.js';
+import { covariantCholeskySolve, type CovariantCholesky } from '../../linalg/covariant-cholesky.js';
 import type { DampedFactors } from './factor-inverse.js';
 import type { KroneckerGroup } from './groups.js';
 
 /** Relative residual ‖M δ - ∇‖ / ‖∇‖ at which conjugate gradients stop. */
 export const CG_TOLERANCE = 1e-14;
 
-/** One unit's diagonal block of M_g: parameters `start .. start+size-1`, the matrix and its Cholesky factor (undefined if singular). */
+/** One unit's diagonal block of M_g: parameters `start .. start+size-1` and its pivoted Cholesky factor (rank < size: singular). */
 export interface UnitBlock {
   start: number;
   size: number;
-  matrix: Float64Array;
-  factor: Float64Array | undefined;
+  factor: CovariantCholesky;
 }
 
 /**
@@ -46,7 +45,7 @@ export function restrictedConjugateGradient(group: KroneckerGroup, f: DampedFact
   };
   const precondition = (r: Float64Array, z: Float64Array) => {
     for (const b of blocks) {
-      if (b.factor) choleskySolve(b.factor, 0, b.size, r, b.start, z, b.start);
+      if (b.factor.rank === b.size) covariantCholeskySolve(b.factor, r, b.start, z, b.start);
       else z.set(r.subarray(b.start, b.start + b.size), b.start);
     }
   };
