@@ -114,7 +114,7 @@ export function choleskyMultiplyAdds(n: number): number {
  *   the units of g among the output and its ancestors (rows that are zero are skipped); with a
  *   γ term (softmax, spherical) also n_out S·units to accumulate it and one more Gram.
  * - K-FAC: K sampled backward passes, K S (n_out + backward edges + U), and K Gram matrices
- *   S m_g(m_g+1)/2.
+ *   S L(L+1)/2, L the units of g that reach an output (m_g in a layered network).
  * - KFRA: the Gram of r, S m_g(m_g+1)/2, the recursion Σ_h W_gh Ĝ_h W_ghᵀ over the edges
  *   k → l between groups, m_g + m_h each, the Hadamard product m_g², and the output term
  *   (S per output; S per pair of outputs in a group with a γ term).
@@ -151,7 +151,12 @@ export function kroneckerMultiplyAdds(spec: MethodSpec, net: CompiledNetwork, pl
     }
     if (extraTerm) outputFactors += net.nOutputs * S * net.nUnits + unitGrams() + groups.reduce((sum, g) => sum + S * g.units.length, 0);
   } else if (spec.factor === 'monte-carlo') {
-    outputFactors += mcSamples * (S * (net.nOutputs + hiddenOut + U) + unitGrams());
+    // Units that reach no output have b̃ = 0: their rows are skipped by the Gram kernel.
+    const reaches = new Uint8Array(net.nUnits);
+    for (const k of plan.units) reaches[k] = 1;
+    for (const o of net.outputUnits) reaches[o] = 1;
+    const grams = groups.reduce((sum, g) => sum + S * tri(g.units.reduce((n, k) => n + reaches[k], 0)), 0);
+    outputFactors += mcSamples * (S * (net.nOutputs + hiddenOut + U) + grams);
   } else {
     outputFactors += unitGrams();
     for (let k = net.nInputs; k < net.nUnits; k++) {
