@@ -272,6 +272,18 @@ describe('unitwise CLI (real binary)', { timeout: 240_000 }, () => {
     expect(curve('rep2')).toEqual(curve('rep1'));
   });
 
+  it('replicate autoencoder: Kronecker rows with their choices, accumulated rows METHOD@γ keyed by that text', () => {
+    const r = run('replicate', 'autoencoder', '--runs', '1', '--budget', 'iterations:3', '--methods', 'backprop,kflr,kfac@0.05,mc-unitwise-natural@0.05', '--kronecker-solve', 'masked', '--workers', '1', '--quiet', '--out', 'rep-kron');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\| K-FAC \(accumulated, γ = 0\.05\) \| yes \| [\d.]+ ± 0\.0 \|/);
+    expect(r.stdout).toMatch(/\| Monte Carlo unitwise natural gradient \(accumulated, γ = 0\.05\) \| 3 \| 3 \|/);
+    const table2 = JSON.parse(readFileSync(join(dir, 'rep-kron', 'table2.json'), 'utf8'));
+    expect(table2.kronecker).toEqual({ kroneckerSolve: 'masked' });
+    expect(table2.methods.map((m: { method: string; metricDecay?: number }) => [m.method, m.metricDecay])).toEqual([['backprop', undefined], ['kflr', undefined], ['kfac@0.05', 0.05], ['mc-unitwise-natural@0.05', 0.05]]);
+    expect(Object.keys(JSON.parse(readFileSync(join(dir, 'rep-kron', 'curves', 'run-00.json'), 'utf8')).curves)).toEqual(['backprop', 'kflr', 'kfac@0.05', 'mc-unitwise-natural@0.05']);
+    expect(readFileSync(join(dir, 'rep-kron', 'report.md'), 'utf8')).toMatch(/Kronecker-factored rows: --kronecker-solve masked \(the others at their defaults\)\./);
+  });
+
   // The paper's budget takes over a minute on a loaded 2-core machine: the same code path with a
   // short iteration budget, and a timeout far above what it needs.
   it('quickstart (npm start) runs a short replication and the invariance table and writes the report', { timeout: 240_000 }, () => {

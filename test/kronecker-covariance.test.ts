@@ -7,6 +7,7 @@ import { createModel } from '../src/engine/model.js';
 import { covariantCholesky, covariantCholeskySolve } from '../src/linalg/covariant-cholesky.js';
 import { Prng } from '../src/random/prng.js';
 import { relative } from './helpers/compare.js';
+import { denseSolve } from './helpers/dense-solve.js';
 import { layeredNetwork } from './helpers/layered-network.js';
 
 /** A = E ā āᵀ over `samples` random activities ā = (1, a) (singular when samples < n), G = B Bᵀ of rank `rankG`. */
@@ -43,21 +44,8 @@ function reparametrisation(group: KroneckerGroup, rng: Prng) {
   };
   const times = (v: Float64Array) => Float64Array.from({ length: P }, (_, p) => v.reduce((s, x, q) => s + J[p * P + q] * x, 0));
   // J⁻ᵀ δ: solve Jᵀ x = δ (Gaussian elimination, J is small here).
-  const inverseTransposeTimes = (d: Float64Array) => {
-    const a = Array.from({ length: P }, (_, i) => [...Array.from({ length: P }, (_, j) => J[j * P + i]), d[i]]);
-    for (let c = 0; c < P; c++) {
-      let piv = c;
-      for (let r = c + 1; r < P; r++) if (Math.abs(a[r][c]) > Math.abs(a[piv][c])) piv = r;
-      [a[c], a[piv]] = [a[piv], a[c]];
-      for (let r = c + 1; r < P; r++) {
-        const f = a[r][c] / a[c][c];
-        for (let k = c; k <= P; k++) a[r][k] -= f * a[c][k];
-      }
-    }
-    const x = new Float64Array(P);
-    for (let r = P - 1; r >= 0; r--) x[r] = (a[r][P] - a[r].slice(r + 1, P).reduce((s, v, k) => s + v * x[r + 1 + k], 0)) / a[r][r];
-    return x;
-  };
+  const transposed = Float64Array.from({ length: P * P }, (_, x) => J[(x % P) * P + Math.floor(x / P)]);
+  const inverseTransposeTimes = (d: Float64Array) => denseSolve(transposed, d);
   return { map, times, inverseTransposeTimes };
 }
 

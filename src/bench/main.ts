@@ -5,9 +5,11 @@ import { createModel } from '../engine/model.js';
 import { generateAutoencoder } from '../generate/autoencoder.js';
 import { generateBinaryData } from '../generate/data.js';
 import { generateRandomDag } from '../generate/random-dag.js';
-import { multiplyAdds } from '../methods/cost.js';
+import type { GroupSolveReport } from '../curvature/kronecker/kronecker-curvature.js';
+import { KRONECKER_SOLVES, type KroneckerSolve } from '../curvature/kronecker/group-solve.js';
+import { kroneckerMultiplyAdds, multiplyAdds, type KroneckerCost } from '../methods/cost.js';
 import { buildTransferPlan } from '../metrics/transfer-plan.js';
-import { METHOD_SPECS, METHODS, type MethodName } from '../methods/methods.js';
+import { METHOD_SPECS, METHODS, type CurvatureOptions, type MethodName } from '../methods/methods.js';
 import { paperTimeRatio } from '../methods/paper.js';
 import { parseMethodList } from '../cli/options.js';
 import { methodLoop, transfersPerIteration } from './loop.js';
@@ -22,12 +24,25 @@ interface MethodFigures {
   nsPerMultiplyAdd: number;
   /** Time over (multiply-adds × backprop's time per multiply-add). */
   efficiencyRatio: number;
+  /** Kronecker-factored methods: the multiply-adds by part and the solve route of each group (with its CG iterations). */
+  kronecker?: KroneckerCost & { solveReport: GroupSolveReport[] };
+}
+
+/** One timed line: a method, with the Kronecker solve for the Kronecker-factored ones. */
+interface BenchEntry {
+  /** `method`, or `method:masked` / `method:restricted` for the Kronecker solves. */
+  key: string;
+  method: MethodName;
+  options: CurvatureOptions;
 }
 
 /**
- * `npm run bench [-- --json FILE] [--methods a,b]`: median time of one batch iteration of each
- * method (gradient, direction, update) on Section 4's autoencoder (seed 1, 16 samples), its
- * ratio to backprop beside the paper's Table 1 ratio, and its multiply-adds.
+ * `npm run bench [-- --json FILE] [--methods a,b] [--kronecker-solve restricted|masked]`: median
+ * time of one batch iteration of each method (gradient, direction, update) on Section 4's
+ * autoencoder (seed 1, 16 samples), its ratio to backprop beside the paper's Table 1 ratio, and
+ * its multiply-adds. The Kronecker-factored methods are timed with both solves (restricted, the
+ * default, and masked) unless `--kronecker-solve` picks one, and their multiply-adds are
+ * broken down by part with each group's solve route as it ran.
  */
 async function main(args: string[]): Promise<void> {
   const flag = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
@@ -36,6 +51,9 @@ async function main(args: string[]): Promise<void> {
   if (args.includes('--scaling')) return scaling(args, flag);
   if (args.includes('--transfers')) return transfers(backend, parseMethodList(flag('--methods'), [...METHODS]));
   const methods = parseMethodList(flag('--methods'), [...METHODS]);
+  const solveFlag = flag('--kronecker-solve');
+  if (solveFlag !== undefined && !(KRONECKER_SOLVES as readonly string[]).includes(solveFlag)) throw new Error(`--kronecker-solve ${solveFlag}: use ${KRONECKER_SOLVES.join(' or ')}`);
+  const solves: KroneckerSolve[] = solveFlag === undefined ? [...KRONECKER_SOLVES] : [solveFlag as KroneckerSolve];
   const model = createModel(generateAutoencoder({ seed: 1, activation: 'sigmoid' }));
   const data = generateBinaryData({ seed: 1 });
   const { net } = model;
@@ -44,26 +62,42 @@ async function main(args: string[]): Promise<void> {
   const results: Record<string, MethodFigures> = {};
   process.stdout.write(`autoencoder 100-30-10-30-100 (seed 1): ${net.nUnits} units, ${net.nEdges} edges, ${net.nParams} parameters, ${batch.size} samples, backend ${backendInfo(backend).detail}\n`);
   process.stdout.write('method                                 median µs   ratio  paper  multiply-adds  ns/madd  time/(madds×backprop ns/madd)\n');
-  const order = ['backprop' as MethodName, ...methods.filter((m) => m !== 'backprop')];
-  const loops = new Map(order.map((method) => [method, methodLoop(backend, net, model.params, batch, method)] as const));
-  const iterations = new Map(order.map((method) => [method, () => loops.get(method)?.iterate()] as const));
-  const heavy = (method: MethodName) => METHOD_SPECS[method].reduction === 'whole-network';
+  const kronecker = (method: MethodName) => METHOD_SPECS[method].reduction === 'kronecker';
+  const entries = ['backprop' as MethodName, ...methods.filter((m) => m !== 'backprop')].flatMap((method): BenchEntry[] =>
+    kronecker(method) ? solves.map((solve) => ({ key: solve === 'restricted' && solves.length > 1 ? method : `${method}:${solve}`, method, options: { kroneckerSolve: solve } })) : [{ key: method, method, options: {} }],
+  );
+  const order = entries.map((e) => e.key);
+  const entryOf = new Map(entries.map((e) => [e.key, e] as const));
+  const loops = new Map(entries.map((e) => [e.key, methodLoop(backend, net, model.params, batch, e.method, e.options)] as const));
+  const iterations = new Map(order.map((key) => [key, () => loops.get(key)?.iterate()] as const));
+  // NOTE: the Kronecker methods take milliseconds per iteration here (their exact sparse solves):
+  // a short warm-up and fewer repetitions keep the benchmark to minutes.
+  const heavy = (key: string) => METHOD_SPECS[(entryOf.get(key) as BenchEntry).method].reduction === 'whole-network';
+  const medium = (key: string) => kronecker((entryOf.get(key) as BenchEntry).method);
   // NOTE: every kernel is warmed up before anything is timed, and backprop is timed before and
   // after the others (the smaller median is kept): otherwise JIT tiering and machine noise land
   // on whichever method runs first and skew every ratio.
   // NOTE: the float32 backends are timed with fewer repetitions, so that the benchmark ends in minutes.
   const light = backend !== 'cpu';
-  for (const method of order) if (!heavy(method)) medianMicros(iterations.get(method) as () => void, { warmup: light ? 5 : 300, rounds: 1, inner: 1 });
-  const time = (method: MethodName) =>
-    medianMicros(iterations.get(method) as () => void, heavy(method) ? { warmup: 1, rounds: 3, inner: 1 } : light ? { warmup: 3, rounds: 5, inner: 3 } : { warmup: 50, rounds: 21, inner: 20 });
+  for (const key of order) if (!heavy(key)) medianMicros(iterations.get(key) as () => void, { warmup: light || medium(key) ? 5 : 300, rounds: 1, inner: 1 });
+  const time = (key: string) =>
+    medianMicros(iterations.get(key) as () => void, heavy(key) ? { warmup: 1, rounds: 3, inner: 1 } : light ? { warmup: 3, rounds: 5, inner: 3 } : medium(key) ? { warmup: 3, rounds: 9, inner: 3 } : { warmup: 50, rounds: 21, inner: 20 });
   const backpropMicros = time('backprop');
-  const timings = new Map(order.map((method) => [method, method === 'backprop' ? backpropMicros : time(method)]));
+  const timings = new Map(order.map((key) => [key, key === 'backprop' ? backpropMicros : time(key)]));
   timings.set('backprop', Math.min(backpropMicros, time('backprop')));
   const backpropMadds = multiplyAdds(METHOD_SPECS.backprop, net, plan, batch.size);
   const backpropNsPerMultiplyAdd = ((timings.get('backprop') as number) * 1000) / backpropMadds;
-  for (const method of order) {
-    const micros = timings.get(method) as number;
-    const madds = multiplyAdds(METHOD_SPECS[method], net, plan, batch.size);
+  const breakdowns: string[] = [];
+  for (const key of order) {
+    const { method, options } = entryOf.get(key) as BenchEntry;
+    const micros = timings.get(key) as number;
+    const report = (loops.get(key)?.solveReport() ?? undefined) as GroupSolveReport[] | undefined;
+    const cost = kronecker(method) ? kroneckerMultiplyAdds(METHOD_SPECS[method], net, plan, batch.size, 1, { solve: options.kroneckerSolve, routes: report }) : undefined;
+    const madds = cost ? cost.total : multiplyAdds(METHOD_SPECS[method], net, plan, batch.size);
+    if (cost) {
+      const routes = cost.groups.map((g) => `${g.name}: ${g.route}${g.iterations ? ` ${g.iterations} it.` : ''} ${g.solve}`).join('; ');
+      breakdowns.push(`${key.padEnd(20)} base ${cost.base}, A ${cost.activityFactors}, G ${cost.outputFactors}, solves ${cost.solve} (${routes})`);
+    }
     const figures: MethodFigures = {
       medianMicros: micros,
       ratioToBackprop: micros / (timings.get('backprop') as number),
@@ -71,12 +105,17 @@ async function main(args: string[]): Promise<void> {
       multiplyAdds: madds,
       nsPerMultiplyAdd: (micros * 1000) / madds,
       efficiencyRatio: (micros * 1000) / (madds * backpropNsPerMultiplyAdd),
+      ...(cost ? { kronecker: { ...cost, solveReport: report ?? [] } } : {}),
     };
-    results[method] = figures;
+    results[key] = figures;
     const paper = figures.paperRatio === null ? '     -' : figures.paperRatio.toFixed(2).padStart(6);
     process.stdout.write(
-      `${method.padEnd(38)} ${micros.toFixed(1).padStart(10)} ${figures.ratioToBackprop.toFixed(2).padStart(7)} ${paper} ${String(madds).padStart(14)} ${figures.nsPerMultiplyAdd.toFixed(3).padStart(8)} ${figures.efficiencyRatio.toFixed(2).padStart(8)}\n`,
+      `${key.padEnd(38)} ${micros.toFixed(1).padStart(10)} ${figures.ratioToBackprop.toFixed(2).padStart(7)} ${paper} ${String(madds).padStart(14)} ${figures.nsPerMultiplyAdd.toFixed(3).padStart(8)} ${figures.efficiencyRatio.toFixed(2).padStart(8)}\n`,
     );
+  }
+  if (breakdowns.length) {
+    process.stdout.write('\nKronecker-factored methods, multiply-adds by part (solves: route, CG iterations and multiply-adds per group, as the last timed iteration ran):\n');
+    for (const line of breakdowns) process.stdout.write(line + '\n');
   }
   for (const loop of loops.values()) loop.dispose();
   const json = flag('--json');

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { NumericalError, UnitwiseError, UsageError, problem } from '../errors.js';
-import { runAutoencoder, type ReplicateSpec, type RunResult } from './run.js';
+import { checkReplicateSpec, runAutoencoder, type ReplicateSpec, type RunResult } from './run.js';
 
 /**
  * A job the pool can run: an exported async function of one structured-cloneable input, named
@@ -94,8 +94,13 @@ export function replicationJob(job: ReplicationJob): Promise<RunResult> {
   return runAutoencoder(job.run, job.spec);
 }
 
-/** Runs `runs` replication runs of Section 4 on the pool; results in run order, independent of the number of workers. */
-export function runReplication(runs: number, spec: ReplicateSpec, options: { workers?: number; onRunDone?: (done: number, total: number) => void } = {}): Promise<RunResult[]> {
+/**
+ * Runs `runs` replication runs of Section 4 on the pool; results in run order, independent of
+ * the number of workers. The spec is checked first ({@link checkReplicateSpec}): a bad row or
+ * option is a UsageError before any run starts.
+ */
+export async function runReplication(runs: number, spec: ReplicateSpec, options: { workers?: number; onRunDone?: (done: number, total: number) => void } = {}): Promise<RunResult[]> {
+  checkReplicateSpec(spec);
   const jobs = Array.from({ length: runs }, (_, run): ReplicationJob => ({ run, spec }));
   return runJobs<ReplicationJob, RunResult>({ module: import.meta.url, name: 'replicationJob' }, jobs, { workers: options.workers, onJobDone: options.onRunDone });
 }

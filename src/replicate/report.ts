@@ -1,10 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MethodName } from '../methods/methods.js';
+import type { KroneckerChoices } from '../methods/methods.js';
+import { KRONECKER_FLAGS } from '../train/options-check.js';
+import { parseRows, rowLabel } from './rows.js';
 import type { Curve, ReplicateBudget, RunResult } from './run.js';
 import { ACTIVATION_NAMES, meanCurve, summarise, type ActivationName, type MethodSummary } from './summary.js';
 import { lineChart, PALETTE } from './svg.js';
-import { describeBudget, table1Markdown, table2Markdown } from './tables.js';
+import { describeBudget, mixedBudgets, table1Markdown, table2Markdown } from './tables.js';
 
 export interface Figure {
   file: string;
@@ -14,8 +16,11 @@ export interface Figure {
 
 export interface ReportInput {
   results: RunResult[];
-  methods: MethodName[];
+  /** Row keys, in table order (method names, or `METHOD@γ`). */
+  methods: string[];
   budget: ReplicateBudget;
+  /** The Kronecker choices the runs were given (recorded in the tables' JSON and the report). */
+  kronecker?: KroneckerChoices;
   seed: number;
   /** Extra Markdown sections (e.g. the invariance table of the main job). */
   extraSections?: Array<{ title: string; markdown: string }>;
@@ -29,21 +34,28 @@ export interface ReportFiles {
   figures: Figure[];
 }
 
-/** The figures of Section 4 from the runs: Fig. 2-3 (loss vs time), Fig. 4 (sigmoid vs tanh), Fig. 5 (DGN vs QDBM). */
-export function replicationFigures(results: RunResult[], methods: MethodName[]): Figure[] {
-  const curves = (m: MethodName, a: ActivationName): Curve[] => results.map((r) => (r.curves[m] as Record<ActivationName, Curve>)[a]);
-  const color = (m: MethodName) => PALETTE[methods.indexOf(m) % PALETTE.length];
+/**
+ * The figures of Section 4 from the runs: Fig. 2-3 (loss vs time), Fig. 4 (sigmoid vs tanh),
+ * Fig. 5 (DGN vs QDBM). A row with an accumulated metric (`METHOD@γ`) is drawn dashed in its
+ * method's colour.
+ */
+export function replicationFigures(results: RunResult[], methods: readonly string[]): Figure[] {
+  const rows = parseRows(methods);
+  const curves = (m: string, a: ActivationName): Curve[] => results.map((r) => (r.curves[m] as Record<ActivationName, Curve>)[a]);
+  const bases = [...new Set(rows.map((r) => r.method as string))];
+  const color = (m: string) => PALETTE[bases.indexOf(rows.find((r) => r.key === m)?.method ?? m) % PALETTE.length];
+  const accumulated = rows.some((r) => r.metricDecay !== undefined);
   const figures: Figure[] = [];
   for (const a of ACTIVATION_NAMES) {
     figures.push({
       file: `loss-vs-time-${a}.svg`,
-      caption: `Loss over time, ${a} implementation, all methods (mean over ${results.length} runs; cf. the paper's Figures 2-3).`,
+      caption: `Loss over time, ${a} implementation, all methods (mean over ${results.length} runs; cf. the paper's Figures 2-3)${accumulated ? '; dashed: the metric accumulated across iterations' : ''}.`,
       svg: lineChart({
         title: `Autoencoder 100-30-10-30-100, ${a}: loss vs time`,
         xLabel: 'time (seconds)',
         yLabel: 'loss (bits per sample)',
         logY: true,
-        series: methods.map((m) => ({ name: m, color: color(m), points: meanCurve(curves(m, a), 1) })),
+        series: rows.map((r) => ({ name: rowLabel(r), color: color(r.key), ...(r.metricDecay !== undefined ? { dash: true } : {}), points: meanCurve(curves(r.key, a), 1) })),
       }),
     });
   }
@@ -61,7 +73,7 @@ export function replicationFigures(results: RunResult[], methods: MethodName[]):
       }),
     });
   }
-  const pair = (['diagonal-gauss-newton', 'quasi-diagonal-backpropagated-metric'] as MethodName[]).filter((m) => methods.includes(m));
+  const pair = ['diagonal-gauss-newton', 'quasi-diagonal-backpropagated-metric'].filter((m) => methods.includes(m));
   if (pair.length === 2) {
     figures.push({
       file: 'dgn-vs-qdbm.svg',
@@ -84,13 +96,25 @@ export function replicationFigures(results: RunResult[], methods: MethodName[]):
  */
 export function writeReplicationReport(dir: string, input: ReportInput): ReportFiles {
   mkdirSync(join(dir, 'curves'), { recursive: true });
-  const summaries = summarise(input.results, input.methods);
-  const table1 = table1Markdown(summaries, input.budget);
-  const table2 = table2Markdown(summaries, input.results.length);
+  const summaries = summarise(input.results, input.methods, input.budget);
   const budgetSeconds = input.results.map((r) => r.budgetSeconds).filter((x): x is number => x !== undefined);
-  const meta = { runs: input.results.length, seed: input.seed, budget: input.budget, wallSeconds: input.wallSeconds, ...(budgetSeconds.length ? { budgetSecondsPerRun: budgetSeconds } : {}) };
-  writeFileSync(join(dir, 'table1.json'), JSON.stringify({ ...meta, methods: summaries.map((s) => ({ method: s.method, iterations: s.iterations, seconds: s.seconds, paperIterations: s.paperIterations })) }, null, 2) + '\n');
-  writeFileSync(join(dir, 'table2.json'), JSON.stringify({ ...meta, methods: summaries.map((s) => ({ method: s.method, invariant: s.invariant, loss: s.loss, paperLoss: s.paperLoss })) }, null, 2) + '\n');
+  const table1 = table1Markdown(summaries, input.budget, budgetSeconds);
+  const table2 = table2Markdown(summaries, input.results.length, input.budget, budgetSeconds);
+  const kronecker = Object.fromEntries(Object.entries(input.kronecker ?? {}).filter(([, v]) => v !== undefined));
+  const meta = {
+    runs: input.results.length,
+    seed: input.seed,
+    budget: input.budget,
+    wallSeconds: input.wallSeconds,
+    ...(budgetSeconds.length ? { budgetSecondsPerRun: budgetSeconds } : {}),
+    ...(Object.keys(kronecker).length ? { kronecker } : {}),
+  };
+  // NOTE: the default rows write exactly the fields they always did; a row's budget is added
+  // where rows got different kinds of budget, its γ where it has one.
+  const mixed = mixedBudgets(summaries, input.budget);
+  const extra = (s: MethodSummary) => ({ ...(s.row.metricDecay !== undefined ? { metricDecay: s.row.metricDecay } : {}), ...(mixed ? { budget: s.budget } : {}) });
+  writeFileSync(join(dir, 'table1.json'), JSON.stringify({ ...meta, methods: summaries.map((s) => ({ method: s.method, ...extra(s), iterations: s.iterations, seconds: s.seconds, paperIterations: s.paperIterations })) }, null, 2) + '\n');
+  writeFileSync(join(dir, 'table2.json'), JSON.stringify({ ...meta, methods: summaries.map((s) => ({ method: s.method, ...extra(s), invariant: s.invariant, loss: s.loss, paperLoss: s.paperLoss })) }, null, 2) + '\n');
   writeFileSync(join(dir, 'table1.md'), table1);
   writeFileSync(join(dir, 'table2.md'), table2);
   for (const r of input.results) writeFileSync(join(dir, 'curves', `run-${String(r.run).padStart(2, '0')}.json`), JSON.stringify(r) + '\n');
@@ -105,7 +129,7 @@ export function writeReplicationReport(dir: string, input: ReportInput): ReportF
   const report = [
     `# ${title}`,
     '',
-    `Seed ${input.seed}; wall time ${input.wallSeconds.toFixed(1)} s. Each run: a fresh seeded 100-30-10-30-100 sparse network, 16 random binary strings, Bernoulli outputs, batch mode with the adaptive rate, ε = 1e-4, every method from the sigmoid network and from its converted tanh twin.`,
+    `Seed ${input.seed}; wall time ${input.wallSeconds.toFixed(1)} s. Each run: a fresh seeded 100-30-10-30-100 sparse network, 16 random binary strings, Bernoulli outputs, batch mode with the adaptive rate, ε = 1e-4, every method from the sigmoid network and from its converted tanh twin.${kroneckerSentence(kronecker)}`,
     '',
     ...sections.flatMap((s) => [`## ${s.title}`, '', s.markdown, '']),
     '## Figures',
@@ -115,6 +139,12 @@ export function writeReplicationReport(dir: string, input: ReportInput): ReportF
   writeFileSync(join(dir, 'report.md'), report);
   writeFileSync(join(dir, 'index.html'), html(title, sections, figures));
   return { summaries, table1, table2, figures };
+}
+
+/** The report's sentence on the Kronecker choices given (empty when none). */
+function kroneckerSentence(choices: KroneckerChoices): string {
+  const given = (Object.keys(KRONECKER_FLAGS) as Array<keyof KroneckerChoices>).filter((k) => choices[k] !== undefined);
+  return given.length ? ` Kronecker-factored rows: ${given.map((k) => `${KRONECKER_FLAGS[k]} ${choices[k]}`).join(', ')} (the others at their defaults).` : '';
 }
 
 /** A standalone page (no external resources) with the tables and the figures. */

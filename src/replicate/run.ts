@@ -2,10 +2,15 @@ import { backendInfo, useBackend } from '../backend/load.js';
 import { createModel } from '../engine/model.js';
 import { generateAutoencoder } from '../generate/autoencoder.js';
 import { generateBinaryData } from '../generate/data.js';
-import type { MethodName } from '../methods/methods.js';
+import { buildGroups, recursionOrder } from '../curvature/kronecker/groups.js';
+import { problem } from '../errors.js';
+import { kroneckerChoices, METHOD_SPECS, type KroneckerChoices, type MethodName } from '../methods/methods.js';
 import { PAPER_TABLE1 } from '../methods/paper.js';
+import { KRONECKER_FLAGS, refuse } from '../train/options-check.js';
+import { resolveSettings, type TrainOptions } from '../train/settings.js';
 import { backpropEquivalentSeconds, train, type IterationRecord } from '../train/trainer.js';
 import { convertData, convertNetwork } from '../transform/convert.js';
+import { parseRows, type ReplicateRow } from './rows.js';
 
 /** Section 4's Table 2 methods, the default of `replicate autoencoder`. */
 export const TABLE2_METHODS: MethodName[] = [
@@ -21,17 +26,26 @@ export const TABLE2_METHODS: MethodName[] = [
   'unitwise-op',
 ];
 
-/** How long each method trains: Table 1's iteration counts, a measured time, or a fixed count. */
 /**
- * How long each method trains: Table 1's iteration counts; the wall-clock time that
- * `backpropIterations` batch backprop iterations take, measured at the start of each run on that
- * run's network, in the same conditions as the methods (Section 4); or a fixed count.
+ * How long each method trains: Table 1's iteration counts (`paper`; a method the paper's Table 1
+ * does not list gets the time of 10,000 backprop iterations, as under `time`); the wall-clock
+ * time that `backpropIterations` batch backprop iterations take, measured at the start of each
+ * run on that run's network, in the same conditions as the methods (Section 4); or a fixed count.
  */
 export type ReplicateBudget = { kind: 'paper' } | { kind: 'time'; backpropIterations: number } | { kind: 'iterations'; iterations: number };
 
+/** What one row of a replication trains for: a count of iterations, or the measured time of `backpropIterations` backprop iterations. */
+export type RowBudget = { kind: 'iterations'; iterations: number } | { kind: 'time'; backpropIterations: number };
+
+/** Backprop iterations whose time the paper budget gives a method outside Table 1 (Table 1's own reference). */
+export const PAPER_BACKPROP_ITERATIONS = 10000;
+
 export interface ReplicateSpec {
-  methods: MethodName[];
+  /** Rows: method names, or `METHOD@γ` for the metric accumulated across iterations (see {@link ReplicateRow}). */
+  methods: string[];
   budget: ReplicateBudget;
+  /** Choices of the Kronecker-factored methods, passed to their rows (kflr, kfac, kfra) only. */
+  kronecker?: KroneckerChoices;
   /** Base seed; run r uses seed + r for its network and data. */
   seed: number;
   layers?: number[];
@@ -56,22 +70,72 @@ export interface RunResult {
   backend: string;
   /** Seconds each method was given (time budget only). */
   budgetSeconds?: number;
-  curves: Partial<Record<MethodName, { sigmoid: Curve; tanh: Curve }>>;
+  /** By row key (a method name, or `METHOD@γ`). */
+  curves: Partial<Record<string, { sigmoid: Curve; tanh: Curve }>>;
 }
 
 export const CURVE_POINTS = 120;
 
-/** The iterations a method gets under the paper budget: the midpoint of its Table 1 range (10,000 for backprop). */
-export function paperIterations(method: MethodName): number {
+/** The iterations a method gets under the paper budget: the midpoint of its Table 1 range (10,000 for backprop); undefined outside Table 1. */
+export function paperIterations(method: MethodName): number | undefined {
   const range = PAPER_TABLE1[method];
-  return range ? Math.round((range[0] + range[1]) / 2) : 10000;
+  return range ? Math.round((range[0] + range[1]) / 2) : undefined;
+}
+
+/**
+ * What a row trains for under a budget. Paper: its method's Table 1 midpoint (an accumulated
+ * row of a Table 1 method too: accumulating costs one pass over the metric per iteration), or,
+ * for a method Table 1 does not list, the time of 10,000 backprop iterations measured in each
+ * run as `time` measures it.
+ */
+export function rowBudget(row: Pick<ReplicateRow, 'method'>, budget: ReplicateBudget): RowBudget {
+  if (budget.kind === 'iterations') return { kind: 'iterations', iterations: budget.iterations };
+  if (budget.kind === 'time') return { kind: 'time', backpropIterations: budget.backpropIterations };
+  const iterations = paperIterations(row.method);
+  return iterations === undefined ? { kind: 'time', backpropIterations: PAPER_BACKPROP_ITERATIONS } : { kind: 'iterations', iterations };
+}
+
+/** The training options of a row in run `seed`: Section 4's settings, its γ, and the Kronecker choices for Kronecker rows. */
+export function rowOptions(row: ReplicateRow, spec: Pick<ReplicateSpec, 'kronecker' | 'backend'>, seed: number): TrainOptions {
+  const options: TrainOptions = { method: row.method, epsilon: 1e-4, lr: 0.01, seed, backend: spec.backend };
+  if (row.metricDecay !== undefined) options.metricDecay = row.metricDecay;
+  if (spec.kronecker && METHOD_SPECS[row.method].reduction === 'kronecker') {
+    for (const [k, v] of Object.entries(kroneckerChoices(spec.kronecker))) if (v !== undefined) Object.assign(options, { [k]: v });
+  }
+  return options;
+}
+
+/**
+ * Checks a replication before any run: the rows parse, Kronecker choices come with a Kronecker
+ * row, and every row's options are valid on the first run's network (groups that exist, KFRA's
+ * recursion order). Throws a {@link UsageError} listing what is wrong; returns the rows.
+ */
+export function checkReplicateSpec(spec: ReplicateSpec): ReplicateRow[] {
+  const rows = parseRows(spec.methods);
+  const given = (Object.keys(KRONECKER_FLAGS) as Array<keyof KroneckerChoices>).filter((k) => spec.kronecker?.[k] !== undefined);
+  const kronecker = rows.filter((r) => METHOD_SPECS[r.method].reduction === 'kronecker');
+  if (given.length > 0 && kronecker.length === 0) {
+    refuse([problem('kronecker-option', `${given.map((k) => KRONECKER_FLAGS[k]).join(', ')} appl${given.length > 1 ? 'y' : 'ies'} to the Kronecker-factored rows (kflr, kfac, kfra, with or without @γ) only, and --methods has none; drop ${given.length > 1 ? 'them' : 'it'} or add such a row`)]);
+  }
+  const document = generateAutoencoder({ seed: spec.seed, activation: 'sigmoid', layers: spec.layers });
+  const { net } = createModel(document);
+  const samples = spec.samples ?? 16;
+  for (const row of rows) {
+    const { settings } = resolveSettings(rowOptions(row, spec, spec.seed), net, samples);
+    if (METHOD_SPECS[row.method].reduction === 'kronecker') {
+      const groups = buildGroups(net, settings.groups);
+      if (METHOD_SPECS[row.method].factor === 'recursive') recursionOrder(net, groups);
+    }
+  }
+  return rows;
 }
 
 /**
  * One run of Section 4's experiment: a fresh seeded 100-30-10-30-100 sparse network and 16
- * random binary strings; each method trained in batch mode with the adaptive rate (initial
- * 0.01), ε = 1e-4 (not used by backprop), from the sigmoid network and from its converted tanh
- * twin (which starts with identical outputs).
+ * random binary strings; each row trained in batch mode with the adaptive rate (initial
+ * 0.01), ε = 1e-4 (not used by backprop), its γ if it has one, from the sigmoid network and from
+ * its converted tanh twin (which starts with identical outputs). When some row trains for a
+ * time, the time of that many backprop iterations is measured first, on this run's network.
  */
 export async function runAutoencoder(run: number, spec: ReplicateSpec): Promise<RunResult> {
   const backendName = spec.backend ?? 'cpu';
@@ -84,16 +148,20 @@ export async function runAutoencoder(run: number, spec: ReplicateSpec): Promise<
   const tanh = convertNetwork(document, 'tanh').document;
   const tanhData = convertData(data, 'tanh');
   const curves: RunResult['curves'] = {};
-  const budgetSeconds = spec.budget.kind === 'time' ? await backpropEquivalentSeconds(createModel(document), data, { method: 'backprop', epsilon: 1e-4, lr: 0.01, seed }, spec.budget.backpropIterations) : undefined;
-  for (const method of spec.methods) {
-    const budget = spec.budget.kind === 'paper' ? { iterations: paperIterations(method) } : spec.budget.kind === 'iterations' ? { iterations: spec.budget.iterations } : { seconds: budgetSeconds };
+  const rows = parseRows(spec.methods);
+  const budgets = rows.map((row) => rowBudget(row, spec.budget));
+  const timed = budgets.find((b) => b.kind === 'time');
+  const budgetSeconds = timed ? await backpropEquivalentSeconds(createModel(document), data, { method: 'backprop', epsilon: 1e-4, lr: 0.01, seed }, timed.backpropIterations) : undefined;
+  for (const [i, row] of rows.entries()) {
+    const b = budgets[i];
+    const budget = b.kind === 'iterations' ? { iterations: b.iterations } : { seconds: budgetSeconds };
     const one = async (doc: typeof document, d: typeof data): Promise<Curve> => {
       const records: IterationRecord[] = [];
       const model = createModel(doc);
-      const { state } = await train(model, d, { method, epsilon: 1e-4, lr: 0.01, seed, backend: spec.backend }, budget, { onIteration: (r) => records.push(r) });
+      const { state } = await train(model, d, rowOptions(row, spec, seed), budget, { onIteration: (r) => records.push(r) });
       return thin(records, state.elapsedSeconds);
     };
-    curves[method] = { sigmoid: await one(document, data), tanh: await one(tanh, tanhData) };
+    curves[row.key] = { sigmoid: await one(document, data), tanh: await one(tanh, tanhData) };
   }
   return budgetSeconds === undefined ? { run, seed, backend, curves } : { run, seed, backend, budgetSeconds, curves };
 }

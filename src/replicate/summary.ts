@@ -1,6 +1,7 @@
-import { METHOD_SPECS, type MethodName } from '../methods/methods.js';
+import { METHOD_SPECS } from '../methods/methods.js';
 import { PAPER_TABLE1, PAPER_TABLE2 } from '../methods/paper.js';
-import type { Curve, RunResult } from './run.js';
+import { parseRows, rowTitle, type ReplicateRow } from './rows.js';
+import { rowBudget, type Curve, type ReplicateBudget, type RowBudget, type RunResult } from './run.js';
 
 export type ActivationName = 'sigmoid' | 'tanh';
 export const ACTIVATION_NAMES: ActivationName[] = ['sigmoid', 'tanh'];
@@ -12,16 +13,21 @@ export interface Stats {
   max: number;
 }
 
-/** One method's row of Tables 1 and 2. */
+/** One row of Tables 1 and 2 (a method, or a method with an accumulated metric). */
 export interface MethodSummary {
-  method: MethodName;
+  /** The row's key: the method's name, or `METHOD@γ`. */
+  method: string;
+  row: ReplicateRow;
   title: string;
+  /** What the row trained for (under `paper`, the time rule for methods outside Table 1). */
+  budget: RowBudget;
   invariant: boolean;
   /** Final loss, bits per sample, over runs. */
   loss: Record<ActivationName, Stats>;
   /** Iterations done under the budget and seconds taken, means over runs. */
   iterations: Record<ActivationName, number>;
   seconds: Record<ActivationName, number>;
+  /** The paper's figures for the row's method (the paper does not say whether its estimate was each batch's own). */
   paperLoss: Record<ActivationName, [number, number]> | null;
   paperIterations: [number, number] | null;
 }
@@ -34,15 +40,18 @@ export function stats(values: number[]): Stats {
   return { mean, std: Math.sqrt(variance), min: Math.min(...values), max: Math.max(...values) };
 }
 
-/** Per-method summaries over the runs, in the order of `methods`. */
-export function summarise(results: RunResult[], methods: MethodName[]): MethodSummary[] {
-  return methods.map((method) => {
-    const curves = (a: ActivationName) => results.map((r) => (r.curves[method] as Record<ActivationName, Curve>)[a]);
+/** Per-row summaries over the runs, in the order of `methods` (row keys, see {@link ReplicateRow}). */
+export function summarise(results: RunResult[], methods: readonly string[], budget: ReplicateBudget): MethodSummary[] {
+  return parseRows(methods).map((row) => {
+    const { method } = row;
+    const curves = (a: ActivationName) => results.map((r) => (r.curves[row.key] as Record<ActivationName, Curve>)[a]);
     const per = <T>(f: (a: ActivationName) => T) => ({ sigmoid: f('sigmoid'), tanh: f('tanh') });
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     return {
-      method,
-      title: METHOD_SPECS[method].title,
+      method: row.key,
+      row,
+      title: rowTitle(row),
+      budget: rowBudget(row, budget),
       invariant: METHOD_SPECS[method].invariant,
       loss: per((a) => stats(curves(a).map((c) => c.finalLoss))),
       iterations: per((a) => mean(curves(a).map((c) => c.iterations))),

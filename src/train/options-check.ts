@@ -87,7 +87,8 @@ export function kroneckerChoiceProblems(method: string | undefined, choices: Kro
   return [problem('kronecker-option', `${given.map((k) => KRONECKER_FLAGS[k]).join(', ')} appl${given.length > 1 ? 'y' : 'ies'} to the Kronecker-factored methods (kflr, kfac, kfra) only, not ${method ?? 'no method'}; drop ${given.length > 1 ? 'them' : 'it'} or choose one of those methods`)];
 }
 
-const KRONECKER_FLAGS: Record<keyof KroneckerChoices, string> = { groups: '--groups', kroneckerDamping: '--kronecker-damping', kroneckerSolve: '--kronecker-solve', inverseEvery: '--inverse-every' };
+/** The command-line flag of each Kronecker choice. */
+export const KRONECKER_FLAGS: Record<keyof KroneckerChoices, string> = { groups: '--groups', kroneckerDamping: '--kronecker-damping', kroneckerSolve: '--kronecker-solve', inverseEvery: '--inverse-every' };
 
 /** Throws a {@link UsageError} listing every problem of {@link trainOptionProblems}. */
 export function checkTrainOptions(options: TrainOptions): void {

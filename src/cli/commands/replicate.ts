@@ -4,11 +4,12 @@ import { UsageError, problem } from '../../errors.js';
 import { runFigure1, writeFigure1 } from '../../replicate/figure1.js';
 import { runReplication } from '../../replicate/pool.js';
 import { writeReplicationReport } from '../../replicate/report.js';
-import { TABLE2_METHODS, type ReplicateBudget } from '../../replicate/run.js';
+import { parseRowList, ROW_SYNTAX } from '../../replicate/rows.js';
+import { checkReplicateSpec, TABLE2_METHODS, type ReplicateBudget, type ReplicateSpec } from '../../replicate/run.js';
 import { markdownForTerminal } from '../../replicate/tables.js';
 import { backendInfo } from '../../backend/load.js';
 import { countProblem, refuse } from '../../train/options-check.js';
-import { forceOption, methodOptions, parseMethodList, prepareBackend } from '../options.js';
+import { forceOption, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
 import { checkOutputs, FIGURE1_FILES, makeReplaceable, replicationReportFiles, type OutputSpec } from '../output-paths.js';
 
 export const replicateCommand: CommandModule = {
@@ -20,8 +21,9 @@ export const replicateCommand: CommandModule = {
       runs: { type: 'number', default: 20, describe: 'autoencoder: independent runs' },
       seed: { type: 'number', default: 1, describe: 'base seed (run r uses seed + r)' },
       workers: { type: 'number', describe: 'worker threads (default: number of cores); results do not depend on it' },
-      budget: { type: 'string', default: 'paper', describe: 'paper (Table 1 iteration counts), time (the time of 10,000 backprop iterations here), or iterations:N' },
-      methods: { type: 'string', describe: `comma-separated (default: the rows of Table 2: ${TABLE2_METHODS.join(', ')})` },
+      budget: { type: 'string', default: 'paper', describe: 'paper (Table 1 iteration counts; a method Table 1 does not list: the time of 10,000 backprop iterations, as with time), time (the time of 10,000 backprop iterations here), or iterations:N' },
+      methods: { type: 'string', describe: `comma-separated rows, each ${ROW_SYNTAX} (default: the rows of Table 2: ${TABLE2_METHODS.join(', ')})` },
+      ...kroneckerOptions,
       quiet: { type: 'boolean', default: false, describe: 'no progress output' },
       backend: methodOptions.backend,
       ...forceOption,
@@ -42,11 +44,15 @@ export const replicateCommand: CommandModule = {
       say(`x has ${Math.round(result.density * 100)}% ones; the report is ${resolve(out, 'index.html')}`);
       return;
     }
-    const methods = parseMethodList(argv.methods as string | undefined, TABLE2_METHODS);
+    const methods = argv.methods === undefined ? TABLE2_METHODS : parseRowList(argv.methods as string).map((r) => r.key);
     const runs = argv.runs as number;
-    refuse([countProblem('--runs', runs, 'independent runs'), countProblem('--workers', argv.workers as number | undefined, 'worker threads')]);
+    const kronecker = kroneckerArgs(argv);
+    refuse([countProblem('--runs', runs, 'independent runs'), countProblem('--workers', argv.workers as number | undefined, 'worker threads'), countProblem('--inverse-every', kronecker.inverseEvery, 'updates between recomputations of the Kronecker inverses')]);
     const seed = argv.seed as number;
     const budget = parseBudget(argv.budget as string);
+    const given = Object.values(kronecker).some((v) => v !== undefined);
+    const spec: ReplicateSpec = { methods, budget, seed, ...(given ? { kronecker } : {}) };
+    checkReplicateSpec(spec);
     const folder: OutputSpec = { option: '--out', path: out, kind: 'folder', files: replicationReportFiles(runs) };
     checkOutputs([folder], { force });
     const started = performance.now();
@@ -59,7 +65,7 @@ export const replicateCommand: CommandModule = {
     };
     progress(0, runs);
     const backend = await prepareBackend(argv.backend as string);
-    const results = await runReplication(runs, { methods, budget, seed, backend }, { workers: argv.workers as number | undefined, onRunDone: progress });
+    const results = await runReplication(runs, { ...spec, backend }, { workers: argv.workers as number | undefined, onRunDone: progress });
     const wallSeconds = (performance.now() - started) / 1000;
     // Worker threads load the backend themselves; headless-gl gives no GL context there, so
     // gpu.js falls back to webasm in them. Say so rather than let the line above stand alone.
@@ -68,7 +74,7 @@ export const replicateCommand: CommandModule = {
       if (detail !== here) process.stderr.write(`backend in worker threads: ${detail}; --workers 1 keeps the main thread's backend\n`);
     }
     if (force) makeReplaceable(folder);
-    const { table1, table2 } = writeReplicationReport(out, { results, methods, budget, seed, wallSeconds });
+    const { table1, table2 } = writeReplicationReport(out, { results, methods, budget, seed, wallSeconds, ...(given ? { kronecker } : {}) });
     say(markdownForTerminal(table1));
     say(markdownForTerminal(table2));
     say(`${runs} runs in ${wallSeconds.toFixed(1)} s; the report is ${resolve(out, 'index.html')} (also report.md)`);
