@@ -8,6 +8,9 @@ import { ActivationCode } from './compiled-network.js';
  * precision for saturated units: with e = exp(-|V|), the sigmoid's r is a·(e·a) for V ≥ 0 and
  * a(1-a) for V < 0 (both free of cancellation), and tanh's r is 4t/(1+t)² with t = exp(-2|V|),
  * computed through expm1 so that small |V| loses nothing either. One exp per unit and sample.
+ * relu: a = max(0, V), r = 1 for V > 0 and 0 for V ≤ 0 (the left slope at 0, where s has
+ * none; a measure-zero event for real-valued weights). softplus: a = ln(1 + e^V) written as
+ * max(V, 0) + log1p(e^-|V|) so that it neither overflows nor cancels, r = sigm(V).
  */
 export function activate(code: number, pre: Float64Array, act: Float64Array, deriv: Float64Array, offset: number, length: number): void {
   const end = offset + length;
@@ -34,6 +37,19 @@ export function activate(code: number, pre: Float64Array, act: Float64Array, der
       const a = -m / d;
       act[i] = v < 0 ? -a : a;
       deriv[i] = (4 * (1 + m)) / (d * d);
+    }
+  } else if (code === ActivationCode.Relu) {
+    for (let i = offset; i < end; i++) {
+      const v = pre[i];
+      act[i] = v > 0 ? v : 0;
+      deriv[i] = v > 0 ? 1 : 0;
+    }
+  } else if (code === ActivationCode.Softplus) {
+    for (let i = offset; i < end; i++) {
+      const v = pre[i];
+      const e = Math.exp(-Math.abs(v)); // in (0, 1]
+      act[i] = (v > 0 ? v : 0) + Math.log1p(e);
+      deriv[i] = v >= 0 ? 1 / (1 + e) : e / (1 + e);
     }
   } else {
     for (let i = offset; i < end; i++) {

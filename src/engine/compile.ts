@@ -3,7 +3,13 @@ import { toGraph } from '../network/validate-topology.js';
 import { unitActivation, type NetworkDocument } from '../network/types.js';
 import { ActivationCode, type CompiledNetwork } from './compiled-network.js';
 
-const CODES = { sigmoid: ActivationCode.Sigmoid, tanh: ActivationCode.Tanh, linear: ActivationCode.Linear } as const;
+const CODES = {
+  sigmoid: ActivationCode.Sigmoid,
+  tanh: ActivationCode.Tanh,
+  linear: ActivationCode.Linear,
+  relu: ActivationCode.Relu,
+  softplus: ActivationCode.Softplus,
+} as const;
 
 /**
  * Compiles a validated network document: graphology gives a topological order, then units

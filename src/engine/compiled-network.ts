@@ -1,7 +1,13 @@
-import type { Interpretation } from '../network/types.js';
+import type { Activation, Interpretation } from '../network/types.js';
 
-/** Activation codes stored per unit in {@link CompiledNetwork.activation}. */
-export const ActivationCode = { Input: 0, Sigmoid: 1, Tanh: 2, Linear: 3 } as const;
+/**
+ * Activation codes stored per unit in {@link CompiledNetwork.activation}. The gpu.js kernels
+ * use the same numbers (see `device-helpers.ts`).
+ */
+export const ActivationCode = { Input: 0, Sigmoid: 1, Tanh: 2, Linear: 3, Relu: 4, Softplus: 5 } as const;
+
+/** The activation of each non-input {@link ActivationCode} (indexed by code). */
+export const ACTIVATION_OF_CODE: Readonly<Record<number, Activation>> = { 1: 'sigmoid', 2: 'tanh', 3: 'linear', 4: 'relu', 5: 'softplus' };
 
 /**
  * A network compiled for computation: integer unit ids in topological order, CSR edge arrays

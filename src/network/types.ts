@@ -8,7 +8,7 @@ export const INTERPRETATIONS = ['square', 'bernoulli', 'softmax', 'spherical'] a
 /** Output interpretation (Example 1): how output activities become a distribution ω. */
 export type Interpretation = (typeof INTERPRETATIONS)[number];
 
-export const ACTIVATIONS = ['sigmoid', 'tanh', 'linear'] as const;
+export const ACTIVATIONS = ['sigmoid', 'tanh', 'linear', 'relu', 'softplus'] as const;
 /** Activation function s of a non-input unit (Eq. 2). */
 export type Activation = (typeof ACTIVATIONS)[number];
 

@@ -165,15 +165,15 @@ function checkEdges(edges: unknown, roles: Map<string, string>, problems: Proble
   return problems.length === before;
 }
 
-/** Bernoulli reads output activities as probabilities, so they must lie in [0,1] (sigmoid) or [-1,1] (tanh). */
+/** Bernoulli reads output activities as probabilities, so they must lie in [0,1] (sigmoid) or [-1,1] (tanh): linear, relu and softplus outputs are refused. */
 function checkOutputActivations(doc: NetworkDocument, problems: Problem[]): void {
   const outputs = doc.nodes.filter((n) => n.attributes.role === 'output');
   if (doc.attributes.interpretation === 'bernoulli') {
     doc.nodes.forEach((n, i) => {
       if (n.attributes.role !== 'output') return;
       const act = n.attributes.activation ?? doc.attributes.activation;
-      if (act === 'linear') {
-        problems.push(problem('bernoulli-activation', `unit '${n.key}' (nodes[${i}]): a Bernoulli output needs a sigmoid or tanh activation (its activity is a probability), not linear`, `/nodes/${i}/attributes/activation`));
+      if (act !== 'sigmoid' && act !== 'tanh') {
+        problems.push(problem('bernoulli-activation', `unit '${n.key}' (nodes[${i}]): a Bernoulli output needs a sigmoid or tanh activation (its activity is a probability), not ${show(act)}; set its "activation" to "sigmoid" or "tanh", or use another interpretation`, `/nodes/${i}/attributes/activation`));
       }
     });
   }

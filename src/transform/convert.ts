@@ -1,4 +1,4 @@
-import { UsageError, problem } from '../errors.js';
+import { UsageError, problem, show } from '../errors.js';
 import { unitActivation, type DataDocument, type NetworkDocument } from '../network/types.js';
 import { reparametrize, transformInputs, type AffineReparametrization } from './reparametrize.js';
 
@@ -15,11 +15,13 @@ const CONVERSIONS = { tanh: { from: 'sigmoid', alpha: 2, beta: -1, gamma: 2 }, s
  * For a unit fed by converted units this gives Eq. 46-47: w_ik = 4w'_ik (i ≠ 0),
  * w_0k = 2w'_0k - 2Σ_i w'_ik. Output units are converted only under the Bernoulli
  * interpretation, where a tanh output is read as p = (1 + a)/2; under the other
- * interpretations, and for linear units, only the incoming weights change.
- * Its input data converts with {@link convertData}.
+ * interpretations, and for linear, relu and softplus units, only the incoming weights change
+ * (their pre-activations, hence outputs, stay the same). Only sigmoid↔tanh: relu, softplus and
+ * linear have no affine twin in another family, and any other `to` is refused with a
+ * {@link UsageError}. Its input data converts with {@link convertData}.
  */
 export function convertNetwork(doc: NetworkDocument, to: ConvertTarget): { document: NetworkDocument } {
-  const { from, alpha, beta, gamma } = CONVERSIONS[to];
+  const { from, alpha, beta, gamma } = conversion(to);
   const units = new Map<string, AffineReparametrization>();
   let converted = 0;
   for (const node of doc.nodes) {
@@ -36,7 +38,7 @@ export function convertNetwork(doc: NetworkDocument, to: ConvertTarget): { docum
     }
   }
   if (converted === 0) {
-    throw new UsageError([problem('nothing-to-convert', `the network has no ${from} unit to convert to ${to}`)]);
+    throw new UsageError([problem('nothing-to-convert', `the network has no ${from} unit to convert to ${to} (convert maps sigmoid↔tanh only; linear, relu and softplus units are kept as they are)`)]);
   }
   const defaultActivation = doc.attributes.activation === from ? to : doc.attributes.activation;
   return { document: reparametrize(doc, units, defaultActivation) };
@@ -49,5 +51,16 @@ export function twinTarget(doc: NetworkDocument): ConvertTarget {
 
 /** Converts a data file for a network converted with {@link convertNetwork}: inputs x' = αx + β. */
 export function convertData(data: DataDocument, to: ConvertTarget): DataDocument {
-  return transformInputs(data, CONVERSIONS[to].alpha, CONVERSIONS[to].beta);
+  const { alpha, beta } = conversion(to);
+  return transformInputs(data, alpha, beta);
+}
+
+/** The conversion to `to`, or a {@link UsageError} for a target outside sigmoid↔tanh (JavaScript callers, or casts). */
+function conversion(to: ConvertTarget): (typeof CONVERSIONS)[ConvertTarget] {
+  if (to !== 'tanh' && to !== 'sigmoid') {
+    throw new UsageError([
+      problem('convert-target', `convert maps sigmoid↔tanh only (Section 3.2); it cannot convert to ${show(to)}: relu, softplus and linear have no affine twin in another family. Use "tanh" or "sigmoid"`),
+    ]);
+  }
+  return CONVERSIONS[to];
 }

@@ -4,7 +4,12 @@
  * takes no array arguments in helpers, so the block-entry → unit search stays in each kernel.
  */
 
-/** s(z) for activation code 1 (sigmoid), 2 (tanh), else linear; written with exp(-|z|) so that it never overflows. */
+/**
+ * s(z) for activation code 1 (sigmoid), 2 (tanh), 3 (linear), 4 (relu), 5 (softplus) (the
+ * numbers of `ActivationCode`); written with exp(-|z|) so that it never overflows. softplus is
+ * max(z, 0) + ln(1 + exp(-|z|)) (no log1p in the kernel language: for z ≪ 0 it keeps absolute,
+ * not relative, precision).
+ */
 export function activationValue(code: number, z: number): number {
   if (code < 1.5) {
     const e = Math.exp(-Math.abs(z));
@@ -22,10 +27,16 @@ export function activationValue(code: number, z: number): number {
     }
     return -magnitude;
   }
-  return z;
+  if (code < 3.5) {
+    return z;
+  }
+  if (code < 4.5) {
+    return Math.max(z, 0);
+  }
+  return Math.max(z, 0) + Math.log(1 + Math.exp(-Math.abs(z)));
 }
 
-/** s'(z) for the same codes (Eq. 6). */
+/** s'(z) for the same codes (Eq. 6); relu's is 1 for z > 0, else 0 (as on the CPU), softplus's is sigm(z). */
 export function activationSlope(code: number, z: number): number {
   if (code < 1.5) {
     const e = Math.exp(-Math.abs(z));
@@ -36,5 +47,18 @@ export function activationSlope(code: number, z: number): number {
     const t = Math.exp(-2 * Math.abs(z));
     return (4 * t) / ((1 + t) * (1 + t));
   }
-  return 1;
+  if (code < 3.5) {
+    return 1;
+  }
+  if (code < 4.5) {
+    if (z > 0) {
+      return 1;
+    }
+    return 0;
+  }
+  const e = Math.exp(-Math.abs(z));
+  if (z >= 0) {
+    return 1 / (1 + e);
+  }
+  return e / (1 + e);
 }

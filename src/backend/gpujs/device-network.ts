@@ -35,7 +35,7 @@ export interface DeviceNetwork {
   /** Parameter blocks [nUnits + 1] and metric blocks (`metricLayout`) [nUnits + 1]. */
   readonly blockOffsets: DeviceData;
   readonly matrixOffsets: DeviceData;
-  /** Per unit: activation kind (1 sigmoid, 2 tanh, 3 linear), gain, scale, shift, scale·gain (Def. 29). [nUnits] */
+  /** Per unit: activation kind (an {@link ActivationCode}; inputs: linear), gain, scale, shift, scale·gain (Def. 29). [nUnits] */
   readonly kind: DeviceData;
   readonly gain: DeviceData;
   readonly scale: DeviceData;
@@ -138,7 +138,7 @@ export function deviceNetwork(net: CompiledNetwork, layout: MetricLayout, upload
     outParams: nonEmpty(net.outParams),
     blockOffsets: upload(net.blockOffsets),
     matrixOffsets: upload(layout.matrixOffsets),
-    kind: perUnit((k) => (net.activation[k] === ActivationCode.Sigmoid ? 1 : net.activation[k] === ActivationCode.Tanh ? 2 : 3)),
+    kind: perUnit((k) => (net.activation[k] === ActivationCode.Input ? ActivationCode.Linear : net.activation[k])),
     gain: perUnit(gain),
     scale: perUnit(scale),
     shift: perUnit((k) => net.affine?.shift[k] ?? 0),

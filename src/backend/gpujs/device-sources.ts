@@ -115,7 +115,7 @@ export function forwardSum(this: KernelThis, old: A, act: A, weights: A, inOffse
 
 /**
  * Activities (which = 0: a = scale·s(z) + shift) or derivatives (which = 1: r = scale·gain·s'(z))
- * of the units start ≤ k < end from z = pre (Eq. 2, 6). kind: 1 sigmoid, 2 tanh, 3 linear.
+ * of the units start ≤ k < end from z = pre (Eq. 2, 6). kind: 1 sigmoid, 2 tanh, 3 linear, 4 relu, 5 softplus.
  * As the CPU reference, r comes from z without cancellation: sigmoid a·(e·a) with e = exp(-|z|),
  * tanh 4t/(1+t)² with t = exp(-2|z|).
  */

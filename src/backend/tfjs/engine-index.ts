@@ -1,5 +1,6 @@
 import type * as TF from '@tensorflow/tfjs-core';
-import { ActivationCode, type CompiledNetwork } from '../../engine/compiled-network.js';
+import { ACTIVATION_OF_CODE, ActivationCode, type CompiledNetwork } from '../../engine/compiled-network.js';
+import type { Activation } from '../../network/types.js';
 import { metricLayout } from '../kernels.js';
 import { blockBuckets, type BucketArrays } from './engine-buckets.js';
 
@@ -35,9 +36,9 @@ export interface LevelIndex {
   readonly gradWidth: number;
   /** Offset of the level's gradient block in the concatenation of all levels' blocks. */
   readonly gradOffset: number;
-  readonly activation: 'sigmoid' | 'tanh' | 'linear' | 'mixed';
-  /** [count × size] activation masks, for levels that mix activations. */
-  readonly masks?: { sigmoid: TF.Tensor2D; tanh: TF.Tensor2D; linear: TF.Tensor2D };
+  readonly activation: Activation | 'mixed';
+  /** [count × size] masks of each activation present, for levels that mix activations. */
+  readonly masks?: Partial<Record<Activation, TF.Tensor2D>>;
   /** [count × size] gain, scale, shift and scale·gain (Def. 29), when some unit of the level has them. */
   readonly affine?: { gain: TF.Tensor2D; scale: TF.Tensor2D; shift: TF.Tensor2D; scaleGain: TF.Tensor2D };
   readonly outBase: number;
@@ -215,9 +216,9 @@ function levelIndex(tf: typeof TF, net: CompiledNetwork, l: number, levelOf: Int
     }
   });
 
-  const codes = new Set(units.map((k) => net.activation[k]));
-  const kind = codes.size > 1 ? 'mixed' : codes.has(ActivationCode.Sigmoid) ? 'sigmoid' : codes.has(ActivationCode.Tanh) ? 'tanh' : 'linear';
-  const is = (code: number) => full((k) => Number(net.activation[k] === code));
+  const present = [...new Set(units.map((k) => ACTIVATION_OF_CODE[net.activation[k]]))];
+  const kind = present.length > 1 ? 'mixed' : present[0];
+  const masks = kind === 'mixed' ? Object.fromEntries(present.map((a) => [a, full((k) => Number(ACTIVATION_OF_CODE[net.activation[k]] === a))])) : undefined;
   const affine = net.affine;
   const wrapped = affine && units.some((k) => affine.gain[k] !== 1 || affine.scale[k] !== 1 || affine.shift[k] !== 0);
 
@@ -257,7 +258,7 @@ function levelIndex(tf: typeof TF, net: CompiledNetwork, l: number, levelOf: Int
     gradWidth: denseIn ? rows : width,
     gradOffset,
     activation: kind,
-    masks: kind === 'mixed' ? { sigmoid: is(ActivationCode.Sigmoid), tanh: is(ActivationCode.Tanh), linear: is(ActivationCode.Linear) } : undefined,
+    masks,
     affine: wrapped
       ? { gain: full((k) => affine.gain[k]), scale: full((k) => affine.scale[k]), shift: full((k) => affine.shift[k]), scaleGain: full((k) => affine.scale[k] * affine.gain[k]) }
       : undefined,

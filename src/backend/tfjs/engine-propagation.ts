@@ -1,5 +1,5 @@
 import type * as TF from '@tensorflow/tfjs-core';
-import type { Interpretation } from '../../network/types.js';
+import type { Activation, Interpretation } from '../../network/types.js';
 import { outputRows, rows, writeOutputRows, type EngineContext, type TfjsWorkspace } from './engine-context.js';
 import type { LevelIndex } from './engine-index.js';
 import { inWeights, outWeights, sumAbove } from './engine-weights.js';
@@ -44,26 +44,37 @@ export function forwardLevel(ctx: EngineContext, params: TensorBuffer, ws: TfjsW
 }
 
 /**
- * s(z) and s'(z) for the level's activation(s).
+ * s(z) and s'(z) for the level's activation(s) (mixed levels: each present kind under its mask).
  * NOTE: s' is taken from z, not from a (a(1-a), 1-a²), so that saturated units keep their
  * relative precision in float32 (sigm(z)·sigm(-z), 1/cosh²z), as the CPU reference does in
- * float64; one more launch per level.
+ * float64; one more launch per level. relu's slope is 1 for z > 0, else 0 (as on the CPU);
+ * tf.softplus is the stable form and its slope is sigm(z).
  */
 function activate(tf: typeof TF, lv: LevelIndex, z: TF.Tensor): [TF.Tensor, TF.Tensor] {
-  const sigmoid = (): [TF.Tensor, TF.Tensor] => {
-    const a = tf.sigmoid(z);
-    return [a, tf.mul(a, tf.sigmoid(tf.neg(z)))];
+  const one = (kind: Activation): [TF.Tensor, TF.Tensor] => {
+    if (kind === 'sigmoid') {
+      const a = tf.sigmoid(z);
+      return [a, tf.mul(a, tf.sigmoid(tf.neg(z)))];
+    }
+    if (kind === 'tanh') return [tf.tanh(z), tf.reciprocal(tf.square(tf.cosh(z)))];
+    if (kind === 'relu') return [tf.relu(z), tf.step(z)];
+    if (kind === 'softplus') return [tf.softplus(z), tf.sigmoid(z)];
+    return [z, tf.onesLike(z)];
   };
-  const tanh = (): [TF.Tensor, TF.Tensor] => [tf.tanh(z), tf.reciprocal(tf.square(tf.cosh(z)))];
-  if (lv.activation === 'sigmoid') return sigmoid();
-  if (lv.activation === 'tanh') return tanh();
-  if (lv.activation === 'linear') return [z, tf.onesLike(z)];
-  const masks = lv.masks as NonNullable<LevelIndex['masks']>;
-  const [sa, sr] = sigmoid();
-  const [ta, tr] = tanh();
-  const a = tf.addN([tf.mul(sa, masks.sigmoid), tf.mul(ta, masks.tanh), tf.mul(z, masks.linear)]);
-  const r = tf.addN([tf.mul(sr, masks.sigmoid), tf.mul(tr, masks.tanh), masks.linear]);
-  return [a, r];
+  if (lv.activation !== 'mixed') return one(lv.activation);
+  const as: TF.Tensor[] = [];
+  const rs: TF.Tensor[] = [];
+  for (const [kind, mask] of Object.entries(lv.masks ?? {}) as Array<[Activation, TF.Tensor2D]>) {
+    if (kind === 'linear') {
+      as.push(tf.mul(z, mask));
+      rs.push(mask);
+      continue;
+    }
+    const [a, r] = one(kind);
+    as.push(tf.mul(a, mask));
+    rs.push(tf.mul(r, mask));
+  }
+  return [tf.addN(as), tf.addN(rs)];
 }
 
 /** Output-layer quantities, all of one shape [nOutputs × columns] but `norm2` (rank 1, [columns]). */

@@ -7,7 +7,7 @@ import { checkOutputs } from '../output-paths.js';
 
 export const convertCommand: CommandModule = {
   command: 'convert <network>',
-  describe: 'Rewrite a network between sigmoid and tanh (Section 3.2, Def. 29) with identical outputs',
+  describe: 'Rewrite a network between sigmoid and tanh (Section 3.2, Def. 29) with identical outputs; sigmoid<->tanh only (linear, relu and softplus units are kept)',
   builder: (yargs) =>
     yargs.positional('network', { type: 'string', demandOption: true, describe: 'network JSON file' }).options({
       to: { choices: ['tanh', 'sigmoid'] as const, demandOption: true, describe: 'target activation' },
