@@ -64,6 +64,30 @@ describe('convert: Section 3.2 sigmoid <-> tanh correspondence', () => {
     expect(convertData(data, 'tanh')).toEqual(generateBinaryData({ seed: 1, encoding: 'pm1' }));
   });
 
+  it('relu and softplus units keep their activation and outputs (only incoming weights change)', () => {
+    for (const interpretation of ['square', 'softmax'] as const) {
+      const doc = randomNetwork({ interpretation, seed: 8, activations: ['sigmoid', 'relu', 'softplus', 'tanh'], hidden: 6 });
+      const data = randomData(doc, 6, 8, true);
+      const tanh = convertNetwork(doc, 'tanh').document;
+      checkNetwork(tanh);
+      const kept = (d: typeof doc) => d.nodes.filter((n) => n.attributes.activation === 'relu' || n.attributes.activation === 'softplus').map((n) => n.key);
+      expect(kept(tanh)).toEqual(kept(doc));
+      expect(kept(doc).length).toBeGreaterThan(0);
+      expect(maxDistributionGap(outputDistribution(createModel(doc), data), outputDistribution(createModel(tanh), convertData(data, 'tanh')))).toBeLessThan(1e-12);
+    }
+  });
+
+  it('refuses targets outside sigmoid<->tanh through the library, saying so', () => {
+    const doc = exampleNetwork('tiny-square');
+    for (const to of ['relu', 'softplus', 'linear']) {
+      expect(() => convertNetwork(doc, to as never)).toThrow(UsageError);
+      expect(() => convertNetwork(doc, to as never)).toThrow(new RegExp(`sigmoid↔tanh only.*"${to}"`));
+      expect(() => convertData({ inputs: [[0]], targets: [[0]] }, to as never)).toThrow(/sigmoid↔tanh only/);
+    }
+    doc.nodes.forEach((n) => n.attributes.role !== 'input' && (n.attributes.activation = 'relu'));
+    expect(() => convertNetwork(doc, 'tanh')).toThrow(/no sigmoid unit.*sigmoid↔tanh only/);
+  });
+
   it('refuses a network with nothing to convert', () => {
     const doc = exampleNetwork('tiny-square');
     doc.nodes.forEach((n) => n.attributes.role !== 'input' && (n.attributes.activation = 'linear'));

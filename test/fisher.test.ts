@@ -5,13 +5,14 @@ import { createModel } from '../src/engine/model.js';
 import { outputMetric } from '../src/metrics/output-metric.js';
 import { buildGramPlan, buildTransferPlan, type TransferPlan } from '../src/metrics/transfer-plan.js';
 import { testContext } from './helpers/engine-context.js';
-import { INTERPRETATIONS } from '../src/network/types.js';
+import { INTERPRETATIONS, type Activation } from '../src/network/types.js';
 import { bruteForceFisher, relativeError, squareLossFisherByJacobian } from './helpers/brute-force.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
 
 const setups = (interpretation: (typeof INTERPRETATIONS)[number]) =>
-  [1, 2, 3].map((seed) => {
-    const doc = randomNetwork({ interpretation, seed: seed * 31, activations: ['sigmoid', 'tanh', 'linear'], outputs: 3, hidden: 3 });
+  [1, 2, 3, 4, 5].map((seed) => {
+    const activations: Activation[] = seed <= 3 ? ['sigmoid', 'tanh', 'linear'] : ['relu', 'softplus', 'sigmoid'];
+    const doc = randomNetwork({ interpretation, seed: seed * 31, activations, outputs: 3, hidden: 3 });
     return { model: createModel(doc), data: randomData(doc, 4, seed) };
   });
 

@@ -37,7 +37,7 @@ function finiteDifferenceError(seed: number, interpretation: (typeof INTERPRETAT
 }
 
 describe('gradient G = E_x a_i b̃_k against central finite differences', () => {
-  const activationSets: Activation[][] = [['sigmoid'], ['tanh'], ['linear', 'sigmoid'], ['sigmoid', 'tanh', 'linear']];
+  const activationSets: Activation[][] = [['sigmoid'], ['tanh'], ['linear', 'sigmoid'], ['sigmoid', 'tanh', 'linear'], ['relu', 'sigmoid'], ['softplus', 'tanh'], ['relu', 'softplus', 'linear']];
   for (const interpretation of INTERPRETATIONS) {
     for (const activations of activationSets) {
       it(`${interpretation}, ${activations.join('/')} units, random DAGs with skip connections`, () => {
@@ -48,6 +48,7 @@ describe('gradient G = E_x a_i b̃_k against central finite differences', () => 
     }
     it(`${interpretation}, hidden units with gain/scale/shift (Def. 29)`, () => {
       for (let seed = 1; seed <= 4; seed++) expect(finiteDifferenceError(seed * 13, interpretation, ['sigmoid', 'tanh', 'linear'], true)).toBeLessThan(1e-6);
+      for (let seed = 1; seed <= 4; seed++) expect(finiteDifferenceError(seed * 19, interpretation, ['relu', 'softplus', 'sigmoid'], true)).toBeLessThan(1e-6);
     });
   }
 });

@@ -40,8 +40,15 @@ describe('network validation: one test per error kind', () => {
     expect(validateNetwork({ inputs: [], targets: [] }).problems[0].message).toMatch(/looks like a data file/);
   });
   it('unknown interpretation', () => expectError('unknown-interpretation', (d) => ((d.attributes as { interpretation: string }).interpretation = 'poisson'), /"poisson".*'bernoulli'/));
-  it('unknown default activation', () => expectError('unknown-activation', (d) => ((d.attributes as { activation: string }).activation = 'relu'), /"relu"/));
-  it('unknown unit activation', () => expectError('unknown-activation', (d) => (d.nodes[2].attributes.activation = 'relu' as never), /unit 'h1' \(nodes\[2\]\).*"relu"/));
+  it('unknown default activation', () => expectError('unknown-activation', (d) => ((d.attributes as { activation: string }).activation = 'gelu'), /"gelu".*'relu', 'softplus'/));
+  it('unknown unit activation', () => expectError('unknown-activation', (d) => (d.nodes[2].attributes.activation = 'gelu' as never), /unit 'h1' \(nodes\[2\]\).*"gelu"/));
+  it('relu and softplus units are accepted (hidden, and outputs outside Bernoulli)', () => {
+    const problems = problemsAfter((d) => {
+      d.attributes.interpretation = 'square';
+      d.nodes.forEach((n, i) => n.attributes.role !== 'input' && (n.attributes.activation = i % 2 ? 'relu' : 'softplus'));
+    });
+    expect(problems.filter((p) => p.severity === 'error')).toEqual([]);
+  });
   it('unknown role', () => expectError('unknown-role', (d) => (d.nodes[3].attributes.role = 'bias' as never), /unit 'h2'.*"bias"/));
   it('duplicate unit key', () => expectError('duplicate-unit', (d) => (d.nodes[3].key = 'h1'), /unit 'h1' \(nodes\[3\]\)/));
   it('cycle, with the units on it', () =>
@@ -66,6 +73,26 @@ describe('network validation: one test per error kind', () => {
     expectError('input-activation', (d) => (d.nodes[0].attributes.activation = 'tanh'), /unit 'x1'.*no activation/);
   });
   it('Bernoulli output with a linear activation', () => expectError('bernoulli-activation', (d) => (d.nodes[5].attributes.activation = 'linear'), /unit 'y2'.*sigmoid or tanh/));
+  it('Bernoulli output with a relu or softplus activation', () => {
+    expectError('bernoulli-activation', (d) => (d.nodes[5].attributes.activation = 'relu'), /unit 'y2'.*sigmoid or tanh.*not "relu"/);
+    const softplusDefault = (d: NetworkDocument) => {
+      d.attributes.activation = 'softplus';
+      d.nodes.forEach((n) => delete n.attributes.activation);
+    };
+    expectError('bernoulli-activation', softplusDefault, /unit 'y\d'.*not "softplus"/);
+  });
+  it('spherical with every output relu (Σa² can vanish)', () => {
+    const allRelu = (d: NetworkDocument) => {
+      d.attributes.interpretation = 'spherical';
+      d.nodes.forEach((n) => n.attributes.role === 'output' && (n.attributes.activation = 'relu'));
+    };
+    expectError('spherical-relu', allRelu, /every output unit is relu.*softplus/);
+    const oneSoftplus = problemsAfter((d) => {
+      allRelu(d);
+      d.nodes[5].attributes.activation = 'softplus';
+    });
+    expect(oneSoftplus.filter((p) => p.severity === 'error')).toEqual([]);
+  });
   it('undirected or multi graphs', () => {
     expectError('graph-type', (d) => (d.options = { type: 'undirected' }), /directed/);
     expectError('graph-type', (d) => (d.edges[0].undirected = true), /undirected/);

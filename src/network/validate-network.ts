@@ -165,7 +165,11 @@ function checkEdges(edges: unknown, roles: Map<string, string>, problems: Proble
   return problems.length === before;
 }
 
-/** Bernoulli reads output activities as probabilities, so they must lie in [0,1] (sigmoid) or [-1,1] (tanh): linear, relu and softplus outputs are refused. */
+/**
+ * Bernoulli reads output activities as probabilities, so they must lie in [0,1] (sigmoid) or
+ * [-1,1] (tanh): linear, relu and softplus outputs are refused. Spherical divides by Σa², so
+ * outputs that are all (unshifted) relu, which vanish together on a set of positive measure, are refused.
+ */
 function checkOutputActivations(doc: NetworkDocument, problems: Problem[]): void {
   const outputs = doc.nodes.filter((n) => n.attributes.role === 'output');
   if (doc.attributes.interpretation === 'bernoulli') {
@@ -176,6 +180,12 @@ function checkOutputActivations(doc: NetworkDocument, problems: Problem[]): void
         problems.push(problem('bernoulli-activation', `unit '${n.key}' (nodes[${i}]): a Bernoulli output needs a sigmoid or tanh activation (its activity is a probability), not ${show(act)}; set its "activation" to "sigmoid" or "tanh", or use another interpretation`, `/nodes/${i}/attributes/activation`));
       }
     });
+  }
+  const relu = (n: SerializedNode) => (n.attributes.activation ?? doc.attributes.activation) === 'relu' && !n.attributes.shift;
+  if (doc.attributes.interpretation === 'spherical' && outputs.length > 0 && outputs.every(relu)) {
+    problems.push(
+      problem('spherical-relu', `every output unit is relu, so all of them can be 0 at once, where the spherical distribution a_i²/Σa² is undefined; give at least one output unit another activation (softplus is positive)`, '/nodes'),
+    );
   }
   if ((doc.attributes.interpretation === 'softmax' || doc.attributes.interpretation === 'spherical') && outputs.length === 1) {
     problems.push(warning('single-class', `the ${doc.attributes.interpretation} interpretation over a single output unit always gives probability 1; add output units or use "bernoulli"`, '/nodes'));

@@ -3,7 +3,7 @@ import { Prng } from '../../src/random/prng.js';
 
 export interface RandomNetworkOptions {
   interpretation: Interpretation;
-  /** Activations drawn for non-input units (outputs under Bernoulli draw from sigmoid/tanh only). */
+  /** Activations drawn for non-input units (outputs under Bernoulli draw from sigmoid/tanh only, under spherical from all but relu). */
   activations?: Activation[];
   seed: number;
   inputs?: number;
@@ -34,7 +34,8 @@ export function randomNetwork(o: RandomNetworkOptions): NetworkDocument {
     const affine = o.affine ? { gain: 0.5 + rng.uniform(), scale: (rng.uniform() < 0.5 ? -1 : 1) * (0.5 + rng.uniform()), shift: rng.normal() } : {};
     nodes.push({ key: `h${i}`, attributes: { role: 'hidden', bias: 0.5 * rng.normal(), activation: pick(acts), ...affine } });
   }
-  const outActs = o.interpretation === 'bernoulli' ? acts.filter((a) => a !== 'linear') : acts;
+  // Bernoulli outputs are probabilities (sigmoid/tanh); relu outputs could all vanish under spherical (Σa² = 0).
+  const outActs = o.interpretation === 'bernoulli' ? acts.filter((a) => a === 'sigmoid' || a === 'tanh') : o.interpretation === 'spherical' ? acts.filter((a) => a !== 'relu') : acts;
   for (let i = 0; i < nOut; i++) {
     nodes.push({ key: `y${i}`, attributes: { role: 'output', bias: 0.5 * rng.normal(), activation: pick(outActs.length ? outActs : ['sigmoid']) } });
   }
