@@ -40,10 +40,15 @@ describe.each(backends)('backend parity: %s against cpu', (_name, load) => {
   });
 
   // A network with skip connections across several levels, every activation, per interpretation.
-  const networks: Array<[string, NetworkDocument]> = INTERPRETATIONS.map((interpretation) => [
-    interpretation,
-    randomNetwork({ interpretation, seed: 70, inputs: 4, hidden: 6, outputs: 3, density: 0.6, activations: ['sigmoid', 'tanh', 'linear'], affine: interpretation === 'square' }),
-  ]);
+  const networks: Array<[string, NetworkDocument]> = [
+    ...INTERPRETATIONS.map((interpretation): [string, NetworkDocument] => [
+      interpretation,
+      randomNetwork({ interpretation, seed: 70, inputs: 4, hidden: 6, outputs: 3, density: 0.6, activations: ['sigmoid', 'tanh', 'linear'], affine: interpretation === 'square' }),
+    ]),
+    // relu and softplus units, mixed with the others on a level and alone, plain and affine-wrapped.
+    ['square (relu/softplus, affine)', randomNetwork({ interpretation: 'square', seed: 72, inputs: 4, hidden: 6, outputs: 3, density: 0.6, activations: ['relu', 'softplus', 'linear'], affine: true })],
+    ['softmax (relu/softplus)', randomNetwork({ interpretation: 'softmax', seed: 73, inputs: 4, hidden: 6, outputs: 3, density: 0.6, activations: ['relu', 'softplus', 'tanh'] })],
+  ];
   for (const [interpretation, doc] of networks) {
     it(`${interpretation}: loss, gradient and every method's direction`, () => {
       const model = createModel(doc);

@@ -28,10 +28,14 @@ const backends: Array<[string, () => Promise<Backend>]> = [
   ['gpujs', () => useBackend('gpujs')],
 ];
 
-const networks: Array<[string, NetworkDocument]> = INTERPRETATIONS.map((interpretation) => [
-  interpretation,
-  randomNetwork({ interpretation, seed: 90, inputs: 4, hidden: 6, outputs: 3, density: 0.6, activations: ['sigmoid', 'tanh', 'linear'], affine: interpretation !== 'bernoulli' }),
-]);
+const networks: Array<[string, NetworkDocument]> = [
+  ...INTERPRETATIONS.map((interpretation): [string, NetworkDocument] => [
+    interpretation,
+    randomNetwork({ interpretation, seed: 90, inputs: 4, hidden: 6, outputs: 3, density: 0.6, activations: ['sigmoid', 'tanh', 'linear'], affine: interpretation !== 'bernoulli' }),
+  ]),
+  ['spherical (relu/softplus, affine)', randomNetwork({ interpretation: 'spherical', seed: 91, inputs: 4, hidden: 6, outputs: 3, density: 0.6, activations: ['relu', 'softplus', 'sigmoid'], affine: true })],
+  ['bernoulli (relu/softplus hidden)', randomNetwork({ interpretation: 'bernoulli', seed: 92, inputs: 4, hidden: 6, outputs: 3, density: 0.6, activations: ['relu', 'softplus', 'tanh'] })],
+];
 
 /** Both engines after forward, output layer and backward on one batch, with helpers to compare buffers. */
 function setup(backend: Backend, doc: NetworkDocument, samples = 7) {
