@@ -106,7 +106,7 @@ export function loadDataFile(path: string, shape: DataShape, options: TableDataO
   const given = (['inputs', 'targets', 'oneHot', 'targetsData'] as const).filter((k) => options[k] !== undefined && options[k] !== false);
   if (given.length > 0) {
     const names = given.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ');
-    throw new UsageError([problem('data-options', `${names} apply to .csv and .npy data files; this one is read as JSON {"inputs", "targets"}`)], path);
+    throw new UsageError([problem('data-options', `${names}: ${given.length === 1 ? 'this option applies' : 'these options apply'} only to .csv and .npy data files; this one is read as JSON {"inputs", "targets"}`)], path);
   }
   return readDataFile(path, shape);
 }
