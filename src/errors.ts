@@ -12,6 +12,10 @@ export interface Problem {
   message: string;
   /** JSON pointer into the document (`/edges/12/attributes/weight`), when there is one. */
   path?: string;
+  /** Row of a table file at fault (CSV: 1-based record number, the header is row 1; .npy: 0-based row index). */
+  row?: number;
+  /** Column of a table file at fault (CSV: header name; .npy: 0-based index as text). */
+  column?: string;
 }
 
 /** Base class of every error raised on bad input. `file` is the file at fault, if known. */

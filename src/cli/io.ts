@@ -1,7 +1,8 @@
 import { createModel, type Model } from '../engine/model.js';
 import { stringifyJson } from '../json/stringify-json.js';
 import { writeJsonFile } from '../json/write-json.js';
-import { readDataFile, readNetworkFile } from '../network/load.js';
+import { loadDataFile, type TableDataOptions } from '../data/load-data.js';
+import { readNetworkFile } from '../network/load.js';
 import type { DataDocument } from '../network/types.js';
 import { formatProblems, type Problem } from '../errors.js';
 
@@ -29,7 +30,7 @@ export function loadModel(path: string): Model {
   return createModel(document);
 }
 
-/** Reads a data file and validates it against a model. */
-export function loadData(path: string, model: Model): DataDocument {
-  return readDataFile(path, model.net);
+/** Reads a data file (JSON, CSV or .npy by extension; see `loadDataFile`) and validates it against a model. */
+export function loadData(path: string, model: Model, options: TableDataOptions = {}): DataDocument {
+  return loadDataFile(path, model.net, options);
 }

@@ -5,6 +5,7 @@ import { checkCurvatureMemory } from '../engine/size-guard.js';
 import { KRONECKER_DAMPINGS } from '../curvature/kronecker/factor-inverse.js';
 import { KRONECKER_SOLVES } from '../curvature/kronecker/group-solve.js';
 import { GROUPINGS } from '../curvature/kronecker/groups.js';
+import type { TableDataOptions } from '../data/load-data.js';
 import { isMethodName, METHOD_SPECS, METHODS, type KroneckerChoices, type MethodName } from '../methods/methods.js';
 
 /** yargs options shared by the commands that compute a method's direction. */
@@ -65,4 +66,22 @@ export function guardCurvatureMemory(net: CompiledNetwork, methods: readonly Met
   const method = full.length === 0 ? 'the blocks quantity' : full.length === 1 ? full[0] : `the full-block methods (${full.join(', ')})`;
   const memory = checkCurvatureMemory(net, 'full', { method, copies: options.copies });
   if (memory?.notice && !options.quiet) process.stderr.write(memory.notice + '\n');
+}
+
+/** yargs options of every command that reads `--data`: how CSV and .npy columns become inputs and targets. */
+export const dataOptions = {
+  inputs: { type: 'string' as const, describe: 'CSV/.npy data: input columns, comma-separated names, 0-based indices or ranges a..b (x1..x784, 0..783); default: the columns that are not targets' },
+  targets: { type: 'string' as const, describe: 'CSV/.npy data: target columns (of --targets-data when given); default: the columns not in --inputs, else the last k (k = outputs, or 1 for a softmax class column)' },
+  'one-hot': { type: 'boolean' as const, describe: 'CSV/.npy data: one-hot encode the single target column (class 0..n-1, or labels numbered in sorted order); automatic for one softmax target column' },
+  'targets-data': { type: 'string' as const, describe: 'CSV/.npy file holding the targets row for row; --data then holds the inputs' },
+};
+
+/** The data options given on a command line (see {@link dataOptions}). */
+export function dataArgs(argv: Record<string, unknown>): TableDataOptions {
+  return {
+    inputs: argv.inputs as string | undefined,
+    targets: argv.targets as string | undefined,
+    oneHot: argv['one-hot'] as boolean | undefined,
+    targetsData: argv['targets-data'] as string | undefined,
+  };
 }

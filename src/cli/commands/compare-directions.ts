@@ -7,7 +7,7 @@ import { writeTextFile } from '../../json/write-json.js';
 import { METHODS, type MethodName } from '../../methods/methods.js';
 import { refuse } from '../../train/options-check.js';
 import { loadData, loadModel, writeJson } from '../io.js';
-import { forceOption, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, parseMethodList, prepareBackend } from '../options.js';
+import { dataArgs, dataOptions, forceOption, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, parseMethodList, prepareBackend } from '../options.js';
 import { checkOutputs, type OutputSpec } from '../output-paths.js';
 
 /** The options that only mean something with --along. */
@@ -18,7 +18,8 @@ export const compareDirectionsCommand: CommandModule = {
   describe: 'Compare each method’s direction δ with the exact natural gradient δ* = F_ε⁻¹G (Prop. 27): Euclidean and Fisher cosines, fraction of δ*’s second-order decrease, best step; --along records them during a training run',
   builder: (yargs) =>
     yargs.positional('network', { type: 'string', demandOption: true, describe: 'network JSON file (at most 4096 parameters: the whole Fisher matrix is built)' }).options({
-      data: { type: 'string', demandOption: true, describe: 'data JSON file (the whole set is one batch)' },
+      data: { type: 'string', demandOption: true, describe: 'data file (.json, .csv or .npy; the whole set is one batch)' },
+      ...dataOptions,
       methods: { type: 'string', describe: `comma-separated methods to compare (default: every method, ${METHODS.join(', ')})` },
       epsilon: { ...methodOptions.epsilon, describe: 'ε of F_ε = F + εI (δ* = F_ε⁻¹G and the metric of the comparison) and of every method’s solve; 0: least squares' },
       'mc-samples': methodOptions['mc-samples'],
@@ -53,7 +54,7 @@ export const compareDirectionsCommand: CommandModule = {
     checkOutputs(outputs, { force: argv.force as boolean });
     const backend = await prepareBackend(argv.backend as string);
     const model = loadModel(argv.network as string);
-    const data = loadData(argv.data as string, model);
+    const data = loadData(argv.data as string, model, dataArgs(argv));
     checkComparisonSize(model.net);
     guardCurvatureMemory(model.net, along ? [...(options.methods ?? []), along] : (options.methods ?? []));
     if (!alongOptions) {

@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { UsageError, problem } from '../../errors.js';
 import { convertData, convertNetwork, type ConvertTarget } from '../../transform/convert.js';
 import { loadData, loadModel, writeJson } from '../io.js';
-import { forceOption } from '../options.js';
+import { dataArgs, dataOptions, forceOption } from '../options.js';
 import { checkOutputs } from '../output-paths.js';
 
 export const convertCommand: CommandModule = {
@@ -13,6 +13,7 @@ export const convertCommand: CommandModule = {
       to: { choices: ['tanh', 'sigmoid'] as const, demandOption: true, describe: 'target activation' },
       out: { type: 'string', demandOption: true, describe: 'output network file ("-" for stdout)' },
       data: { type: 'string', describe: 'data file to convert alongside (inputs x -> 2x-1 or (x+1)/2)' },
+      ...dataOptions,
       'data-out': { type: 'string', describe: 'where to write the converted data' },
       ...forceOption,
     }),
@@ -28,7 +29,7 @@ export const convertCommand: CommandModule = {
     );
     const model = loadModel(file);
     const to = argv.to as ConvertTarget;
-    const data = argv.data === undefined ? undefined : loadData(argv.data as string, model);
+    const data = argv.data === undefined ? undefined : loadData(argv.data as string, model, dataArgs(argv));
     const converted = convertNetwork(model.document, to).document;
     const convertedData = data && convertData(data, to);
     writeJson(argv.out as string, converted);

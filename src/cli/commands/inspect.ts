@@ -5,14 +5,15 @@ import { QUANTITIES, type QuantityName } from '../../methods/quantities.js';
 import type { MethodName } from '../../methods/methods.js';
 import { loadData, loadModel, writeJson } from '../io.js';
 import { amountProblem, countProblem, kroneckerChoiceProblems, refuse } from '../../train/options-check.js';
-import { guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
+import { dataArgs, dataOptions, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
 
 export const inspectCommand: CommandModule = {
   command: 'inspect <network>',
   describe: 'Print JSON: activations per sample, loss in bits, gradient per edge and bias; with --method its direction; with --quantities J,phi,m,blocks the intermediate quantities',
   builder: (yargs) =>
     yargs.positional('network', { type: 'string', demandOption: true, describe: 'network JSON file' }).options({
-      data: { type: 'string', demandOption: true, describe: 'data JSON file' },
+      data: { type: 'string', demandOption: true, describe: 'data file (.json, .csv or .npy)' },
+      ...dataOptions,
       ...methodOptions,
       ...kroneckerOptions,
       method: { ...methodOptions.method, default: undefined, describe: 'also print this method’s direction δw' },
@@ -29,7 +30,7 @@ export const inspectCommand: CommandModule = {
     const unknown = quantities.filter((q) => !(QUANTITIES as readonly string[]).includes(q));
     if (unknown.length > 0) throw new UsageError([problem('quantities', `--quantities: unknown ${unknown.map((q) => `'${q}'`).join(', ')}; choose from ${QUANTITIES.join(', ')}`)]);
     const model = loadModel(argv.network as string);
-    const data = loadData(argv.data as string, model);
+    const data = loadData(argv.data as string, model, dataArgs(argv));
     // The blocks quantity is printed as JSON: about four times the blocks' own memory.
     guardCurvatureMemory(model.net, argv.method === undefined ? [] : [argv.method as MethodName], quantities.includes('blocks') ? { blocks: true, copies: 4 } : {});
     const report = inspectModel(model, data, {

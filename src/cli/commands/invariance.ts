@@ -6,7 +6,7 @@ import { readNetworkFile } from '../../network/load.js';
 import { createModel } from '../../engine/model.js';
 import { loadData, printWarnings } from '../io.js';
 import { amountProblem, countProblem, kroneckerChoiceProblems, refuse } from '../../train/options-check.js';
-import { guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, parseMethodList } from '../options.js';
+import { dataArgs, dataOptions, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, parseMethodList } from '../options.js';
 
 /** The Kronecker options an invariance check takes (the inverse period does not apply to fixed-rate batch steps). */
 const invarianceKroneckerOptions = { groups: kroneckerOptions.groups, 'kronecker-damping': kroneckerOptions['kronecker-damping'], 'kronecker-solve': kroneckerOptions['kronecker-solve'] };
@@ -19,7 +19,8 @@ export const invarianceCommand: CommandModule = {
   describe: 'Train a network and its twin (sigmoid↔tanh, random Def. 29 reparametrisations, or random recombinations) side by side and compare their outputs',
   builder: (yargs) =>
     yargs.positional('network', { type: 'string', demandOption: true, describe: 'network JSON file' }).options({
-      data: { type: 'string', demandOption: true, describe: 'data JSON file (of the network; the twin’s is derived)' },
+      data: { type: 'string', demandOption: true, describe: 'data file (.json, .csv or .npy; of the network, the twin’s is derived)' },
+      ...dataOptions,
       ...methodOptions,
       epsilon: { ...methodOptions.epsilon, default: 0, describe: 'regularisation ε (default 0: ε·Id breaks invariance, Remark 12)' },
       steps: { type: 'number', default: DEFAULT_INVARIANCE.steps, describe: 'batch steps of each network' },
@@ -48,7 +49,7 @@ export const invarianceCommand: CommandModule = {
     const { document, warnings } = readNetworkFile(file);
     printWarnings(warnings, file);
     const model = createModel(document);
-    const data = loadData(argv.data as string, model);
+    const data = loadData(argv.data as string, model, dataArgs(argv));
     const twin: TwinKind = argv.reparametrize ? 'reparametrize' : argv.recombine ? 'recombine' : 'convert';
     const options = { twin, steps: argv.steps as number, lr: argv.lr as number, epsilon: argv.epsilon as number, tolerance: argv.tolerance as number, mcSamples: argv['mc-samples'] as number, seed: argv.seed as number, ...choices };
     const methods = argv['all-methods'] && argv.methods === undefined ? METHODS.filter((m) => m !== 'natural' || model.net.nParams <= 500) : listed;

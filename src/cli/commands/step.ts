@@ -4,7 +4,7 @@ import type { MethodName } from '../../methods/methods.js';
 import { amountProblem, countProblem, refuse } from '../../train/options-check.js';
 import { stepModel } from '../../train/step.js';
 import { loadData, loadModel, writeJson } from '../io.js';
-import { forceOption, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
+import { dataArgs, dataOptions, forceOption, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
 import { checkOutputs } from '../output-paths.js';
 
 export const stepCommand: CommandModule = {
@@ -12,7 +12,8 @@ export const stepCommand: CommandModule = {
   describe: 'Take one batch step w <- w + lr * δw (δw = A⁻¹G for the metric methods) on the whole data set and write the new network',
   builder: (yargs) =>
     yargs.positional('network', { type: 'string', demandOption: true, describe: 'network JSON file' }).options({
-      data: { type: 'string', demandOption: true, describe: 'data JSON file' },
+      data: { type: 'string', demandOption: true, describe: 'data file (.json, .csv or .npy)' },
+      ...dataOptions,
       ...methodOptions,
       ...kroneckerOptions,
       lr: { type: 'number', default: 0.01, describe: 'learning rate η' },
@@ -29,7 +30,7 @@ export const stepCommand: CommandModule = {
     checkOutputs([{ option: '--out', path: out, kind: 'file', stdout: true }], { force: argv.force as boolean });
     const backend = await prepareBackend(argv.backend as string);
     const model = loadModel(argv.network as string);
-    const data = loadData(argv.data as string, model);
+    const data = loadData(argv.data as string, model, dataArgs(argv));
     guardCurvatureMemory(model.net, [argv.method as MethodName]);
     const result = stepModel(model, data, {
       method: argv.method as MethodName,

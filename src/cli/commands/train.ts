@@ -7,7 +7,7 @@ import { LR_SCHEDULES, MODES, resolveSettings, type TrainOptions } from '../../t
 import type { SavedRun } from '../../train/state-file.js';
 import { backpropEquivalentSeconds, train, type TrainBudget } from '../../train/trainer.js';
 import { loadData, loadModel } from '../io.js';
-import { guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
+import { dataArgs, dataOptions, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
 import { checkOutputs } from '../output-paths.js';
 import { createProgress } from '../progress.js';
 import { loadSavedRun, parseCheckpointEvery, reconcileLog, refuseOverwritingUnfinished, RunLog, statePathOf, writeCheckpoint, type RunFiles } from '../../train/run-files.js';
@@ -24,7 +24,8 @@ export const trainCommand: CommandModule = {
     yargs
       .positional('network', { type: 'string', demandOption: true, describe: 'network JSON file (the starting point)' })
       .options({
-        data: { type: 'string', demandOption: true, describe: 'data JSON file' },
+        data: { type: 'string', demandOption: true, describe: 'data file (.json, .csv or .npy)' },
+        ...dataOptions,
         ...methodOptions,
         ...kroneckerOptions,
         mode: { choices: MODES, default: 'batch' as const, describe: 'batch: whole data set; minibatch: seeded random mini-batches; online: one sample per step (Section 1.3)' },
@@ -84,7 +85,7 @@ export const trainCommand: CommandModule = {
     if (!argv.resume) refuseOverwritingUnfinished(out, force);
     options.backend = await prepareBackend(argv.backend as string);
     let model = loadModel(argv.network as string);
-    const data = loadData(argv.data as string, model);
+    const data = loadData(argv.data as string, model, dataArgs(argv));
     let budget: TrainBudget = { iterations: argv.iterations as number | undefined, seconds: argv.time as number | undefined };
     let saved: SavedRun | undefined;
     if (argv.resume) ({ saved, model, budget } = loadSavedRun(out, model, budget, equivalent !== undefined));
