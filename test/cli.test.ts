@@ -178,7 +178,11 @@ describe('unitwise CLI (real binary)', { timeout: 240_000 }, () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^iteration 10\/200 {2}loss [\d.]+ bits\/sample {2}lr /m);
     expect(r.stderr).toMatch(/done after 200 iterations/);
-    const records = readFileSync(join(dir, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const [first, ...records] = readFileSync(join(dir, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(Object.keys(first)).toEqual(['header']);
+    expect(first.header.argv).toEqual(['train', 'net.json', '--data', 'data.json', '--method', 'quasi-diagonal-backpropagated-metric', '--iterations', '200', '--out', 'trained.json', '--log', 'train.jsonl']);
+    expect(first.header.seeds).toEqual({ seed: 1 });
+    expect(first.header.files['net.json']).toMatch(/^[0-9a-f]{64}$/);
     expect(records).toHaveLength(200);
     expect(Object.keys(records[0]).sort()).toEqual(['accepted', 'elapsed', 'iteration', 'loss', 'lr']);
     expect(records[199].loss).toBeLessThan(records[0].loss);
@@ -213,12 +217,12 @@ describe('unitwise CLI (real binary)', { timeout: 240_000 }, () => {
     const saved = JSON.parse(readFileSync(join(dir, 'int.json.state.json'), 'utf8'));
     const done: number = saved.state.iteration;
     expect(done).toBeGreaterThan(0);
-    expect(readFileSync(join(dir, 'int.jsonl'), 'utf8').trim().split('\n')).toHaveLength(done);
+    expect(readFileSync(join(dir, 'int.jsonl'), 'utf8').trim().split('\n')).toHaveLength(done + 1); // the header first
     const total = String(done + 25);
     expect(run(...args, '--iterations', total, '--out', 'int.json', '--log', 'int.jsonl', '--resume').status).toBe(0);
     expect(run(...args, '--iterations', total, '--out', 'straight.json', '--log', 'straight.jsonl').status).toBe(0);
     expect(readFileSync(join(dir, 'int.json'), 'utf8')).toBe(readFileSync(join(dir, 'straight.json'), 'utf8'));
-    const strip = (f: string) => readFileSync(join(dir, f), 'utf8').trim().split('\n').map((l) => ({ ...JSON.parse(l), elapsed: 0 }));
+    const strip = (f: string) => readFileSync(join(dir, f), 'utf8').trim().split('\n').slice(1).map((l) => ({ ...JSON.parse(l), elapsed: 0 }));
     expect(strip('int.jsonl')).toEqual(strip('straight.jsonl'));
   });
 
