@@ -266,7 +266,7 @@ describe('train never loses a run', { timeout: 240_000 }, () => {
   it('resume: a log with fewer records than the state is an error; a log where the run kept none is refused', async () => {
     expect((await interrupt([...args, '--iterations', '10000000', '--out', 'short.json', '--log', 'short.jsonl'], 'SIGINT')).code).toBe(130);
     const done: number = JSON.parse(readFileSync(join(dir, 'short.json.state.json'), 'utf8')).state.iteration;
-    writeFileSync(join(dir, 'short.jsonl'), readFileSync(join(dir, 'short.jsonl'), 'utf8').split('\n').slice(0, done - 2).join('\n') + '\n');
+    writeFileSync(join(dir, 'short.jsonl'), readFileSync(join(dir, 'short.jsonl'), 'utf8').split('\n').slice(0, done - 1).join('\n') + '\n'); // the header and done - 2 records
     const r = run(...args, '--iterations', String(done + 5), '--out', 'short.json', '--log', 'short.jsonl', '--resume');
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`short\\.jsonl: error: holds ${done - 2} complete records but short\\.json\\.state\\.json stops at iteration ${done}: records are missing`));
