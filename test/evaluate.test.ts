@@ -1,10 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { accuracyOf, evaluateModel } from '../src/evaluate/evaluate.js';
 import { createModel } from '../src/engine/model.js';
 import { fileDigest, gitCommit, runHeader } from '../src/json/run-header.js';
+import { reconcileLog, RunLog } from '../src/train/run-files.js';
+import type { SavedRun } from '../src/train/state-file.js';
 import { exampleData, exampleNetwork, repoRoot } from './helpers/documents.js';
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
@@ -83,5 +85,25 @@ describe('runHeader', () => {
     expect(fileDigest(file)).toBe(h.files[file]);
     expect(gitCommit(dir)).toBeNull();
     expect(gitCommit(repoRoot)).toMatch(/^[0-9a-f]{40}$/);
+  });
+});
+
+describe('train log header and resume', () => {
+  it('a fresh log starts with the header; reconcileLog counts iterations after it, and still reads logs without one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'unitwise-log-'));
+    const path = join(dir, 'a.jsonl');
+    const log = RunLog.fresh(path, runHeader({ argv: ['train'] }));
+    for (let i = 1; i <= 3; i++) log.add({ iteration: i, elapsed: 0, loss: 1, lr: 0.1, accepted: true });
+    log.flush();
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    expect(JSON.parse(lines[0]).header.argv).toEqual(['train']);
+    const saved = { state: { iteration: 2 }, budget: {}, log: path } as unknown as SavedRun;
+    expect(reconcileLog(saved, path, 's.json')).toMatch(/dropped 1 record past iteration 2/);
+    expect(readFileSync(path, 'utf8').trim().split('\n')).toEqual(lines.slice(0, 3));
+    const old = join(dir, 'old.jsonl');
+    writeFileSync(old, lines.slice(1, 3).join('\n') + '\n');
+    expect(reconcileLog({ ...saved, log: old }, old, 's.json')).toBeUndefined();
+    writeFileSync(old, lines[0] + '\n' + lines[2] + '\n');
+    expect(() => reconcileLog({ ...saved, log: old }, old, 's.json')).toThrow(/line 2 records iteration 2, expected 1/);
   });
 });
