@@ -48,3 +48,6 @@ export { dampFactors, factoredPi, KroneckerInverse, KRONECKER_DAMPINGS, type Dam
 export { groupSolver, restrictedMatrix, KRONECKER_SOLVES, DIRECT_ONLY_LIMIT, DIRECT_SOLVE_LIMIT, type GroupSolver, type KroneckerSolve } from './curvature/kronecker/group-solve.js';
 export { centredGroupDirection } from './curvature/kronecker/centred.js';
 export { symmetricEigen, type SymmetricEigen } from './linalg/symmetric-eigen.js';
+export { evaluateModel, accuracyOf, argmax, type ModelEvaluation, type EvaluateOptions, type ClassAccuracy, type BernoulliAccuracy, type SquareError } from './evaluate/evaluate.js';
+export { runHeader, fileDigest, gitCommit, type RunHeader, type RunHeaderOptions } from './json/run-header.js';
+export { loadMnistDigits, mnistDataSets, stratifiedSplit, apportion, type MnistDigits, type MnistOptions, type MnistDataSets, type StratifiedSplit } from './generate/mnist.js';

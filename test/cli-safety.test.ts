@@ -45,7 +45,13 @@ async function interrupt(args: string[], signal: NodeJS.Signals, afterMs = 800):
   return { code: await exited, stderr };
 }
 
-const records = (file: string) => readFileSync(join(dir, file), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+/** The iteration records of a train log (its header record, first, left out). */
+const records = (file: string) =>
+  readFileSync(join(dir, file), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((r) => !('header' in r));
 const withoutTime = (list: Array<Record<string, unknown>>) => list.map((r) => ({ ...r, elapsed: 0 }));
 
 /** `outputs` Bernoulli output units y0, y1, ..., each linked from all `inputs` inputs (fan-in = inputs), and 2 samples. */
@@ -218,7 +224,7 @@ describe('train never loses a run', { timeout: 240_000 }, () => {
 
     // Records past the state (a later run killed before saving) are dropped, and a half-written line.
     const lines = readFileSync(join(dir, 'term.jsonl'), 'utf8');
-    appendFileSync(join(dir, 'term.jsonl'), lines.split('\n').slice(0, 3).join('\n') + '\n{"iteration": 9');
+    appendFileSync(join(dir, 'term.jsonl'), lines.split('\n').slice(1, 4).join('\n') + '\n{"iteration": 9');
     const resumed = run(...args, '--iterations', total, '--out', 'term.json', '--log', 'term.jsonl', '--resume');
     expect(resumed.status, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(new RegExp(`term\\.jsonl: dropped 4 records past iteration ${done}, written after the last saved state`));
@@ -260,7 +266,7 @@ describe('train never loses a run', { timeout: 240_000 }, () => {
   it('resume: a log with fewer records than the state is an error; a log where the run kept none is refused', async () => {
     expect((await interrupt([...args, '--iterations', '10000000', '--out', 'short.json', '--log', 'short.jsonl'], 'SIGINT')).code).toBe(130);
     const done: number = JSON.parse(readFileSync(join(dir, 'short.json.state.json'), 'utf8')).state.iteration;
-    writeFileSync(join(dir, 'short.jsonl'), readFileSync(join(dir, 'short.jsonl'), 'utf8').split('\n').slice(0, done - 2).join('\n') + '\n');
+    writeFileSync(join(dir, 'short.jsonl'), readFileSync(join(dir, 'short.jsonl'), 'utf8').split('\n').slice(0, done - 1).join('\n') + '\n'); // the header and done - 2 records
     const r = run(...args, '--iterations', String(done + 5), '--out', 'short.json', '--log', 'short.jsonl', '--resume');
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`short\\.jsonl: error: holds ${done - 2} complete records but short\\.json\\.state\\.json stops at iteration ${done}: records are missing`));

@@ -178,7 +178,11 @@ describe('unitwise CLI (real binary)', { timeout: 240_000 }, () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^iteration 10\/200 {2}loss [\d.]+ bits\/sample {2}lr /m);
     expect(r.stderr).toMatch(/done after 200 iterations/);
-    const records = readFileSync(join(dir, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const [first, ...records] = readFileSync(join(dir, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(Object.keys(first)).toEqual(['header']);
+    expect(first.header.argv).toEqual(['train', 'net.json', '--data', 'data.json', '--method', 'quasi-diagonal-backpropagated-metric', '--iterations', '200', '--out', 'trained.json', '--log', 'train.jsonl']);
+    expect(first.header.seeds).toEqual({ seed: 1 });
+    expect(first.header.files['net.json']).toMatch(/^[0-9a-f]{64}$/);
     expect(records).toHaveLength(200);
     expect(Object.keys(records[0]).sort()).toEqual(['accepted', 'elapsed', 'iteration', 'loss', 'lr']);
     expect(records[199].loss).toBeLessThan(records[0].loss);
@@ -213,12 +217,12 @@ describe('unitwise CLI (real binary)', { timeout: 240_000 }, () => {
     const saved = JSON.parse(readFileSync(join(dir, 'int.json.state.json'), 'utf8'));
     const done: number = saved.state.iteration;
     expect(done).toBeGreaterThan(0);
-    expect(readFileSync(join(dir, 'int.jsonl'), 'utf8').trim().split('\n')).toHaveLength(done);
+    expect(readFileSync(join(dir, 'int.jsonl'), 'utf8').trim().split('\n')).toHaveLength(done + 1); // the header first
     const total = String(done + 25);
     expect(run(...args, '--iterations', total, '--out', 'int.json', '--log', 'int.jsonl', '--resume').status).toBe(0);
     expect(run(...args, '--iterations', total, '--out', 'straight.json', '--log', 'straight.jsonl').status).toBe(0);
     expect(readFileSync(join(dir, 'int.json'), 'utf8')).toBe(readFileSync(join(dir, 'straight.json'), 'utf8'));
-    const strip = (f: string) => readFileSync(join(dir, f), 'utf8').trim().split('\n').map((l) => ({ ...JSON.parse(l), elapsed: 0 }));
+    const strip = (f: string) => readFileSync(join(dir, f), 'utf8').trim().split('\n').slice(1).map((l) => ({ ...JSON.parse(l), elapsed: 0 }));
     expect(strip('int.jsonl')).toEqual(strip('straight.jsonl'));
   });
 
@@ -295,5 +299,53 @@ describe('unitwise CLI (real binary)', { timeout: 240_000 }, () => {
     for (const f of ['index.html', 'report.md', 'table1.json', 'table2.md', 'loss-vs-time-sigmoid.svg', 'sigmoid-vs-tanh.svg', 'dgn-vs-qdbm.svg', 'curves/run-00.json']) {
       expect(readFileSync(join(dir, 'qs', f), 'utf8').length, f).toBeGreaterThan(100);
     }
+  });
+
+  it('evaluate: a table with the loss, accuracy and confusion matrix; --json with a run header and per-sample losses', () => {
+    const tiny = join(repoRoot, 'networks/tiny-softmax.json');
+    const tinyData = join(repoRoot, 'networks/tiny-softmax.data.json');
+    const table = run('evaluate', tiny, '--data', tinyData);
+    expect(table.status, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/mean loss: [\d.]+ bits, [\d.]+ nats per sample/);
+    expect(table.stdout).toMatch(/accuracy: 75\.00% \(argmax\)/);
+    expect(table.stdout).toMatch(/confusion \(rows: target class, columns: predicted\)/);
+    const json = run('evaluate', tiny, '--data', tinyData, '--json');
+    expect(json.status, json.stderr).toBe(0);
+    const r = JSON.parse(json.stdout);
+    expect(r.header.argv).toEqual(['evaluate', tiny, '--data', tinyData, '--json']);
+    expect(Object.keys(r.header.files)).toEqual([tiny, tinyData]);
+    expect(r.sampleLossBits).toHaveLength(4);
+    expect(r.accuracy.confusion).toEqual([[3, 0], [1, 0]]);
+    const bern = JSON.parse(run('evaluate', join(repoRoot, 'networks/tiny-bernoulli.json'), '--data', join(repoRoot, 'networks/tiny-bernoulli.data.json'), '--json').stdout);
+    expect(bern.accuracy).toMatchObject({ kind: 'bernoulli' });
+  });
+
+  it('predict writes the probabilities per sample with a run header; a missing output folder is refused', () => {
+    const tiny = join(repoRoot, 'networks/tiny-bernoulli.json');
+    const tinyData = join(repoRoot, 'networks/tiny-bernoulli.data.json');
+    const r = run('predict', tiny, '--data', tinyData, '--out', 'pred.json');
+    expect(r.status, r.stderr).toBe(0);
+    const p = JSON.parse(readFileSync(join(dir, 'pred.json'), 'utf8'));
+    expect(p.interpretation).toBe('bernoulli');
+    expect(p.probabilities).toHaveLength(4);
+    expect(p.probabilities[0]).toHaveLength(2);
+    expect(p.header.files[tiny]).toMatch(/^[0-9a-f]{64}$/);
+    expect(run('predict', tiny, '--data', tinyData, '--out', 'no-such-folder/p.json').status).toBe(1);
+  });
+
+  it('data mnist writes a seeded stratified split and meta.json; the same seed gives the same files', () => {
+    const args = ['data', 'mnist', '--train', '40', '--test', '20', '--seed', '2', '--downsample', '2', '--task', 'autoencoder'];
+    expect(run(...args, '--out', 'mnist-a').status).toBe(0);
+    expect(run(...args, '--out', 'mnist-b').status).toBe(0);
+    const read = (f: string) => readFileSync(join(dir, f), 'utf8');
+    expect(read('mnist-a/train.json')).toBe(read('mnist-b/train.json'));
+    expect(read('mnist-a/test.json')).toBe(read('mnist-b/test.json'));
+    const train = JSON.parse(read('mnist-a/train.json'));
+    expect(train.inputs).toHaveLength(40);
+    expect(train.inputs[0]).toHaveLength(196);
+    const meta = JSON.parse(read('mnist-a/meta.json'));
+    expect(meta.testPerClass.reduce((a: number, b: number) => a + b, 0)).toBe(20);
+    expect(meta.header.seeds).toEqual({ seed: 2 });
+    expect(run('data', 'mnist', '--train', '9000', '--test', '2000', '--out', 'mnist-c').status).toBe(2);
   });
 });

@@ -3,6 +3,8 @@ import { hideBin } from 'yargs/helpers';
 import { UnitwiseError, UsageError, problem } from '../errors.js';
 import { compareDirectionsCommand } from './commands/compare-directions.js';
 import { convertCommand } from './commands/convert.js';
+import { dataCommand } from './commands/data.js';
+import { evaluateCommand, predictCommand } from './commands/evaluate.js';
 import { generateCommand } from './commands/generate.js';
 import { inspectCommand } from './commands/inspect.js';
 import { invarianceCommand } from './commands/invariance.js';
@@ -20,7 +22,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     await yargs(joinOptionValues(args))
       .scriptName('unitwise')
-      .command([generateCommand, validateCommand, inspectCommand, stepCommand, trainCommand, invarianceCommand, compareDirectionsCommand, replicateCommand, convertCommand, quickstartCommand])
+      .command([generateCommand, dataCommand, validateCommand, inspectCommand, stepCommand, trainCommand, evaluateCommand, predictCommand, invarianceCommand, compareDirectionsCommand, replicateCommand, convertCommand, quickstartCommand])
       .demandCommand(1, 'give a command; see --help')
       .strict()
       .parserConfiguration({ 'duplicate-arguments-array': false })

@@ -6,6 +6,7 @@ import { writeJsonFile } from '../json/write-json.js';
 import { readNetworkFile, readText } from '../network/load.js';
 import { parseRun, serialiseRun, type SavedRun } from './state-file.js';
 import type { IterationRecord, TrainBudget } from './trainer.js';
+import type { RunHeader } from '../json/run-header.js';
 
 /** The files of one `train` run: the network, its state beside it, and the optional JSONL log. */
 export interface RunFiles {
@@ -28,10 +29,14 @@ export class RunLog {
 
   constructor(readonly path: string) {}
 
-  /** Starts an empty log (a read-only file is replaced: the caller checked --force). */
-  static fresh(path: string): RunLog {
+  /**
+   * Starts a new log (a read-only file is replaced: the caller checked --force), its first line
+   * the record `{"header": ...}` when a run header is given (see `runHeader`); a resumed run
+   * keeps the header it started with.
+   */
+  static fresh(path: string, header?: RunHeader): RunLog {
     rmSync(path, { force: true });
-    writeFileSync(path, '');
+    writeFileSync(path, header === undefined ? '' : JSON.stringify({ header }) + '\n');
     return new RunLog(path);
   }
 
@@ -118,6 +123,10 @@ export function reconcileLog(saved: SavedRun, logPath: string | undefined, state
   const text = readFileSync(logPath, 'utf8');
   let offset = 0;
   let line = 0;
+  // A header record first (logs of newer runs): not an iteration.
+  const first = text.indexOf('\n');
+  const lineOffset = first >= 0 && /^\{"header":/.test(text) ? 1 : 0;
+  if (lineOffset) offset = first + 1;
   while (line < iteration) {
     const end = text.indexOf('\n', offset);
     if (end < 0) break;
@@ -125,10 +134,10 @@ export function reconcileLog(saved: SavedRun, logPath: string | undefined, state
     try {
       record = JSON.parse(text.slice(offset, end)) as { iteration?: unknown };
     } catch {
-      throw new FileFormatError([problem('log', `line ${line + 1} is not a JSON record; the log cannot be continued (restore it, or start over with --force)`)], logPath);
+      throw new FileFormatError([problem('log', `line ${line + 1 + lineOffset} is not a JSON record; the log cannot be continued (restore it, or start over with --force)`)], logPath);
     }
     if (record?.iteration !== line + 1) {
-      throw new FileFormatError([problem('log', `line ${line + 1} records iteration ${String(record?.iteration)}, expected ${line + 1}; this is not the log of the run in ${statePath}`)], logPath);
+      throw new FileFormatError([problem('log', `line ${line + 1 + lineOffset} records iteration ${String(record?.iteration)}, expected ${line + 1}; this is not the log of the run in ${statePath}`)], logPath);
     }
     offset = end + 1;
     line++;

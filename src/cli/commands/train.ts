@@ -6,6 +6,7 @@ import { checkTrainBudget, checkTrainOptions } from '../../train/options-check.j
 import { LR_SCHEDULES, MODES, resolveSettings, type TrainOptions } from '../../train/settings.js';
 import type { SavedRun } from '../../train/state-file.js';
 import { backpropEquivalentSeconds, train, type TrainBudget } from '../../train/trainer.js';
+import { runHeader } from '../../json/run-header.js';
 import { loadData, loadModel } from '../io.js';
 import { dataArgs, dataOptions, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
 import { checkOutputs } from '../output-paths.js';
@@ -102,7 +103,7 @@ export const trainCommand: CommandModule = {
       if (dropped && !argv.quiet) process.stderr.write(dropped + '\n');
       if (logPath !== undefined) files.log = RunLog.continued(logPath);
     } else if (logPath !== undefined) {
-      files.log = RunLog.fresh(logPath);
+      files.log = RunLog.fresh(logPath, runHeader({ argv: process.argv.slice(2), files: [argv.network as string, argv.data as string], seeds: { seed: options.seed } }));
     }
     const samples = data.inputs.length;
     const perIteration = options.mode === 'minibatch' ? (options.batchSize ?? Math.min(16, samples)) : 1;
