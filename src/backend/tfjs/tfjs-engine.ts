@@ -2,7 +2,7 @@ import { UsageError, problem } from '../../errors.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
-import { TransferCounter, gramLayout, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
+import { TransferCounter, gramLayout, type Backend, type AdamStepOptions, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
 import * as blocksKernels from './engine-blocks.js';
 import { tensorBuffer, tfjsWorkspace, TfjsWorkspace, type EngineContext } from './engine-context.js';
 import * as gram from './engine-gram.js';
@@ -144,6 +144,23 @@ export class TfjsEngine implements Engine {
     const { tf } = this;
     const [o, a, b] = [tensorBuffer(out), tensorBuffer(x), tensorBuffer(y)];
     this.run(() => o.set(tf.add(alpha === 1 ? tf.clone(a.tensor) : tf.mul(a.tensor, alpha), beta === 1 ? b.tensor : tf.mul(b.tensor, beta))));
+  }
+
+  squaredNorm(buffer: DeviceBuffer): number {
+    const source = tensorBuffer(buffer);
+    return this.run(() => this.readSmall(this.tf.sum(this.tf.square(source.tensor)))[0]);
+  }
+
+  adamStep(moment1: DeviceBuffer, moment2: DeviceBuffer, gradient: DeviceBuffer, o: AdamStepOptions, out: DeviceBuffer): void {
+    const { tf } = this;
+    const [m, v, g, d] = [tensorBuffer(moment1), tensorBuffer(moment2), tensorBuffer(gradient), tensorBuffer(out)];
+    this.run(() => {
+      m.set(tf.add(tf.mul(m.tensor, o.beta1), tf.mul(g.tensor, 1 - o.beta1)));
+      v.set(tf.add(tf.mul(v.tensor, o.beta2), tf.mul(tf.square(g.tensor), 1 - o.beta2)));
+      const mHat = tf.div(m.tensor, 1 - o.beta1 ** o.step);
+      const vHat = tf.div(v.tensor, 1 - o.beta2 ** o.step);
+      d.set(tf.div(mHat, tf.add(tf.sqrt(vHat), o.epsilon)));
+    });
   }
 
   allFinite(buffer: DeviceBuffer): boolean {
