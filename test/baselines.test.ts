@@ -105,6 +105,22 @@ describe('rate schedules', () => {
   });
 });
 
+describe('train(): checkpoints of adam under a step schedule with clipping resume bit for bit', () => {
+  it('the resumed run ends where the uninterrupted one does', async () => {
+    const options: TrainOptions = { method: 'adam', mode: 'minibatch', batchSize: 3, lr: 0.02, lrSchedule: 'step', lrStepEvery: 4, lrStepFactor: 0.5, clipNorm: 0.1 };
+    const full = createModel(doc);
+    await train(full, data, options, { iterations: 11 });
+    const checkpoints: Array<{ state: Awaited<ReturnType<typeof train>>['state']; params: Float64Array }> = [];
+    const model = createModel(doc);
+    await train(model, data, options, { iterations: 11 }, { checkpointEvery: { iterations: 5 }, onCheckpoint: (state) => checkpoints.push({ state: JSON.parse(JSON.stringify(state)), params: model.params.slice() }) });
+    expect(checkpoints[0].state.optimizer.steps).toBe(5);
+    const resumed = createModel(doc);
+    resumed.params = checkpoints[0].params;
+    await train(resumed, data, options, { iterations: 11 }, {}, checkpoints[0].state);
+    expect(Array.from(resumed.params)).toEqual(Array.from(full.params));
+  });
+});
+
 describe('gradient clipping by norm', () => {
   it('scales G to ‖G‖ = c before the solve, leaves a smaller G alone', () => {
     const model = createModel(doc);

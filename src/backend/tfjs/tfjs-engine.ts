@@ -152,15 +152,7 @@ export class TfjsEngine implements Engine {
   }
 
   adamStep(moment1: DeviceBuffer, moment2: DeviceBuffer, gradient: DeviceBuffer, o: AdamStepOptions, out: DeviceBuffer): void {
-    const { tf } = this;
-    const [m, v, g, d] = [tensorBuffer(moment1), tensorBuffer(moment2), tensorBuffer(gradient), tensorBuffer(out)];
-    this.run(() => {
-      m.set(tf.add(tf.mul(m.tensor, o.beta1), tf.mul(g.tensor, 1 - o.beta1)));
-      v.set(tf.add(tf.mul(v.tensor, o.beta2), tf.mul(tf.square(g.tensor), 1 - o.beta2)));
-      const mHat = tf.div(m.tensor, 1 - o.beta1 ** o.step);
-      const vHat = tf.div(v.tensor, 1 - o.beta2 ** o.step);
-      d.set(tf.div(mHat, tf.add(tf.sqrt(vHat), o.epsilon)));
-    });
+    this.run(() => update.adamStep(this.ctx, tensorBuffer(moment1), tensorBuffer(moment2), tensorBuffer(gradient), o, tensorBuffer(out)));
   }
 
   allFinite(buffer: DeviceBuffer): boolean {
