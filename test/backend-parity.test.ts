@@ -65,6 +65,22 @@ describe.each(backends)('backend parity: %s against cpu', (_name, load) => {
       }
     });
   }
+  it('squaredNorm (gradient clipping) and two Adam steps against the CPU', () => {
+    const values = Array.from({ length: 3000 }, (_, i) => Math.sin(i) * (1 + (i % 7)));
+    const norms = [cpuBackend, backend].map((b) => {
+      const engine = b.open(createModel(networks[0][1]).net, 1);
+      const x = engine.alloc(values.length);
+      engine.upload(x, values);
+      const [m, v, out] = [0, 1, 2].map(() => engine.alloc(values.length));
+      for (const step of [1, 2]) engine.adamStep(m, v, x, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step }, out);
+      const result = { norm: engine.squaredNorm(x), direction: engine.read(out).slice() };
+      engine.dispose();
+      return result;
+    });
+    expect(Math.abs(norms[1].norm - norms[0].norm) / norms[0].norm).toBeLessThan(tolerance(backend).gradient);
+    expect(relative(norms[1].direction, norms[0].direction)).toBeLessThan(tolerance(backend).direction);
+  });
+
   it('Kronecker methods with every grouping, damping and solve (skip connections, sparse and complete groups)', () => {
     const doc = randomNetwork({ interpretation: 'softmax', seed: 71, inputs: 4, hidden: 6, outputs: 3, density: 0.6, activations: ['sigmoid', 'tanh', 'linear'] });
     doc.nodes.forEach((n, i) => n.attributes.role !== 'input' && (n.attributes.group = n.attributes.role === 'output' ? 'out' : `h${i % 2}`));

@@ -41,6 +41,10 @@ describe('createOptimizer', () => {
     ['batch KFRA, accumulated estimate (γ = 0.3), inverses every 2', { method: 'kfra', metricDecay: 0.3, inverseEvery: 2 }, 20],
     ['batch K-FAC, each batch’s own factors, inverses every 3 (saved between refreshes)', { method: 'kfac', inverseEvery: 3 }, 20],
     ['batch KFLR, masked solve, exact damping', { method: 'kflr', kroneckerSolve: 'masked', kroneckerDamping: 'exact', groups: 'units' }, 20],
+    ['batch Adam, adaptive rate (moments and t saved in batch mode)', { method: 'adam', lr: 0.01 }, 20],
+    ['mini-batch Adam, β2 = 0.99, cosine over 8 steps, clipped at ‖G‖ ≤ 0.05', { method: 'adam', mode: 'minibatch', batchSize: 5, lr: 0.01, adamBeta2: 0.99, lrSchedule: 'cosine', lrHorizon: 8, clipNorm: 0.05 }, 5],
+    ['batch Nesterov momentum, step decay ×0.5 every 3', { method: 'momentum', momentum: 0.8, nesterov: true, lr: 0.05, lrSchedule: 'step', lrStepEvery: 3, lrStepFactor: 0.5 }, 20],
+    ['online heavy-ball momentum', { method: 'momentum', mode: 'online', lr: 0.02 }, 1],
   ];
   for (const [label, options, size] of modes) {
     it(`${label}: state() and restore() continue bit for bit`, () => {

@@ -66,6 +66,14 @@ export class TransferCounter implements TransferStats {
   }
 }
 
+/** The constants of {@link Engine.adamStep}: decay rates, ε and the step count t (≥ 1). */
+export interface AdamStepOptions {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  readonly step: number;
+}
+
 /** Quasi-diagonal entries asked of {@link Engine.gradient}, laid out like the parameters. */
 export interface EntryBuffers {
   /** Per-sample reduced modulus ψ̃ [nUnits × size]. */
@@ -134,6 +142,13 @@ export interface Engine {
   combine(out: DeviceBuffer, alpha: number, x: DeviceBuffer, beta: number, y: DeviceBuffer): void;
   /** Whether every entry is finite (one number read back). */
   allFinite(buffer: DeviceBuffer): boolean;
+  /** Σ x_i² (one number read back): gradient clipping by norm. */
+  squaredNorm(buffer: DeviceBuffer): number;
+  /**
+   * One Adam step (Kingma & Ba, Algorithm 1) on `gradient`: m ← β1 m + (1-β1) G,
+   * v ← β2 v + (1-β2) G², and out ← m̂ / (√v̂ + ε) with m̂ = m/(1-β1^t), v̂ = v/(1-β2^t).
+   */
+  adamStep(moment1: DeviceBuffer, moment2: DeviceBuffer, gradient: DeviceBuffer, options: AdamStepOptions, out: DeviceBuffer): void;
 
   // Propagation (Section 1.1).
   /** Uploads a batch (of the workspace's size) into the input rows of `ws.act` and `ws.targets`. */

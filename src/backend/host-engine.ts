@@ -5,7 +5,7 @@ import { UsageError, problem } from '../errors.js';
 import { invertBlock, blockTimesVector } from '../linalg/sherman-morrison.js';
 import { outputBackpropagatedModulus, outputMetric, targetsFromDraws } from '../metrics/output-metric.js';
 import { buildTransferPlan, type TransferPlan } from '../metrics/transfer-plan.js';
-import { TransferCounter, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers, gramLayout } from './engine.js';
+import { TransferCounter, type Backend, type AdamStepOptions, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers, gramLayout } from './engine.js';
 import { metricLayout, type Kernels, type MetricLayout } from './kernels.js';
 
 /** A workspace of host arrays, usable by the host-array kernels. */
@@ -99,6 +99,23 @@ export class HostEngine implements Engine {
 
   allFinite(buffer: DeviceBuffer): boolean {
     return host(buffer).every(Number.isFinite);
+  }
+
+  squaredNorm(buffer: DeviceBuffer): number {
+    let sum = 0;
+    for (const v of host(buffer)) sum += v * v;
+    return sum;
+  }
+
+  adamStep(moment1: DeviceBuffer, moment2: DeviceBuffer, gradient: DeviceBuffer, o: AdamStepOptions, out: DeviceBuffer): void {
+    const [m, v, g, d] = [host(moment1), host(moment2), host(gradient), host(out)];
+    const c1 = 1 - o.beta1 ** o.step;
+    const c2 = 1 - o.beta2 ** o.step;
+    for (let i = 0; i < g.length; i++) {
+      m[i] = o.beta1 * m[i] + (1 - o.beta1) * g[i];
+      v[i] = o.beta2 * v[i] + (1 - o.beta2) * g[i] * g[i];
+      d[i] = m[i] / c1 / (Math.sqrt(v[i] / c2) + o.epsilon);
+    }
   }
 
   setBatch(ws: EngineWorkspace, batch: Batch): void {

@@ -1,3 +1,4 @@
+import type { BaselineChoices } from '../curvature/baselines.js';
 import { BACKENDS, backendInfo, useBackend } from '../backend/load.js';
 import { UsageError, problem } from '../errors.js';
 import type { CompiledNetwork } from '../engine/compiled-network.js';
@@ -24,6 +25,26 @@ export const kroneckerOptions = {
   'kronecker-solve': { choices: KRONECKER_SOLVES, describe: 'kflr/kfac/kfra on sparse groups: exact on the parameters that exist (default) or the dense solve masked' },
   'inverse-every': { type: 'number' as const, describe: 'kflr/kfac/kfra: recompute the inverses every T updates (default 1 in batch mode, 20 in minibatch)' },
 };
+
+/** The first-order baselines' options (adam, momentum). */
+export const baselineOptions = {
+  'adam-beta1': { type: 'number' as const, describe: 'adam: first-moment decay β1 (default 0.9)' },
+  'adam-beta2': { type: 'number' as const, describe: 'adam: second-moment decay β2 (default 0.999)' },
+  'adam-epsilon': { type: 'number' as const, describe: 'adam: ε added to √v̂ (default 1e-8; --epsilon does not apply)' },
+  momentum: { type: 'number' as const, describe: 'momentum: coefficient μ of v ← μv + G (default 0.9)' },
+  nesterov: { type: 'boolean' as const, describe: 'momentum: Nesterov’s variant, direction G + μv' },
+};
+
+/** The baseline choices given on a command line (undefined where not given). */
+export function baselineArgs(argv: Record<string, unknown>): BaselineChoices {
+  return {
+    adamBeta1: argv['adam-beta1'] as number | undefined,
+    adamBeta2: argv['adam-beta2'] as number | undefined,
+    adamEpsilon: argv['adam-epsilon'] as number | undefined,
+    momentum: argv.momentum as number | undefined,
+    nesterov: argv.nesterov as boolean | undefined,
+  };
+}
 
 /** The Kronecker choices given on a command line (undefined where not given). */
 export function kroneckerArgs(argv: Record<string, unknown>): KroneckerChoices {

@@ -1,3 +1,4 @@
+import { adamCurvature, momentumCurvature, type BaselineChoices } from '../curvature/baselines.js';
 import type { Curvature } from '../curvature/curvature.js';
 import { identityCurvature } from '../curvature/identity.js';
 import type { KroneckerDamping } from '../curvature/kronecker/factor-inverse.js';
@@ -21,9 +22,11 @@ import { SOURCES, type MetricSource, type SourceName } from './sources.js';
  * - diagonal-root: G / √(A_ii + ε), Section 4's batch AdaGrad with the OP metric;
  * - whole-network: the full matrix over all parameters (Prop. 27), one solve;
  * - kronecker: per group of units, A_g ⊗ G_g restricted to the parameters that exist (seeds
- *   001/004 K-FAC, 002 KFLR and KFRA), the factor G_g measured as the method's `factor` says.
+ *   001/004 K-FAC, 002 KFLR and KFRA), the factor G_g measured as the method's `factor` says;
+ * - adam, momentum: first-order baselines on the Euclidean gradient with per-parameter moments
+ *   (Adam's m and v, the heavy-ball velocity), not invariant.
  */
-export const REDUCTIONS = ['none', 'full', 'quasi-diagonal', 'diagonal', 'diagonal-root', 'whole-network', 'kronecker'] as const;
+export const REDUCTIONS = ['none', 'full', 'quasi-diagonal', 'diagonal', 'diagonal-root', 'whole-network', 'kronecker', 'adam', 'momentum'] as const;
 export type ReductionName = (typeof REDUCTIONS)[number];
 export type MetricName = SourceName;
 
@@ -69,6 +72,8 @@ export const METHOD_SPECS = {
   kflr: spec('fisher', 'kronecker', 'KFLR (exact Kronecker-factored Gauss-Newton)', 'exact'),
   kfac: spec('mc-fisher', 'kronecker', 'K-FAC (Monte-Carlo Kronecker-factored Fisher)', 'monte-carlo'),
   kfra: spec('fisher', 'kronecker', 'KFRA (recursive Kronecker-factored Gauss-Newton)', 'recursive'),
+  adam: spec('euclidean', 'adam', 'Adam (Kingma & Ba)'),
+  momentum: spec('euclidean', 'momentum', 'SGD with momentum (heavy ball or Nesterov)'),
 } as const satisfies Record<string, MethodSpec>;
 
 export type MethodName = keyof typeof METHOD_SPECS;
@@ -79,7 +84,7 @@ export function isMethodName(name: string): name is MethodName {
 }
 
 /** How a method keeps its curvature across batches: each batch's own, or online (Section 1.3). */
-export interface CurvatureOptions extends KroneckerChoices {
+export interface CurvatureOptions extends KroneckerChoices, BaselineChoices {
   /** Online Sherman-Morrison blocks for the full reduction (Eq. 36-38). */
   online?: boolean;
   /** ε added once to the online blocks' A⁽⁰⁾. */
@@ -104,12 +109,19 @@ const CURVATURES: Record<ReductionName, (o: CurvatureOptions, spec: MethodSpec) 
   diagonal: () => diagonalCurvature as Curvature,
   'diagonal-root': () => diagonalRootCurvature as Curvature,
   'whole-network': () => wholeNetworkCurvature as Curvature,
+  adam: (o) => adamCurvature(o) as unknown as Curvature,
+  momentum: (o) => momentumCurvature(o) as unknown as Curvature,
   kronecker: (o, spec) => kroneckerCurvature({ factor: spec.factor ?? 'exact', groups: o.groups, damping: o.kroneckerDamping, solve: o.kroneckerSolve, inverseEvery: o.inverseEvery }) as unknown as Curvature,
 };
 
 /** The Kronecker choices of a larger options object (what `createMethod` needs of it). */
 export function kroneckerChoices(o: KroneckerChoices): KroneckerChoices {
   return { groups: o.groups, kroneckerDamping: o.kroneckerDamping, kroneckerSolve: o.kroneckerSolve, inverseEvery: o.inverseEvery };
+}
+
+/** The baseline choices of a larger options object (what `createMethod` needs of it). */
+export function baselineChoices(o: BaselineChoices): BaselineChoices {
+  return { adamBeta1: o.adamBeta1, adamBeta2: o.adamBeta2, adamEpsilon: o.adamEpsilon, momentum: o.momentum, nesterov: o.nesterov };
 }
 
 /** A method as a composition: a per-sample source × a curvature (the estimator is chosen by the trainer). */

@@ -15,6 +15,10 @@ export class MethodRunner {
   readonly modulus: DeviceBuffer | undefined;
   readonly gradient: DeviceBuffer;
   readonly direction: DeviceBuffer;
+  /** The clipped gradient, allocated when clipping first scales G. */
+  private clipped: DeviceBuffer | undefined;
+  /** ‖G‖ before clipping, at the last solve with a clipping norm (reports and tests). */
+  lastGradientNorm: number | undefined;
   state: CurvatureState;
 
   constructor(
@@ -44,15 +48,31 @@ export class MethodRunner {
     return loss;
   }
 
-  /** The direction δw = (A + εI)⁻¹ G of the current curvature state into {@link direction}. */
-  solve(epsilon: number): DeviceBuffer {
-    this.method.curvature.solve(this.engine, this.state, this.gradient, epsilon, this.direction);
+  /**
+   * The direction δw = (A + εI)⁻¹ G of the current curvature state into {@link direction}. With
+   * `clipNorm` c, G is first scaled by c/‖G‖ where ‖G‖ > c (one number read back); the scaled
+   * copy goes to the solve (the curvature's statistic, measured by `measure`, is unclipped;
+   * Adam's and momentum's moments see the clipped G, as they are advanced by the solve).
+   */
+  solve(epsilon: number, clipNorm: number | null = null): DeviceBuffer {
+    const { engine } = this;
+    let gradient = this.gradient;
+    if (clipNorm !== null) {
+      const norm = Math.sqrt(engine.squaredNorm(gradient));
+      this.lastGradientNorm = norm;
+      if (norm > clipNorm) {
+        this.clipped ??= engine.alloc(gradient.length);
+        engine.combine(this.clipped, clipNorm / norm, gradient, 0, gradient);
+        gradient = this.clipped;
+      }
+    }
+    this.method.curvature.solve(engine, this.state, gradient, epsilon, this.direction);
     return this.direction;
   }
 
   dispose(): void {
     this.method.curvature.dispose(this.engine, this.state);
-    for (const b of [this.modulus, this.gradient, this.direction]) if (b) this.engine.free(b);
+    for (const b of [this.modulus, this.gradient, this.direction, this.clipped]) if (b) this.engine.free(b);
   }
 }
 

@@ -6,12 +6,12 @@ import { makeBatch, type Batch } from '../engine/batch.js';
 import type { Model } from '../engine/model.js';
 import { BITS_PER_NAT } from '../engine/propagate.js';
 import { checkCurvatureMemory, curvatureCopies } from '../engine/size-guard.js';
-import { createMethod, type Method } from '../methods/methods.js';
+import { baselineChoices, createMethod, type Method } from '../methods/methods.js';
 import { MethodRunner } from '../methods/runner.js';
 import type { DataDocument } from '../network/types.js';
 import { Prng, type PrngState } from '../random/prng.js';
 import { estimatorFor, type Estimator } from '../train/estimators.js';
-import { adaptiveRate, fixedRate, type RateSchedule } from '../train/schedules.js';
+import { adaptiveRate, fixedRate, rateFactor, type RateSchedule } from '../train/schedules.js';
 import { resolveSettings, type TrainOptions, type TrainSettings } from '../train/settings.js';
 import { batchProbabilities } from './probabilities.js';
 
@@ -28,7 +28,10 @@ export interface StepRecord {
 
 /** An optimizer's state, JSON-ready: with the same network parameters it continues bit for bit. */
 export interface OptimizerState {
+  /** The base rate (the adaptive rate itself; step and cosine multiply it by their factor at `steps`). */
   lr: number;
+  /** Steps tried so far (the step and cosine schedules' t); absent from states saved before them: 0. */
+  steps?: number;
   rng: PrngState;
   curvature: SerializedCurvature | null;
 }
@@ -69,6 +72,8 @@ export class Optimizer {
   /** The PRNG of the Monte-Carlo draws; the trainer draws its sample order from it too. */
   readonly rng: Prng;
   lr: number;
+  /** Steps tried so far: t of the step and cosine schedules. */
+  steps = 0;
   private readonly lanes = new Map<number, Lane>();
   /** The lane holding the current parameters, and their version. */
   private owner: Lane | undefined;
@@ -91,6 +96,7 @@ export class Optimizer {
       kroneckerDamping: settings.kroneckerDamping,
       kroneckerSolve: settings.kroneckerSolve,
       inverseEvery: settings.inverseEvery,
+      ...baselineChoices(settings),
     });
     // Refuses, before any work, per-unit blocks that would not fit (naming the unit and its fan-in).
     checkCurvatureMemory(model.net, this.method.spec.reduction, { method: settings.method, copies: curvatureCopies(settings.mode, settings.metricDecay !== null) });
@@ -133,10 +139,12 @@ export class Optimizer {
     if (!reuse) engine.setBatch(lane.ws, batch);
     const lossBefore = runner.measure(lane.params, lane.ws, this.estimator.decay, this.random(), reuse);
     this.forwardValid = this.settings.mode === 'batch' ? batch : undefined;
-    const direction = runner.solve(this.settings.epsilon);
-    const lr = this.lr;
+    const direction = runner.solve(this.settings.epsilon, this.settings.clipNorm);
+    const base = this.lr;
+    const lr = base * rateFactor(this.settings, this.steps);
+    this.steps++;
     const reject = (fault?: string): StepRecord => {
-      this.lr = this.schedule.update(lr, fault ? 'fault' : 'worse');
+      this.lr = this.schedule.update(base, fault ? 'fault' : 'worse');
       return { loss: lossBefore * BITS_PER_NAT, lr, accepted: false, ...(fault ? { fault } : {}) };
     };
     if (!engine.allFinite(direction)) return reject('non-finite direction');
@@ -150,7 +158,7 @@ export class Optimizer {
     [lane.params, lane.candidate] = [lane.candidate, lane.params];
     [lane.ws, lane.spare] = [lane.spare, lane.ws]; // ws holds the forward pass of the accepted parameters
     lane.version = ++this.version;
-    this.lr = this.schedule.update(lr, 'accepted');
+    this.lr = this.schedule.update(base, 'accepted');
     return { loss: lossAfter * BITS_PER_NAT, lr, accepted: true };
   }
 
@@ -189,12 +197,13 @@ export class Optimizer {
     // solves with factors of an earlier refresh (periodic inverses).
     const carried = this.estimator.decay !== 1 || this.method.curvature.carriesState === true;
     const curvature = !carried ? null : lane?.runner ? this.method.curvature.serialize(lane.engine, lane.runner.state) : this.pendingCurvature;
-    return { lr: this.lr, rng: this.rng.state(), curvature };
+    return { lr: this.lr, steps: this.steps, rng: this.rng.state(), curvature };
   }
 
   /** Continues from a {@link state} (with the parameters it was taken at, see {@link setParams}). */
   restore(state: OptimizerState): void {
     this.lr = state.lr;
+    this.steps = state.steps ?? 0;
     this.rng.setState(state.rng);
     for (const lane of this.lanes.values()) {
       lane.runner?.dispose();

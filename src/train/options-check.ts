@@ -35,6 +35,33 @@ function fractionProblem(flag: string, value: number | undefined, what: string, 
   return problem(flag.replace(/^--/, ''), `${flag} ${value}: give γ in (0, 1${open ? ')' : ']'} (${what})`);
 }
 
+/** A decay rate in [0, 1) (Adam's β, the momentum μ). */
+function decayRateProblem(flag: string, value: number | undefined, what: string): Problem | undefined {
+  if (value === undefined || (value >= 0 && value < 1)) return undefined;
+  return problem(flag.replace(/^--/, ''), `${flag} ${value}: give a number in [0, 1) (${what})`);
+}
+
+/** The baselines' options (`--adam-*`, `--momentum`, `--nesterov`) given with a method they do not concern. */
+export function baselineChoiceProblems(options: Pick<TrainOptions, 'method' | 'adamBeta1' | 'adamBeta2' | 'adamEpsilon' | 'momentum' | 'nesterov'>): Problem[] {
+  const owners = { adamBeta1: 'adam', adamBeta2: 'adam', adamEpsilon: 'adam', momentum: 'momentum', nesterov: 'momentum' } as const;
+  const misplaced = (Object.keys(owners) as Array<keyof typeof owners>).filter((k) => options[k] !== undefined && options.method !== owners[k]);
+  return misplaced.map((k) => problem('baseline-option', `${BASELINE_FLAGS[k]} applies to the ${owners[k]} method only, not ${options.method ?? 'no method'}; drop it or give --method ${owners[k]}`));
+}
+
+/** The command-line flag of each baseline choice. */
+export const BASELINE_FLAGS = { adamBeta1: '--adam-beta1', adamBeta2: '--adam-beta2', adamEpsilon: '--adam-epsilon', momentum: '--momentum', nesterov: '--nesterov' } as const;
+
+/** `--lr-step-every`/`--lr-step-factor` without the step schedule, `--lr-horizon` without cosine. */
+function scheduleChoiceProblems(options: TrainOptions): Problem[] {
+  const problems: Problem[] = [];
+  const schedule = options.lrSchedule ?? 'the default schedule';
+  for (const [key, flag] of [['lrStepEvery', '--lr-step-every'], ['lrStepFactor', '--lr-step-factor']] as const) {
+    if (options[key] !== undefined && options.lrSchedule !== 'step') problems.push(problem('lr-schedule', `${flag} applies to --lr-schedule step only, not ${schedule}; drop it or give --lr-schedule step`));
+  }
+  if (options.lrHorizon !== undefined && options.lrSchedule !== 'cosine') problems.push(problem('lr-schedule', `--lr-horizon applies to --lr-schedule cosine only, not ${schedule}; drop it or give --lr-schedule cosine`));
+  return problems;
+}
+
 /** Throws one {@link UsageError} listing every problem found, if any. */
 export function refuse(problems: Array<Problem | undefined>): void {
   const found = problems.filter((p): p is Problem => p !== undefined);
@@ -61,13 +88,21 @@ export function trainOptionProblems(options: TrainOptions): Problem[] {
     fractionProblem('--online-decay', options.onlineDecay, 'the discount of Eq. 37', true),
     countProblem('--n-init', options.nInit, 'samples for A⁽⁰⁾'),
     countProblem('--refresh-every', options.refreshEvery, 'updates between re-inversions; 0: never', { zero: true }),
+    amountProblem('--clip-norm', options.clipNorm, 'the largest norm of the gradient G'),
+    countProblem('--lr-step-every', options.lrStepEvery, 'steps between rate decays'),
+    fractionProblem('--lr-step-factor', options.lrStepFactor, 'the factor of each rate decay'),
+    countProblem('--lr-horizon', options.lrHorizon, 'steps of the cosine schedule'),
+    decayRateProblem('--adam-beta1', options.adamBeta1, "Adam's first-moment decay β1"),
+    decayRateProblem('--adam-beta2', options.adamBeta2, "Adam's second-moment decay β2"),
+    amountProblem('--adam-epsilon', options.adamEpsilon, "Adam's ε added to √v̂"),
+    decayRateProblem('--momentum', options.momentum, 'the momentum coefficient μ'),
   ];
   for (const [key, { flag, modes }] of Object.entries(MODE_OPTIONS)) {
     if (options[key as keyof typeof MODE_OPTIONS] !== undefined && !(modes as readonly string[]).includes(mode)) {
       problems.push(problem('mode', `${flag} applies to ${modes.join(' and ')} mode only, not ${mode} mode; drop it, or give --mode ${modes[0]}`));
     }
   }
-  problems.push(...kroneckerChoiceProblems(options.method, options));
+  problems.push(...kroneckerChoiceProblems(options.method, options), ...baselineChoiceProblems(options), ...scheduleChoiceProblems(options));
   if (mode === 'online' && isMethodName(options.method) && METHOD_SPECS[options.method].reduction === 'kronecker') {
     problems.push(problem('mode', `'${options.method}' keeps Kronecker factors A_g ⊗ G_g, whose inverse has no rank-one (Sherman-Morrison) update: a sample changes both factors, and (A + uuᵀ) ⊗ (G + vvᵀ) is not A ⊗ G plus a rank-one term; use --mode minibatch (factor averages, periodic inverses) or batch`));
   }

@@ -8,7 +8,7 @@ import { checkTrainOptions } from './options-check.js';
 
 export const MODES = ['batch', 'minibatch', 'online'] as const;
 export type TrainMode = (typeof MODES)[number];
-export const LR_SCHEDULES = ['adaptive', 'fixed'] as const;
+export const LR_SCHEDULES = ['adaptive', 'fixed', 'step', 'cosine'] as const;
 export type LrSchedule = (typeof LR_SCHEDULES)[number];
 
 /** What the user may set for training (every field has a default but `method`). */
@@ -17,8 +17,30 @@ export interface TrainOptions {
   mode?: TrainMode;
   /** Initial learning rate (Section 4: 0.01). */
   lr?: number;
-  /** adaptive (Section 4: cancel a worsening step and halve, else ×1.1) or fixed. Default: adaptive in batch mode, fixed otherwise. */
+  /**
+   * adaptive (Section 4: cancel a worsening step and halve, else ×1.1), fixed, step (×f every N
+   * steps) or cosine (½(1 + cos πt/T) over the horizon T). Default: adaptive in batch mode, fixed
+   * otherwise. A numerical fault halves the base rate under every schedule.
+   */
   lrSchedule?: LrSchedule;
+  /** Step decay: steps between multiplications by `lrStepFactor` (default 1000). */
+  lrStepEvery?: number;
+  /** Step decay: the factor f in (0, 1] (default 0.1). */
+  lrStepFactor?: number;
+  /** Cosine: the horizon T in steps (default: the iteration budget; required with a time budget). */
+  lrHorizon?: number;
+  /** Scales the gradient G so that ‖G‖ ≤ c before the curvature's solve (default: no clipping). */
+  clipNorm?: number;
+  /** adam: β1 (default 0.9). */
+  adamBeta1?: number;
+  /** adam: β2 (default 0.999). */
+  adamBeta2?: number;
+  /** adam: ε added to √v̂ (default 1e-8). */
+  adamEpsilon?: number;
+  /** momentum: μ (default 0.9). */
+  momentum?: number;
+  /** momentum: Nesterov's variant (default false). */
+  nesterov?: boolean;
   epsilon?: number;
   mcSamples?: number;
   seed?: number;
@@ -52,7 +74,15 @@ export interface TrainOptions {
 export const KRONECKER_METRIC_DECAY = 0.05;
 
 /** Options with every default filled in; stored in the training state and checked on resume. */
-export type TrainSettings = Required<Omit<TrainOptions, 'metricDecay'>> & { metricDecay: number | null };
+export type TrainSettings = Required<Omit<TrainOptions, 'metricDecay' | 'lrHorizon' | 'clipNorm'>> & { metricDecay: number | null; lrHorizon: number | null; clipNorm: number | null };
+
+/**
+ * The options with the cosine schedule's horizon taken from an iteration budget when not given
+ * (a time budget gives none: `resolveSettings` then refuses cosine without `lrHorizon`).
+ */
+export function withScheduleHorizon(options: TrainOptions, iterations: number | undefined): TrainOptions {
+  return options.lrSchedule === 'cosine' && options.lrHorizon === undefined && iterations !== undefined ? { ...options, lrHorizon: iterations } : options;
+}
 
 /** Fills defaults and checks options against the network and data size; returns warnings for doubtful online settings. */
 export function resolveSettings(options: TrainOptions, net: CompiledNetwork, samples: number): { settings: TrainSettings; warnings: Problem[] } {
@@ -71,6 +101,15 @@ export function resolveSettings(options: TrainOptions, net: CompiledNetwork, sam
     mode,
     lr: options.lr ?? 0.01,
     lrSchedule: options.lrSchedule ?? (mode === 'batch' ? 'adaptive' : 'fixed'),
+    lrStepEvery: options.lrStepEvery ?? 1000,
+    lrStepFactor: options.lrStepFactor ?? 0.1,
+    lrHorizon: options.lrHorizon ?? null,
+    clipNorm: options.clipNorm ?? null,
+    adamBeta1: options.adamBeta1 ?? 0.9,
+    adamBeta2: options.adamBeta2 ?? 0.999,
+    adamEpsilon: options.adamEpsilon ?? 1e-8,
+    momentum: options.momentum ?? 0.9,
+    nesterov: options.nesterov ?? false,
     epsilon: options.epsilon ?? 1e-4,
     mcSamples: options.mcSamples ?? 1,
     seed: options.seed ?? 1,
@@ -89,7 +128,7 @@ export function resolveSettings(options: TrainOptions, net: CompiledNetwork, sam
   positive('lr', settings.lr);
   if (!(settings.epsilon >= 0)) fail('epsilon', `--epsilon ${settings.epsilon}: give a number ≥ 0`);
   if (!Number.isInteger(settings.mcSamples) || settings.mcSamples < 1) fail('mc-samples', `--mc-samples ${settings.mcSamples}: give a positive integer`);
-  if (!(LR_SCHEDULES as readonly string[]).includes(settings.lrSchedule)) fail('lr-schedule', `--lr-schedule ${settings.lrSchedule}: use adaptive or fixed`);
+  if (!(LR_SCHEDULES as readonly string[]).includes(settings.lrSchedule)) fail('lr-schedule', `--lr-schedule ${settings.lrSchedule}: use one of ${LR_SCHEDULES.join(', ')}`);
   if (!Number.isInteger(settings.batchSize) || settings.batchSize < 1 || settings.batchSize > samples) fail('batch-size', `--batch-size ${settings.batchSize}: give an integer between 1 and the ${samples} samples`);
   if (settings.metricDecay !== null && !(settings.metricDecay > 0 && settings.metricDecay <= 1)) fail('metric-decay', `--metric-decay ${settings.metricDecay}: give γ in (0, 1]`);
   if (!(settings.onlineDecay > 0 && settings.onlineDecay < 1)) fail('online-decay', `--online-decay ${settings.onlineDecay}: give γ in (0, 1)`);
@@ -99,6 +138,7 @@ export function resolveSettings(options: TrainOptions, net: CompiledNetwork, sam
   if (!(KRONECKER_DAMPINGS as readonly string[]).includes(settings.kroneckerDamping)) fail('kronecker-damping', `--kronecker-damping ${settings.kroneckerDamping}: use one of ${KRONECKER_DAMPINGS.join(', ')}`);
   if (!(KRONECKER_SOLVES as readonly string[]).includes(settings.kroneckerSolve)) fail('kronecker-solve', `--kronecker-solve ${settings.kroneckerSolve}: use one of ${KRONECKER_SOLVES.join(', ')}`);
   if (!Number.isInteger(settings.inverseEvery) || settings.inverseEvery < 1) fail('inverse-every', `--inverse-every ${settings.inverseEvery}: give a positive integer`);
+  if (settings.lrSchedule === 'cosine' && settings.lrHorizon === null) fail('lr-horizon', '--lr-schedule cosine needs its horizon: give --iterations, or --lr-horizon N with a time budget');
   const warnings: Problem[] = [];
   if (mode === 'online') {
     if (settings.lrSchedule === 'adaptive') fail('lr-schedule', 'the adaptive rate compares the loss before and after a batch step (Section 4) and has no meaning online; use --lr-schedule fixed');

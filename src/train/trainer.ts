@@ -5,7 +5,7 @@ import type { Model } from '../engine/model.js';
 import type { DataDocument } from '../network/types.js';
 import { Optimizer, type OptimizerState, type StepRecord } from '../optimizer/optimizer.js';
 import { Prng } from '../random/prng.js';
-import { resolveSettings, type TrainOptions, type TrainSettings } from './settings.js';
+import { resolveSettings, withScheduleHorizon, type TrainOptions, type TrainSettings } from './settings.js';
 
 /** One line of the training log. */
 export interface IterationRecord extends StepRecord {
@@ -73,7 +73,7 @@ export function dataDigest(data: DataDocument): string {
 export async function train(model: Model, data: DataDocument, options: TrainOptions, budget: TrainBudget, callbacks: TrainCallbacks = {}, resume?: TrainState): Promise<TrainResult> {
   const { net } = model;
   const samples = data.inputs.length;
-  const { settings, warnings } = resolveSettings(options, net, samples);
+  const { settings, warnings } = resolveSettings(withScheduleHorizon(options, budget.iterations), net, samples);
   warnings.forEach((w) => callbacks.onWarning?.(w));
   if (budget.iterations === undefined && budget.seconds === undefined) throw new UsageError([problem('budget', 'give a budget: --iterations, --time or --backprop-equivalent')]);
   const digest = dataDigest(data);
@@ -137,11 +137,11 @@ export async function train(model: Model, data: DataDocument, options: TrainOpti
 }
 
 function initialState(settings: TrainSettings, digest: string, samples: number): TrainState {
-  return { version: 2, settings, dataDigest: digest, iteration: 0, elapsedSeconds: 0, order: [], cursor: samples, optimizer: { lr: settings.lr, rng: new Prng(settings.seed).state(), curvature: null } };
+  return { version: 2, settings, dataDigest: digest, iteration: 0, elapsedSeconds: 0, order: [], cursor: samples, optimizer: { lr: settings.lr, steps: 0, rng: new Prng(settings.seed).state(), curvature: null } };
 }
 
 /** Settings that states saved before the Kronecker methods do not carry. */
-const ADDED_SETTINGS = new Set<keyof TrainSettings>(['groups', 'kroneckerDamping', 'kroneckerSolve', 'inverseEvery']);
+const ADDED_SETTINGS = new Set<keyof TrainSettings>(['groups', 'kroneckerDamping', 'kroneckerSolve', 'inverseEvery', 'lrStepEvery', 'lrStepFactor', 'lrHorizon', 'clipNorm', 'adamBeta1', 'adamBeta2', 'adamEpsilon', 'momentum', 'nesterov']);
 
 function checkResumable(state: TrainState, settings: TrainSettings, digest: string): void {
   // Settings added since a state was saved (absent from it) are those of a method they do not concern.

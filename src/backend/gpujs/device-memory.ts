@@ -14,7 +14,7 @@ export class GpujsBuffer implements DeviceBuffer {
 /** An argument of {@link DeviceMemory.launch}: a buffer of this engine, raw device data or a number. */
 export type LaunchArg = DeviceBuffer | DeviceData | number;
 
-const REDUCE = { sum: 0, min: 1, nonFinite: 2, negative: 3 } as const;
+const REDUCE = { sum: 0, min: 1, nonFinite: 2, negative: 3, sumSquares: 4 } as const;
 
 /** The engine's own buffer behind a {@link DeviceBuffer}. */
 export function dev(b: DeviceBuffer): GpujsBuffer {
@@ -159,5 +159,9 @@ export class DeviceMemory {
   /** Whether every entry is finite: a count of the others on the device, one number read back. */
   allFinite(buffer: DeviceBuffer): boolean {
     return this.reduce(dev(buffer), buffer.length, 'nonFinite') === 0;
+  }
+
+  squaredNorm(buffer: DeviceBuffer): number {
+    return this.reduce(dev(buffer), buffer.length, 'sumSquares');
   }
 }

@@ -59,7 +59,7 @@ export function combine(this: KernelThis, x: A, y: A, alpha: number, beta: numbe
 
 /**
  * One stage of a reduction: thread t reduces x[t·chunk .. min(n, (t+1)·chunk) - 1].
- * op 0: sum; 1: minimum (1e30 when empty); 2: count of entries that are not finite; 3: count of negative entries.
+ * op 0: sum; 1: minimum (1e30 when empty); 2: count of entries that are not finite; 3: count of negative entries; 4: sum of squares.
  */
 export function reduceChunk(this: KernelThis, x: A, n: number, chunk: number, op: number): number {
   const first = this.thread.x * chunk;
@@ -81,8 +81,12 @@ export function reduceChunk(this: KernelThis, x: A, n: number, chunk: number, op
         } else {
           acc += 1;
         }
-      } else if (v < 0) {
-        acc += 1;
+      } else if (op < 3.5) {
+        if (v < 0) {
+          acc += 1;
+        }
+      } else {
+        acc += v * v;
       }
     }
   }

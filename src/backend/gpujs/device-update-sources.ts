@@ -184,6 +184,17 @@ export function diagonalStep(this: KernelThis, diagonal: A, gradient: A, epsilon
   return gradient[this.thread.x] / d;
 }
 
+/** Adam's second moment, thread p: β2 v_p + (1-β2) G_p². */
+export function adamSecondMoment(this: KernelThis, v: A, gradient: A, beta2: number): number {
+  const g = gradient[this.thread.x];
+  return beta2 * v[this.thread.x] + (1 - beta2) * g * g;
+}
+
+/** Adam's direction, thread p: (m_p / c1) / (√(v_p / c2) + ε), c1 and c2 the bias corrections. */
+export function adamDirection(this: KernelThis, m: A, v: A, c1: number, c2: number, epsilon: number): number {
+  return m[this.thread.x] / c1 / (Math.sqrt(v[this.thread.x] / c2) + epsilon);
+}
+
 /** Per-unit H G, thread p: Σ_j H[k]_ij G[b_k + j] for masked units, old elsewhere. */
 export function blockTimesVector(this: KernelThis, old: A, inverses: A, gradient: A, paramUnit: A, blockOffsets: A, matrixOffsets: A, mask: A): number {
   const p = this.thread.x;

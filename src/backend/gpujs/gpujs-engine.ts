@@ -1,7 +1,7 @@
 import { UsageError, problem } from '../../errors.js';
 import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
-import { gramLayout, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
+import { gramLayout, type AdamStepOptions, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
 import { metricLayout, type MetricLayout } from '../kernels.js';
 import { blocksTimesVector, diagonalSolve, invertBlocks, onlineBlockStep, quasiDiagonalSolve, solveUnitBlocks, unitBlocks } from './device-curvature.js';
 import { accumulateWeighted, gramPairs, groupGram, type DeviceGramPairs } from './device-gram.js';
@@ -252,6 +252,12 @@ export class GpujsEngine extends DeviceMemory implements Engine {
 
   diagonalSolve(diagonal: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, root: boolean, out: DeviceBuffer): void {
     diagonalSolve(this, dev(diagonal), dev(gradient), epsilon, root, out);
+  }
+
+  adamStep(moment1: DeviceBuffer, moment2: DeviceBuffer, gradient: DeviceBuffer, o: AdamStepOptions, out: DeviceBuffer): void {
+    this.combine(moment1, o.beta1, moment1, 1 - o.beta1, gradient);
+    this.update(moment2, 'adamSecondMoment', dev(moment2), dev(gradient), o.beta2);
+    this.update(out, 'adamDirection', dev(moment1), dev(moment2), 1 - o.beta1 ** o.step, 1 - o.beta2 ** o.step, o.epsilon);
   }
 
   invertBlocks(blocks: DeviceBuffer, inverses: DeviceBuffer, units?: readonly number[]): number {

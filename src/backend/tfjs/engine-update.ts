@@ -1,4 +1,5 @@
 import type * as TF from '@tensorflow/tfjs-core';
+import type { AdamStepOptions } from '../engine.js';
 import type { EngineContext, TfjsWorkspace } from './engine-context.js';
 import type { TensorBuffer } from './tensor-buffer.js';
 
@@ -83,4 +84,15 @@ export function onlineBlockStep(ctx: EngineContext, blocks: TensorBuffer, invers
   // The refused ids are the `count` largest of -id (ids ≥ 0 against -1 elsewhere, negated).
   const smallest = tf.topk(tf.neg(tf.where(tf.greaterEqual(ids, 0), ids, tf.fill(ids.shape, Infinity))), count);
   return Array.from(ctx.readSmall(smallest.values), (x) => -x);
+}
+
+/** One Adam step (see `Engine.adamStep`): the moments m and v in place, m̂/(√v̂ + ε) into `out`. */
+export function adamStep(ctx: EngineContext, m: TensorBuffer, v: TensorBuffer, gradient: TensorBuffer, o: AdamStepOptions, out: TensorBuffer): void {
+  const { tf } = ctx;
+  const g = gradient.tensor;
+  m.set(tf.add(tf.mul(m.tensor, o.beta1), tf.mul(g, 1 - o.beta1)));
+  v.set(tf.add(tf.mul(v.tensor, o.beta2), tf.mul(tf.square(g), 1 - o.beta2)));
+  const mHat = tf.div(m.tensor, 1 - o.beta1 ** o.step);
+  const vHat = tf.div(v.tensor, 1 - o.beta2 ** o.step);
+  out.set(tf.div(mHat, tf.add(tf.sqrt(vHat), o.epsilon)));
 }

@@ -2,7 +2,7 @@ import { UsageError, problem } from '../../errors.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
-import { TransferCounter, gramLayout, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
+import { TransferCounter, gramLayout, type Backend, type AdamStepOptions, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
 import * as blocksKernels from './engine-blocks.js';
 import { tensorBuffer, tfjsWorkspace, TfjsWorkspace, type EngineContext } from './engine-context.js';
 import * as gram from './engine-gram.js';
@@ -144,6 +144,15 @@ export class TfjsEngine implements Engine {
     const { tf } = this;
     const [o, a, b] = [tensorBuffer(out), tensorBuffer(x), tensorBuffer(y)];
     this.run(() => o.set(tf.add(alpha === 1 ? tf.clone(a.tensor) : tf.mul(a.tensor, alpha), beta === 1 ? b.tensor : tf.mul(b.tensor, beta))));
+  }
+
+  squaredNorm(buffer: DeviceBuffer): number {
+    const source = tensorBuffer(buffer);
+    return this.run(() => this.readSmall(this.tf.sum(this.tf.square(source.tensor)))[0]);
+  }
+
+  adamStep(moment1: DeviceBuffer, moment2: DeviceBuffer, gradient: DeviceBuffer, o: AdamStepOptions, out: DeviceBuffer): void {
+    this.run(() => update.adamStep(this.ctx, tensorBuffer(moment1), tensorBuffer(moment2), tensorBuffer(gradient), o, tensorBuffer(out)));
   }
 
   allFinite(buffer: DeviceBuffer): boolean {

@@ -3,12 +3,12 @@ import type { CommandModule } from 'yargs';
 import { curvatureCopies } from '../../engine/size-guard.js';
 import type { MethodName } from '../../methods/methods.js';
 import { checkTrainBudget, checkTrainOptions } from '../../train/options-check.js';
-import { LR_SCHEDULES, MODES, resolveSettings, type TrainOptions } from '../../train/settings.js';
+import { LR_SCHEDULES, MODES, resolveSettings, withScheduleHorizon, type TrainOptions } from '../../train/settings.js';
 import type { SavedRun } from '../../train/state-file.js';
 import { backpropEquivalentSeconds, train, type TrainBudget } from '../../train/trainer.js';
 import { runHeader } from '../../json/run-header.js';
 import { loadData, loadModel } from '../io.js';
-import { dataArgs, dataOptions, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
+import { baselineArgs, baselineOptions, dataArgs, dataOptions, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
 import { checkOutputs } from '../output-paths.js';
 import { createProgress } from '../progress.js';
 import { loadSavedRun, parseCheckpointEvery, reconcileLog, refuseOverwritingUnfinished, RunLog, statePathOf, writeCheckpoint, type RunFiles } from '../../train/run-files.js';
@@ -29,12 +29,17 @@ export const trainCommand: CommandModule = {
         ...dataOptions,
         ...methodOptions,
         ...kroneckerOptions,
+        ...baselineOptions,
         mode: { choices: MODES, default: 'batch' as const, describe: 'batch: whole data set; minibatch: seeded random mini-batches; online: one sample per step (Section 1.3)' },
         iterations: { type: 'number', describe: 'budget: iterations (batches, mini-batches or samples)' },
         time: { type: 'number', describe: 'budget: wall-clock seconds' },
         'backprop-equivalent': { type: 'number', describe: 'budget: the time N backprop iterations take here (measured first; Section 4)' },
         lr: { type: 'number', default: 0.01, describe: 'initial learning rate' },
-        'lr-schedule': { choices: LR_SCHEDULES, describe: 'adaptive (halve and cancel a worsening step, else ×1.1; batch mode only, its default) or fixed' },
+        'lr-schedule': { choices: LR_SCHEDULES, describe: 'adaptive (halve and cancel a worsening step, else ×1.1; batch mode only, its default), fixed, step (×f every N steps) or cosine (½(1 + cos πt/T) over T steps)' },
+        'lr-step-every': { type: 'number', describe: 'step schedule: steps N between decays (default 1000)' },
+        'lr-step-factor': { type: 'number', describe: 'step schedule: factor f in (0, 1] of each decay (default 0.1)' },
+        'lr-horizon': { type: 'number', describe: 'cosine schedule: horizon T in steps (default: --iterations; required with a time budget)' },
+        'clip-norm': { type: 'number', describe: 'scale the gradient G so that ‖G‖ ≤ c before the curvature solve (the metric itself is unclipped)' },
         'batch-size': { type: 'number', describe: 'minibatch: samples per mini-batch (default min(16, samples))' },
         'metric-decay': { type: 'number', describe: 'batch and minibatch: metric accumulated across iterations, A ← (1-γ)A + γA_batch (default: each batch’s own; kflr/kfac/kfra in minibatch: 0.05, the anchors’ 0.95 on the old estimate)' },
         'online-decay': { type: 'number', describe: 'online: discount γ of Eq. 37 (default 0.1 / largest n_k)' },
@@ -67,7 +72,12 @@ export const trainCommand: CommandModule = {
       onlineDecay: argv['online-decay'] as number | undefined,
       nInit: argv['n-init'] as number | undefined,
       refreshEvery: argv['refresh-every'] as number | undefined,
+      lrStepEvery: argv['lr-step-every'] as number | undefined,
+      lrStepFactor: argv['lr-step-factor'] as number | undefined,
+      lrHorizon: argv['lr-horizon'] as number | undefined,
+      clipNorm: argv['clip-norm'] as number | undefined,
       ...kroneckerArgs(argv),
+      ...baselineArgs(argv),
       backend: argv.backend as string,
     };
     const equivalent = argv['backprop-equivalent'] as number | undefined;
@@ -90,7 +100,7 @@ export const trainCommand: CommandModule = {
     let budget: TrainBudget = { iterations: argv.iterations as number | undefined, seconds: argv.time as number | undefined };
     let saved: SavedRun | undefined;
     if (argv.resume) ({ saved, model, budget } = loadSavedRun(out, model, budget, equivalent !== undefined));
-    resolveSettings(options, model.net, data.inputs.length); // the checks that need the network and data, before any file is touched
+    resolveSettings(withScheduleHorizon(options, budget.iterations), model.net, data.inputs.length); // the checks that need the network and data, before any file is touched
     guardCurvatureMemory(model.net, [options.method], { copies: curvatureCopies(options.mode, options.metricDecay !== undefined), quiet: argv.quiet as boolean });
     if (equivalent !== undefined && budget.seconds === undefined) {
       const seconds = await backpropEquivalentSeconds(model, data, options, equivalent);
