@@ -7,6 +7,7 @@ import { openEngine } from '../src/backend/registry.js';
 import { alongCheckpoints } from '../src/directions/along.js';
 import { compareDirections } from '../src/directions/compare.js';
 import { UsageError } from '../src/errors.js';
+import { METHODS } from '../src/methods/methods.js';
 import { makeBatch } from '../src/engine/batch.js';
 import { createModel } from '../src/engine/model.js';
 import { lossAndGradient } from '../src/engine/propagate.js';
@@ -51,7 +52,7 @@ const data = randomData(doc, 24, 3);
 describe('compare-directions: the quantities', () => {
   it('natural gives 1, 1, 1 at step 1; fraction = cos_fisher² for every method', () => {
     const report = compareDirections(createModel(doc), data);
-    expect(Object.keys(report.methods)).toHaveLength(15);
+    expect(Object.keys(report.methods)).toHaveLength(METHODS.length);
     const natural = report.methods.natural!;
     for (const v of [natural.cosEuclid, natural.cosFisher, natural.fraction, natural.step]) expect(v).toBeCloseTo(1, 10);
     for (const [name, c] of Object.entries(report.methods)) {
@@ -151,7 +152,7 @@ describe('unitwise compare-directions (real binary)', { timeout: 120_000 }, () =
     expect(table.status, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/^method\s+cos euclid\s+cos fisher\s+fraction\s+best step$/m);
     expect(table.stdout).toMatch(/^natural\s+1\.000000\s+1\.000000\s+1\.000000\s+1\.000e\+0$/m);
-    expect(table.stdout.trim().split('\n').filter((l) => /^[a-z-]+\s+-?\d/.test(l))).toHaveLength(15);
+    expect(table.stdout.trim().split('\n').filter((l) => /^[a-z-]+\s+-?\d/.test(l))).toHaveLength(METHODS.length);
     const json = run('compare-directions', net, '--data', netData, '--methods', 'backprop,kfac,natural', '--json', '--epsilon', '0');
     expect(json.status, json.stderr).toBe(0);
     const report = JSON.parse(json.stdout);
