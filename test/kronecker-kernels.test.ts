@@ -3,7 +3,7 @@ import { cpuBackend } from '../src/backend/index.js';
 import { backwardPass, forwardPass, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace } from '../src/backend/engine.js';
 import { gpujsBackend, type GpujsMode } from '../src/backend/gpujs/index.js';
 import { loadTfjs, type TfjsRuntime } from '../src/backend/tfjs/tf.js';
-import { tfjsBackend } from '../src/backend/tfjs/tfjs-engine.js';
+import { tfjsBackend } from '../src/backend/tfjs/tfjs-backend.js';
 import { makeBatch } from '../src/engine/batch.js';
 import type { CompiledNetwork } from '../src/engine/compiled-network.js';
 import { createModel } from '../src/engine/model.js';

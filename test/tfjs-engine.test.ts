@@ -4,7 +4,7 @@ import { cpuBackend } from '../src/backend/index.js';
 import { backwardPass, forwardPass, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace } from '../src/backend/engine.js';
 import { metricLayout } from '../src/backend/kernels.js';
 import { loadTfjs, type TfjsRuntime } from '../src/backend/tfjs/tf.js';
-import { tfjsBackend } from '../src/backend/tfjs/tfjs-engine.js';
+import { tfjsBackend } from '../src/backend/tfjs/tfjs-backend.js';
 import { makeBatch, type Batch } from '../src/engine/batch.js';
 import type { CompiledNetwork } from '../src/engine/compiled-network.js';
 import { createModel, type Model } from '../src/engine/model.js';

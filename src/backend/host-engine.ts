@@ -6,6 +6,7 @@ import { invertBlock, blockTimesVector } from '../linalg/sherman-morrison.js';
 import { outputBackpropagatedModulus, outputMetric, targetsFromDraws } from '../metrics/output-metric.js';
 import { buildTransferPlan, type TransferPlan } from '../metrics/transfer-plan.js';
 import { TransferCounter, type Backend, type AdamStepOptions, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers, gramLayout } from './engine.js';
+import { accumulateWeightedHost, groupGramHost } from './host-gram.js';
 import { metricLayout, type Kernels, type MetricLayout } from './kernels.js';
 
 /** A workspace of host arrays, usable by the host-array kernels. */
@@ -232,45 +233,11 @@ export class HostEngine implements Engine {
   }
 
   groupGram(x: DeviceBuffer, plan: GramPlan, out: DeviceBuffer, scale: number, weights?: DeviceBuffer, weightRow = 0): void {
-    const S = this.size;
-    const [X, o] = [host(x), host(out)];
-    const w = weights && host(weights);
-    const w0 = weightRow * S;
-    // NOTE: rows that are zero on the whole batch are skipped (a transfer-rate pass leaves every
-    // unit outside the output's ancestry at 0: most of KFLR's pairs); checking costs one pass per row.
-    const live = (r: number) => {
-      if (r < 0) return true;
-      for (let s = r * S; s < (r + 1) * S; s++) if (X[s] !== 0) return true;
-      return false;
-    };
-    const ones = new Float64Array(S).fill(1);
-    const weighted = new Float64Array(S);
-    plan.rows.forEach((rows, g) => {
-      const m = rows.length;
-      const base = plan.offsets[g];
-      const positions: number[] = [];
-      for (let i = 0; i < m; i++) if (live(rows[i])) positions.push(i);
-      for (let ia = 0; ia < positions.length; ia++) {
-        const a = positions[ia];
-        const [va, ra] = rows[a] < 0 ? [ones, 0] : [X, rows[a] * S];
-        for (let s = 0; s < S; s++) weighted[s] = w ? w[w0 + s] * va[ra + s] : va[ra + s];
-        for (let ib = ia; ib < positions.length; ib++) {
-          const b = positions[ib];
-          const [vb, rb] = rows[b] < 0 ? [ones, 0] : [X, rows[b] * S];
-          let sum = 0;
-          for (let s = 0; s < S; s++) sum += weighted[s] * vb[rb + s];
-          o[base + a * m + b] += scale * sum;
-          if (b !== a) o[base + b * m + a] += scale * sum;
-        }
-      }
-    });
+    groupGramHost(host(x), this.size, plan, host(out), scale, weights && host(weights).subarray(weightRow * this.size, (weightRow + 1) * this.size));
   }
 
   accumulateWeighted(dst: DeviceBuffer, src: DeviceBuffer, weights: DeviceBuffer, weightRow: number): void {
-    const S = this.size;
-    const [d, x, w] = [host(dst), host(src), host(weights)];
-    const w0 = weightRow * S;
-    for (let i = 0; i < d.length; i++) d[i] += w[w0 + (i % S)] * x[i];
+    accumulateWeightedHost(host(dst), host(src), host(weights).subarray(weightRow * this.size, (weightRow + 1) * this.size));
   }
 
   sampledBackward(params: DeviceBuffer, ws: EngineWorkspace, draw: Float64Array, out: DeviceBuffer): void {

@@ -21,7 +21,7 @@ export interface BackendInfo {
 export async function useBackend(name: string): Promise<Backend> {
   if (backendNames().includes(name)) return getBackend(name);
   if (name === 'tfjs') {
-    const [{ loadTfjs }, { tfjsBackend }] = await Promise.all([import('./tfjs/tf.js'), import('./tfjs/tfjs-engine.js')]);
+    const [{ loadTfjs }, { tfjsBackend }] = await Promise.all([import('./tfjs/tf.js'), import('./tfjs/tfjs-backend.js')]);
     registerBackend(tfjsBackend(await loadTfjs()));
     return getBackend('tfjs');
   }

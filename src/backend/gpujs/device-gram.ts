@@ -1,5 +1,5 @@
 import { UsageError, problem } from '../../errors.js';
-import type { DeviceBuffer, GramPlan } from '../engine.js';
+import { gramLayout, type DeviceBuffer, type GramPlan } from '../engine.js';
 import type { GpujsBuffer } from './device-memory.js';
 import type { DeviceData } from './device-runtime.js';
 import type { GpujsEngine } from './gpujs-engine.js';
@@ -41,6 +41,28 @@ export function gramPairs(engine: GpujsEngine, plan: GramPlan): DeviceGramPairs 
     }
   });
   return { total, pairA: engine.toDevice(pairA), pairB: engine.toDevice(pairB) };
+}
+
+/** The Gram plans an engine has made, with their pairs on the device (freed with the engine). */
+export class DeviceGramPlans {
+  private readonly plans = new Map<GramPlan, DeviceGramPairs>();
+  constructor(private readonly engine: GpujsEngine) {}
+  /** A plan of `rows` (see `gramLayout`), its pairs uploaded once. */
+  make(rows: readonly Int32Array[]): GramPlan {
+    const plan = gramLayout(rows);
+    this.plans.set(plan, gramPairs(this.engine, plan));
+    return plan;
+  }
+  /** The pairs of a plan made here; a plan of another engine is a UsageError. */
+  pairs(plan: GramPlan): DeviceGramPairs {
+    const pairs = this.plans.get(plan);
+    if (!pairs) throw new UsageError([problem('engine', 'a Gram plan not made by this gpujs engine (use its gramPlan)')]);
+    return pairs;
+  }
+  dispose(): void {
+    for (const pairs of this.plans.values()) this.engine.release(pairs.pairA, pairs.pairB);
+    this.plans.clear();
+  }
 }
 
 /** The base index of weight row `row` of a [rows × size] buffer (checked against its length). */

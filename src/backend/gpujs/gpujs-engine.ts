@@ -1,10 +1,10 @@
 import { UsageError, problem } from '../../errors.js';
 import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
-import { gramLayout, type AdamStepOptions, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
+import { type AdamStepOptions, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
 import { metricLayout, type MetricLayout } from '../kernels.js';
 import { blocksTimesVector, diagonalSolve, invertBlocks, onlineBlockStep, quasiDiagonalSolve, solveUnitBlocks, unitBlocks } from './device-curvature.js';
-import { accumulateWeighted, gramPairs, groupGram, type DeviceGramPairs } from './device-gram.js';
+import { accumulateWeighted, DeviceGramPlans, groupGram } from './device-gram.js';
 import { fisherModulus, monteCarloModulus, outputMetric, sampledBackward, transferRates } from './device-metric.js';
 import { checkDeviceSizes, deviceNetwork, deviceNetworkData, packNetwork, type DeviceNetwork, type PackedNetwork } from './device-network.js';
 import { DeviceMemory, GpujsBuffer, dev } from './device-memory.js';
@@ -43,7 +43,7 @@ export class GpujsEngine extends DeviceMemory implements Engine {
   private readonly packed?: PackedNetwork;
   private readonly metrics = new Map<EngineWorkspace, OutputMetricBuffers>();
   /** The device pairs of the Gram plans made by {@link gramPlan} (freed by {@link dispose}). */
-  private readonly grams = new Map<GramPlan, DeviceGramPairs>();
+  private readonly grams = new DeviceGramPlans(this);
 
   constructor(
     runtime: DeviceRuntime,
@@ -91,8 +91,7 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     for (const b of this.live) this.runtime.release(b.data);
     this.live.clear();
     this.metrics.clear();
-    for (const pairs of this.grams.values()) this.release(pairs.pairA, pairs.pairB);
-    this.grams.clear();
+    this.grams.dispose();
     this.release(...deviceNetworkData(this.constants));
     if (this.packed) this.release(this.packed.data);
     this.disposed = true;
@@ -276,15 +275,11 @@ export class GpujsEngine extends DeviceMemory implements Engine {
 
   gramPlan(rows: readonly Int32Array[]): GramPlan {
     if (this.disposed) throw new UsageError([problem('engine', 'gpujs engine used after dispose()')]);
-    const plan = gramLayout(rows);
-    this.grams.set(plan, gramPairs(this, plan));
-    return plan;
+    return this.grams.make(rows);
   }
 
   groupGram(x: DeviceBuffer, plan: GramPlan, out: DeviceBuffer, scale: number, weights?: DeviceBuffer, weightRow = 0): void {
-    const pairs = this.grams.get(plan);
-    if (!pairs) throw new UsageError([problem('engine', 'a Gram plan not made by this gpujs engine (use its gramPlan)')]);
-    groupGram(this, pairs, dev(x), out, scale, weights && dev(weights), weightRow);
+    groupGram(this, this.grams.pairs(plan), dev(x), out, scale, weights && dev(weights), weightRow);
   }
 
   accumulateWeighted(dst: DeviceBuffer, src: DeviceBuffer, weights: DeviceBuffer, weightRow: number): void {

@@ -2,7 +2,7 @@ import { UsageError, problem } from '../../errors.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
-import { TransferCounter, gramLayout, type Backend, type AdamStepOptions, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
+import { TransferCounter, gramLayout, type AdamStepOptions, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
 import * as blocksKernels from './engine-blocks.js';
 import { tensorBuffer, tfjsWorkspace, TfjsWorkspace, type EngineContext } from './engine-context.js';
 import * as gram from './engine-gram.js';
@@ -12,27 +12,7 @@ import * as propagation from './engine-propagation.js';
 import * as update from './engine-update.js';
 import { WeightCache } from './engine-weights.js';
 import { TensorBuffer } from './tensor-buffer.js';
-import type { TfjsRuntime } from './tf.js';
-
-/** Options of {@link tfjsBackend}. */
-export interface TfjsEngineOptions {
-  /**
-   * Largest intermediate of the chunked kernels, in numbers (default 2^22, 16 MiB of float32):
-   * a level's dense weight matrix (larger levels use padded lists), the gradient's
-   * [units × fan-in × size] gathers of padded levels, the column passes' [nUnits × size × columns].
-   */
-  chunkEntries?: number;
-}
-
-/** The TensorFlow.js backend: engines whose buffers stay in tensors (see {@link TfjsEngine}). */
-export function tfjsBackend(runtime: TfjsRuntime, options: TfjsEngineOptions = {}): Backend {
-  return {
-    name: 'tfjs',
-    precision: 'float32',
-    detail: `TensorFlow.js '${runtime.backend}' backend from ${runtime.provider} (float32)`,
-    open: (net: CompiledNetwork, size: number) => new TfjsEngine(runtime.tf, net, size, options),
-  };
-}
+import type { TfjsEngineOptions } from './tfjs-backend.js';
 
 /** Per-workspace buffers of the output metric (rewritten by each {@link Engine.outputMetric} call). */
 type MetricBuffers = { seeds: TensorBuffer; beta: TensorBuffer; gamma?: TensorBuffer; betaExtra?: TensorBuffer };

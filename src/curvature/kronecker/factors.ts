@@ -1,4 +1,5 @@
 import type { DeviceBuffer, Engine, GramPlan } from '../../backend/engine.js';
+import { UsageError, problem } from '../../errors.js';
 import { outputDraws } from '../../metrics/output-metric.js';
 import type { Measurement } from '../curvature.js';
 import { recursionOrder, type KroneckerGroup } from './groups.js';
@@ -88,8 +89,8 @@ export class FactorMeter {
     const { engine } = this;
     const { net } = engine;
     const S = m.ws.size;
-    const K = m.random?.mcSamples ?? 1;
-    if (!m.random) throw new Error('the Monte-Carlo Kronecker factor needs the optimizer PRNG (Measurement.random)');
+    if (!m.random) throw new UsageError([problem('random', 'the Monte-Carlo Kronecker factor (kfac) samples outputs: give the measurement its PRNG (Measurement.random, as MethodRunner.measure does)')]);
+    const K = m.random.mcSamples;
     const draws = outputDraws(net, S, m.random.rng, K);
     const out = this.scratch(1, this.unitPlan.offsets[this.groups.length]);
     const back = this.scratch(2, net.nUnits * S);
