@@ -1,10 +1,13 @@
 import type { Problem } from '../errors.js';
 import { formatProblems } from '../errors.js';
 import type { IterationRecord } from '../train/trainer.js';
+import type { ValidationRecord } from '../train/validation.js';
 
 /** How the CLI shows training: a progress bar on a terminal, periodic plain lines otherwise, or nothing. */
 export interface ProgressView {
   update(record: IterationRecord): void;
+  /** A held-out measurement: shown on the progress line (the bar, or the next plain line) from then on. */
+  validation(record: ValidationRecord): void;
   warn(problem: Problem): void;
   end(message: string): void;
 }
@@ -34,11 +37,12 @@ export function createProgress(options: ProgressOptions): ProgressView {
   let last = 0;
   let lastLine = 0;
   let pending: IterationRecord | undefined;
+  let held: ValidationRecord | undefined;
   const fraction = (r: IterationRecord) =>
     Math.min(1, Math.max(options.iterations ? r.iteration / options.iterations : 0, options.seconds ? r.elapsed / options.seconds : 0));
   const loss = (r: IterationRecord) => (mean ? `loss ${mean.value().toFixed(4)} bits/sample (mean of the last ${mean.count()})` : `loss ${r.loss.toFixed(4)} bits/sample`);
   const describe = (r: IterationRecord) =>
-    `iteration ${r.iteration}${options.iterations ? `/${options.iterations}` : ''}  ${loss(r)}  lr ${r.lr.toExponential(2)}  ${r.elapsed.toFixed(1)}s${r.fault ? `  (${r.fault})` : ''}`;
+    `iteration ${r.iteration}${options.iterations ? `/${options.iterations}` : ''}  ${loss(r)}${held ? `  ${heldOut(held)}` : ''}  lr ${r.lr.toExponential(2)}  ${r.elapsed.toFixed(1)}s${r.fault ? `  (${r.fault})` : ''}`;
   const render = (r: IterationRecord) => {
     const width = 24;
     const filled = Math.round(fraction(r) * width);
@@ -65,6 +69,9 @@ export function createProgress(options: ProgressOptions): ProgressView {
         last = now;
       }
     },
+    validation(record) {
+      held = record;
+    },
     warn(problem) {
       if (options.tty && !options.quiet) write('\r\u001b[K');
       write(formatProblems([problem]) + '\n');
@@ -78,6 +85,11 @@ export function createProgress(options: ProgressOptions): ProgressView {
       write(message + '\n');
     },
   };
+}
+
+/** A validation measurement as the progress line shows it. */
+function heldOut(r: ValidationRecord): string {
+  return `val loss ${r.loss.toFixed(4)}${r.accuracy === undefined ? '' : ` acc ${(100 * r.accuracy).toFixed(1)}%`} (it. ${r.iteration})`;
 }
 
 /** Mean of the last `window` values, kept in a ring buffer (a fresh sum every window, so rounding cannot drift). */

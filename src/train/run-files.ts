@@ -7,6 +7,7 @@ import { readNetworkFile, readText } from '../network/load.js';
 import { parseRun, serialiseRun, type SavedRun } from './state-file.js';
 import type { IterationRecord, TrainBudget } from './trainer.js';
 import type { RunHeader } from '../json/run-header.js';
+import { isValidationRecord, type ValidationRecord } from './validation.js';
 
 /** The files of one `train` run: the network, its state beside it, and the optional JSONL log. */
 export interface RunFiles {
@@ -47,7 +48,8 @@ export class RunLog {
     return new RunLog(path);
   }
 
-  add(record: IterationRecord): void {
+  /** Appends an iteration or a validation record (see `ValidationRecord`). */
+  add(record: IterationRecord | ValidationRecord): void {
     this.buffer += JSON.stringify(record) + '\n';
     if (performance.now() - this.lastFlush > 1000) this.flush();
   }
@@ -123,24 +125,36 @@ export function reconcileLog(saved: SavedRun, logPath: string | undefined, state
   const text = readFileSync(logPath, 'utf8');
   let offset = 0;
   let line = 0;
+  let physical = 0;
   // A header record first (logs of newer runs): not an iteration.
   const first = text.indexOf('\n');
-  const lineOffset = first >= 0 && /^\{"header":/.test(text) ? 1 : 0;
-  if (lineOffset) offset = first + 1;
-  while (line < iteration) {
+  if (first >= 0 && /^\{"header":/.test(text)) {
+    offset = first + 1;
+    physical = 1;
+  }
+  // Iteration records 1 .. iteration, each possibly followed by the validation record made after it
+  // (iteration 0's before the first); those after the state's last iteration belong to it too.
+  for (;;) {
     const end = text.indexOf('\n', offset);
     if (end < 0) break;
-    let record: { iteration?: unknown };
+    let record: { iteration?: unknown } | undefined;
     try {
       record = JSON.parse(text.slice(offset, end)) as { iteration?: unknown };
     } catch {
-      throw new FileFormatError([problem('log', `line ${line + 1 + lineOffset} is not a JSON record; the log cannot be continued (restore it, or start over with --force)`)], logPath);
+      if (line >= iteration) break; // a partial record past the state: dropped below
+      throw new FileFormatError([problem('log', `line ${physical + 1} is not a JSON record; the log cannot be continued (restore it, or start over with --force)`)], logPath);
     }
-    if (record?.iteration !== line + 1) {
-      throw new FileFormatError([problem('log', `line ${line + 1 + lineOffset} records iteration ${String(record?.iteration)}, expected ${line + 1}; this is not the log of the run in ${statePath}`)], logPath);
+    if (isValidationRecord(record)) {
+      if (record.iteration !== line) throw new FileFormatError([problem('log', `line ${physical + 1} is a validation record of iteration ${String(record.iteration)} after iteration ${line}; this is not the log of the run in ${statePath}`)], logPath);
+    } else if (line >= iteration) {
+      break;
+    } else if (record?.iteration !== line + 1) {
+      throw new FileFormatError([problem('log', `line ${physical + 1} records iteration ${String(record?.iteration)}, expected ${line + 1}; this is not the log of the run in ${statePath}`)], logPath);
+    } else {
+      line++;
     }
     offset = end + 1;
-    line++;
+    physical++;
   }
   if (line < iteration) {
     throw new FileFormatError([problem('log', `holds ${line} complete records but ${statePath} stops at iteration ${iteration}: records are missing; restore the log, or start over with --force`)], logPath);

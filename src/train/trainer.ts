@@ -50,6 +50,28 @@ export interface TrainCallbacks {
   onCheckpoint?: (state: TrainState) => void;
   /** Checkpoint period: `{ iterations: N }` or `{ seconds: S }` (default: none). */
   checkpointEvery?: { iterations?: number; seconds?: number };
+  /**
+   * Called with a copy of the current parameters at the initial point (iteration 0 of a fresh
+   * run), after every `evaluateEvery` iterations, and at the end of a run that spent its budget
+   * (unless just called). An interrupted run is not evaluated at its stopping point, so that a
+   * resumed run calls it exactly where the uninterrupted one would. Its time is not counted: it
+   * is excluded from `elapsed`, from the time budget and from the saved state's elapsed seconds.
+   * It cannot change training (the parameters are a copy).
+   */
+  onEvaluate?: (point: EvaluationPoint) => void;
+  /** Evaluation period in iterations (default {@link DEFAULT_EVALUATE_EVERY}). */
+  evaluateEvery?: number;
+}
+
+/** Default period of `onEvaluate`, in iterations. */
+export const DEFAULT_EVALUATE_EVERY = 100;
+
+/** Where `onEvaluate` is called: after `iteration` iterations, `elapsed` training seconds. */
+export interface EvaluationPoint {
+  iteration: number;
+  elapsed: number;
+  /** A copy of the parameters, laid out like `CompiledNetwork` params. */
+  params: Float64Array;
 }
 
 export interface TrainResult {
@@ -97,7 +119,7 @@ export async function train(model: Model, data: DataDocument, options: TrainOpti
     return out;
   };
 
-  const started = performance.now() - state.elapsedSeconds * 1000;
+  let started = performance.now() - state.elapsedSeconds * 1000;
   let lastYield = performance.now();
   let lastCheckpoint = performance.now();
   let checkpointIteration = state.iteration;
@@ -107,7 +129,17 @@ export async function train(model: Model, data: DataDocument, options: TrainOpti
     model.params = optimizer.params();
     return { ...structuredClone(state), elapsedSeconds: elapsed(), optimizer: optimizer.state() };
   };
+  const every = callbacks.evaluateEvery ?? DEFAULT_EVALUATE_EVERY;
+  let evaluatedAt = resume ? state.iteration : -1; // a resumed run was evaluated where it stopped, if it had to be
+  const evaluate = () => {
+    if (!callbacks.onEvaluate) return;
+    const begun = performance.now();
+    callbacks.onEvaluate({ iteration: state.iteration, elapsed: elapsed(), params: optimizer.params() });
+    started += performance.now() - begun; // not counted as training time
+    evaluatedAt = state.iteration;
+  };
   try {
+    if (!resume) evaluate();
     while ((budget.iterations === undefined || state.iteration < budget.iterations) && (budget.seconds === undefined || elapsed() < budget.seconds)) {
       if (callbacks.shouldStop?.() || callbacks.signal?.aborted) {
         stoppedBy = 'interrupt';
@@ -116,9 +148,10 @@ export async function train(model: Model, data: DataDocument, options: TrainOpti
       const record = optimizer.step(full ?? makeBatch(net, data, nextIndices(size)));
       state.iteration++;
       callbacks.onIteration?.({ iteration: state.iteration, elapsed: elapsed(), ...record });
-      const every = callbacks.checkpointEvery;
-      if (callbacks.onCheckpoint && every) {
-        const due = (every.iterations !== undefined && state.iteration - checkpointIteration >= every.iterations) || (every.seconds !== undefined && performance.now() - lastCheckpoint >= every.seconds * 1000);
+      if (state.iteration % every === 0) evaluate();
+      const period = callbacks.checkpointEvery;
+      if (callbacks.onCheckpoint && period) {
+        const due = (period.iterations !== undefined && state.iteration - checkpointIteration >= period.iterations) || (period.seconds !== undefined && performance.now() - lastCheckpoint >= period.seconds * 1000);
         if (due) {
           callbacks.onCheckpoint(snapshot());
           lastCheckpoint = performance.now();
@@ -130,6 +163,7 @@ export async function train(model: Model, data: DataDocument, options: TrainOpti
         lastYield = performance.now();
       }
     }
+    if (stoppedBy === 'budget' && evaluatedAt !== state.iteration) evaluate();
     return { state: snapshot(), stoppedBy };
   } finally {
     optimizer.dispose();

@@ -7,6 +7,9 @@ import { LR_SCHEDULES, MODES, resolveSettings, withScheduleHorizon, type TrainOp
 import type { SavedRun } from '../../train/state-file.js';
 import { backpropEquivalentSeconds, train, type TrainBudget } from '../../train/trainer.js';
 import { runHeader } from '../../json/run-header.js';
+import { summaryPathOf, trainSummary, writeSummary } from '../../train/summary.js';
+import { checkEvaluateEvery, describeMeasurement, validationCallbacks } from '../../train/validation.js';
+import { UsageError, problem } from '../../errors.js';
 import { loadData, loadModel } from '../io.js';
 import { baselineArgs, baselineOptions, dataArgs, dataOptions, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
 import { checkOutputs } from '../output-paths.js';
@@ -27,6 +30,9 @@ export const trainCommand: CommandModule = {
       .options({
         data: { type: 'string', demandOption: true, describe: 'data file (.json, .csv or .npy)' },
         ...dataOptions,
+        'val-data': { type: 'string', describe: 'held-out data file (read like --data, with the same column options): its loss and accuracy go to the log and the progress line every --eval-every iterations, and to OUT.summary.json' },
+        'val-targets-data': { type: 'string', describe: 'with --targets-data: the file holding the targets of --val-data' },
+        'eval-every': { type: 'number', describe: 'iterations between validation measurements (default 100; also at the start and the end); their time is not counted in the budget' },
         ...methodOptions,
         ...kroneckerOptions,
         ...baselineOptions,
@@ -45,7 +51,7 @@ export const trainCommand: CommandModule = {
         'online-decay': { type: 'number', describe: 'online: discount γ of Eq. 37 (default 0.1 / largest n_k)' },
         'n-init': { type: 'number', describe: 'online: samples for A⁽⁰⁾ (Eq. 36; default 2 × largest n_k)' },
         'refresh-every': { type: 'number', describe: 'online: re-invert each metric from scratch every N updates (0: never; default 1000)' },
-        out: { type: 'string', demandOption: true, describe: 'trained network file (written atomically; its state goes to OUT.state.json)' },
+        out: { type: 'string', demandOption: true, describe: 'trained network file (written atomically; its state goes to OUT.state.json, its final train/validation loss and accuracy to OUT.summary.json)' },
         log: { type: 'string', describe: 'JSONL log, one record per iteration' },
         resume: { type: 'boolean', default: false, describe: 'continue the run saved in OUT and OUT.state.json (give the same options, and --log if it had one)' },
         force: { type: 'boolean', default: false, describe: 'replace read-only output files, and start over an interrupted run saved in OUT' },
@@ -84,11 +90,17 @@ export const trainCommand: CommandModule = {
     const checkpointEvery = parseCheckpointEvery(String(argv['checkpoint-every']));
     // Everything that can be refused is refused before any computing.
     checkTrainOptions(options);
+    checkEvaluateEvery(argv['eval-every'] as number | undefined);
+    const valPath = argv['val-data'] as string | undefined;
+    const valTargets = argv['val-targets-data'] as string | undefined;
+    if ((valTargets !== undefined || argv['eval-every'] !== undefined) && valPath === undefined) throw new UsageError([problem('val-data', `--${valTargets !== undefined ? 'val-targets-data' : 'eval-every'} applies to validation data: give --val-data`)]);
+    if (valPath !== undefined && (argv['targets-data'] !== undefined) !== (valTargets !== undefined)) throw new UsageError([problem('val-targets-data', argv['targets-data'] !== undefined ? `--targets-data holds the training targets: give --val-targets-data with the targets of --val-data ${valPath}` : '--val-targets-data goes with --targets-data (targets in their own file); without it, --val-data holds its targets')]);
     checkTrainBudget({ iterations: argv.iterations as number | undefined, seconds: argv.time as number | undefined, backpropEquivalent: equivalent });
     checkOutputs(
       [
         { option: '--out', path: out, kind: 'file' },
         { option: '--out (its state)', path: statePath, kind: 'file' },
+        { option: '--out (its summary)', path: summaryPathOf(out), kind: 'file' },
         ...(logPath === undefined ? [] : [{ option: '--log', path: logPath, kind: 'file' as const }]),
       ],
       { force },
@@ -97,6 +109,7 @@ export const trainCommand: CommandModule = {
     options.backend = await prepareBackend(argv.backend as string);
     let model = loadModel(argv.network as string);
     const data = loadData(argv.data as string, model, dataArgs(argv));
+    const validation = valPath === undefined ? undefined : loadData(valPath, model, { ...dataArgs(argv), targetsData: valTargets });
     let budget: TrainBudget = { iterations: argv.iterations as number | undefined, seconds: argv.time as number | undefined };
     let saved: SavedRun | undefined;
     if (argv.resume) ({ saved, model, budget } = loadSavedRun(out, model, budget, equivalent !== undefined));
@@ -108,12 +121,14 @@ export const trainCommand: CommandModule = {
       if (!argv.quiet) process.stderr.write(`budget: ${equivalent} backprop iterations take ${seconds.toFixed(2)} s here\n`);
     }
     const files: RunFiles = { out, statePath };
+    const inputFiles = [argv.network as string, argv.data as string, ...[argv['targets-data'], valPath, valTargets].filter((f): f is string => f !== undefined)];
+    const header = runHeader({ argv: process.argv.slice(2), files: inputFiles, seeds: { seed: options.seed } });
     if (saved) {
       const dropped = reconcileLog(saved, logPath, statePath);
       if (dropped && !argv.quiet) process.stderr.write(dropped + '\n');
       if (logPath !== undefined) files.log = RunLog.continued(logPath);
     } else if (logPath !== undefined) {
-      files.log = RunLog.fresh(logPath, runHeader({ argv: process.argv.slice(2), files: [argv.network as string, argv.data as string], seeds: { seed: options.seed } }));
+      files.log = RunLog.fresh(logPath, header);
     }
     const samples = data.inputs.length;
     const perIteration = options.mode === 'minibatch' ? (options.batchSize ?? Math.min(16, samples)) : 1;
@@ -144,6 +159,16 @@ export const trainCommand: CommandModule = {
             progress.update(record);
           },
           onWarning: (w) => progress.warn(w),
+          ...(validation
+            ? validationCallbacks(model, validation, {
+                every: argv['eval-every'] as number | undefined,
+                backend: options.backend,
+                onRecord: (record) => {
+                  files.log?.add(record);
+                  progress.validation(record);
+                },
+              })
+            : {}),
           shouldStop: () => signal !== undefined,
           checkpointEvery,
           onCheckpoint: (state) => writeCheckpoint(files, model, { state, budget, stoppedBy: 'checkpoint' }),
@@ -151,9 +176,12 @@ export const trainCommand: CommandModule = {
         saved?.state,
       );
       writeCheckpoint(files, model, { state: result.state, budget, stoppedBy: result.stoppedBy });
+      const summary = trainSummary({ header, options, result, model, data, validation, backend: options.backend });
+      writeSummary(out, summary);
       const stopped = result.stoppedBy === 'interrupt';
       const done = `${stopped ? 'interrupted' : 'done'} after ${result.state.iteration} iterations${stopped ? ` by ${signal}` : ''}, ${result.state.elapsedSeconds.toFixed(2)} s; wrote ${out}${files.log ? ` and ${files.log.path}` : ''}`;
-      progress.end(stopped ? `${done}; continue with --resume` : done);
+      const figures = `final ${describeMeasurement('train', summary.train)}${summary.validation ? `, ${describeMeasurement('validation', summary.validation)}` : ''} (${summaryPathOf(out)})`;
+      progress.end(`${stopped ? `${done}; continue with --resume` : done}\n${figures}`);
       if (stopped) process.exitCode = 128 + constants.signals[signal ?? 'SIGINT'];
     } finally {
       process.off('SIGINT', onSignal);

@@ -1,0 +1,81 @@
+import { evaluateModel } from '../evaluate/evaluate.js';
+import type { Model } from '../engine/model.js';
+import { UsageError, problem } from '../errors.js';
+import type { DataDocument } from '../network/types.js';
+import type { EvaluationPoint, TrainCallbacks } from './trainer.js';
+
+/** A network's mean loss and accuracy on a data set, as the log and `summary.json` record them. */
+export interface Measurement {
+  /** Mean loss, bits per sample (as the iteration records' `loss`). */
+  loss: number;
+  /**
+   * Softmax and spherical: fraction of samples whose most probable class is the target's.
+   * Bernoulli: mean over samples and outputs of the agreement of P(Y = 1) ≥ 0.5 with target ≥ 0.5.
+   * Absent for square-loss outputs, which have no accuracy.
+   */
+  accuracy?: number;
+}
+
+/**
+ * A line of the JSONL training log recording held-out loss and accuracy after `iteration`
+ * iterations (0: the initial point). Told apart from iteration records by its `type`, which
+ * they lack.
+ */
+export interface ValidationRecord extends Measurement {
+  type: 'validation';
+  iteration: number;
+  /** Training seconds at that point (evaluation time is not counted). */
+  elapsed: number;
+}
+
+/** True for a parsed log line that is a {@link ValidationRecord}. */
+export function isValidationRecord(record: unknown): record is ValidationRecord {
+  return typeof record === 'object' && record !== null && (record as { type?: unknown }).type === 'validation';
+}
+
+/**
+ * Loss and accuracy of `model` with `params` (default: its own) on the whole of `data`, one
+ * forward pass on `backend` (default `cpu`; see `evaluateModel`).
+ */
+export function measure(model: Model, data: DataDocument, options: { params?: Float64Array; backend?: string } = {}): Measurement {
+  const evaluation = evaluateModel(options.params ? { ...model, params: options.params } : model, data, { backend: options.backend });
+  const a = evaluation.accuracy;
+  const accuracy = a.kind === 'class' ? a.accuracy : a.kind === 'bernoulli' ? a.perOutput : undefined;
+  return accuracy === undefined ? { loss: evaluation.lossBits } : { loss: evaluation.lossBits, accuracy };
+}
+
+/** A measurement in words: `NAME loss L bits/sample, accuracy A%`. */
+export function describeMeasurement(name: string, m: Measurement): string {
+  return `${name} loss ${m.loss.toFixed(4)} bits/sample${m.accuracy === undefined ? '' : `, accuracy ${(100 * m.accuracy).toFixed(1)}%`}`;
+}
+
+/** Options of {@link validationCallbacks}. */
+export interface ValidationOptions {
+  /** Evaluation period in iterations (see `TrainCallbacks.evaluateEvery`). */
+  every?: number;
+  backend?: string;
+  /** Receives each record (to log and show it). */
+  onRecord: (record: ValidationRecord) => void;
+}
+
+/**
+ * The trainer callbacks that measure `model`'s network on held-out `data` at the initial point,
+ * every `every` iterations and at the end (see `TrainCallbacks.onEvaluate`: the evaluation time
+ * is not counted against the run's time budget, and the trajectory is that of a run without
+ * validation). `data` must have been validated against the network (`loadDataFile` does).
+ */
+export function validationCallbacks(model: Model, data: DataDocument, options: ValidationOptions): Pick<TrainCallbacks, 'onEvaluate' | 'evaluateEvery'> {
+  return {
+    evaluateEvery: options.every,
+    onEvaluate: (point: EvaluationPoint) => {
+      options.onRecord({ type: 'validation', iteration: point.iteration, elapsed: point.elapsed, ...measure(model, data, { params: point.params, backend: options.backend }) });
+    },
+  };
+}
+
+/** Checks an `--eval-every` value: a whole number of iterations ≥ 1. */
+export function checkEvaluateEvery(every: number | undefined): void {
+  if (every !== undefined && !(Number.isInteger(every) && every >= 1)) {
+    throw new UsageError([problem('eval-every', `--eval-every ${every}: give a whole number of iterations ≥ 1 between validation measurements`)]);
+  }
+}
