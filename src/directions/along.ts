@@ -6,7 +6,7 @@ import { isMethodName, kroneckerChoices, METHOD_SPECS, METHODS, type MethodName 
 import type { DataDocument } from '../network/types.js';
 import { createOptimizer } from '../optimizer/optimizer.js';
 import { PALETTE, lineChart } from '../replicate/svg.js';
-import { amountProblem, countProblem, refuse } from '../train/options-check.js';
+import { amountProblem, baselineChoicesFor, countProblem, refuse } from '../train/options-check.js';
 import { checkComparisonSize, compareDirectionsAt, compareOptionProblems, comparedMethods, type CompareOptions, type DirectionComparison, type DirectionsAt } from './compare.js';
 
 /** Options of {@link compareAlong}: the comparison's, and the training run it follows. */
@@ -63,7 +63,7 @@ export function compareAlong(model: Model, data: DataDocument, options: AlongOpt
   const kronecker = METHOD_SPECS[options.along].reduction === 'kronecker';
   const optimizer = createOptimizer(
     model,
-    { method: options.along, mode: 'batch', lr: options.lr, epsilon, mcSamples, seed: options.seed, backend: options.backend, ...(kronecker ? kroneckerChoices(options) : {}) },
+    { method: options.along, mode: 'batch', lr: options.lr, epsilon, mcSamples, seed: options.seed, backend: options.backend, ...(kronecker ? kroneckerChoices(options) : {}), ...baselineChoicesFor(options.along, options) },
     batch.size,
   );
   const engine = openEngine(options.backend ?? 'cpu', model.net, batch.size);

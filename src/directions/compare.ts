@@ -10,7 +10,8 @@ import { createMethod, isMethodName, kroneckerChoices, METHOD_SPECS, METHODS, ty
 import { evaluateMethodOnce } from '../methods/runner.js';
 import type { DataDocument } from '../network/types.js';
 import { Prng } from '../random/prng.js';
-import { amountProblem, countProblem, kroneckerChoiceProblems, refuse } from '../train/options-check.js';
+import { amountProblem, baselineChoicesFor, baselineProblems, countProblem, kroneckerChoiceProblems, refuse } from '../train/options-check.js';
+import type { BaselineChoices } from '../curvature/baselines.js';
 
 /**
  * How one direction δ compares with the exact natural gradient δ* = F_ε⁻¹ G (Prop. 27), where
@@ -56,7 +57,7 @@ export interface DirectionsReport extends DirectionsAt {
 }
 
 /** Options of {@link compareDirections}. */
-export interface CompareOptions extends KroneckerChoices {
+export interface CompareOptions extends KroneckerChoices, BaselineChoices {
   /** The methods to compare (default: every method, {@link METHODS}). */
   methods?: MethodName[];
   /** ε of F_ε and of every method's solve (default 1e-4; 0: least squares). */
@@ -94,7 +95,7 @@ export function compareOptionProblems(options: CompareOptions, extraMethods: str
     countProblem('--mc-samples', options.mcSamples, 'Monte-Carlo draws per sample'),
   ];
   const kronecker = [...methods, ...extraMethods].find((m) => isMethodName(m) && METHOD_SPECS[m].reduction === 'kronecker');
-  problems.push(...kroneckerChoiceProblems(kronecker ?? methods.join(', '), options));
+  problems.push(...kroneckerChoiceProblems(kronecker ?? methods.join(', '), options), ...baselineProblems({ ...options, method: [...methods, ...extraMethods] }));
   return problems.filter((p): p is Problem => p !== undefined);
 }
 
@@ -106,7 +107,7 @@ export interface ComparedMethod {
 
 /** Composes the methods to compare, each with its own `Prng(seed)` (so a method's draws do not depend on the others listed). */
 export function comparedMethods(options: CompareOptions): ComparedMethod[] {
-  return (options.methods ?? METHODS).map((name) => ({ method: createMethod(name, kroneckerChoices(options)), rng: new Prng(options.seed ?? 1) }));
+  return (options.methods ?? METHODS).map((name) => ({ method: createMethod(name, { ...kroneckerChoices(options), ...baselineChoicesFor(name, options) }), rng: new Prng(options.seed ?? 1) }));
 }
 
 /**

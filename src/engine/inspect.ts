@@ -1,4 +1,5 @@
-import { createMethod, kroneckerChoices, type KroneckerChoices, type MethodName } from '../methods/methods.js';
+import type { BaselineChoices } from '../curvature/baselines.js';
+import { baselineChoices, createMethod, kroneckerChoices, type KroneckerChoices, type MethodName } from '../methods/methods.js';
 import { evaluateMethodOnce } from '../methods/runner.js';
 import { Prng } from '../random/prng.js';
 import { prepareBatch, type PreparedBatch } from '../methods/context.js';
@@ -46,7 +47,7 @@ export function parameterValues(model: Model, values: Float64Array): ParameterVa
   };
 }
 
-export interface InspectOptions extends KroneckerChoices {
+export interface InspectOptions extends KroneckerChoices, BaselineChoices {
   /** Also compute this method's direction. */
   method?: MethodName;
   epsilon?: number;
@@ -90,7 +91,7 @@ function buildReport(model: Model, prepared: PreparedBatch, options: InspectOpti
   };
   if (options.method) {
     const epsilon = options.epsilon ?? 1e-4;
-    const method = createMethod(options.method, kroneckerChoices(options));
+    const method = createMethod(options.method, { ...kroneckerChoices(options), ...baselineChoices(options) });
     const { direction, solve } = evaluateMethodOnce(engine, method, model.params, prepared.batch, { epsilon, mcSamples: options.mcSamples ?? 1, rng: new Prng(options.seed ?? 1) });
     report.direction = { method: options.method, epsilon, ...parameterValues(model, direction), ...(solve ? { solve } : {}) };
   }

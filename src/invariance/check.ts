@@ -3,7 +3,9 @@ import { UsageError, problem } from '../errors.js';
 import { createModel } from '../engine/model.js';
 import { maxDistributionGap, outputDistribution } from '../engine/output-distribution.js';
 import { BITS_PER_NAT } from '../engine/propagate.js';
+import type { BaselineChoices } from '../curvature/baselines.js';
 import { METHOD_SPECS, METHODS, type KroneckerChoices, type MethodName } from '../methods/methods.js';
+import { baselineChoicesFor } from '../train/options-check.js';
 import type { DataDocument, NetworkDocument } from '../network/types.js';
 import { Prng } from '../random/prng.js';
 import { convertData, convertNetwork, twinTarget } from '../transform/convert.js';
@@ -30,7 +32,8 @@ export const DEFAULT_INVARIANCE = { steps: 5, lr: 1e-5, tolerance: 1e-8 } as con
 /** The Kronecker choices an invariance check takes (`--groups`, `--kronecker-damping`, `--kronecker-solve`); other methods ignore them. */
 export type InvarianceKroneckerChoices = Pick<KroneckerChoices, 'groups' | 'kroneckerDamping' | 'kroneckerSolve'>;
 
-export interface InvarianceOptions extends InvarianceKroneckerChoices {
+/** Options of {@link checkInvariance}; the baseline choices apply to adam and momentum only (the others ignore them). */
+export interface InvarianceOptions extends InvarianceKroneckerChoices, BaselineChoices {
   method: MethodName;
   steps: number;
   twin?: TwinKind;
@@ -78,7 +81,7 @@ export function checkInvariance(document: NetworkDocument, data: DataDocument, o
   const spec = METHOD_SPECS[options.method];
   if (!spec) throw new UsageError([problem('unknown-method', `unknown method '${options.method}'; available: ${METHODS.join(', ')}`)]);
   const choices: InvarianceKroneckerChoices = spec.reduction === 'kronecker' ? { groups: options.groups, kroneckerDamping: options.kroneckerDamping, kroneckerSolve: options.kroneckerSolve } : {};
-  const o: StepperOptions = { method: options.method, backend: options.backend ?? 'cpu', lr: options.lr ?? DEFAULT_INVARIANCE.lr, epsilon: options.epsilon ?? 0, mcSamples: options.mcSamples ?? 1, seed: options.seed ?? 1, choices };
+  const o: StepperOptions = { method: options.method, backend: options.backend ?? 'cpu', lr: options.lr ?? DEFAULT_INVARIANCE.lr, epsilon: options.epsilon ?? 0, mcSamples: options.mcSamples ?? 1, seed: options.seed ?? 1, choices: { ...choices, ...baselineChoicesFor(options.method, options) } };
   const model = createModel(document);
   const expectation = expectedInvariance(options.method, twin, { net: model.net, samples: data.inputs.length, mcSamples: o.mcSamples, choices });
   const a = plainStepper(model, data, o);

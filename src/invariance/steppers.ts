@@ -6,6 +6,7 @@ import { unitBlockCurvature } from '../curvature/unit-blocks.js';
 import { makeBatch } from '../engine/batch.js';
 import type { Model } from '../engine/model.js';
 import { loadBatch } from '../engine/propagate.js';
+import type { BaselineChoices } from '../curvature/baselines.js';
 import { createMethod, type KroneckerChoices, type Method, type MethodName } from '../methods/methods.js';
 import { MethodRunner } from '../methods/runner.js';
 import type { DataDocument } from '../network/types.js';
@@ -28,8 +29,8 @@ export interface StepperOptions {
   epsilon: number;
   mcSamples: number;
   seed: number;
-  /** The Kronecker methods' groups, damping and solve (empty for the others). */
-  choices: KroneckerChoices;
+  /** The Kronecker methods' groups, damping and solve, the baselines' β, ε and μ (empty for the others). */
+  choices: KroneckerChoices & BaselineChoices;
 }
 
 /** The engine, parameters, batch workspace and runner of a stepper. */

@@ -6,7 +6,8 @@ import { buildGroups, recursionOrder } from '../curvature/kronecker/groups.js';
 import { problem } from '../errors.js';
 import { kroneckerChoices, METHOD_SPECS, type KroneckerChoices, type MethodName } from '../methods/methods.js';
 import { PAPER_TABLE1 } from '../methods/paper.js';
-import { KRONECKER_FLAGS, refuse } from '../train/options-check.js';
+import { baselineChoicesFor, baselineProblems, KRONECKER_FLAGS, refuse } from '../train/options-check.js';
+import type { BaselineChoices } from '../curvature/baselines.js';
 import { resolveSettings, type TrainOptions } from '../train/settings.js';
 import { backpropEquivalentSeconds, train, type IterationRecord } from '../train/trainer.js';
 import { convertData, convertNetwork } from '../transform/convert.js';
@@ -46,6 +47,8 @@ export interface ReplicateSpec {
   budget: ReplicateBudget;
   /** Choices of the Kronecker-factored methods, passed to their rows (kflr, kfac, kfra) only. */
   kronecker?: KroneckerChoices;
+  /** Choices of the first-order baselines, each passed to its method's rows (adam, momentum) only. */
+  baselines?: BaselineChoices;
   /** Base seed; run r uses seed + r for its network and data. */
   seed: number;
   layers?: number[];
@@ -95,19 +98,20 @@ export function rowBudget(row: Pick<ReplicateRow, 'method'>, budget: ReplicateBu
   return iterations === undefined ? { kind: 'time', backpropIterations: PAPER_BACKPROP_ITERATIONS } : { kind: 'iterations', iterations };
 }
 
-/** The training options of a row in run `seed`: Section 4's settings, its γ, and the Kronecker choices for Kronecker rows. */
-export function rowOptions(row: ReplicateRow, spec: Pick<ReplicateSpec, 'kronecker' | 'backend'>, seed: number): TrainOptions {
+/** The training options of a row in run `seed`: Section 4's settings, its γ, the Kronecker choices for Kronecker rows and the baseline choices for adam and momentum rows. */
+export function rowOptions(row: ReplicateRow, spec: Pick<ReplicateSpec, 'kronecker' | 'baselines' | 'backend'>, seed: number): TrainOptions {
   const options: TrainOptions = { method: row.method, epsilon: 1e-4, lr: 0.01, seed, backend: spec.backend };
   if (row.metricDecay !== undefined) options.metricDecay = row.metricDecay;
   if (spec.kronecker && METHOD_SPECS[row.method].reduction === 'kronecker') {
     for (const [k, v] of Object.entries(kroneckerChoices(spec.kronecker))) if (v !== undefined) Object.assign(options, { [k]: v });
   }
+  if (spec.baselines) Object.assign(options, baselineChoicesFor(row.method, spec.baselines));
   return options;
 }
 
 /**
  * Checks a replication before any run: the rows parse, Kronecker choices come with a Kronecker
- * row, and every row's options are valid on the first run's network (groups that exist, KFRA's
+ * row, baseline choices are in range and come with their method's row, and every row's options are valid on the first run's network (groups that exist, KFRA's
  * recursion order). Throws a {@link UsageError} listing what is wrong; returns the rows.
  */
 export function checkReplicateSpec(spec: ReplicateSpec): ReplicateRow[] {
@@ -117,6 +121,7 @@ export function checkReplicateSpec(spec: ReplicateSpec): ReplicateRow[] {
   if (given.length > 0 && kronecker.length === 0) {
     refuse([problem('kronecker-option', `${given.map((k) => KRONECKER_FLAGS[k]).join(', ')} appl${given.length > 1 ? 'y' : 'ies'} to the Kronecker-factored rows (kflr, kfac, kfra, with or without @γ) only, and --methods has none; drop ${given.length > 1 ? 'them' : 'it'} or add such a row`)]);
   }
+  refuse(baselineProblems({ ...spec.baselines, method: rows.map((r) => r.method) }));
   const document = generateAutoencoder({ seed: spec.seed, activation: 'sigmoid', layers: spec.layers });
   const { net } = createModel(document);
   const samples = spec.samples ?? 16;

@@ -1,3 +1,4 @@
+import type { BaselineChoices } from '../curvature/baselines.js';
 import { UsageError, problem, type Problem } from '../errors.js';
 import { isMethodName, METHOD_SPECS, type KroneckerChoices } from '../methods/methods.js';
 import type { TrainOptions } from './settings.js';
@@ -41,11 +42,38 @@ function decayRateProblem(flag: string, value: number | undefined, what: string)
   return problem(flag.replace(/^--/, ''), `${flag} ${value}: give a number in [0, 1) (${what})`);
 }
 
-/** The baselines' options (`--adam-*`, `--momentum`, `--nesterov`) given with a method they do not concern. */
-export function baselineChoiceProblems(options: Pick<TrainOptions, 'method' | 'adamBeta1' | 'adamBeta2' | 'adamEpsilon' | 'momentum' | 'nesterov'>): Problem[] {
-  const owners = { adamBeta1: 'adam', adamBeta2: 'adam', adamEpsilon: 'adam', momentum: 'momentum', nesterov: 'momentum' } as const;
-  const misplaced = (Object.keys(owners) as Array<keyof typeof owners>).filter((k) => options[k] !== undefined && options.method !== owners[k]);
-  return misplaced.map((k) => problem('baseline-option', `${BASELINE_FLAGS[k]} applies to the ${owners[k]} method only, not ${options.method ?? 'no method'}; drop it or give --method ${owners[k]}`));
+/** The method each baseline choice belongs to. */
+const BASELINE_OWNERS = { adamBeta1: 'adam', adamBeta2: 'adam', adamEpsilon: 'adam', momentum: 'momentum', nesterov: 'momentum' } as const;
+
+/**
+ * The baselines' options (`--adam-*`, `--momentum`, `--nesterov`) given with a method they do
+ * not concern; `method` may list several (the commands that compare methods): an option is
+ * then misplaced when its method is not among them.
+ */
+export function baselineChoiceProblems(options: BaselineChoices & { method?: string | readonly string[] }): Problem[] {
+  const listed: readonly string[] = options.method === undefined ? [] : typeof options.method === 'string' ? [options.method] : options.method;
+  const misplaced = (Object.keys(BASELINE_OWNERS) as Array<keyof typeof BASELINE_OWNERS>).filter((k) => options[k] !== undefined && !listed.includes(BASELINE_OWNERS[k]));
+  const several = typeof options.method === 'object';
+  return misplaced.map((k) => problem('baseline-option', `${BASELINE_FLAGS[k]} applies to the ${BASELINE_OWNERS[k]} method only, not ${listed.join(', ') || 'no method'}; drop it or ${several ? `add ${BASELINE_OWNERS[k]} to the methods` : `give --method ${BASELINE_OWNERS[k]}`}`));
+}
+
+/** The baseline choices that concern `method` (the others left out), e.g. for one of several methods compared. */
+export function baselineChoicesFor(method: string, choices: BaselineChoices): BaselineChoices {
+  return Object.fromEntries((Object.keys(BASELINE_OWNERS) as Array<keyof typeof BASELINE_OWNERS>).filter((k) => choices[k] !== undefined && BASELINE_OWNERS[k] === method).map((k) => [k, choices[k]]));
+}
+
+/**
+ * Every problem of the baselines' options on a command that takes a method: values out of range
+ * (β1, β2 and μ in [0, 1), Adam's ε > 0) and options given with a method they do not concern.
+ */
+export function baselineProblems(options: BaselineChoices & { method?: string | readonly string[] }): Problem[] {
+  const ranges = [
+    decayRateProblem('--adam-beta1', options.adamBeta1, "Adam's first-moment decay β1"),
+    decayRateProblem('--adam-beta2', options.adamBeta2, "Adam's second-moment decay β2"),
+    amountProblem('--adam-epsilon', options.adamEpsilon, "Adam's ε added to √v̂"),
+    decayRateProblem('--momentum', options.momentum, 'the momentum coefficient μ'),
+  ].filter((p): p is Problem => p !== undefined);
+  return [...ranges, ...baselineChoiceProblems(options)];
 }
 
 /** The command-line flag of each baseline choice. */
@@ -92,17 +120,13 @@ export function trainOptionProblems(options: TrainOptions): Problem[] {
     countProblem('--lr-step-every', options.lrStepEvery, 'steps between rate decays'),
     fractionProblem('--lr-step-factor', options.lrStepFactor, 'the factor of each rate decay'),
     countProblem('--lr-horizon', options.lrHorizon, 'steps of the cosine schedule'),
-    decayRateProblem('--adam-beta1', options.adamBeta1, "Adam's first-moment decay β1"),
-    decayRateProblem('--adam-beta2', options.adamBeta2, "Adam's second-moment decay β2"),
-    amountProblem('--adam-epsilon', options.adamEpsilon, "Adam's ε added to √v̂"),
-    decayRateProblem('--momentum', options.momentum, 'the momentum coefficient μ'),
   ];
   for (const [key, { flag, modes }] of Object.entries(MODE_OPTIONS)) {
     if (options[key as keyof typeof MODE_OPTIONS] !== undefined && !(modes as readonly string[]).includes(mode)) {
       problems.push(problem('mode', `${flag} applies to ${modes.join(' and ')} mode only, not ${mode} mode; drop it, or give --mode ${modes[0]}`));
     }
   }
-  problems.push(...kroneckerChoiceProblems(options.method, options), ...baselineChoiceProblems(options), ...scheduleChoiceProblems(options));
+  problems.push(...kroneckerChoiceProblems(options.method, options), ...baselineProblems(options), ...scheduleChoiceProblems(options));
   if (mode === 'online' && isMethodName(options.method) && METHOD_SPECS[options.method].reduction === 'kronecker') {
     problems.push(problem('mode', `'${options.method}' keeps Kronecker factors A_g ⊗ G_g, whose inverse has no rank-one (Sherman-Morrison) update: a sample changes both factors, and (A + uuᵀ) ⊗ (G + vvᵀ) is not A ⊗ G plus a rank-one term; use --mode minibatch (factor averages, periodic inverses) or batch`));
   }

@@ -3,13 +3,14 @@ import { NumericalError, UsageError, problem } from '../errors.js';
 import { makeBatch } from '../engine/batch.js';
 import type { Model } from '../engine/model.js';
 import { BITS_PER_NAT, evaluateLoss } from '../engine/propagate.js';
-import { createMethod, isMethodName, kroneckerChoices, METHODS, type KroneckerChoices, type MethodName } from '../methods/methods.js';
-import { kroneckerChoiceProblems } from './options-check.js';
+import type { BaselineChoices } from '../curvature/baselines.js';
+import { baselineChoices, createMethod, isMethodName, kroneckerChoices, METHODS, type KroneckerChoices, type MethodName } from '../methods/methods.js';
+import { baselineProblems, kroneckerChoiceProblems } from './options-check.js';
 import { evaluateMethodOnce } from '../methods/runner.js';
 import type { DataDocument } from '../network/types.js';
 import { Prng } from '../random/prng.js';
 
-export interface StepOptions extends KroneckerChoices {
+export interface StepOptions extends KroneckerChoices, BaselineChoices {
   method: MethodName;
   /** Learning rate η. */
   lr: number;
@@ -38,8 +39,8 @@ export function checkStepOptions(options: StepOptions): void {
   if (options.mcSamples !== undefined && !(Number.isInteger(options.mcSamples) && options.mcSamples >= 1)) {
     throw new UsageError([problem('mc-samples', `--mc-samples ${options.mcSamples}: give a positive integer`)]);
   }
-  const kronecker = kroneckerChoiceProblems(options.method, options);
-  if (kronecker.length > 0) throw new UsageError(kronecker);
+  const choices = [...kroneckerChoiceProblems(options.method, options), ...baselineProblems(options)];
+  if (choices.length > 0) throw new UsageError(choices);
 }
 
 /**
@@ -53,7 +54,7 @@ export function stepModel(model: Model, data: DataDocument, options: StepOptions
   const batch = makeBatch(net, data);
   const engine = openEngine(options.backend ?? 'cpu', net, batch.size);
   try {
-    const method = createMethod(options.method, kroneckerChoices(options));
+    const method = createMethod(options.method, { ...kroneckerChoices(options), ...baselineChoices(options) });
     const { lossNats: before, direction } = evaluateMethodOnce(engine, method, model.params, batch, { epsilon: options.epsilon ?? 1e-4, mcSamples: options.mcSamples ?? 1, rng: new Prng(options.seed ?? 1) });
     const next = model.params.slice();
     for (let p = 0; p < next.length; p++) next[p] += options.lr * direction[p];

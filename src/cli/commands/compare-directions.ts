@@ -7,7 +7,7 @@ import { writeTextFile } from '../../json/write-json.js';
 import { METHODS, type MethodName } from '../../methods/methods.js';
 import { refuse } from '../../train/options-check.js';
 import { loadData, loadModel, writeJson } from '../io.js';
-import { dataArgs, dataOptions, forceOption, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, parseMethodList, prepareBackend } from '../options.js';
+import { baselineArgs, baselineOptions, dataArgs, dataOptions, forceOption, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, parseMethodList, prepareBackend } from '../options.js';
 import { checkOutputs, type OutputSpec } from '../output-paths.js';
 
 /** The options that only mean something with --along. */
@@ -26,6 +26,7 @@ export const compareDirectionsCommand: CommandModule = {
       seed: { ...methodOptions.seed, describe: 'seed of the Monte-Carlo draws (each method draws from its own PRNG of this seed)' },
       backend: methodOptions.backend,
       ...kroneckerOptions,
+      ...baselineOptions,
       json: { type: 'boolean', default: false, describe: 'print JSON instead of the table' },
       along: { choices: METHODS, describe: 'train with this method (batch mode, adaptive rate) and compare at iterations 0, K, 2K, ... and N' },
       iterations: { type: 'number', describe: 'with --along: N, iterations of the run' },
@@ -45,6 +46,7 @@ export const compareDirectionsCommand: CommandModule = {
       mcSamples: argv['mc-samples'] as number,
       seed: argv.seed as number,
       ...kroneckerArgs(argv),
+      ...baselineArgs(argv),
     };
     const log = argv.log as string | undefined;
     const svg = argv.svg as string | undefined;

@@ -4,8 +4,8 @@ import { inspectModel } from '../../engine/inspect.js';
 import { QUANTITIES, type QuantityName } from '../../methods/quantities.js';
 import type { MethodName } from '../../methods/methods.js';
 import { loadData, loadModel, writeJson } from '../io.js';
-import { amountProblem, countProblem, kroneckerChoiceProblems, refuse } from '../../train/options-check.js';
-import { dataArgs, dataOptions, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
+import { amountProblem, baselineProblems, countProblem, kroneckerChoiceProblems, refuse } from '../../train/options-check.js';
+import { baselineArgs, baselineOptions, dataArgs, dataOptions, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
 
 export const inspectCommand: CommandModule = {
   command: 'inspect <network>',
@@ -16,6 +16,7 @@ export const inspectCommand: CommandModule = {
       ...dataOptions,
       ...methodOptions,
       ...kroneckerOptions,
+      ...baselineOptions,
       method: { ...methodOptions.method, default: undefined, describe: 'also print this method’s direction δw' },
       quantities: { type: 'string', describe: `comma-separated: ${QUANTITIES.join(', ')} (transfer rates, Fisher modulus, backpropagated modulus, per-unit metric blocks, Kronecker factors of --method kflr|kfac|kfra)` },
     }),
@@ -24,6 +25,7 @@ export const inspectCommand: CommandModule = {
       amountProblem('--epsilon', argv.epsilon as number, 'the regularisation ε', { zero: true }),
       countProblem('--mc-samples', argv['mc-samples'] as number, 'Monte-Carlo draws per sample'),
       ...kroneckerChoiceProblems(argv.method as string | undefined, kroneckerArgs(argv)),
+      ...baselineProblems({ method: argv.method as MethodName | undefined, ...baselineArgs(argv) }),
     ]);
     const backend = await prepareBackend(argv.backend as string);
     const quantities = argv.quantities === undefined ? [] : String(argv.quantities).split(',').map((q) => q.trim());
@@ -40,6 +42,7 @@ export const inspectCommand: CommandModule = {
       seed: argv.seed as number,
       quantities: quantities as QuantityName[],
       ...kroneckerArgs(argv),
+      ...baselineArgs(argv),
       backend,
     });
     writeJson('-', report);

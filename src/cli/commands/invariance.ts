@@ -5,8 +5,8 @@ import { METHOD_SPECS, METHODS, type MethodName } from '../../methods/methods.js
 import { readNetworkFile } from '../../network/load.js';
 import { createModel } from '../../engine/model.js';
 import { loadData, printWarnings } from '../io.js';
-import { amountProblem, countProblem, kroneckerChoiceProblems, refuse } from '../../train/options-check.js';
-import { dataArgs, dataOptions, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, parseMethodList } from '../options.js';
+import { amountProblem, baselineProblems, countProblem, kroneckerChoiceProblems, refuse } from '../../train/options-check.js';
+import { baselineArgs, baselineOptions, dataArgs, dataOptions, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, parseMethodList } from '../options.js';
 
 /** The Kronecker options an invariance check takes (the inverse period does not apply to fixed-rate batch steps). */
 const invarianceKroneckerOptions = { groups: kroneckerOptions.groups, 'kronecker-damping': kroneckerOptions['kronecker-damping'], 'kronecker-solve': kroneckerOptions['kronecker-solve'] };
@@ -31,6 +31,7 @@ export const invarianceCommand: CommandModule = {
       reparametrize: { choices: ['random'] as const, describe: 'twin: random (α, β, γ) reparametrisation of every hidden unit (Def. 29, Prop. 30)' },
       recombine: { choices: ['random'] as const, describe: 'twin: random invertible affine recombination of every unit’s incoming signals (Prop. 31); for kflr/kfac/kfra one per complete group' },
       ...invarianceKroneckerOptions,
+      ...baselineOptions,
     }).conflicts('reparametrize', 'recombine'),
   handler: (argv) => {
     refuse([
@@ -44,14 +45,15 @@ export const invarianceCommand: CommandModule = {
     const choices: InvarianceKroneckerChoices = { groups, kroneckerDamping, kroneckerSolve };
     const listed = argv['all-methods'] ? parseMethodList(argv.methods as string | undefined, METHODS) : [argv.method as MethodName];
     const kroneckerMethod = listed.find((m) => METHOD_SPECS[m].reduction === 'kronecker');
-    refuse(kroneckerChoiceProblems(kroneckerMethod ?? (argv['all-methods'] ? `--methods ${listed.join(',')}` : listed[0]), choices));
+    const baselines = baselineArgs(argv);
+    refuse([...kroneckerChoiceProblems(kroneckerMethod ?? (argv['all-methods'] ? `--methods ${listed.join(',')}` : listed[0]), choices), ...baselineProblems({ ...baselines, method: argv['all-methods'] ? listed : listed[0] })]);
     const file = argv.network as string;
     const { document, warnings } = readNetworkFile(file);
     printWarnings(warnings, file);
     const model = createModel(document);
     const data = loadData(argv.data as string, model, dataArgs(argv));
     const twin: TwinKind = argv.reparametrize ? 'reparametrize' : argv.recombine ? 'recombine' : 'convert';
-    const options = { twin, steps: argv.steps as number, lr: argv.lr as number, epsilon: argv.epsilon as number, tolerance: argv.tolerance as number, mcSamples: argv['mc-samples'] as number, seed: argv.seed as number, ...choices };
+    const options = { twin, steps: argv.steps as number, lr: argv.lr as number, epsilon: argv.epsilon as number, tolerance: argv.tolerance as number, mcSamples: argv['mc-samples'] as number, seed: argv.seed as number, ...choices, ...baselines };
     const methods = argv['all-methods'] && argv.methods === undefined ? METHODS.filter((m) => m !== 'natural' || model.net.nParams <= 500) : listed;
     // Two networks side by side, each with its blocks and their factors.
     guardCurvatureMemory(model.net, methods, { copies: 4 });

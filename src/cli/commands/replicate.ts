@@ -9,7 +9,7 @@ import { checkReplicateSpec, TABLE2_METHODS, type ReplicateBudget, type Replicat
 import { markdownForTerminal } from '../../replicate/tables.js';
 import { backendInfo } from '../../backend/load.js';
 import { countProblem, refuse } from '../../train/options-check.js';
-import { forceOption, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
+import { baselineArgs, baselineOptions, forceOption, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
 import { checkOutputs, FIGURE1_FILES, makeReplaceable, replicationReportFiles, type OutputSpec } from '../output-paths.js';
 
 export const replicateCommand: CommandModule = {
@@ -24,6 +24,7 @@ export const replicateCommand: CommandModule = {
       budget: { type: 'string', default: 'paper', describe: 'paper (Table 1 iteration counts; a method Table 1 does not list: the time of 10,000 backprop iterations, as with time), time (the time of 10,000 backprop iterations here), or iterations:N' },
       methods: { type: 'string', describe: `comma-separated rows, each ${ROW_SYNTAX} (default: the rows of Table 2: ${TABLE2_METHODS.join(', ')})` },
       ...kroneckerOptions,
+      ...baselineOptions,
       quiet: { type: 'boolean', default: false, describe: 'no progress output' },
       backend: methodOptions.backend,
       ...forceOption,
@@ -51,7 +52,9 @@ export const replicateCommand: CommandModule = {
     const seed = argv.seed as number;
     const budget = parseBudget(argv.budget as string);
     const given = Object.values(kronecker).some((v) => v !== undefined);
-    const spec: ReplicateSpec = { methods, budget, seed, ...(given ? { kronecker } : {}) };
+    const baselines = baselineArgs(argv);
+    const baselinesGiven = Object.values(baselines).some((v) => v !== undefined);
+    const spec: ReplicateSpec = { methods, budget, seed, ...(given ? { kronecker } : {}), ...(baselinesGiven ? { baselines } : {}) };
     checkReplicateSpec(spec);
     const folder: OutputSpec = { option: '--out', path: out, kind: 'folder', files: replicationReportFiles(runs) };
     checkOutputs([folder], { force });

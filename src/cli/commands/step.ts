@@ -4,7 +4,7 @@ import type { MethodName } from '../../methods/methods.js';
 import { amountProblem, countProblem, refuse } from '../../train/options-check.js';
 import { stepModel } from '../../train/step.js';
 import { loadData, loadModel, writeJson } from '../io.js';
-import { dataArgs, dataOptions, forceOption, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
+import { baselineArgs, baselineOptions, dataArgs, dataOptions, forceOption, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
 import { checkOutputs } from '../output-paths.js';
 
 export const stepCommand: CommandModule = {
@@ -16,6 +16,7 @@ export const stepCommand: CommandModule = {
       ...dataOptions,
       ...methodOptions,
       ...kroneckerOptions,
+      ...baselineOptions,
       lr: { type: 'number', default: 0.01, describe: 'learning rate η' },
       out: { type: 'string', demandOption: true, describe: 'output network file ("-" for stdout)' },
       ...forceOption,
@@ -39,6 +40,7 @@ export const stepCommand: CommandModule = {
       mcSamples: argv['mc-samples'] as number,
       seed: argv.seed as number,
       ...kroneckerArgs(argv),
+      ...baselineArgs(argv),
       backend,
     });
     writeJson(out, modelDocument(model));
