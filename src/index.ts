@@ -29,7 +29,7 @@ export { stepModel, METHODS, type MethodName, type StepOptions, type StepResult 
 export { createOptimizer, Optimizer, type Evaluation, type OptimizerState, type StepRecord } from './optimizer/optimizer.js';
 export { DEFAULT_EVALUATE_EVERY, train, type EvaluationPoint, type IterationRecord, type TrainBudget, type TrainCallbacks, type TrainResult, type TrainState } from './train/trainer.js';
 export type { TrainOptions, TrainSettings } from './train/settings.js';
-export { isValidationRecord, measure, validationCallbacks, type Measurement, type ValidationOptions, type ValidationRecord } from './train/validation.js';
+export { isValidationRecord, measure, validationCallbacks, type LossAccuracy, type ValidationOptions, type ValidationRecord } from './train/validation.js';
 export { summaryPathOf, trainSummary, writeSummary, type RunSummary } from './train/summary.js';
 export { compareDirections, compareDirectionsAt, comparedMethods, checkComparisonSize, type CompareOptions, type ComparedMethod, type DirectionComparison, type DirectionsAt, type DirectionsReport } from './directions/compare.js';
 export { compareAlong, alongChart, alongCheckpoints, ALONG_PLOTS, type AlongOptions, type AlongPlot, type AlongRecord } from './directions/along.js';

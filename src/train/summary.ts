@@ -4,7 +4,7 @@ import { writeJsonFile } from '../json/write-json.js';
 import type { DataDocument } from '../network/types.js';
 import type { TrainOptions } from './settings.js';
 import type { TrainResult } from './trainer.js';
-import { measure, type Measurement } from './validation.js';
+import { measure, type LossAccuracy } from './validation.js';
 
 /** The summary file beside a trained network (as `OUT.state.json` is: see `statePathOf`). */
 export const summaryPathOf = (out: string): string => `${out}.summary.json`;
@@ -22,9 +22,9 @@ export interface RunSummary {
   /** `budget`: the run spent its budget; `interrupt`: stopped by a signal (resume with --resume). */
   stoppedBy: TrainResult['stoppedBy'];
   /** Loss and accuracy of the final network on the whole training data (one evaluation at the end). */
-  train: Measurement;
+  train: LossAccuracy;
   /** The same on the validation data, when given. */
-  validation?: Measurement;
+  validation?: LossAccuracy;
 }
 
 /** Inputs of {@link trainSummary}. */

@@ -5,7 +5,7 @@ import type { DataDocument } from '../network/types.js';
 import type { EvaluationPoint, TrainCallbacks } from './trainer.js';
 
 /** A network's mean loss and accuracy on a data set, as the log and `summary.json` record them. */
-export interface Measurement {
+export interface LossAccuracy {
   /** Mean loss, bits per sample (as the iteration records' `loss`). */
   loss: number;
   /**
@@ -21,7 +21,7 @@ export interface Measurement {
  * iterations (0: the initial point). Told apart from iteration records by its `type`, which
  * they lack.
  */
-export interface ValidationRecord extends Measurement {
+export interface ValidationRecord extends LossAccuracy {
   type: 'validation';
   iteration: number;
   /** Training seconds at that point (evaluation time is not counted). */
@@ -37,7 +37,7 @@ export function isValidationRecord(record: unknown): record is ValidationRecord 
  * Loss and accuracy of `model` with `params` (default: its own) on the whole of `data`, one
  * forward pass on `backend` (default `cpu`; see `evaluateModel`).
  */
-export function measure(model: Model, data: DataDocument, options: { params?: Float64Array; backend?: string } = {}): Measurement {
+export function measure(model: Model, data: DataDocument, options: { params?: Float64Array; backend?: string } = {}): LossAccuracy {
   const evaluation = evaluateModel(options.params ? { ...model, params: options.params } : model, data, { backend: options.backend });
   const a = evaluation.accuracy;
   const accuracy = a.kind === 'class' ? a.accuracy : a.kind === 'bernoulli' ? a.perOutput : undefined;
@@ -45,7 +45,7 @@ export function measure(model: Model, data: DataDocument, options: { params?: Fl
 }
 
 /** A measurement in words: `NAME loss L bits/sample, accuracy A%`. */
-export function describeMeasurement(name: string, m: Measurement): string {
+export function describeMeasurement(name: string, m: LossAccuracy): string {
   return `${name} loss ${m.loss.toFixed(4)} bits/sample${m.accuracy === undefined ? '' : `, accuracy ${(100 * m.accuracy).toFixed(1)}%`}`;
 }
 
