@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -140,5 +140,34 @@ describe('train --val-data (real binary)', { timeout: 120_000 }, () => {
     const usage = cli(dir, 'train', 'net.json', '--data', 'train.json', '--eval-every', '5', '--iterations', '3', '--out', 'o2.json', '--force');
     expect(usage.status).toBe(2);
     expect(usage.stderr).toMatch(/--eval-every applies to validation data: give --val-data/);
+  });
+
+  it('SIGTERM: OUT.summary.json says interrupt, and its validation figures are those of the saved network; a summary path taken by a folder is refused first', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'unitwise-val-int-'));
+    writeFileSync(join(dir, 'net.json'), JSON.stringify(doc));
+    writeFileSync(join(dir, 'train.json'), JSON.stringify(data));
+    writeFileSync(join(dir, 'val.json'), JSON.stringify(held));
+    mkdirSync(join(dir, 'taken.json.summary.json'));
+    const taken = cli(dir, 'train', 'net.json', '--data', 'train.json', '--iterations', '3', '--out', 'taken.json');
+    expect(taken.status).toBe(1);
+    expect(taken.stderr).toMatch(/--out \(its summary\)/);
+
+    const child = spawn(process.execPath, [bin, 'train', 'net.json', '--data', 'train.json', '--val-data', 'val.json', '--eval-every', '50', '--iterations', '100000000', '--out', 'int.json', '--log', 'int.jsonl'], { cwd: dir });
+    let stderr = '';
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (d) => (stderr += d) && /stops after the current iteration and saves/.test(stderr) && resolve());
+      child.on('exit', () => resolve());
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    child.kill('SIGTERM');
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code, stderr).toBe(143);
+    const summary = JSON.parse(readFileSync(join(dir, 'int.json.summary.json'), 'utf8'));
+    const state = JSON.parse(readFileSync(join(dir, 'int.json.state.json'), 'utf8'));
+    expect(summary.stoppedBy).toBe('interrupt');
+    expect(summary.iterations).toBe(state.state.iteration);
+    const saved = createModel(JSON.parse(readFileSync(join(dir, 'int.json'), 'utf8')) as NetworkDocument);
+    expect(summary.validation).toEqual(measure(saved, held));
+    expect(summary.train).toEqual(measure(saved, data));
   });
 });
