@@ -10,7 +10,7 @@ import type { TrainOptions } from '../src/train/settings.js';
 import type { SavedRun } from '../src/train/state-file.js';
 import { trainSummary } from '../src/train/summary.js';
 import { train, type IterationRecord, type TrainState } from '../src/train/trainer.js';
-import { measure, validationCallbacks, type ValidationRecord } from '../src/train/validation.js';
+import { checkValidationChoices, measure, validationCallbacks, type ValidationRecord } from '../src/train/validation.js';
 import { repoRoot } from './helpers/documents.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
 
@@ -83,6 +83,17 @@ describe('validation during training', () => {
     expect(summary).toMatchObject({ method: 'backprop', mode: 'batch', iterations: 5, stoppedBy: 'budget' });
     expect(summary.train.loss).toBe(validation[1].loss);
     expect(summary.validation).toEqual(summary.train);
+  });
+});
+
+describe('validation options', () => {
+  it('refuses a bad period, options without --val-data, and targets files given for one set only', () => {
+    expect(() => checkValidationChoices({ valData: 'v.json', evalEvery: 2.5 })).toThrow(/--eval-every 2.5: give a whole number/);
+    expect(() => checkValidationChoices({ evalEvery: 10 })).toThrow(/--eval-every applies to validation data: give --val-data/);
+    expect(() => checkValidationChoices({ valTargetsData: 't.csv' })).toThrow(/--val-targets-data applies to validation data/);
+    expect(() => checkValidationChoices({ valData: 'v.csv', targetsData: 't.csv' })).toThrow(/give --val-targets-data with the targets of --val-data v\.csv/);
+    expect(() => checkValidationChoices({ valData: 'v.csv', valTargetsData: 'vt.csv' })).toThrow(/goes with --targets-data/);
+    expect(() => checkValidationChoices({ valData: 'v.csv', valTargetsData: 'vt.csv', targetsData: 't.csv', evalEvery: 1 })).not.toThrow();
   });
 });
 

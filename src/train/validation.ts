@@ -73,9 +73,33 @@ export function validationCallbacks(model: Model, data: DataDocument, options: V
   };
 }
 
-/** Checks an `--eval-every` value: a whole number of iterations ≥ 1. */
-export function checkEvaluateEvery(every: number | undefined): void {
-  if (every !== undefined && !(Number.isInteger(every) && every >= 1)) {
-    throw new UsageError([problem('eval-every', `--eval-every ${every}: give a whole number of iterations ≥ 1 between validation measurements`)]);
+/** The validation options of `train` as given on its command line. */
+export interface ValidationChoices {
+  valData?: string;
+  valTargetsData?: string;
+  evalEvery?: number;
+  /** `--targets-data` (the training targets in their own file). */
+  targetsData?: string;
+}
+
+/**
+ * Refuses (UsageError) validation options that cannot work: `--eval-every` not a whole number
+ * ≥ 1, `--eval-every` or `--val-targets-data` without `--val-data`, and `--val-targets-data`
+ * given exactly when `--targets-data` is not (the validation file is read like the training one).
+ */
+export function checkValidationChoices(c: ValidationChoices): void {
+  if (c.evalEvery !== undefined && !(Number.isInteger(c.evalEvery) && c.evalEvery >= 1)) {
+    throw new UsageError([problem('eval-every', `--eval-every ${c.evalEvery}: give a whole number of iterations ≥ 1 between validation measurements`)]);
+  }
+  if (c.valData === undefined) {
+    const stray = c.valTargetsData !== undefined ? '--val-targets-data' : c.evalEvery !== undefined ? '--eval-every' : undefined;
+    if (stray) throw new UsageError([problem('val-data', `${stray} applies to validation data: give --val-data`)]);
+    return;
+  }
+  if (c.targetsData !== undefined && c.valTargetsData === undefined) {
+    throw new UsageError([problem('val-targets-data', `--targets-data holds the training targets: give --val-targets-data with the targets of --val-data ${c.valData}`)]);
+  }
+  if (c.targetsData === undefined && c.valTargetsData !== undefined) {
+    throw new UsageError([problem('val-targets-data', '--val-targets-data goes with --targets-data (targets in their own file); without it, --val-data holds its targets')]);
   }
 }

@@ -8,8 +8,7 @@ import type { SavedRun } from '../../train/state-file.js';
 import { backpropEquivalentSeconds, train, type TrainBudget } from '../../train/trainer.js';
 import { runHeader } from '../../json/run-header.js';
 import { summaryPathOf, trainSummary, writeSummary } from '../../train/summary.js';
-import { checkEvaluateEvery, describeMeasurement, validationCallbacks } from '../../train/validation.js';
-import { UsageError, problem } from '../../errors.js';
+import { checkValidationChoices, describeMeasurement, validationCallbacks } from '../../train/validation.js';
 import { loadData, loadModel } from '../io.js';
 import { baselineArgs, baselineOptions, dataArgs, dataOptions, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
 import { checkOutputs } from '../output-paths.js';
@@ -52,7 +51,7 @@ export const trainCommand: CommandModule = {
         'n-init': { type: 'number', describe: 'online: samples for A⁽⁰⁾ (Eq. 36; default 2 × largest n_k)' },
         'refresh-every': { type: 'number', describe: 'online: re-invert each metric from scratch every N updates (0: never; default 1000)' },
         out: { type: 'string', demandOption: true, describe: 'trained network file (written atomically; its state goes to OUT.state.json, its final train/validation loss and accuracy to OUT.summary.json)' },
-        log: { type: 'string', describe: 'JSONL log, one record per iteration' },
+        log: { type: 'string', describe: 'JSONL log: a run header, one record per iteration, and the validation records ({"type": "validation", ...}) of --val-data' },
         resume: { type: 'boolean', default: false, describe: 'continue the run saved in OUT and OUT.state.json (give the same options, and --log if it had one)' },
         force: { type: 'boolean', default: false, describe: 'replace read-only output files, and start over an interrupted run saved in OUT' },
         'checkpoint-every': { type: 'string', default: '60s', describe: 'save the network and its state every N iterations (500) or seconds (60s), so that a killed run resumes from there; 0: only at the end' },
@@ -90,11 +89,9 @@ export const trainCommand: CommandModule = {
     const checkpointEvery = parseCheckpointEvery(String(argv['checkpoint-every']));
     // Everything that can be refused is refused before any computing.
     checkTrainOptions(options);
-    checkEvaluateEvery(argv['eval-every'] as number | undefined);
     const valPath = argv['val-data'] as string | undefined;
     const valTargets = argv['val-targets-data'] as string | undefined;
-    if ((valTargets !== undefined || argv['eval-every'] !== undefined) && valPath === undefined) throw new UsageError([problem('val-data', `--${valTargets !== undefined ? 'val-targets-data' : 'eval-every'} applies to validation data: give --val-data`)]);
-    if (valPath !== undefined && (argv['targets-data'] !== undefined) !== (valTargets !== undefined)) throw new UsageError([problem('val-targets-data', argv['targets-data'] !== undefined ? `--targets-data holds the training targets: give --val-targets-data with the targets of --val-data ${valPath}` : '--val-targets-data goes with --targets-data (targets in their own file); without it, --val-data holds its targets')]);
+    checkValidationChoices({ valData: valPath, valTargetsData: valTargets, evalEvery: argv['eval-every'] as number | undefined, targetsData: argv['targets-data'] as string | undefined });
     checkTrainBudget({ iterations: argv.iterations as number | undefined, seconds: argv.time as number | undefined, backpropEquivalent: equivalent });
     checkOutputs(
       [
