@@ -1,8 +1,8 @@
 /** unitwise public API. */
 export * from './errors.js';
 export * from './network/types.js';
-export { checkNetwork, parseNetwork, readNetworkFile, checkData, parseData, readDataFile, type CheckedNetwork } from './network/load.js';
-export { validateNetwork, type NetworkValidation } from './network/validate-network.js';
+export { checkNetwork, checkNetworkSkeleton, parseNetwork, readNetworkFile, readNetworkSkeletonFile, checkData, parseData, readDataFile, type CheckedNetwork } from './network/load.js';
+export { validateNetwork, type NetworkValidation, type ValidateNetworkOptions } from './network/validate-network.js';
 export { validateData, type DataShape } from './network/validate-data.js';
 export { dataFormat, loadDataFile, readCsvData, readCsvTable, readNpyData, readNpyTable, readTableData, type DataFormat, type TableDataOptions } from './data/load-data.js';
 export { parseCsv, parseCsvRecords, csvField, type CsvTable } from './data/csv-parse.js';

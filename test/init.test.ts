@@ -155,6 +155,18 @@ describe('initialiseNetwork', () => {
     expect(stringifyJson(initialiseNetwork(partial, { scheme: 'paper', seed: 6 }))).toBe(stringifyJson(full));
   });
 
+  it('numeric unit keys (read as strings by the loader) get the same sigmoid biases', () => {
+    const skeleton = {
+      attributes: { interpretation: 'bernoulli' as const, activation: 'sigmoid' as const },
+      nodes: [{ key: 1, attributes: { role: 'input' as const } }, { key: 2, attributes: { role: 'input' as const } }, { key: 3, attributes: { role: 'output' as const } }],
+      edges: [{ source: 1, target: 3 }, { source: 2, target: 3 }],
+    } as unknown as NetworkSkeleton;
+    const doc = initialiseNetwork(skeleton, { scheme: 'paper', seed: 1 });
+    const [w1, w2] = doc.edges.map((e) => e.attributes.weight);
+    expect(doc.nodes[2].attributes.bias).toBe(-(w1 + w2) / 2);
+    expect(doc.nodes[2].attributes.bias).not.toBe(0);
+  });
+
   it('refuses an unknown scheme naming it', () => {
     expect(() => initialiseNetwork(strip(exampleNetwork('tiny-square')), { scheme: 'xavier' as InitScheme, seed: 1 })).toThrow(UsageError);
     expect(() => initialiseNetwork(strip(exampleNetwork('tiny-square')), { scheme: 'xavier' as InitScheme, seed: 1 })).toThrow(/--scheme xavier is unknown; use one of paper, glorot, he/);

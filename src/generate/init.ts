@@ -71,7 +71,7 @@ export function assignParameters(doc: NetworkSkeleton, options: InitOptions): Ne
     fanOut.set(s, (fanOut.get(s) ?? 0) + 1);
   }
   const sigmoid = new Set<string>();
-  for (const n of doc.nodes) if (n.attributes.role !== 'input' && (n.attributes.activation ?? doc.attributes.activation) === 'sigmoid') sigmoid.add(n.key);
+  for (const n of doc.nodes) if (n.attributes.role !== 'input' && (n.attributes.activation ?? doc.attributes.activation) === 'sigmoid') sigmoid.add(String(n.key));
 
   const sums = new Map<string, number>();
   for (const e of doc.edges) {
@@ -89,7 +89,8 @@ export function assignParameters(doc: NetworkSkeleton, options: InitOptions): Ne
   }
   for (const n of doc.nodes) {
     if (n.attributes.role === 'input' || (keep && typeof n.attributes.bias === 'number')) continue;
-    n.attributes.bias = scheme === 'paper' && sigmoid.has(n.key) ? -(sums.get(n.key) ?? 0) / 2 : 0;
+    const key = String(n.key);
+    n.attributes.bias = scheme === 'paper' && sigmoid.has(key) ? -(sums.get(key) ?? 0) / 2 : 0;
   }
   return doc as NetworkDocument;
 }

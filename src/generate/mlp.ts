@@ -7,7 +7,11 @@ import { assignParameters, defaultScheme, INIT_SCHEMES, type InitScheme, type Sk
 export interface MlpOptions {
   /** Layer sizes, input first, output last (at least two layers). */
   layers: number[];
-  /** `'dense'` (default): every unit of layer l ≥ 1 is linked from every unit of layer l−1; a number D: from exactly D distinct random units of layer l−1. */
+  /**
+   * `'dense'` (default): every unit of layer l ≥ 1 is linked from every unit of layer l−1; a
+   * number D: from exactly D distinct random units of layer l−1 (uniformly, independently per
+   * unit; a unit may then feed no unit of the next layer, which validation warns about).
+   */
   fanIn?: number | 'dense';
   /**
    * Skip-connection probability P in [0, 1], default 0: each unit of layer l ≥ 2 is
