@@ -1,8 +1,8 @@
 /** unitwise public API. */
 export * from './errors.js';
 export * from './network/types.js';
-export { checkNetwork, parseNetwork, readNetworkFile, checkData, parseData, readDataFile, type CheckedNetwork } from './network/load.js';
-export { validateNetwork, type NetworkValidation } from './network/validate-network.js';
+export { checkNetwork, checkNetworkSkeleton, parseNetwork, readNetworkFile, readNetworkSkeletonFile, checkData, parseData, readDataFile, type CheckedNetwork } from './network/load.js';
+export { validateNetwork, type NetworkValidation, type ValidateNetworkOptions } from './network/validate-network.js';
 export { validateData, type DataShape } from './network/validate-data.js';
 export { dataFormat, loadDataFile, readCsvData, readCsvTable, readNpyData, readNpyTable, readTableData, type DataFormat, type TableDataOptions } from './data/load-data.js';
 export { parseCsv, parseCsvRecords, csvField, type CsvTable } from './data/csv-parse.js';
@@ -24,6 +24,8 @@ export { convertNetwork, convertData, type ConvertTarget } from './transform/con
 export { reparametrize, transformInputs, type AffineReparametrization } from './transform/reparametrize.js';
 export { generateAutoencoder, type AutoencoderOptions } from './generate/autoencoder.js';
 export { generateBinaryData, type BinaryDataOptions } from './generate/data.js';
+export { generateMlp, type MlpOptions } from './generate/mlp.js';
+export { assignParameters, defaultScheme, initialiseNetwork, INIT_SCHEMES, type InitOptions, type InitScheme, type NetworkSkeleton, type SkeletonEdge } from './generate/init.js';
 export { Prng, type PrngState } from './random/prng.js';
 export { stepModel, METHODS, type MethodName, type StepOptions, type StepResult } from './train/step.js';
 export { createOptimizer, Optimizer, type Evaluation, type OptimizerState, type StepRecord } from './optimizer/optimizer.js';

@@ -1,6 +1,7 @@
 import { UsageError, problem } from '../errors.js';
-import type { NetworkDocument, SerializedEdge, SerializedNode } from '../network/types.js';
+import type { NetworkDocument, SerializedNode } from '../network/types.js';
 import { Prng } from '../random/prng.js';
+import { assignParameters } from './init.js';
 
 /** Options of {@link generateAutoencoder}; defaults are Section 4's network. */
 export interface AutoencoderOptions {
@@ -18,7 +19,8 @@ export interface AutoencoderOptions {
  * linked from `fan` distinct random units of the previous layer. Initialisation (Section 4):
  * tanh weights N(0, 1/d_j) with d_j the fan-in of unit j and zero biases; the sigmoid network
  * is the Eq. 46-47 counterpart of the same draw, w = 4w' and w_0k = -Σ_i w_ik / 2, so that
- * for one seed the two activations give networks with identical responses (on 0/1 and ±1 inputs).
+ * for one seed the two activations give networks with identical responses (on 0/1 and ±1 inputs)
+ * (the `paper` scheme of `initialiseNetwork`, src/generate/init.ts).
  * Bernoulli interpretation. Units are keyed `L{layer}_{index}` (e.g. `L0_17`).
  */
 export function generateAutoencoder(options: AutoencoderOptions = {}): NetworkDocument {
@@ -52,25 +54,12 @@ export function generateAutoencoder(options: AutoencoderOptions = {}): NetworkDo
       for (let j = 0; j < layers[l + 1]; j++) for (const i of rng.sampleWithoutReplacement(layers[l], fan)) pairs.push([key(l, i), key(l + 1, j)]);
     }
   }
-  const fanIn = new Map<string, number>();
-  for (const [, t] of pairs) fanIn.set(t, (fanIn.get(t) ?? 0) + 1);
-
-  // Tanh weights w' ~ N(0, 1/d_j); sigmoid counterpart w = 4w', bias -Σw/2 (Eq. 46-47).
-  const scale = activation === 'tanh' ? 1 : 4;
-  const edges: SerializedEdge[] = pairs.map(([source, target]) => ({
-    source,
-    target,
-    attributes: { weight: (scale * rng.normal()) / Math.sqrt(fanIn.get(target) as number) },
-  }));
-  if (activation === 'sigmoid') {
-    const sums = new Map<string, number>();
-    for (const e of edges) sums.set(e.target, (sums.get(e.target) ?? 0) + e.attributes.weight);
-    for (const n of nodes) if (n.attributes.role !== 'input') n.attributes.bias = -(sums.get(n.key) ?? 0) / 2;
-  }
-  return {
+  // Section 4's initialisation, continuing the wiring's PRNG stream (one draw per edge, in pair order).
+  const skeleton = {
     options: { type: 'directed', multi: false, allowSelfLoops: false },
-    attributes: { interpretation: 'bernoulli', activation },
+    attributes: { interpretation: 'bernoulli' as const, activation },
     nodes,
-    edges,
+    edges: pairs.map(([source, target]) => ({ source, target })),
   };
+  return assignParameters(skeleton, { scheme: 'paper', prng: rng });
 }
