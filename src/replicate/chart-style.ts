@@ -7,8 +7,8 @@
 /** Okabe & Ito's colour-blind-safe palette (its yellow left out: unreadable on white). */
 export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000'];
 
-/** Marker shapes, as many as {@link PALETTE} colours, drawn by {@link markerSvg}. */
-export const MARKERS = ['circle', 'square', 'triangle', 'diamond', 'cross', 'triangle-down', 'plus'] as const;
+/** Marker shapes, twice as many as {@link PALETTE} colours (filled, then open), drawn by {@link markerSvg}. */
+export const MARKERS = ['circle', 'square', 'triangle', 'diamond', 'cross', 'triangle-down', 'plus', 'circle-open', 'square-open', 'triangle-open', 'diamond-open', 'triangle-down-open', 'star', 'pentagon-open'] as const;
 export type MarkerShape = (typeof MARKERS)[number];
 
 /** Dash patterns (SVG `stroke-dasharray`; '' is a solid line). */
@@ -25,24 +25,25 @@ export interface SeriesStyle {
 }
 
 /**
- * The style of the `index`-th series: colour and marker step together through their seven
- * values, the dash pattern changes every seven series; so series i and j share a colour only
- * when they also share the marker and then differ in dash (up to 28 series), and two series are
- * never told apart by colour alone.
+ * The style of the `index`-th series: colour steps through its seven values, the marker through
+ * its fourteen, the dash pattern every fourteen series; so no two of the first 56 series share
+ * marker and dash, and two series are never told apart by colour alone.
  */
 export function styleFor(index: number): SeriesStyle {
-  const n = PALETTE.length;
-  return { color: PALETTE[index % n], marker: MARKERS[index % n], dash: DASHES[Math.floor(index / n) % DASHES.length] };
+  return { color: PALETTE[index % PALETTE.length], marker: MARKERS[index % MARKERS.length], dash: DASHES[Math.floor(index / MARKERS.length) % DASHES.length] };
 }
 
-/** An SVG marker of `shape` centred at (x, y), radius about `r`, in `color` (white-filled open shapes keep lines visible). */
+/** An SVG marker of `shape` centred at (x, y), radius about `r`, in `color` (open shapes: white inside, outlined). */
 export function markerSvg(shape: MarkerShape, x: number, y: number, color: string, r = 4): string {
   const f = (v: number) => v.toFixed(1);
-  const polygon = (pts: Array<[number, number]>) => `<polygon class="marker" points="${pts.map(([dx, dy]) => `${f(x + dx)},${f(y + dy)}`).join(' ')}" fill="${color}" stroke="${color}"/>`;
+  const open = shape.endsWith('-open');
+  const paint = open ? `fill="white" stroke="${color}" stroke-width="1.5"` : `fill="${color}" stroke="${color}"`;
+  const polygon = (pts: Array<[number, number]>) => `<polygon class="marker" points="${pts.map(([dx, dy]) => `${f(x + dx)},${f(y + dy)}`).join(' ')}" ${paint}/>`;
+  const regular = (n: number, radius: (k: number) => number) => Array.from({ length: n }, (_, k): [number, number] => [radius(k) * Math.sin((2 * Math.PI * k) / n), -radius(k) * Math.cos((2 * Math.PI * k) / n)]);
   const t = r * 0.35;
-  switch (shape) {
+  switch (shape.replace(/-open$/, '')) {
     case 'circle':
-      return `<circle class="marker" cx="${f(x)}" cy="${f(y)}" r="${r}" fill="${color}"/>`;
+      return `<circle class="marker" cx="${f(x)}" cy="${f(y)}" r="${r}" ${paint}/>`;
     case 'square':
       return polygon([[-r, -r], [r, -r], [r, r], [-r, r]]);
     case 'triangle':
@@ -53,7 +54,11 @@ export function markerSvg(shape: MarkerShape, x: number, y: number, color: strin
       return polygon([[0, -r * 1.3], [r * 1.1, 0], [0, r * 1.3], [-r * 1.1, 0]]);
     case 'plus':
       return polygon([[-t, -r * 1.2], [t, -r * 1.2], [t, -t], [r * 1.2, -t], [r * 1.2, t], [t, t], [t, r * 1.2], [-t, r * 1.2], [-t, t], [-r * 1.2, t], [-r * 1.2, -t], [-t, -t]]);
-    case 'cross': {
+    case 'star':
+      return polygon(regular(10, (k) => (k % 2 === 0 ? r * 1.4 : r * 0.6)));
+    case 'pentagon':
+      return polygon(regular(5, () => r * 1.15));
+    default: {
       const a = r * 1.1;
       return polygon([[-a, -a + t], [-a + t, -a], [0, -t], [a - t, -a], [a, -a + t], [t, 0], [a, a - t], [a - t, a], [0, t], [-a + t, a], [-a, a - t], [-t, 0]]);
     }
@@ -73,11 +78,12 @@ export function markedIndices(length: number, phase: number, all = 16, count = 8
 }
 
 /**
- * Colour and marker of the `index`-th of several keys (methods) whose series the caller tells
- * apart by dash itself (e.g. solid sigmoid, dashed tanh): distinct (colour, marker) pairs for
- * the first 49 keys, the marker shifting by three every seven keys.
+ * The look of the `index`-th of several keys (methods) each drawn in up to two variants (e.g.
+ * sigmoid and tanh implementation): a colour and a marker, and a solid-like and a dashed pattern
+ * for the two variants. No two of the first 28 keys share marker and patterns: the first 14
+ * differ by marker; the next 14 reuse the markers with other patterns.
  */
-export function keyStyle(index: number): { color: string; marker: MarkerShape } {
-  const n = PALETTE.length;
-  return { color: PALETTE[index % n], marker: MARKERS[(index + 3 * Math.floor(index / n)) % n] };
+export function keyStyle(index: number): { color: string; marker: MarkerShape; solid: string; dashed: string } {
+  const round = Math.floor(index / MARKERS.length) % 2;
+  return { color: PALETTE[index % PALETTE.length], marker: MARKERS[index % MARKERS.length], solid: round === 0 ? DASHES[0] : DASHES[2], dashed: round === 0 ? DASHES[1] : DASHES[3] };
 }

@@ -6,7 +6,7 @@ import { METHOD_SPECS } from '../methods/methods.js';
 import { parseRows, rowTitle, type ReplicateRow } from './rows.js';
 import { hasInitialPoint, type Curve, type ReplicateBudget, type RunResult } from './run.js';
 import { ACTIVATION_NAMES, meanCurve, summarise, type ActivationName, type MethodSummary } from './summary.js';
-import { DEFAULT_DASH, keyStyle, lineChart, type Series } from './svg.js';
+import { keyStyle, lineChart, type Series } from './svg.js';
 import { describeBudget, mixedBudgets, table1Markdown, table2Markdown } from './tables.js';
 
 export interface Figure {
@@ -53,7 +53,7 @@ export function replicationFigures(results: RunResult[], methods: readonly strin
   const has = (m: string) => byKey.has(m);
   const series = (key: string, a: ActivationName, x: 0 | 1, suffix = true) => {
     const { row, style } = byKey.get(key) as { row: ReplicateRow; style: ReturnType<typeof keyStyle> };
-    return { name: suffix ? `${rowTitle(row)} (${a})` : rowTitle(row), ...style, dash: a === 'tanh' ? DEFAULT_DASH : '', points: meanCurve(curves(key, a), x) };
+    return { name: suffix ? `${rowTitle(row)} (${a})` : rowTitle(row), color: style.color, marker: style.marker, dash: a === 'tanh' ? style.dashed : style.solid, points: meanCurve(curves(key, a), x) };
   };
   const runs = `mean over ${results.length} run${results.length === 1 ? '' : 's'}`;
   const start = results.every((r) => Object.values(r.curves).every((c) => c !== undefined && hasInitialPoint(c.sigmoid) && hasInitialPoint(c.tanh)))
