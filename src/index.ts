@@ -55,3 +55,4 @@ export { parseRunLog, readRunLog, type RunLogData, type LogIteration, type LogVa
 export { plotRuns, runPoints, autoLogScale, PLOT_X, PLOT_Y, LOG_SCALES, type PlotOptions, type PlotX, type PlotY, type LogScale, type RunsPlot } from './plot/plot-runs.js';
 export { runLabels, parseArgv } from './plot/run-labels.js';
 export { lineChart, styleFor, keyStyle, PALETTE, MARKERS, DASHES, type ChartOptions, type Series, type SeriesStyle, type MarkerShape } from './replicate/svg.js';
+export { rerenderReplicationReport, type RerenderResult } from './replicate/rerender.js';

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scalingCharts, type ScalingResult } from '../src/bench/scaling.js';
 import { createModel } from '../src/engine/model.js';
@@ -6,7 +9,8 @@ import { generateAutoencoder } from '../src/generate/autoencoder.js';
 import { generateBinaryData } from '../src/generate/data.js';
 import { METHODS } from '../src/methods/methods.js';
 import { keyStyle, styleFor } from '../src/replicate/chart-style.js';
-import { replicationFigures } from '../src/replicate/report.js';
+import { replicationFigures, writeReplicationReport } from '../src/replicate/report.js';
+import { rerenderReplicationReport } from '../src/replicate/rerender.js';
 import { runAutoencoder, type Curve, type RunResult } from '../src/replicate/run.js';
 import { meanCurve } from '../src/replicate/summary.js';
 import { lineChart } from '../src/replicate/svg.js';
@@ -121,6 +125,20 @@ describe('replication curves and figures', () => {
     expect(new Set(figure3.series.map(withoutColour)).size).toBe(22);
     const old = replicationFigures([{ run: 0, seed: 1, backend: 'cpu', curves: { backprop: { sigmoid: curve(false, 1), tanh: curve(false, 1) } } }], ['backprop']);
     expect(old[0].caption).toContain('recorded without the initial loss: curves start after iteration 1');
+  });
+
+  it('a recorded folder is redrawn from its curves alone, to the same report; a folder without curves is a usage error', () => {
+    const methods = ['backprop', 'unitwise-natural'];
+    const results: RunResult[] = [0, 1].map((run) => ({ run, seed: run + 1, backend: 'cpu', curves: Object.fromEntries(methods.map((m) => [m, { sigmoid: curve(true, 1), tanh: curve(true, 2) }])) }));
+    const dir = mkdtempSync(join(tmpdir(), 'unitwise-redraw-'));
+    writeReplicationReport(dir, { results, methods, budget: { kind: 'iterations', iterations: 100 }, seed: 1, wallSeconds: 2, extraSections: [{ title: 'Extra', markdown: '| a | b |\n|---|---|\n| 1 | 2 |\n' }] });
+    const written = Object.fromEntries(['index.html', 'report.md', 'figure3.svg'].map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+    // report.md holds the tables the page shows: its figure list is rewritten, the rest kept.
+    writeFileSync(join(dir, 'report.md'), written['report.md'].replace(/## Figures[\s\S]*/, '## Figures\n\nstale\n'));
+    for (const f of ['index.html', 'figure3.svg']) writeFileSync(join(dir, f), 'stale');
+    expect(rerenderReplicationReport(dir).runs).toBe(2);
+    for (const [f, text] of Object.entries(written)) expect(readFileSync(join(dir, f), 'utf8'), f).toBe(text);
+    expect(() => rerenderReplicationReport(tmpdir())).toThrow(/no recorded curves/);
   });
 
   it('scaling charts label the measured sizes on a log axis, with a marker at each', () => {

@@ -39,11 +39,10 @@ describe('HTML report in a real headless browser', { timeout: 240_000 }, () => {
           const url = new URL(image.src as string, tab.url()).href;
           const figure = await browser.newPage();
           await figure.goto(url, { waitUntil: 'load' });
-          const dom = await figure.evaluate(() => {
-            const drawn = [...document.querySelectorAll('g.series')].map((g) => ({ index: g.getAttribute('data-series'), name: g.getAttribute('data-name'), length: (g.querySelector('path') as SVGPathElement | null)?.getTotalLength() ?? 0 }));
-            const legend = [...document.querySelectorAll('g.legend-entry')].map((g) => ({ index: g.getAttribute('data-series'), text: g.querySelector('text')?.textContent ?? '', width: (g as SVGGElement).getBBox().width }));
-            return { drawn, legend };
-          });
+          type Measurable = { getTotalLength(): number; getBBox(): { width: number } };
+          const drawn = await figure.$$eval('g.series', (list) => list.map((g) => ({ index: g.getAttribute('data-series'), name: g.getAttribute('data-name'), length: (g.querySelector('path') as unknown as Measurable | null)?.getTotalLength() ?? 0 })));
+          const legend = await figure.$$eval('g.legend-entry', (list) => list.map((g) => ({ index: g.getAttribute('data-series'), text: g.querySelector('text')?.textContent ?? '', width: (g as unknown as Measurable).getBBox().width })));
+          const dom = { drawn, legend };
           expect(dom.drawn.length, url).toBeGreaterThan(0);
           expect(dom.legend.map((l) => l.index), url).toEqual(dom.drawn.map((d) => d.index));
           expect(dom.legend.map((l) => l.text), url).toEqual(dom.drawn.map((d) => d.name));

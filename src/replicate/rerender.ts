@@ -25,11 +25,26 @@ export function rerenderReplicationReport(dir: string): RerenderResult {
     names = [];
   }
   if (names.length === 0) throw new UsageError([problem('curves', `${dir}: no recorded curves (curves/run-NN.json): the figures can only be redrawn by running the replication again`)]);
-  const results = names.map((f) => JSON.parse(readFileSync(join(dir, 'curves', f), 'utf8')) as RunResult);
-  const methods = (JSON.parse(readFileSync(join(dir, 'table1.json'), 'utf8')) as { methods: Array<{ method: string }> }).methods.map((m) => m.method);
+  const read = (file: string): string => {
+    try {
+      return readFileSync(join(dir, file), 'utf8');
+    } catch {
+      throw new UsageError([problem('curves', `${join(dir, file)} cannot be read: a replication folder holds it beside curves/; run the replication again`)]);
+    }
+  };
+  const json = <T>(file: string): T => {
+    try {
+      return JSON.parse(read(file)) as T;
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError([problem('curves', `${join(dir, file)} is not valid JSON (${(err as Error).message})`)]);
+    }
+  };
+  const results = names.map((f) => json<RunResult>(join('curves', f)));
+  const methods = json<{ methods: Array<{ method: string }> }>('table1.json').methods.map((m) => m.method);
   const figures = replicationFigures(results, methods);
   for (const f of figures) writeFileSync(join(dir, f.file), f.svg);
-  const report = readFileSync(join(dir, 'report.md'), 'utf8');
+  const report = read('report.md');
   const head = report.slice(0, report.indexOf('\n## Figures'));
   writeFileSync(join(dir, 'report.md'), [head, '## Figures', '', ...figures.flatMap((f) => [`![${f.caption}](${f.file})`, '', f.caption, ''])].join('\n'));
   const title = /^# (.*)$/m.exec(head)?.[1] ?? 'unitwise: replication of Section 4';
