@@ -176,7 +176,7 @@ figcaption { color: #555; max-width: 760px; }
 <h1>${escape(title)}</h1>
 ${sections.map((s) => `<h2>${escape(s.title)}</h2>\n${table(s.markdown)}`).join('\n')}
 <h2>Figures</h2>
-${figures.map((f) => `<figure><img src="${f.file}" alt="${escape(f.caption)}" width="940"><figcaption>${escape(f.caption)}</figcaption></figure>`).join('\n')}
+${figures.map((f) => `<figure><img src="${f.file}" alt="${escape(f.caption)}" style="max-width: 100%"><figcaption>${escape(f.caption)}</figcaption></figure>`).join('\n')}
 </body>
 </html>
 `;

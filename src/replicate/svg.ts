@@ -35,8 +35,9 @@ export interface ChartOptions {
  * `<g class="legend-entry" data-series="i">`, so that tools can match curves and legend.
  */
 export function lineChart(o: ChartOptions): string {
-  const width = o.width ?? 940;
-  const legendWidth = 360;
+  // The legend is as wide as its longest name (about 6.6 px a character at 12 px), the plot at least 560 px.
+  const legendWidth = Math.max(360, 50 + Math.ceil(6.6 * Math.max(0, ...o.series.map((s) => s.name.length))));
+  const width = Math.max(o.width ?? 940, 70 + 560 + legendWidth + 20);
   const m = { left: 70, right: legendWidth + 20, top: 40, bottom: 55 };
   const height = Math.max(o.height ?? 460, m.top + 20 + o.series.length * 18 + m.bottom);
   const plotW = width - m.left - m.right;
