@@ -141,4 +141,10 @@ describe('unitwise plot (CLI)', { timeout: 120_000 }, () => {
     expect(missing.stderr).toMatch(/nope\.jsonl: error: cannot read the file: no such file/);
     expect(run('plot', 'backprop-0.1.jsonl', '--y', 'speed', '--out', 's.svg').status).toBe(2);
   });
+
+  it('replicate redraw: a folder without recorded curves is a usage error saying to run the replication again', () => {
+    const r = run('replicate', 'redraw', '--out', '.');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/no recorded curves \(curves\/run-NN\.json\).*running the replication again/);
+  });
 });
