@@ -126,6 +126,10 @@ describe('unitwise plot (CLI)', { timeout: 120_000 }, () => {
     for (const name of ['Backpropagation, lr 0.1', 'Unitwise natural gradient, lr 0.1', 'Unitwise natural gradient, lr 0.5']) expect(svg).toContain(`data-name="${name}"`);
     // 20 records each: 20 points per line.
     for (const d of svg.match(/<path d="[^"]*"/g) ?? []) expect(d.match(/[ML]/g)).toHaveLength(20);
+    const stdout = run('plot', 'backprop-0.1.jsonl', '--out', '-', '--log-x', '--log-y', 'off');
+    expect(stdout.status, stdout.stderr).toBe(0);
+    expect(stdout.stdout).toMatch(/^<svg [\s\S]*>iteration \(log scale\)</);
+    expect(stdout.stdout).not.toContain('bits per sample) (log scale)');
   });
 
   it('errors: malformed log (exit 2, file and line), missing validation records, missing file, bad choice', () => {
