@@ -88,6 +88,7 @@ describe('output paths are checked before any computing', { timeout: 240_000 }, 
     ['train --log', (out) => ['train', 'net.json', '--data', 'data.json', '--iterations', '50', '--out', 'never.json', '--log', out]],
     ['compare-directions --svg', (out) => ['compare-directions', 'net.json', '--data', 'data.json', '--along', 'backprop', '--iterations', '50', '--svg', out]],
     ['convert --out', (out) => ['convert', 'net.json', '--to', 'tanh', '--out', out]],
+    ['plot --out', (out) => ['plot', 'never.jsonl', '--out', out]],
     ['convert --data-out', (out) => ['convert', 'net.json', '--to', 'tanh', '--data', 'data.json', '--out', 'never.json', '--data-out', out]],
   ];
   const badPaths: Array<[string, string, RegExp]> = [

@@ -4,6 +4,7 @@ import { UsageError, problem } from '../../errors.js';
 import { runFigure1, writeFigure1 } from '../../replicate/figure1.js';
 import { runReplication } from '../../replicate/pool.js';
 import { writeReplicationReport } from '../../replicate/report.js';
+import { rerenderReplicationReport } from '../../replicate/rerender.js';
 import { parseRowList, ROW_SYNTAX } from '../../replicate/rows.js';
 import { checkReplicateSpec, TABLE2_METHODS, type ReplicateBudget, type ReplicateSpec } from '../../replicate/run.js';
 import { markdownForTerminal } from '../../replicate/tables.js';
@@ -14,9 +15,9 @@ import { checkOutputs, FIGURE1_FILES, makeReplaceable, replicationReportFiles, t
 
 export const replicateCommand: CommandModule = {
   command: 'replicate <experiment>',
-  describe: 'Replicate the paper: Section 4’s autoencoder experiment (Tables 1-2, Figures 2-5) or Figure 1',
+  describe: 'Replicate the paper: Section 4’s autoencoder experiment (Tables 1-2, Figures 2-5) or Figure 1; `redraw` draws a recorded autoencoder folder’s figures again from its curves',
   builder: (yargs) =>
-    yargs.positional('experiment', { choices: ['autoencoder', 'figure1'] as const, demandOption: true }).options({
+    yargs.positional('experiment', { choices: ['autoencoder', 'figure1', 'redraw'] as const, demandOption: true }).options({
       out: { type: 'string', demandOption: true, describe: 'output folder (tables, curves, SVG figures, report.md, index.html)' },
       runs: { type: 'number', default: 20, describe: 'autoencoder: independent runs' },
       seed: { type: 'number', default: 1, describe: 'base seed (run r uses seed + r)' },
@@ -43,6 +44,14 @@ export const replicateCommand: CommandModule = {
       say('step  loss on (x, x)  loss on (1-x, 1-x)   (bits per sample)');
       for (const s of [0, 10, 25, 50, 75, 100]) say(`${String(s).padStart(4)}  ${result.ones[s].toFixed(3).padStart(14)}  ${result.zeros[s].toFixed(3).padStart(18)}`);
       say(`x has ${Math.round(result.density * 100)}% ones; the report is ${resolve(out, 'index.html')}`);
+      return;
+    }
+    if (argv.experiment === 'redraw') {
+      const folder: OutputSpec = { option: '--out', path: out, kind: 'folder', files: replicationReportFiles(0).filter((f) => f.endsWith('.svg') || f === 'report.md' || f === 'index.html') };
+      checkOutputs([folder], { force });
+      if (force) makeReplaceable(folder);
+      const { figures, runs } = rerenderReplicationReport(out);
+      say(`redrew ${figures.map((f) => f.file).join(', ')} from the ${runs} recorded runs; the report is ${resolve(out, 'index.html')}`);
       return;
     }
     const methods = argv.methods === undefined ? TABLE2_METHODS : parseRowList(argv.methods as string).map((r) => r.key);

@@ -1,0 +1,60 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError, problem } from '../errors.js';
+import { html, replicationFigures, type Figure } from './report.js';
+import type { RunResult } from './run.js';
+
+/** What {@link rerenderReplicationReport} did: the figures written and whether the curves held the initial loss. */
+export interface RerenderResult {
+  figures: Figure[];
+  runs: number;
+}
+
+/**
+ * Redraws the figures of a recorded replication folder from what it recorded (`curves/run-NN.json`
+ * and the rows of `table1.json`), without training: the SVGs, the figure list of `report.md`,
+ * and `index.html` (its tables taken from `report.md`'s sections). Curves recorded before the
+ * initial loss was kept start after iteration 1, and the captions say so. Throws a
+ * {@link UsageError} for a folder without recorded curves.
+ */
+export function rerenderReplicationReport(dir: string): RerenderResult {
+  let names: string[];
+  try {
+    names = readdirSync(join(dir, 'curves')).filter((f) => /^run-\d+\.json$/.test(f)).sort();
+  } catch {
+    names = [];
+  }
+  if (names.length === 0) throw new UsageError([problem('curves', `${dir}: no recorded curves (curves/run-NN.json): the figures can only be redrawn by running the replication again`)]);
+  const read = (file: string): string => {
+    try {
+      return readFileSync(join(dir, file), 'utf8');
+    } catch {
+      throw new UsageError([problem('curves', `${join(dir, file)} cannot be read: a replication folder holds it beside curves/; run the replication again`)]);
+    }
+  };
+  const json = <T>(file: string): T => {
+    try {
+      return JSON.parse(read(file)) as T;
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError([problem('curves', `${join(dir, file)} is not valid JSON (${(err as Error).message})`)]);
+    }
+  };
+  const results = names.map((f) => json<RunResult>(join('curves', f)));
+  const methods = json<{ methods: Array<{ method: string }> }>('table1.json').methods.map((m) => m.method);
+  const figures = replicationFigures(results, methods);
+  for (const f of figures) writeFileSync(join(dir, f.file), f.svg);
+  const report = read('report.md');
+  const head = report.slice(0, report.indexOf('\n## Figures'));
+  writeFileSync(join(dir, 'report.md'), [head, '## Figures', '', ...figures.flatMap((f) => [`![${f.caption}](${f.file})`, '', f.caption, ''])].join('\n'));
+  const title = /^# (.*)$/m.exec(head)?.[1] ?? 'unitwise: replication of Section 4';
+  const sections = head
+    .split(/\n## /)
+    .slice(1)
+    .map((block) => {
+      const [first, ...rest] = block.split('\n');
+      return { title: first.trim(), markdown: rest.join('\n').trim() + '\n' };
+    });
+  writeFileSync(join(dir, 'index.html'), html(title, sections, figures));
+  return { figures, runs: results.length };
+}
