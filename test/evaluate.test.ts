@@ -93,7 +93,7 @@ describe('train log header and resume', () => {
     const dir = mkdtempSync(join(tmpdir(), 'unitwise-log-'));
     const path = join(dir, 'a.jsonl');
     const log = RunLog.fresh(path, runHeader({ argv: ['train'] }));
-    for (let i = 1; i <= 3; i++) log.add({ iteration: i, elapsed: 0, loss: 1, lr: 0.1, accepted: true });
+    for (let i = 1; i <= 3; i++) log.add({ iteration: i, elapsed: 0, loss: 1, lossBefore: 1, lr: 0.1, accepted: true });
     log.flush();
     const lines = readFileSync(path, 'utf8').trim().split('\n');
     expect(JSON.parse(lines[0]).header.argv).toEqual(['train']);

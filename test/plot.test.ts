@@ -90,6 +90,16 @@ describe('series and labels', () => {
     expect(autoLogScale([3, 31])).toBe(true);
   });
 
+  it('the loss curve starts at the initial loss when the records carry it (lossBefore of iteration 1)', () => {
+    const withBefore = (i: number, before: number, after: number) => JSON.stringify({ iteration: i, elapsed: i / 10, loss: after, lossBefore: before, lr: 0.01, accepted: true });
+    const a = log('a.jsonl', trainArgv(), [withBefore(1, 120, 100), withBefore(2, 100, 50)]);
+    expect(plotRuns([a], { x: 'iteration', y: 'loss' }).series[0].points).toEqual([[0, 120], [1, 100], [2, 50]]);
+    expect(plotRuns([a], { x: 'time', y: 'loss' }).series[0].points).toEqual([[0, 120], [0.1, 100], [0.2, 50]]);
+    // A resumed log's tail (no iteration 1) gets no invented initial point.
+    const tail = log('t.jsonl', trainArgv(), [withBefore(7, 9, 8)]);
+    expect(plotRuns([tail], { x: 'iteration', y: 'loss' }).series[0].points).toEqual([[7, 8]]);
+  });
+
   it('a metric the log lacks is a usage error saying how to get it, for every log at fault', () => {
     const plain = log('plain.jsonl', trainArgv(), [iteration(1, 5)]);
     const other = log('other.jsonl', trainArgv(), [iteration(1, 5)]);
@@ -124,8 +134,8 @@ describe('unitwise plot (CLI)', { timeout: 120_000 }, () => {
     expect(svg.match(/class="series"/g)).toHaveLength(3);
     expect(svg.match(/class="legend-entry"/g)).toHaveLength(3);
     for (const name of ['Backpropagation, lr 0.1', 'Unitwise natural gradient, lr 0.1', 'Unitwise natural gradient, lr 0.5']) expect(svg).toContain(`data-name="${name}"`);
-    // 20 records each: 20 points per line.
-    for (const d of svg.match(/<path d="[^"]*"/g) ?? []) expect(d.match(/[ML]/g)).toHaveLength(20);
+    // 20 records each and the initial loss: 21 points per line.
+    for (const d of svg.match(/<path d="[^"]*"/g) ?? []) expect(d.match(/[ML]/g)).toHaveLength(21);
     const stdout = run('plot', 'backprop-0.1.jsonl', '--out', '-', '--log-x', '--log-y', 'off');
     expect(stdout.status, stdout.stderr).toBe(0);
     expect(stdout.stdout).toMatch(/^<svg [\s\S]*>iteration \(log scale\)</);

@@ -105,7 +105,7 @@ describe('logs with validation records on --resume', () => {
     const v = (iteration: number): ValidationRecord => ({ type: 'validation', iteration, elapsed: 0, loss: 2, accuracy: 0.5 });
     log.add(v(0));
     for (let i = 1; i <= 4; i++) {
-      log.add({ iteration: i, elapsed: 0, loss: 1, lr: 0.1, accepted: true });
+      log.add({ iteration: i, elapsed: 0, loss: 1, lossBefore: 1, lr: 0.1, accepted: true });
       if (i % 2 === 0) log.add(v(i));
     }
     log.flush();

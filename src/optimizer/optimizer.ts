@@ -19,6 +19,8 @@ import { batchProbabilities } from './probabilities.js';
 export interface StepRecord {
   /** Loss of the batch at the parameters after the iteration (before it, if rejected), bits per sample. */
   loss: number;
+  /** Loss of the same batch at the parameters the iteration started from, bits per sample (the first record's is the initial loss). */
+  lossBefore: number;
   /** Learning rate the step was tried with. */
   lr: number;
   accepted: boolean;
@@ -145,7 +147,7 @@ export class Optimizer {
     this.steps++;
     const reject = (fault?: string): StepRecord => {
       this.lr = this.schedule.update(base, fault ? 'fault' : 'worse');
-      return { loss: lossBefore * BITS_PER_NAT, lr, accepted: false, ...(fault ? { fault } : {}) };
+      return { loss: lossBefore * BITS_PER_NAT, lossBefore: lossBefore * BITS_PER_NAT, lr, accepted: false, ...(fault ? { fault } : {}) };
     };
     if (!engine.allFinite(direction)) return reject('non-finite direction');
     engine.combine(lane.candidate, 1, lane.params, lr, direction);
@@ -159,7 +161,7 @@ export class Optimizer {
     [lane.ws, lane.spare] = [lane.spare, lane.ws]; // ws holds the forward pass of the accepted parameters
     lane.version = ++this.version;
     this.lr = this.schedule.update(base, 'accepted');
-    return { loss: lossAfter * BITS_PER_NAT, lr, accepted: true };
+    return { loss: lossAfter * BITS_PER_NAT, lossBefore: lossBefore * BITS_PER_NAT, lr, accepted: true };
   }
 
   /** Loss per sample and output probabilities of the current parameters on `data`. */

@@ -30,13 +30,17 @@ export interface RunsPlot {
 const Y_LABEL: Record<PlotY, string> = { loss: 'training loss (bits per sample)', 'val-loss': 'validation loss (bits per sample)', accuracy: 'validation accuracy' };
 const X_LABEL: Record<PlotX, string> = { iteration: 'iteration', time: 'time (seconds)' };
 
-/** The [x, y] points of one run: iteration records for `loss`, validation records for `val-loss` and `accuracy`; throws when the log has none. */
+/** The [x, y] points of one run: iteration records for `loss` (from the initial loss when the log has it), validation records for `val-loss` and `accuracy`; throws when the log has none. */
 export function runPoints(log: RunLogData, x: PlotX, y: PlotY): Array<[number, number]> {
   const name = basename(log.path);
   const xOf = (r: { iteration: number; elapsed: number }) => (x === 'iteration' ? r.iteration : r.elapsed);
   if (y === 'loss') {
     if (log.iterations.length === 0) throw new UsageError([problem('log', `${log.path}: no iteration records to plot (an empty or header-only log: did the run stop before its first iteration?)`)]);
-    return log.iterations.map((r) => [xOf(r), r.loss]);
+    const points = log.iterations.map((r): [number, number] => [xOf(r), r.loss]);
+    // The curve starts at the initial loss: the first iteration's loss before its step, at
+    // iteration 0 and time 0 (logs written before records carried it start after iteration 1).
+    const first = log.iterations[0];
+    return first.iteration === 1 && first.lossBefore !== undefined ? [[0, first.lossBefore], ...points] : points;
   }
   if (log.validations.length === 0) {
     throw new UsageError([problem('log', `${log.path}: --y ${y} needs validation records and ${name} has none; train with --val-data FILE (and --eval-every N) to log the held-out loss and accuracy`)]);

@@ -9,6 +9,8 @@ export interface LogIteration {
   elapsed: number;
   /** Training (batch) loss, bits per sample. */
   loss: number;
+  /** The same batch's loss before the iteration (logs written since it was recorded). */
+  lossBefore?: number;
 }
 
 /** One validation record (`{"type": "validation", ...}`): held-out loss, and accuracy where the network has one. */
@@ -66,7 +68,7 @@ export function parseRunLog(text: string, path: string): RunLogData {
     if (r.type === undefined) {
       const missing = fields(['iteration', 'elapsed', 'loss']);
       if (missing.length > 0) return void bad(line, `an iteration record needs numeric ${missing.map((k) => `"${k}"`).join(', ')}`);
-      out.iterations.push({ iteration: r.iteration as number, elapsed: r.elapsed as number, loss: r.loss as number });
+      out.iterations.push({ iteration: r.iteration as number, elapsed: r.elapsed as number, loss: r.loss as number, ...(typeof r.lossBefore === 'number' ? { lossBefore: r.lossBefore } : {}) });
     } else if (r.type === 'validation') {
       const missing = fields(['iteration', 'loss']);
       if (missing.length > 0) return void bad(line, `a validation record needs numeric ${missing.map((k) => `"${k}"`).join(', ')}`);
