@@ -29,6 +29,7 @@ const tolerance = (b: Backend) => (b.precision === 'float64' ? { loss: 1e-12, gr
 const glRuns = selectGpujsMode().mode === 'headlessgl';
 const backends: Array<[string, () => Promise<Backend>]> = [
   ['tfjs', () => useBackend('tfjs')],
+  ['tfjs-wasm', () => useBackend('tfjs', { tfjsBackend: 'wasm' })],
   [`gpujs (${selectGpujsMode().mode})`, () => useBackend('gpujs')],
   ...(glRuns ? [['gpujs (webasm)', async () => gpujsBackend('webasm')] as [string, () => Promise<Backend>]] : []),
 ];

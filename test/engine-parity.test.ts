@@ -25,6 +25,7 @@ const tolerance = (engine: Engine) => (engine.precision === 'float64' ? { exact:
 const backends: Array<[string, () => Promise<Backend>]> = [
   ['cpu', async () => cpuBackend],
   ['tfjs', () => useBackend('tfjs')],
+  ['tfjs-wasm', () => useBackend('tfjs', { tfjsBackend: 'wasm' })],
   ['gpujs', () => useBackend('gpujs')],
 ];
 

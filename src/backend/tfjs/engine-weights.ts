@@ -43,7 +43,7 @@ export function repeatColumns(tf: typeof TF, x: TF.Tensor2D, C: number): TF.Tens
 
 /**
  * Parameter-derived tensors (params ‖ 0, the levels' weight matrices), cached per parameter
- * data: a parameter tensor's `dataId` identifies its values (a copy made by the engine's `copy`
+ * data: a buffer's `contentId` identifies its values (a copy made by the engine's `copy`
  * shares it), so the forward pass, the backward pass and the metric of one parameter vector
  * build each level's weights once. The cache owns its tensors (kept out of any `tf.tidy`).
  * NOTE: two entries (the trainer's current and candidate parameters), least recently used out;
@@ -58,9 +58,10 @@ export class WeightCache {
   get(params: TensorBuffer, key: string, build: (paramsExt: TF.Tensor1D) => TF.Tensor): TF.Tensor {
     const { tf } = this;
     const source = params.tensor;
-    let entry = this.entries.find((e) => e.id === source.dataId);
+    const id = params.contentId;
+    let entry = this.entries.find((e) => e.id === id);
     if (entry) this.entries.splice(this.entries.indexOf(entry), 1);
-    else entry = { id: source.dataId, tensors: new Map() };
+    else entry = { id, tensors: new Map() };
     this.entries.unshift(entry);
     for (const old of this.entries.splice(2)) tf.dispose([...old.tensors.values()]);
     let ext = entry.tensors.get('');

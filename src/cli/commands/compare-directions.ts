@@ -25,6 +25,7 @@ export const compareDirectionsCommand: CommandModule = {
       'mc-samples': methodOptions['mc-samples'],
       seed: { ...methodOptions.seed, describe: 'seed of the Monte-Carlo draws (each method draws from its own PRNG of this seed)' },
       backend: methodOptions.backend,
+      'tfjs-backend': methodOptions['tfjs-backend'],
       ...kroneckerOptions,
       json: { type: 'boolean', default: false, describe: 'print JSON instead of the table' },
       along: { choices: METHODS, describe: 'train with this method (batch mode, adaptive rate) and compare at iterations 0, K, 2K, ... and N' },
@@ -52,7 +53,7 @@ export const compareDirectionsCommand: CommandModule = {
     refuse(alongOptions ? [...alongOptionProblems(alongOptions), ...alongUsageProblems(argv, log, svg)] : [...compareOptionProblems(options), ...notAlongProblems(argv)]);
     const outputs: OutputSpec[] = [...(log === undefined ? [] : [{ option: '--log', path: log, kind: 'file' as const, stdout: true }]), ...(svg === undefined ? [] : [{ option: '--svg', path: svg, kind: 'file' as const }])];
     checkOutputs(outputs, { force: argv.force as boolean });
-    const backend = await prepareBackend(argv.backend as string);
+    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend']);
     const model = loadModel(argv.network as string);
     const data = loadData(argv.data as string, model, dataArgs(argv));
     checkComparisonSize(model.net);
