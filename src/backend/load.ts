@@ -17,7 +17,7 @@ export interface BackendInfo {
 
 /** Choices of a backend's variant (`--tfjs-backend`). */
 export interface BackendChoices {
-  /** tfjs: the TensorFlow.js backend that runs the engines (default: `tensorflow` when tfjs-node is importable, else `cpu`). */
+  /** tfjs: the TensorFlow.js backend that runs the engines (default: `tensorflow` when tfjs-node is importable, else `wasm`). */
   tfjsBackend?: TfjsBackendName;
 }
 

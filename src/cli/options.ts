@@ -19,7 +19,7 @@ export const methodOptions = {
   backend: { choices: BACKENDS, default: 'cpu' as const, describe: 'compute backend: cpu (Float64 reference), gpujs (gpu.js: headlessgl, else webasm; float32; UNITWISE_GPUJS_MODE forces a mode) or tfjs (TensorFlow.js, float32; see --tfjs-backend)' },
   'tfjs-backend': {
     choices: TFJS_BACKENDS,
-    describe: '--backend tfjs: TensorFlow.js backend: cpu (JavaScript), wasm (WebAssembly, SIMD), webgpu (not available in Node yet) or tensorflow (libtensorflow: needs @tensorflow/tfjs-node); default tensorflow when installed, else cpu',
+    describe: '--backend tfjs: TensorFlow.js backend: cpu (JavaScript), wasm (WebAssembly, SIMD), webgpu (not available in Node yet) or tensorflow (libtensorflow: needs @tensorflow/tfjs-node); default tensorflow when installed, else wasm',
   },
 };
 
