@@ -3,6 +3,7 @@ import { cpuBackend } from '../src/backend/index.js';
 import { forwardPass } from '../src/backend/engine.js';
 import { backendInfo, useBackend } from '../src/backend/load.js';
 import { getBackend } from '../src/backend/registry.js';
+import { gatherRows } from '../src/backend/tfjs/gather.js';
 import { defaultTfjsBackend, loadTfjs } from '../src/backend/tfjs/tf.js';
 import { makeBatch } from '../src/engine/batch.js';
 import { createModel } from '../src/engine/model.js';
@@ -81,6 +82,27 @@ describe('tfjs backend choice', () => {
     expect(relative(b.read(y.ws.act), a.read(x.ws.act))).toBeLessThan(1e-5);
     a.dispose();
     b.dispose();
+  });
+});
+
+describe.each(['cpu', 'wasm'] as const)('tfjs-%s: gatherRows (GatherNd on wasm)', (which) => {
+  it('equals tf.gather for rows and elements, index tensors of rank 1 to 3, and no indices', async () => {
+    const { tf, activate } = await loadTfjs(which);
+    activate();
+    tf.tidy(() => {
+      const matrix = tf.tensor2d(Float32Array.from({ length: 35 }, (_, i) => Math.sin(i)), [7, 5]);
+      const vector = tf.tensor1d(Float32Array.from({ length: 9 }, (_, i) => i * i - 3));
+      const indices = [tf.tensor1d([6, 0, 0, 3], 'int32'), tf.tensor2d([1, 2, 6, 5, 4, 0], [3, 2], 'int32'), tf.tensor3d([8, 0, 2, 2, 7, 1], [2, 1, 3], 'int32'), tf.tensor1d([], 'int32')];
+      for (const x of [matrix, vector]) {
+        for (const i of indices) {
+          if (x === matrix && i.size > 0 && tf.max(i).dataSync()[0] > 6) continue;
+          const got = gatherRows(tf, x, i);
+          const want = tf.gather(x, i);
+          expect(got.shape).toEqual(want.shape);
+          expect(Array.from(got.dataSync())).toEqual(Array.from(want.dataSync()));
+        }
+      }
+    });
   });
 });
 

@@ -1,3 +1,4 @@
+import { gatherRows } from './gather.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { EngineContext } from './engine-context.js';
 import type { LevelIndex } from './engine-index.js';
@@ -6,14 +7,14 @@ import type { TensorBuffer } from './tensor-buffer.js';
 /** A level's incoming weights: dense [count × (inSpan+2)] or ELL [count × 1 × F] (see `LevelIndex`). */
 export function inWeights(ctx: EngineContext, params: TensorBuffer, lv: LevelIndex): TF.Tensor {
   const { tf } = ctx;
-  return ctx.weights(params, `in${lv.start}`, (p) => (lv.inDense ? tf.reshape(tf.gather(p, lv.inDense), [lv.count, lv.inSpan + 2]) : tf.gather(p as TF.Tensor, lv.inParam as TF.Tensor3D)));
+  return ctx.weights(params, `in${lv.start}`, (p) => (lv.inDense ? tf.reshape(gatherRows(tf, p, lv.inDense), [lv.count, lv.inSpan + 2]) : gatherRows(tf, p as TF.Tensor, lv.inParam as TF.Tensor3D)));
 }
 
 /** A level's outgoing weights: dense [count × outSpan], ELL [count × 1 × Fo], or undefined (no outgoing edges). */
 export function outWeights(ctx: EngineContext, params: TensorBuffer, lv: LevelIndex): TF.Tensor | undefined {
   const { tf } = ctx;
   if (!lv.outDense && !lv.outParam) return undefined;
-  return ctx.weights(params, `out${lv.start}`, (p) => (lv.outDense ? tf.reshape(tf.gather(p, lv.outDense), [lv.count, lv.outSpan]) : tf.gather(p as TF.Tensor, lv.outParam as TF.Tensor3D)));
+  return ctx.weights(params, `out${lv.start}`, (p) => (lv.outDense ? tf.reshape(gatherRows(tf, p, lv.outDense), [lv.count, lv.outSpan]) : gatherRows(tf, p as TF.Tensor, lv.outParam as TF.Tensor3D)));
 }
 
 /**
@@ -26,7 +27,7 @@ export function sumAbove(tf: typeof TF, lv: LevelIndex, weights: TF.Tensor, abov
   const C = above.shape[1];
   if (lv.outDense) return tf.matMul(weights as TF.Tensor2D, above);
   const padded = tf.concat([above, tf.zeros([1, C])]);
-  return tf.reshape(tf.matMul(weights as TF.Tensor3D, tf.gather(padded, lv.outTarget as TF.Tensor2D) as TF.Tensor3D), [lv.count, C]);
+  return tf.reshape(tf.matMul(weights as TF.Tensor3D, gatherRows(tf, padded, lv.outTarget as TF.Tensor2D) as TF.Tensor3D), [lv.count, C]);
 }
 
 /** 0/1 pattern of a level's outgoing edges, shaped like {@link outWeights} (ancestry searches). */
