@@ -24,6 +24,8 @@ const data = randomData(doc, 10, 3);
 
 describe('tfjs backend choice', () => {
   it('is part of the backend name: tfjs-cpu, tfjs-wasm; tfjs alone is the default, under both names', async () => {
+    const [first, second] = await Promise.all([loadTfjs('wasm'), loadTfjs('wasm')]);
+    expect(second).toBe(first); // loaded once, however many ask at a time
     const wasm = await useBackend('tfjs', { tfjsBackend: 'wasm' });
     expect(wasm.name).toBe('tfjs-wasm');
     expect(await useBackend('tfjs-wasm')).toBe(wasm);

@@ -28,7 +28,9 @@ export interface TfjsRuntime {
   activate(): void;
 }
 
-const runtimes = new Map<TfjsBackendName, TfjsRuntime>();
+const loading = new Map<TfjsBackendName, Promise<TfjsRuntime>>();
+/** The native runtime once found (see `nativeTfjs`). */
+let native: TfjsRuntime | undefined;
 
 /** Packages that provide the native `tensorflow` backend, in the order they are tried. */
 const NATIVE_PROVIDERS = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
@@ -59,13 +61,22 @@ export async function defaultTfjsBackend(): Promise<TfjsBackendName> {
  */
 export async function loadTfjs(which?: TfjsBackendName): Promise<TfjsRuntime> {
   const name = which ?? (await defaultTfjsBackend());
-  const known = runtimes.get(name);
-  if (known) return known;
+  let pending = loading.get(name);
+  if (!pending) {
+    pending = loadRuntime(name);
+    loading.set(name, pending);
+    pending.catch(() => loading.delete(name));
+  }
+  return pending;
+}
+
+/** Loads one runtime (see {@link loadTfjs}); concurrent calls share one promise. */
+async function loadRuntime(name: TfjsBackendName): Promise<TfjsRuntime> {
   let runtime: TfjsRuntime;
   if (name === 'tensorflow') {
-    const native = await nativeTfjs();
-    if (!native) throw new UsageError([problem('tfjs-backend', `--tfjs-backend tensorflow needs @tensorflow/tfjs-node (or @tensorflow/tfjs-node-gpu for CUDA GPUs), which is not installed: run 'npm install @tensorflow/tfjs-node@4.22.0' (its install step downloads libtensorflow), or use --tfjs-backend cpu or wasm`)]);
-    runtime = native;
+    const found = await nativeTfjs();
+    if (!found) throw new UsageError([problem('tfjs-backend', `--tfjs-backend tensorflow needs @tensorflow/tfjs-node (or @tensorflow/tfjs-node-gpu for CUDA GPUs), which is not installed: run 'npm install @tensorflow/tfjs-node@4.22.0' (its install step downloads libtensorflow), or use --tfjs-backend cpu or wasm`)]);
+    runtime = found;
   } else if (name === 'webgpu') {
     throw new UsageError([problem('tfjs-backend', WEBGPU_UNAVAILABLE)]);
   } else {
@@ -79,7 +90,6 @@ export async function loadTfjs(which?: TfjsBackendName): Promise<TfjsRuntime> {
       runtime = withActivate(tf, { tf, provider: '@tensorflow/tfjs-backend-cpu', backend: 'cpu' });
     }
   }
-  runtimes.set(name, runtime);
   return runtime;
 }
 
@@ -89,15 +99,13 @@ export const WEBGPU_UNAVAILABLE =
 
 /** The native runtime, or undefined when neither tfjs-node package is importable. */
 async function nativeTfjs(): Promise<TfjsRuntime | undefined> {
-  const known = runtimes.get('tensorflow');
-  if (known) return known;
+  if (native) return native;
   for (const provider of NATIVE_PROVIDERS) {
     try {
       const tf = (await import(provider)) as typeof TF;
       await tf.setBackend('tensorflow');
-      const runtime = withActivate(tf, { tf, provider, backend: 'tensorflow' });
-      runtimes.set('tensorflow', runtime);
-      return runtime;
+      native = withActivate(tf, { tf, provider, backend: 'tensorflow' });
+      return native;
     } catch {
       // Not installed (or libtensorflow missing): try the next route.
     }

@@ -17,7 +17,8 @@ import type * as TF from '@tensorflow/tfjs-core';
  *
  * NOTE: every kernel the engine uses is registered by the wasm backend (it lacks
  * UnsortedSegmentSum, FFT, Einsum, complex numbers and some gradients of convolutions, none of
- * which the engine uses); the parity suites run on it.
+ * which the engine uses); the parity suites run on it. Its GatherV2 is slow, so the engine
+ * gathers through GatherNd there (see `gatherRows`).
  */
 export async function loadWasmBackend(tf: typeof TF): Promise<string> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
