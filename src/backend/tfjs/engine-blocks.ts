@@ -85,7 +85,6 @@ export function unitBlocks(ctx: EngineContext, ws: TfjsWorkspace, modulus: Tenso
  * element by element on tfjs's CPU backend (matMul runs plain loops); float32 throughout.
  */
 export function choleskyInverseFactor(tf: typeof TF, a: TF.Tensor3D, eye: TF.Tensor3D): TF.Tensor3D {
-  if (tf.getBackend() !== 'cpu') return slicedCholeskyInverseFactor(tf, a, eye);
   const n = a.shape[1];
   const unit = tf.eye(2 * n); // row j: e_j
   let m = tf.concat([a, eye], 1) as TF.Tensor3D;
@@ -109,36 +108,6 @@ export function choleskyInverseFactor(tf: typeof TF, a: TF.Tensor3D, eye: TF.Ten
   const factor = columns.length === 1 ? columns[0] : (tf.concat(columns, 2) as TF.Tensor3D); // [u × 2n × n]
   const bottom = tf.reshape(tf.slice(tf.eye(2 * n), [n, 0], [n, 2 * n]), [1, n, 2 * n]) as TF.Tensor3D;
   return tf.matMul(bottom, factor);
-}
-
-/**
- * {@link choleskyInverseFactor} with slices, for backends whose strided slices are plain copies
- * (wasm, and native TensorFlow): step j takes its column and pivot by slicing and updates only
- * the columns right of it (the trailing [2n × (n-j-1)] of the augmented matrix), so the n steps
- * cost u·n³ multiply-adds instead of 6·u·n³ with the unit-vector products (the autoencoder's
- * 101-wide blocks: 8x fewer), in 5 launches per step.
- */
-function slicedCholeskyInverseFactor(tf: typeof TF, a: TF.Tensor3D, eye: TF.Tensor3D): TF.Tensor3D {
-  const [u, n] = a.shape;
-  let m = tf.concat([a, eye], 1) as TF.Tensor3D; // [u × 2n × (n - j)]: columns j.. of the eliminated [A; I]
-  const columns: TF.Tensor3D[] = [];
-  for (let j = 0; j < n; j++) {
-    const current = m;
-    const [column, next] = tf.tidy(() => {
-      const col = tf.slice(current, [0, 0, 0], [u, 2 * n, 1]);
-      const l = tf.mul(col, tf.rsqrt(tf.slice(col, [0, j, 0], [u, 1, 1]))) as TF.Tensor3D;
-      if (j === n - 1) return [l, current];
-      const rest = n - j - 1;
-      const top = tf.reshape(tf.slice(l, [0, j + 1, 0], [u, rest, 1]), [u, 1, rest]) as TF.Tensor3D;
-      return [l, tf.sub(tf.slice(current, [0, 0, 1], [u, 2 * n, rest]), tf.matMul(l, top)) as TF.Tensor3D];
-    });
-    columns.push(column);
-    if (next !== current) tf.dispose(current);
-    m = next;
-  }
-  tf.dispose(m);
-  const factor = columns.length === 1 ? columns[0] : (tf.concat(columns, 2) as TF.Tensor3D); // [u × 2n × n]
-  return tf.slice(factor, [0, n, 0], [u, n, n]);
 }
 
 /** The smallest unit id of a bucket whose factor has a non-finite entry, as a scalar (∞: none). */
