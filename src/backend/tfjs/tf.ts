@@ -37,9 +37,8 @@ const NATIVE_PROVIDERS = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
 
 /**
  * The tfjs backend `--backend tfjs` runs without `--tfjs-backend`: `tensorflow` when
- * `@tensorflow/tfjs-node(-gpu)` is importable, else `wasm`, measured 2.5-4x faster than tfjs's
- * `cpu` backend on the autoencoder and on a 120,000-edge network (the README's tfjs section
- * gives the figures).
+ * `@tensorflow/tfjs-node(-gpu)` is importable, else `wasm`, measured 2-4x faster than tfjs's
+ * `cpu` backend on the autoencoder and 10-26x on a 120,000-edge network (README, Benchmarks).
  */
 export async function defaultTfjsBackend(): Promise<TfjsBackendName> {
   return (await nativeTfjs()) ? 'tensorflow' : 'wasm';
