@@ -94,7 +94,7 @@ async function loadRuntime(name: TfjsBackendName): Promise<TfjsRuntime> {
 
 /** Why `--tfjs-backend webgpu` is refused (see {@link loadTfjs}). */
 export const WEBGPU_UNAVAILABLE =
-  "--tfjs-backend webgpu is not available yet: @tensorflow/tfjs-backend-webgpu runs on Dawn's Node bindings (the 'webgpu' package), but its synchronous read (dataSync, which every counted engine read uses) copies the data through an OffscreenCanvas, and Node has none ('ReferenceError: OffscreenCanvas is not defined'). Use --tfjs-backend cpu or wasm, or --backend webgpu";
+  "--tfjs-backend webgpu is not available yet: @tensorflow/tfjs-backend-webgpu runs on Dawn's Node bindings (the 'webgpu' package), but its synchronous read (dataSync, which every counted engine read uses) copies the data through an OffscreenCanvas, and Node has none ('ReferenceError: OffscreenCanvas is not defined'). Use --tfjs-backend cpu or wasm";
 
 /** The native runtime, or undefined when neither tfjs-node package is importable. */
 async function nativeTfjs(): Promise<TfjsRuntime | undefined> {
