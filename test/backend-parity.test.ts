@@ -28,7 +28,8 @@ const tolerance = (b: Backend) => (b.precision === 'float64' ? { loss: 1e-12, gr
  */
 const glRuns = selectGpujsMode().mode === 'headlessgl';
 const backends: Array<[string, () => Promise<Backend>]> = [
-  ['tfjs', () => useBackend('tfjs')],
+  ['tfjs-cpu', () => useBackend('tfjs', { tfjsBackend: 'cpu' })],
+  ['tfjs-wasm', () => useBackend('tfjs', { tfjsBackend: 'wasm' })],
   [`gpujs (${selectGpujsMode().mode})`, () => useBackend('gpujs')],
   ...(glRuns ? [['gpujs (webasm)', async () => gpujsBackend('webasm')] as [string, () => Promise<Backend>]] : []),
 ];

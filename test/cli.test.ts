@@ -227,7 +227,8 @@ describe('unitwise CLI (real binary)', { timeout: 240_000 }, () => {
   });
 
   const backendRuns: Array<[string, string[], Record<string, string>, RegExp]> = [
-    ['tfjs', ['--backend', 'tfjs'], {}, /backend: TensorFlow\.js '(cpu|tensorflow)' backend from @tensorflow\/tfjs-(backend-cpu|node|node-gpu) \(float32\)/],
+    ['tfjs', ['--backend', 'tfjs'], {}, /backend: TensorFlow\.js '(wasm|tensorflow)' backend from @tensorflow\/tfjs-(backend-wasm|node|node-gpu) \(float32(; SIMD on, threads off \(.*\))?\)/],
+    ['tfjs on tfjs-cpu', ['--backend', 'tfjs', '--tfjs-backend', 'cpu'], {}, /backend: TensorFlow\.js 'cpu' backend from @tensorflow\/tfjs-backend-cpu \(float32\)/],
     ['gpujs', ['--backend', 'gpujs'], {}, process.env.DISPLAY ? /backend: gpu\.js 'headlessgl' mode/ : /backend: gpu\.js 'webasm' mode \(headlessgl unavailable: /],
     ['gpujs forced to webasm', ['--backend', 'gpujs'], { UNITWISE_GPUJS_MODE: 'webasm' }, /backend: gpu\.js 'webasm' mode \(requested; float32\)/],
   ];
@@ -250,6 +251,24 @@ describe('unitwise CLI (real binary)', { timeout: 240_000 }, () => {
     const bad = spawnSync(process.execPath, [bin, 'step', tiny, '--data', tinyData, '--backend', 'gpujs', '--out', 'x.json'], { cwd: dir, encoding: 'utf8', env: { ...process.env, UNITWISE_GPUJS_MODE: 'cuda' } });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/unknown gpu\.js mode 'cuda'; use headlessgl or webasm/);
+  });
+
+  it('--tfjs-backend: train records tfjs-wasm in its saved settings; webgpu, and tensorflow without tfjs-node, are usage errors saying why', () => {
+    const tiny = join(repoRoot, 'networks/tiny-softmax.json');
+    const tinyData = join(repoRoot, 'networks/tiny-softmax.data.json');
+    const trained = run('train', tiny, '--data', tinyData, '--method', 'kflr', '--iterations', '3', '--backend', 'tfjs', '--tfjs-backend', 'wasm', '--out', 'wasm-trained.json');
+    expect(trained.status, trained.stderr).toBe(0);
+    expect(trained.stderr).toMatch(/backend: TensorFlow\.js 'wasm' backend/);
+    expect(JSON.parse(readFileSync(join(dir, 'wasm-trained.json.state.json'), 'utf8')).state.settings.backend).toBe('tfjs-wasm');
+    const webgpu = run('step', tiny, '--data', tinyData, '--backend', 'tfjs', '--tfjs-backend', 'webgpu', '--out', 'x.json');
+    expect(webgpu.status).toBe(2);
+    expect(webgpu.stderr).toMatch(/--tfjs-backend webgpu is not available yet: .*OffscreenCanvas/);
+    const native = spawnSync(process.execPath, ['-e', "import('@tensorflow/tfjs-node').then(() => process.exit(0), () => process.exit(1))"], { cwd: repoRoot });
+    if (native.status !== 0) {
+      const tensorflow = run('step', tiny, '--data', tinyData, '--backend', 'tfjs', '--tfjs-backend', 'tensorflow', '--out', 'x.json');
+      expect(tensorflow.status).toBe(2);
+      expect(tensorflow.stderr).toMatch(/npm install @tensorflow\/tfjs-node@4\.22\.0/);
+    }
   });
 
   it('replicate --backend gpujs: says when worker threads ran another gpu.js mode than the main thread', () => {

@@ -24,7 +24,8 @@ const tolerance = (engine: Engine) => (engine.precision === 'float64' ? { exact:
 
 const backends: Array<[string, () => Promise<Backend>]> = [
   ['cpu', async () => cpuBackend],
-  ['tfjs', () => useBackend('tfjs')],
+  ['tfjs-cpu', () => useBackend('tfjs', { tfjsBackend: 'cpu' })],
+  ['tfjs-wasm', () => useBackend('tfjs', { tfjsBackend: 'wasm' })],
   ['gpujs', () => useBackend('gpujs')],
 ];
 

@@ -30,15 +30,19 @@ const defaultMode = gpujsBackend().mode;
 const modes: GpujsMode[] = defaultMode === 'headlessgl' ? ['headlessgl', 'webasm'] : ['webasm'];
 
 let runtime: TfjsRuntime;
+let wasm: TfjsRuntime;
 const backends: Array<[string, () => Backend]> = [
-  ['tfjs', () => tfjsBackend(runtime)],
+  ['tfjs-cpu', () => tfjsBackend(runtime)],
   // Chunks of 40 numbers: one to five lists per gather, results permuted back into the plan's order.
-  ['tfjs (chunks of 40)', () => tfjsBackend(runtime, { chunkEntries: 40 })],
+  ['tfjs-cpu (chunks of 40)', () => tfjsBackend(runtime, { chunkEntries: 40 })],
+  ['tfjs-wasm', () => tfjsBackend(wasm)],
+  ['tfjs-wasm (chunks of 40)', () => tfjsBackend(wasm, { chunkEntries: 40 })],
   ...modes.map((mode): [string, () => Backend] => [`gpujs ${mode}`, () => gpujsBackend(mode)]),
 ];
 
 beforeAll(async () => {
-  runtime = await loadTfjs();
+  runtime = await loadTfjs('cpu');
+  wasm = await loadTfjs('wasm');
 });
 
 const networks: Array<[string, NetworkDocument]> = INTERPRETATIONS.map((interpretation) => [

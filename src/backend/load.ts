@@ -2,6 +2,7 @@ import { UsageError, problem } from '../errors.js';
 import { cpuBackend } from './index.js';
 import type { Backend } from './engine.js';
 import { backendNames, getBackend, registerBackend } from './registry.js';
+import { TFJS_BACKENDS, type TfjsBackendName } from './tfjs/tf.js';
 
 /** Backends that can be asked for by name (`--backend`). */
 export const BACKENDS = ['cpu', 'gpujs', 'tfjs'] as const;
@@ -14,23 +15,46 @@ export interface BackendInfo {
   detail: string;
 }
 
+/** Choices of a backend's variant (`--tfjs-backend`). */
+export interface BackendChoices {
+  /** tfjs: the TensorFlow.js backend that runs the engines (default: `tensorflow` when tfjs-node is importable, else `wasm`). */
+  tfjsBackend?: TfjsBackendName;
+}
+
 /**
  * Makes a backend available by name, loading it on first use (tfjs and gpu.js are imported
- * lazily: they are large, and their native parts are optional), and returns it.
+ * lazily: they are large, and their native parts are optional), and returns it. Its `name` is
+ * the backend's identity, for `openEngine`, the optimizer's options and saved settings: `cpu`,
+ * `gpujs`, or `tfjs-<tfjs backend>` for TensorFlow.js (`useBackend('tfjs', { tfjsBackend:
+ * 'wasm' })` and `useBackend('tfjs-wasm')` are one backend). `tfjs` without a choice is the
+ * default tfjs backend, registered under both names.
  */
-export async function useBackend(name: string): Promise<Backend> {
+export async function useBackend(name: string, choices: BackendChoices = {}): Promise<Backend> {
+  if (name === 'tfjs' || name.startsWith('tfjs-')) return useTfjs(name, choices.tfjsBackend);
+  if (choices.tfjsBackend !== undefined) throw new UsageError([problem('tfjs-backend', `--tfjs-backend ${choices.tfjsBackend} applies to --backend tfjs, not '${name}'`)]);
   if (backendNames().includes(name)) return getBackend(name);
-  if (name === 'tfjs') {
-    const [{ loadTfjs }, { tfjsBackend }] = await Promise.all([import('./tfjs/tf.js'), import('./tfjs/tfjs-backend.js')]);
-    registerBackend(tfjsBackend(await loadTfjs()));
-    return getBackend('tfjs');
-  }
   if (name === 'gpujs') {
     const { gpujsBackend } = await import('./gpujs/index.js');
     registerBackend(gpujsBackend());
     return getBackend('gpujs');
   }
-  throw new UsageError([problem('backend', `unknown backend '${name}'; available: ${BACKENDS.join(', ')}`)]);
+  throw new UsageError([problem('backend', `unknown backend '${name}'; available: ${BACKENDS.join(', ')} (tfjs also as ${TFJS_BACKENDS.map((b) => `tfjs-${b}`).join(', ')})`)]);
+}
+
+/** The tfjs backend of `name` ('tfjs' or 'tfjs-<tfjs backend>') and an optional choice, which must agree. */
+async function useTfjs(name: string, choice: TfjsBackendName | undefined): Promise<Backend> {
+  const named = name === 'tfjs' ? undefined : name.slice('tfjs-'.length);
+  for (const which of [named, choice]) {
+    if (which !== undefined && !(TFJS_BACKENDS as readonly string[]).includes(which)) throw new UsageError([problem('tfjs-backend', `unknown TensorFlow.js backend '${which}'; use ${TFJS_BACKENDS.join(', ')}`)]);
+  }
+  if (named !== undefined && choice !== undefined && named !== choice) throw new UsageError([problem('tfjs-backend', `backend '${name}' and --tfjs-backend ${choice} disagree: give one of them`)]);
+  if (backendNames().includes(name) && choice === undefined) return getBackend(name);
+  const [{ loadTfjs }, { tfjsBackend }] = await Promise.all([import('./tfjs/tf.js'), import('./tfjs/tfjs-backend.js')]);
+  const runtime = await loadTfjs((named ?? choice) as TfjsBackendName | undefined);
+  const backend = backendNames().includes(`tfjs-${runtime.backend}`) ? getBackend(`tfjs-${runtime.backend}`) : tfjsBackend(runtime);
+  registerBackend(backend);
+  if (name === 'tfjs' && choice === undefined) registerBackend(backend, 'tfjs');
+  return backend;
 }
 
 /** Which backend ran, for reports. */

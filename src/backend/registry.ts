@@ -6,9 +6,9 @@ import type { Backend, Engine } from './engine.js';
 /** Loaded backends by name; the CPU reference is always there. */
 const registry = new Map<string, Backend>([['cpu', cpuBackend]]);
 
-/** Registers (or replaces) a backend under its name. */
-export function registerBackend(backend: Backend): void {
-  registry.set(backend.name, backend);
+/** Registers (or replaces) a backend under its name, or under another `name` (an alias, as 'tfjs' for the default tfjs backend). */
+export function registerBackend(backend: Backend, name = backend.name): void {
+  registry.set(name, backend);
 }
 
 /** The backend registered under `name`; a UsageError naming the loaded backends otherwise (see `useBackend`, which loads them). */

@@ -15,6 +15,8 @@ import { parseMethodList } from '../cli/options.js';
 import { methodLoop, transfersPerIteration } from './loop.js';
 import { medianMicros } from './timing.js';
 import { runScaling, writeScaling } from './scaling.js';
+import { compareBackends } from './backends.js';
+import type { TfjsBackendName } from '../backend/tfjs/tf.js';
 
 interface MethodFigures {
   medianMicros: number;
@@ -46,9 +48,9 @@ interface BenchEntry {
  */
 async function main(args: string[]): Promise<void> {
   const flag = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
-  const backend = flag('--backend') ?? 'cpu';
-  await useBackend(backend);
-  if (args.includes('--scaling')) return scaling(args, flag);
+  if (flag('--compare-backends')) return backendsTable(flag);
+  const backend = (await useBackend(flag('--backend') ?? 'cpu', { tfjsBackend: flag('--tfjs-backend') as TfjsBackendName | undefined })).name;
+  if (args.includes('--scaling')) return scaling(args, flag, backend);
   if (args.includes('--transfers')) return transfers(backend, parseMethodList(flag('--methods'), [...METHODS]));
   const methods = parseMethodList(flag('--methods'), [...METHODS]);
   const solveFlag = flag('--kronecker-solve');
@@ -158,10 +160,10 @@ function transfers(backend: string, methods: MethodName[]): void {
  * sample of each method as units, fan-in and outputs double (up to about 10^6 edges), fitted
  * exponents beside Section 1's, and peak memory at the largest size.
  */
-function scaling(args: string[], flag: (name: string) => string | undefined): void {
+function scaling(args: string[], flag: (name: string) => string | undefined, backend: string): void {
   const number = (name: string) => (flag(name) === undefined ? undefined : Number(flag(name)));
   const only = flag('--methods') === undefined ? undefined : parseMethodList(flag('--methods'), []);
-  const result = runScaling({ backend: flag('--backend') ?? 'cpu', scale: number('--scale'), repeats: number('--repeats'), methods: only, memory: !args.includes('--no-memory'), onLine: (line) => process.stdout.write(line + '\n') });
+  const result = runScaling({ backend, scale: number('--scale'), repeats: number('--repeats'), methods: only, memory: !args.includes('--no-memory'), onLine: (line) => process.stdout.write(line + '\n') });
   process.stdout.write('\nfitted exponents: over all sizes (last doubling) / Section 1\n');
   process.stdout.write('method                                  units               fan-in              outputs\n');
   const methods = Object.keys(result.sweeps.units.methods);
@@ -173,6 +175,20 @@ function scaling(args: string[], flag: (name: string) => string | undefined): vo
     process.stdout.write(`${method.padEnd(40)}${cell('units')}${cell('fanIn')}${cell('outputs')}\n`);
   }
   writeScaling(result, flag('--json'), flag('--svg'));
+}
+
+/**
+ * `npm run bench -- --compare-backends cpu,tfjs-cpu,tfjs-wasm [--methods a,b] [--rounds R] [--dag UNITS,FANIN,OUTPUTS] [--json FILE]`:
+ * one batch iteration of each method on each backend, in one run, alternating (see `compareBackends`);
+ * on the autoencoder, or with `--dag` on a random layered DAG.
+ */
+async function backendsTable(flag: (name: string) => string | undefined): Promise<void> {
+  const methods = parseMethodList(flag('--methods'), ['backprop', 'unitwise-natural', 'quasi-diagonal-backpropagated-metric', 'kflr']);
+  const rounds = flag('--rounds') === undefined ? undefined : Number(flag('--rounds'));
+  const dag = flag('--dag')?.split(',').map(Number);
+  const result = await compareBackends({ backends: String(flag('--compare-backends')).split(','), methods, rounds, dag: dag && { units: dag[0], fanIn: dag[1], outputs: dag[2] }, onLine: (line) => process.stdout.write(line + '\n') });
+  const json = flag('--json');
+  if (json) writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
 }
 
 await main(process.argv.slice(2));

@@ -1,5 +1,6 @@
 import type { BaselineChoices } from '../curvature/baselines.js';
 import { BACKENDS, backendInfo, useBackend } from '../backend/load.js';
+import { TFJS_BACKENDS, type TfjsBackendName } from '../backend/tfjs/tf.js';
 import { UsageError, problem } from '../errors.js';
 import type { CompiledNetwork } from '../engine/compiled-network.js';
 import { checkCurvatureMemory } from '../engine/size-guard.js';
@@ -15,7 +16,11 @@ export const methodOptions = {
   epsilon: { type: 'number' as const, default: 1e-4, describe: 'regularisation ε added to the metric before solving (Section 4)' },
   'mc-samples': { type: 'number' as const, default: 1, describe: 'outputs drawn per sample by the Monte-Carlo Fisher methods (K of Eq. 100)' },
   seed: { type: 'number' as const, default: 1, describe: 'seed of the Monte-Carlo draws' },
-  backend: { choices: BACKENDS, default: 'cpu' as const, describe: 'compute backend: cpu (Float64 reference), gpujs (gpu.js: headlessgl, else webasm; float32; UNITWISE_GPUJS_MODE forces a mode) or tfjs (TensorFlow.js, float32)' },
+  backend: { choices: BACKENDS, default: 'cpu' as const, describe: 'compute backend: cpu (Float64 reference), gpujs (gpu.js: headlessgl, else webasm; float32; UNITWISE_GPUJS_MODE forces a mode) or tfjs (TensorFlow.js, float32; see --tfjs-backend)' },
+  'tfjs-backend': {
+    choices: TFJS_BACKENDS,
+    describe: '--backend tfjs: TensorFlow.js backend: cpu (JavaScript), wasm (WebAssembly, SIMD), webgpu (not available in Node yet) or tensorflow (libtensorflow: needs @tensorflow/tfjs-node); default tensorflow when installed, else wasm',
+  },
 };
 
 /** yargs options of the Kronecker-factored methods (kflr, kfac, kfra); defaults are filled by the library. */
@@ -65,11 +70,15 @@ export function parseMethodList(text: string | undefined, fallback: MethodName[]
   return names as MethodName[];
 }
 
-/** Loads the backend named on the command line and says which ran (on stderr) when it is not the CPU reference. */
-export async function prepareBackend(name: string): Promise<string> {
-  await useBackend(name);
-  if (name !== 'cpu') process.stderr.write(`backend: ${backendInfo(name).detail}\n`);
-  return name;
+/**
+ * Loads the backend named on the command line (with `--tfjs-backend`, the tfjs backend under it),
+ * says which ran (on stderr) when it is not the CPU reference, and returns its registered name
+ * (`tfjs-wasm` for `--backend tfjs --tfjs-backend wasm`): the name the run's settings record.
+ */
+export async function prepareBackend(name: string, tfjsBackend?: unknown): Promise<string> {
+  const backend = await useBackend(name, { tfjsBackend: tfjsBackend as TfjsBackendName | undefined });
+  if (backend.name !== 'cpu') process.stderr.write(`backend: ${backendInfo(backend.name).detail}\n`);
+  return backend.name;
 }
 
 /** `--force` of the commands that write files. */

@@ -1,3 +1,4 @@
+import { gatherRows } from './gather.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import { UsageError, problem } from '../../errors.js';
 import { blockBuckets } from './engine-buckets.js';
@@ -24,7 +25,7 @@ export function bucketSet(ctx: EngineContext, units?: readonly number[]): Bucket
   if (everyUnit) {
     return {
       buckets: index.buckets,
-      write: (target, flat, kind) => target.set(tf.gather(flat, kind === 'blocks' ? index.blocksPerm : index.paramsPerm)),
+      write: (target, flat, kind) => target.set(gatherRows(tf, flat, kind === 'blocks' ? index.blocksPerm : index.paramsPerm)),
     };
   }
   const layout = blockBuckets(net, index.matrixOffsets, units);
@@ -37,7 +38,7 @@ export function bucketSet(ctx: EngineContext, units?: readonly number[]): Bucket
       const { layout: at, flat: from } = pairs[kind];
       if (at.length === 0) return;
       const positions = tf.tensor2d(at, [at.length, 1], 'int32');
-      const values = tf.gather(flat, tf.tensor1d(from, 'int32'));
+      const values = gatherRows(tf, flat, tf.tensor1d(from, 'int32'));
       const mask = tf.cast(tf.scatterND(positions, tf.ones([at.length]), [target.length]), 'bool');
       target.set(tf.where(mask, tf.scatterND(positions, values, [target.length]), target.tensor));
     },
@@ -51,12 +52,12 @@ function withZero(tf: typeof TF, buffer: TensorBuffer): TF.Tensor1D {
 
 /** The blocks of a bucket [u × n × n] from a flat metric-layout tensor followed by a zero (padding: 0). */
 function gatherBlocks(tf: typeof TF, flat: TF.Tensor1D, b: Bucket): TF.Tensor3D {
-  return tf.reshape(tf.gather(flat, b.blocks), [b.size, b.n, b.n]);
+  return tf.reshape(gatherRows(tf, flat, b.blocks), [b.size, b.n, b.n]);
 }
 
 /** A bucket's entries [u × n × 1] of a parameter-shaped tensor followed by a zero. */
 function gatherVectors(tf: typeof TF, flat: TF.Tensor1D, b: Bucket): TF.Tensor3D {
-  return tf.reshape(tf.gather(flat, b.params), [b.size, b.n, 1]);
+  return tf.reshape(gatherRows(tf, flat, b.params), [b.size, b.n, 1]);
 }
 
 /** Per-unit blocks A_ij = E_x ψ̃_k ā_i ā_j (Eq. 18, 28) as one batched product per bucket. */
@@ -65,12 +66,12 @@ export function unitBlocks(ctx: EngineContext, ws: TfjsWorkspace, modulus: Tenso
   const act = tf.reshape(ws.act.range(0, net.nUnits * S, ctx.zeroOne), [net.nUnits + 2, S]);
   const psi = tf.reshape(modulus.tensor, [net.nUnits, S]);
   const flat = ctx.index.buckets.map((b) => {
-    const x = tf.gather(act, b.rows) as TF.Tensor3D; // [u × n × S]
+    const x = gatherRows(tf, act, b.rows) as TF.Tensor3D; // [u × n × S]
     // ψ̃ repeated over the n rows of each unit by a product with ones (not a broadcast; see engine-propagation.ts).
-    const weights = tf.matMul(tf.ones([1, b.n, 1]) as TF.Tensor3D, tf.reshape(tf.gather(psi, b.units), [b.size, 1, S]) as TF.Tensor3D);
+    const weights = tf.matMul(tf.ones([1, b.n, 1]) as TF.Tensor3D, tf.reshape(gatherRows(tf, psi, b.units), [b.size, 1, S]) as TF.Tensor3D);
     return tf.reshape(tf.matMul(tf.mul(x, weights) as TF.Tensor3D, x, false, true), [-1]);
   });
-  blocks.set(tf.mul(tf.gather(flat.length === 1 ? flat[0] : tf.concat(flat), ctx.index.blocksPerm), 1 / S));
+  blocks.set(tf.mul(gatherRows(tf, flat.length === 1 ? flat[0] : tf.concat(flat), ctx.index.blocksPerm), 1 / S));
 }
 
 /**
@@ -137,7 +138,7 @@ export function solveUnitBlocks(ctx: EngineContext, blocks: TensorBuffer, gradie
     failures.push(firstFailure(tf, y, b));
     return tf.reshape(tf.matMul(y, tf.matMul(y, gatherVectors(tf, g, b), true, false)), [-1]);
   });
-  out.set(tf.gather(flat.length === 1 ? flat[0] : tf.concat(flat), ctx.index.paramsPerm));
+  out.set(gatherRows(tf, flat.length === 1 ? flat[0] : tf.concat(flat), ctx.index.paramsPerm));
   return readFailure(ctx, failures);
 }
 

@@ -1,3 +1,4 @@
+import { gatherRows } from './gather.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import { rows as unitRows, type EngineContext } from './engine-context.js';
 import type { LevelIndex } from './engine-index.js';
@@ -67,7 +68,7 @@ export function seedRows(tf: typeof TF, lv: LevelIndex, perOutput: TF.Tensor2D):
   if (!lv.outputOf) return undefined;
   const width = perOutput.shape[1];
   if (lv.outputRun !== undefined && lv.outputRun >= 0) return tf.slice(perOutput, [lv.outputRun, 0], [lv.count, width]);
-  return tf.gather(tf.concat([perOutput, tf.zeros([1, width])]) as TF.Tensor2D, lv.outputOf);
+  return gatherRows<TF.Rank.R2>(tf, tf.concat([perOutput, tf.zeros([1, width])]) as TF.Tensor2D, lv.outputOf);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { gatherRows } from './gather.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import { UsageError, problem } from '../../errors.js';
 import type { GramPlan } from '../engine.js';
@@ -86,11 +87,11 @@ export function groupGram(ctx: EngineContext, index: GramIndex, x: TensorBuffer,
   if (index.total === 0) return;
   const rows = tf.reshape(x.range(0, net.nUnits * S, ctx.zeroOne), [net.nUnits + 2, S]);
   const flat = index.chunks.map((c) => {
-    const xu = tf.gather(rows, c.rows) as TF.Tensor3D; // [lists × m × S]
+    const xu = gatherRows(tf, rows, c.rows) as TF.Tensor3D; // [lists × m × S]
     return tf.reshape(tf.matMul(w ? (tf.mul(xu, w) as TF.Tensor3D) : xu, xu, false, true), [-1]);
   });
   const joined = flat.length === 1 ? flat[0] : tf.concat(flat);
-  const gram = index.perm ? tf.gather(joined, index.perm) : joined;
+  const gram = index.perm ? gatherRows(tf, joined, index.perm) : joined;
   out.write(0, tf.add(out.range(0, index.total), tf.mul(gram, scale)));
 }
 

@@ -1,3 +1,4 @@
+import { gatherRows } from './gather.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Activation, Interpretation } from '../../network/types.js';
 import { outputRows, rows, writeOutputRows, type EngineContext, type TfjsWorkspace } from './engine-context.js';
@@ -31,7 +32,7 @@ export function forwardLevel(ctx: EngineContext, params: TensorBuffer, ws: TfjsW
   const lv = ctx.index.levels[level - 1];
   const src = sources(ctx, ws, lv);
   const w = inWeights(ctx, params, lv);
-  let z: TF.Tensor = lv.inDense ? tf.matMul(w as TF.Tensor2D, src) : tf.reshape(tf.matMul(w as TF.Tensor3D, tf.gather(src as TF.Tensor, lv.inSource as TF.Tensor2D) as TF.Tensor3D), [lv.count, S]);
+  let z: TF.Tensor = lv.inDense ? tf.matMul(w as TF.Tensor2D, src) : tf.reshape(tf.matMul(w as TF.Tensor3D, gatherRows(tf, src as TF.Tensor, lv.inSource as TF.Tensor2D) as TF.Tensor3D), [lv.count, S]);
   if (lv.affine) z = tf.mul(z, lv.affine.gain);
   let [a, r] = activate(tf, lv, z);
   if (lv.affine) {
@@ -204,12 +205,12 @@ export function gradient(ctx: EngineContext, ws: TfjsWorkspace, out: TensorBuffe
     for (let i0 = 0; i0 < lv.count; i0 += chunk) {
       const n = Math.min(chunk, lv.count - i0);
       const pick = (t: TF.Tensor2D) => (n === lv.count ? t : tf.slice(t, [i0, 0], [n, t.shape[1]]));
-      const x = tf.gather(src as TF.Tensor, pick(lv.inSource as TF.Tensor2D)) as TF.Tensor3D; // [n × F × S]
+      const x = gatherRows(tf, src as TF.Tensor, pick(lv.inSource as TF.Tensor2D)) as TF.Tensor3D; // [n × F × S]
       const column = (t: TF.Tensor2D) => tf.reshape(pick(t), [n, S, 1]) as TF.Tensor3D;
       add(tf.matMul(x, column(b)), psi && tf.matMul(tf.square(x), column(psi)), psi && tf.matMul(x, column(psi)));
     }
   }
-  const join = (list: TF.Tensor[]) => tf.mul(tf.gather(list.length === 1 ? list[0] : tf.concat(list), ctx.index.params.gradPerm), 1 / S);
+  const join = (list: TF.Tensor[]) => tf.mul(gatherRows(tf, list.length === 1 ? list[0] : tf.concat(list), ctx.index.params.gradPerm), 1 / S);
   out.set(join(parts[0]));
   if (entries) {
     entries.diagonal.set(join(parts[1]));

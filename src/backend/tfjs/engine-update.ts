@@ -1,3 +1,4 @@
+import { gatherRows } from './gather.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { AdamStepOptions } from '../engine.js';
 import type { EngineContext, TfjsWorkspace } from './engine-context.js';
@@ -17,15 +18,15 @@ export function quasiDiagonalSolve(ctx: EngineContext, diagonal: TensorBuffer, c
   const d = tf.add(diagonal.tensor, epsilon);
   const c = cross.tensor;
   const g = gradient.tensor;
-  const a00 = tf.gather(d, bias);
-  const g0 = tf.gather(g, bias);
+  const a00 = gatherRows(tf, d, bias);
+  const g0 = gatherRows(tf, g, bias);
   const zero = tf.zerosLike(g);
   const isWeight = tf.less(isBias, 0.5);
   const denominator = tf.sub(tf.mul(d, a00), tf.square(c));
   const weight = tf.where(tf.logicalAnd(tf.greater(denominator, 0), isWeight), tf.div(tf.sub(tf.mul(g, a00), tf.mul(g0, c)), denominator), zero);
   const term = tf.concat([tf.mul(tf.div(c, a00), weight), tf.zeros([1])]); // (A_0i/A_00) δw_i, and a zero for padding
-  const sums = ctx.index.buckets.map((b) => tf.sum(tf.gather(term, b.params), 1));
-  const unitSum = tf.gather(sums.length === 1 ? sums[0] : tf.concat(sums), bucketUnit);
+  const sums = ctx.index.buckets.map((b) => tf.sum(gatherRows(tf, term, b.params), 1));
+  const unitSum = gatherRows(tf, sums.length === 1 ? sums[0] : tf.concat(sums), bucketUnit);
   const biasStep = tf.where(tf.greater(a00, 0), tf.sub(tf.div(g, a00), unitSum), zero);
   out.set(tf.where(isWeight, weight, biasStep));
 }
@@ -59,9 +60,9 @@ export function onlineBlockStep(ctx: EngineContext, blocks: TensorBuffer, invers
   for (const b of index.buckets) {
     const { n, size: u } = b;
     const square: [number, number, number] = [u, n, n];
-    const v = tf.mul(tf.reshape(tf.gather(act, b.rows), [u, n, 1]), tf.reshape(tf.gather(root, b.units), [u, 1, 1])) as TF.Tensor3D;
-    const a = tf.reshape(tf.gather(a0, b.blocks), square) as TF.Tensor3D;
-    const h = tf.reshape(tf.gather(h0, b.blocks), square) as TF.Tensor3D;
+    const v = tf.mul(tf.reshape(gatherRows(tf, act, b.rows), [u, n, 1]), tf.reshape(gatherRows(tf, root, b.units), [u, 1, 1])) as TF.Tensor3D;
+    const a = tf.reshape(gatherRows(tf, a0, b.blocks), square) as TF.Tensor3D;
+    const h = tf.reshape(gatherRows(tf, h0, b.blocks), square) as TF.Tensor3D;
     const hu = tf.matMul(h, v);
     const denominator = tf.reshape(tf.add(tf.mul(tf.matMul(v, hu, true, false), c), 1), [u]);
     const ok = tf.logicalAnd(tf.greater(denominator, 0), tf.isFinite(denominator));
@@ -70,14 +71,14 @@ export function onlineBlockStep(ctx: EngineContext, blocks: TensorBuffer, invers
     const symmetric = tf.mul(tf.add(h, tf.transpose(h, [0, 2, 1])), 0.5);
     const updated = tf.div(tf.sub(symmetric, tf.mul(f, tf.matMul(hu, hu, false, true))), keep) as TF.Tensor3D;
     nextH.push(tf.reshape(tf.where(tf.reshape(ok, [u, 1, 1]), updated, h), [-1]));
-    const direction = tf.reshape(tf.matMul(updated, tf.reshape(tf.gather(g0, b.params), [u, n, 1])), [u, n]);
-    nextX.push(tf.reshape(tf.where(tf.reshape(ok, [u, 1]), direction, tf.gather(x0, b.params)), [-1]));
+    const direction = tf.reshape(tf.matMul(updated, tf.reshape(gatherRows(tf, g0, b.params), [u, n, 1])), [u, n]);
+    nextX.push(tf.reshape(tf.where(tf.reshape(ok, [u, 1]), direction, gatherRows(tf, x0, b.params)), [-1]));
     refused.push(tf.where(ok, tf.fill([u], -1), b.unitValues));
   }
   const join = (parts: TF.Tensor[]) => (parts.length === 1 ? parts[0] : tf.concat(parts));
-  blocks.set(tf.gather(join(nextA), index.blocksPerm));
-  inverses.set(tf.gather(join(nextH), index.blocksPerm));
-  out.set(tf.gather(join(nextX), index.paramsPerm));
+  blocks.set(gatherRows(tf, join(nextA), index.blocksPerm));
+  inverses.set(gatherRows(tf, join(nextH), index.blocksPerm));
+  out.set(gatherRows(tf, join(nextX), index.paramsPerm));
   const ids = join(refused);
   const count = ctx.readSmall(tf.sum(tf.cast(tf.greaterEqual(ids, 0), 'float32')))[0];
   if (count === 0) return [];

@@ -1,3 +1,4 @@
+import { gatherRows } from './gather.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { EngineContext } from './engine-context.js';
 import type { LevelIndex } from './engine-index.js';
@@ -6,14 +7,14 @@ import type { TensorBuffer } from './tensor-buffer.js';
 /** A level's incoming weights: dense [count × (inSpan+2)] or ELL [count × 1 × F] (see `LevelIndex`). */
 export function inWeights(ctx: EngineContext, params: TensorBuffer, lv: LevelIndex): TF.Tensor {
   const { tf } = ctx;
-  return ctx.weights(params, `in${lv.start}`, (p) => (lv.inDense ? tf.reshape(tf.gather(p, lv.inDense), [lv.count, lv.inSpan + 2]) : tf.gather(p as TF.Tensor, lv.inParam as TF.Tensor3D)));
+  return ctx.weights(params, `in${lv.start}`, (p) => (lv.inDense ? tf.reshape(gatherRows(tf, p, lv.inDense), [lv.count, lv.inSpan + 2]) : gatherRows(tf, p as TF.Tensor, lv.inParam as TF.Tensor3D)));
 }
 
 /** A level's outgoing weights: dense [count × outSpan], ELL [count × 1 × Fo], or undefined (no outgoing edges). */
 export function outWeights(ctx: EngineContext, params: TensorBuffer, lv: LevelIndex): TF.Tensor | undefined {
   const { tf } = ctx;
   if (!lv.outDense && !lv.outParam) return undefined;
-  return ctx.weights(params, `out${lv.start}`, (p) => (lv.outDense ? tf.reshape(tf.gather(p, lv.outDense), [lv.count, lv.outSpan]) : tf.gather(p as TF.Tensor, lv.outParam as TF.Tensor3D)));
+  return ctx.weights(params, `out${lv.start}`, (p) => (lv.outDense ? tf.reshape(gatherRows(tf, p, lv.outDense), [lv.count, lv.outSpan]) : gatherRows(tf, p as TF.Tensor, lv.outParam as TF.Tensor3D)));
 }
 
 /**
@@ -26,7 +27,7 @@ export function sumAbove(tf: typeof TF, lv: LevelIndex, weights: TF.Tensor, abov
   const C = above.shape[1];
   if (lv.outDense) return tf.matMul(weights as TF.Tensor2D, above);
   const padded = tf.concat([above, tf.zeros([1, C])]);
-  return tf.reshape(tf.matMul(weights as TF.Tensor3D, tf.gather(padded, lv.outTarget as TF.Tensor2D) as TF.Tensor3D), [lv.count, C]);
+  return tf.reshape(tf.matMul(weights as TF.Tensor3D, gatherRows(tf, padded, lv.outTarget as TF.Tensor2D) as TF.Tensor3D), [lv.count, C]);
 }
 
 /** 0/1 pattern of a level's outgoing edges, shaped like {@link outWeights} (ancestry searches). */
@@ -43,7 +44,7 @@ export function repeatColumns(tf: typeof TF, x: TF.Tensor2D, C: number): TF.Tens
 
 /**
  * Parameter-derived tensors (params ‖ 0, the levels' weight matrices), cached per parameter
- * data: a parameter tensor's `dataId` identifies its values (a copy made by the engine's `copy`
+ * data: a buffer's `contentId` identifies its values (a copy made by the engine's `copy`
  * shares it), so the forward pass, the backward pass and the metric of one parameter vector
  * build each level's weights once. The cache owns its tensors (kept out of any `tf.tidy`).
  * NOTE: two entries (the trainer's current and candidate parameters), least recently used out;
@@ -58,9 +59,10 @@ export class WeightCache {
   get(params: TensorBuffer, key: string, build: (paramsExt: TF.Tensor1D) => TF.Tensor): TF.Tensor {
     const { tf } = this;
     const source = params.tensor;
-    let entry = this.entries.find((e) => e.id === source.dataId);
+    const id = params.contentId;
+    let entry = this.entries.find((e) => e.id === id);
     if (entry) this.entries.splice(this.entries.indexOf(entry), 1);
-    else entry = { id: source.dataId, tensors: new Map() };
+    else entry = { id, tensors: new Map() };
     this.entries.unshift(entry);
     for (const old of this.entries.splice(2)) tf.dispose([...old.tensors.values()]);
     let ext = entry.tensors.get('');

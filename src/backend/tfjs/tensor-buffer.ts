@@ -28,6 +28,7 @@ export class TensorBuffer implements DeviceBuffer {
   private pieces: Piece[];
   private whole: TF.Tensor1D | undefined;
   private disposed = false;
+  private content: object = {};
 
   /** `tensor` (flattened; owned from now on) or zeros. Call inside `tf.tidy` when `tensor` is not rank 1. */
   constructor(
@@ -45,13 +46,26 @@ export class TensorBuffer implements DeviceBuffer {
     return (this.whole ??= this.tf.keep(this.tf.concat(this.pieces.map((p) => p.tensor))));
   }
 
-  /** Replaces the whole buffer by `t` (any shape, `length` numbers), which the buffer then owns. */
-  set(t: TF.Tensor): void {
+  /**
+   * Identifies the buffer's values: a new object at every write, the source's after
+   * {@link set} with `copyOf` (what caches of derived tensors key on). NOTE: not the tensor's
+   * `dataId`: a clone shares it on tfjs's cpu backend but is a copy on wasm.
+   */
+  get contentId(): object {
+    return this.content;
+  }
+
+  /**
+   * Replaces the whole buffer by `t` (any shape, `length` numbers), which the buffer then owns;
+   * `copyOf`: `t` holds that buffer's values (they keep their {@link contentId}).
+   */
+  set(t: TF.Tensor, copyOf?: TensorBuffer): void {
     this.check();
     if (t.size !== this.length) throw new UsageError([problem('engine', `a tensor of ${t.size} numbers written to a buffer of ${this.length}`)]);
     const next = this.own(t);
     this.release();
     this.pieces = [{ offset: 0, length: this.length, tensor: next }];
+    this.content = copyOf?.content ?? {};
   }
 
   /** Replaces `[offset, offset + t.size)` by `t` (any shape), which the buffer then owns. Call inside `tf.tidy`. */
@@ -63,6 +77,7 @@ export class TensorBuffer implements DeviceBuffer {
     if (offset === 0 && end === this.length) return this.set(t);
     const piece: Piece = { offset, length: t.size, tensor: this.own(t) };
     this.dropWhole();
+    this.content = {};
     const next: Piece[] = [];
     let inserted = false;
     for (const p of this.pieces) {

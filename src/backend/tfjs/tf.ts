@@ -1,39 +1,130 @@
 import type * as TF from '@tensorflow/tfjs-core';
-
-/** The TensorFlow.js namespace in use, and which implementation runs it. */
-export interface TfjsRuntime {
-  tf: typeof TF;
-  /** The package that provides the backend ('@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node' or '@tensorflow/tfjs-backend-cpu'). */
-  provider: string;
-  /** tf.getBackend(): 'tensorflow' (native) or 'cpu'. */
-  backend: string;
-}
-
-let runtime: TfjsRuntime | undefined;
+import { UsageError, problem } from '../../errors.js';
+import { loadWasmBackend } from './tfjs-wasm.js';
 
 /**
- * Loads TensorFlow.js once: the native `tensorflow` backend when `@tensorflow/tfjs-node-gpu` or
- * `@tensorflow/tfjs-node` is importable (the GPU route for users who can install them; their
- * install step downloads libtensorflow, which this project's machines cannot), else tfjs-core
- * with its pure-JavaScript `cpu` backend. Production mode silences tfjs's advice to install the
- * native binding; which route ran is reported instead.
+ * The TensorFlow.js backends an engine can run on (`--tfjs-backend`): `cpu` (tfjs's plain
+ * JavaScript kernels), `wasm` (`@tensorflow/tfjs-backend-wasm`, XNNPACK kernels in WebAssembly),
+ * `webgpu` (refused for now: see {@link loadTfjs}) and `tensorflow` (libtensorflow through
+ * `@tensorflow/tfjs-node` or `@tensorflow/tfjs-node-gpu`, when installed).
  */
-export async function loadTfjs(): Promise<TfjsRuntime> {
-  if (runtime) return runtime;
-  for (const provider of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
-    try {
-      const tf = (await import(provider)) as typeof TF;
-      await tf.ready();
-      runtime = { tf, provider, backend: tf.getBackend() };
-      return runtime;
-    } catch {
-      // Not installed: try the next route.
+export const TFJS_BACKENDS = ['cpu', 'wasm', 'webgpu', 'tensorflow'] as const;
+export type TfjsBackendName = (typeof TFJS_BACKENDS)[number];
+
+/** The TensorFlow.js namespace in use, and which of its backends runs an engine. */
+export interface TfjsRuntime {
+  tf: typeof TF;
+  /** The package that provides the backend ('@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-backend-cpu' or '@tensorflow/tfjs-backend-wasm'). */
+  provider: string;
+  /** tfjs's name of the backend: tf.getBackend() while an engine of this runtime runs. */
+  backend: TfjsBackendName;
+  /** What else is worth reporting (wasm: whether SIMD and threads are on, and why not). */
+  note?: string;
+  /**
+   * Makes this runtime's backend the active tfjs backend. tfjs has one active backend per
+   * process; engines of different runtimes (tfjs-cpu beside tfjs-wasm) call this before each
+   * kernel so that their tensors stay on their own backend.
+   */
+  activate(): void;
+}
+
+const loading = new Map<TfjsBackendName, Promise<TfjsRuntime>>();
+/** The native runtime once found (see `nativeTfjs`). */
+let native: TfjsRuntime | undefined;
+
+/** Packages that provide the native `tensorflow` backend, in the order they are tried. */
+const NATIVE_PROVIDERS = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+
+/**
+ * The tfjs backend `--backend tfjs` runs without `--tfjs-backend`: `tensorflow` when
+ * `@tensorflow/tfjs-node(-gpu)` is importable, else `wasm`, measured 2-4x faster than tfjs's
+ * `cpu` backend on the autoencoder and 10-26x on a 120,000-edge network (README, Benchmarks).
+ */
+export async function defaultTfjsBackend(): Promise<TfjsBackendName> {
+  return (await nativeTfjs()) ? 'tensorflow' : 'wasm';
+}
+
+/**
+ * Loads TensorFlow.js with one backend, once per backend (a process can hold several and
+ * switch between them: see {@link TfjsRuntime.activate}); `which` defaults to
+ * {@link defaultTfjsBackend}. Production mode silences tfjs's advice to install the native
+ * binding; which route ran is reported instead.
+ *
+ * - `tensorflow`: `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node` (their install step
+ *   downloads libtensorflow, which this project's machines cannot); a UsageError saying how to
+ *   install them when neither is importable.
+ * - `wasm`: see `loadWasmBackend` (SIMD build; threads are not available in Node).
+ * - `webgpu`: a UsageError. tfjs-backend-webgpu runs its kernels on Dawn's Node bindings, but its
+ *   synchronous read (`dataSync`, which the engine's counted reads use) copies through an
+ *   `OffscreenCanvas`, which Node lacks.
+ */
+export async function loadTfjs(which?: TfjsBackendName): Promise<TfjsRuntime> {
+  const name = which ?? (await defaultTfjsBackend());
+  let pending = loading.get(name);
+  if (!pending) {
+    pending = loadRuntime(name);
+    loading.set(name, pending);
+    pending.catch(() => loading.delete(name));
+  }
+  return pending;
+}
+
+/** Loads one runtime (see {@link loadTfjs}); concurrent calls share one promise. */
+async function loadRuntime(name: TfjsBackendName): Promise<TfjsRuntime> {
+  let runtime: TfjsRuntime;
+  if (name === 'tensorflow') {
+    const found = await nativeTfjs();
+    if (!found) throw new UsageError([problem('tfjs-backend', `--tfjs-backend tensorflow needs @tensorflow/tfjs-node (or @tensorflow/tfjs-node-gpu for CUDA GPUs), which is not installed: run 'npm install @tensorflow/tfjs-node@4.22.0' (its install step downloads libtensorflow), or use --tfjs-backend cpu or wasm`)]);
+    runtime = found;
+  } else if (name === 'webgpu') {
+    throw new UsageError([problem('tfjs-backend', WEBGPU_UNAVAILABLE)]);
+  } else {
+    const tf = await import('@tensorflow/tfjs-core');
+    tf.enableProdMode();
+    if (name === 'wasm') {
+      runtime = withActivate(tf, { tf, provider: '@tensorflow/tfjs-backend-wasm', backend: 'wasm', note: await loadWasmBackend(tf) });
+    } else {
+      await import('@tensorflow/tfjs-backend-cpu');
+      if (!(await tf.setBackend('cpu'))) throw new Error('tfjs: the cpu backend failed to initialise');
+      runtime = withActivate(tf, { tf, provider: '@tensorflow/tfjs-backend-cpu', backend: 'cpu' });
     }
   }
-  const tf = await import('@tensorflow/tfjs-core');
-  await import('@tensorflow/tfjs-backend-cpu');
-  tf.enableProdMode();
-  await tf.setBackend('cpu');
-  runtime = { tf, provider: '@tensorflow/tfjs-backend-cpu', backend: tf.getBackend() };
   return runtime;
+}
+
+/** Why `--tfjs-backend webgpu` is refused (see {@link loadTfjs}). */
+export const WEBGPU_UNAVAILABLE =
+  "--tfjs-backend webgpu is not available yet: @tensorflow/tfjs-backend-webgpu runs on Dawn's Node bindings (the 'webgpu' package), but its synchronous read (dataSync, which every counted engine read uses) copies the data through an OffscreenCanvas, and Node has none ('ReferenceError: OffscreenCanvas is not defined'). Use --tfjs-backend cpu or wasm";
+
+/** The native runtime, or undefined when neither tfjs-node package is importable. */
+async function nativeTfjs(): Promise<TfjsRuntime | undefined> {
+  if (native) return native;
+  for (const provider of NATIVE_PROVIDERS) {
+    try {
+      const tf = (await import(provider)) as typeof TF;
+      await tf.setBackend('tensorflow');
+      native = withActivate(tf, { tf, provider, backend: 'tensorflow' });
+      return native;
+    } catch {
+      // Not installed (or libtensorflow missing): try the next route.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Adds {@link TfjsRuntime.activate}. NOTE: `tf.setBackend` is async only to initialise a backend;
+ * for one already initialised (each runtime initialises its own when it loads) it switches
+ * before it returns, so the promise can be left alone (a backend not initialised is an error).
+ */
+function withActivate(tf: typeof TF, runtime: Omit<TfjsRuntime, 'activate'>): TfjsRuntime {
+  const name = runtime.backend;
+  return {
+    ...runtime,
+    activate: () => {
+      if (tf.getBackend() === name) return;
+      if (!tf.findBackend(name)) throw new Error(`tfjs: the '${name}' backend is not initialised (was it removed?)`);
+      void tf.setBackend(name);
+    },
+  };
 }

@@ -13,12 +13,16 @@ export interface TfjsEngineOptions {
   chunkEntries?: number;
 }
 
-/** The TensorFlow.js backend: engines whose buffers stay in tensors (see {@link TfjsEngine}). */
+/**
+ * The TensorFlow.js backend on one tfjs backend: engines whose buffers stay in tensors (see
+ * {@link TfjsEngine}), registered as `tfjs-<tfjs backend>` (`tfjs-cpu`, `tfjs-wasm`, ...).
+ */
 export function tfjsBackend(runtime: TfjsRuntime, options: TfjsEngineOptions = {}): Backend {
+  const note = runtime.note ? `; ${runtime.note}` : '';
   return {
-    name: 'tfjs',
+    name: `tfjs-${runtime.backend}`,
     precision: 'float32',
-    detail: `TensorFlow.js '${runtime.backend}' backend from ${runtime.provider} (float32)`,
-    open: (net: CompiledNetwork, size: number) => new TfjsEngine(runtime.tf, net, size, options),
+    detail: `TensorFlow.js '${runtime.backend}' backend from ${runtime.provider} (float32${note})`,
+    open: (net: CompiledNetwork, size: number) => new TfjsEngine(runtime, net, size, options),
   };
 }

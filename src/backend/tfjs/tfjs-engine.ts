@@ -12,6 +12,7 @@ import * as propagation from './engine-propagation.js';
 import * as update from './engine-update.js';
 import { WeightCache } from './engine-weights.js';
 import { TensorBuffer } from './tensor-buffer.js';
+import type { TfjsRuntime } from './tf.js';
 import type { TfjsEngineOptions } from './tfjs-backend.js';
 
 /** Per-workspace buffers of the output metric (rewritten by each {@link Engine.outputMetric} call). */
@@ -29,9 +30,12 @@ type MetricBuffers = { seeds: TensorBuffer; beta: TensorBuffer; gamma?: TensorBu
  * of {@link onlineBlockStep}, and the index arrays of a {@link gramPlan} (once per plan).
  * NOTE: scalar kernel arguments (ε, the combine coefficients, γ) become scalar tensors inside
  * tfjs, as uniforms would on a GPU; they are arguments, not buffer transfers, and not counted.
+ * Every entry point first makes the runtime's tfjs backend the active one (`activate`), so that
+ * engines on different tfjs backends can be used side by side in one process.
  */
 export class TfjsEngine implements Engine {
-  readonly backend = 'tfjs';
+  /** `tfjs-<tfjs backend>`: the registered backend name (see `useBackend`). */
+  readonly backend: string;
   readonly precision = 'float32' as const;
   readonly transfers = new TransferCounter();
   private readonly ctx: EngineContext;
@@ -42,13 +46,17 @@ export class TfjsEngine implements Engine {
   private readonly grams = new WeakMap<GramPlan, gram.GramIndex>();
   private readonly weightCache: WeightCache;
   private disposed = false;
+  private readonly tf: typeof TF;
 
   constructor(
-    private readonly tf: typeof TF,
+    private readonly runtime: TfjsRuntime,
     readonly net: CompiledNetwork,
     readonly size: number,
     options: TfjsEngineOptions = {},
   ) {
+    const tf = (this.tf = runtime.tf);
+    this.backend = `tfjs-${runtime.backend}`;
+    runtime.activate();
     const chunkEntries = options.chunkEntries ?? 1 << 22;
     this.weightCache = new WeightCache(tf);
     const own = <T extends TF.Tensor>(t: T): T => this.own(t);
@@ -68,6 +76,7 @@ export class TfjsEngine implements Engine {
   }
 
   alloc(length: number): DeviceBuffer {
+    this.check();
     return this.track(new TensorBuffer(this.tf, length));
   }
 
@@ -112,7 +121,7 @@ export class TfjsEngine implements Engine {
 
   copy(src: DeviceBuffer, dst: DeviceBuffer): void {
     const [from, to] = [tensorBuffer(src), tensorBuffer(dst)];
-    this.run(() => to.set(this.tf.clone(from.tensor)));
+    this.run(() => to.set(this.tf.clone(from.tensor), from));
   }
 
   fill(buffer: DeviceBuffer, value: number): void {
@@ -169,6 +178,7 @@ export class TfjsEngine implements Engine {
   }
 
   outputMetric(ws: EngineWorkspace): OutputMetricBuffers {
+    this.check();
     const w = tfjsWorkspace(ws);
     let buffers = this.metrics.get(w);
     if (!buffers) {
@@ -280,7 +290,9 @@ export class TfjsEngine implements Engine {
     return b;
   }
 
+  /** Refuses a disposed engine, and makes the runtime's tfjs backend the active one. */
   private check(): void {
     if (this.disposed) throw new UsageError([problem('engine', 'the tfjs engine was used after dispose()')]);
+    this.runtime.activate();
   }
 }

@@ -25,6 +25,7 @@ export const compareDirectionsCommand: CommandModule = {
       'mc-samples': methodOptions['mc-samples'],
       seed: { ...methodOptions.seed, describe: 'seed of the Monte-Carlo draws (each method draws from its own PRNG of this seed)' },
       backend: methodOptions.backend,
+      'tfjs-backend': methodOptions['tfjs-backend'],
       ...kroneckerOptions,
       ...baselineOptions,
       json: { type: 'boolean', default: false, describe: 'print JSON instead of the table' },
@@ -54,7 +55,7 @@ export const compareDirectionsCommand: CommandModule = {
     refuse(alongOptions ? [...alongOptionProblems(alongOptions), ...alongUsageProblems(argv, log, svg)] : [...compareOptionProblems(options), ...notAlongProblems(argv)]);
     const outputs: OutputSpec[] = [...(log === undefined ? [] : [{ option: '--log', path: log, kind: 'file' as const, stdout: true }]), ...(svg === undefined ? [] : [{ option: '--svg', path: svg, kind: 'file' as const }])];
     checkOutputs(outputs, { force: argv.force as boolean });
-    const backend = await prepareBackend(argv.backend as string);
+    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend']);
     const model = loadModel(argv.network as string);
     const data = loadData(argv.data as string, model, dataArgs(argv));
     checkComparisonSize(model.net);

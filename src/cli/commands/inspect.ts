@@ -27,7 +27,7 @@ export const inspectCommand: CommandModule = {
       ...kroneckerChoiceProblems(argv.method as string | undefined, kroneckerArgs(argv)),
       ...baselineProblems({ method: argv.method as MethodName | undefined, ...baselineArgs(argv) }),
     ]);
-    const backend = await prepareBackend(argv.backend as string);
+    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend']);
     const quantities = argv.quantities === undefined ? [] : String(argv.quantities).split(',').map((q) => q.trim());
     const unknown = quantities.filter((q) => !(QUANTITIES as readonly string[]).includes(q));
     if (unknown.length > 0) throw new UsageError([problem('quantities', `--quantities: unknown ${unknown.map((q) => `'${q}'`).join(', ')}; choose from ${QUANTITIES.join(', ')}`)]);

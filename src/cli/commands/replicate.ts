@@ -28,6 +28,7 @@ export const replicateCommand: CommandModule = {
       ...baselineOptions,
       quiet: { type: 'boolean', default: false, describe: 'no progress output' },
       backend: methodOptions.backend,
+      'tfjs-backend': methodOptions['tfjs-backend'],
       ...forceOption,
     }),
   handler: async (argv) => {
@@ -76,7 +77,7 @@ export const replicateCommand: CommandModule = {
       process.stderr.write(process.stderr.isTTY ? `\r${line}${done === total ? '\n' : ''}` : `${line}\n`);
     };
     progress(0, runs);
-    const backend = await prepareBackend(argv.backend as string);
+    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend']);
     const results = await runReplication(runs, { ...spec, backend }, { workers: argv.workers as number | undefined, onRunDone: progress });
     const wallSeconds = (performance.now() - started) / 1000;
     // Worker threads load the backend themselves; headless-gl gives no GL context there, so

@@ -29,7 +29,7 @@ export const stepCommand: CommandModule = {
       countProblem('--mc-samples', argv['mc-samples'] as number, 'Monte-Carlo draws per sample'),
     ]);
     checkOutputs([{ option: '--out', path: out, kind: 'file', stdout: true }], { force: argv.force as boolean });
-    const backend = await prepareBackend(argv.backend as string);
+    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend']);
     const model = loadModel(argv.network as string);
     const data = loadData(argv.data as string, model, dataArgs(argv));
     guardCurvatureMemory(model.net, [argv.method as MethodName]);

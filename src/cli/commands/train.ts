@@ -103,7 +103,7 @@ export const trainCommand: CommandModule = {
       { force },
     );
     if (!argv.resume) refuseOverwritingUnfinished(out, force);
-    options.backend = await prepareBackend(argv.backend as string);
+    options.backend = await prepareBackend(argv.backend as string, argv['tfjs-backend']);
     let model = loadModel(argv.network as string);
     const data = loadData(argv.data as string, model, dataArgs(argv));
     const validation = valPath === undefined ? undefined : loadData(valPath, model, { ...dataArgs(argv), targetsData: valTargets });
