@@ -1,0 +1,119 @@
+import { UsageError } from '../errors.js';
+import { createModel, type Model } from '../engine/model.js';
+import { checkCurvatureMemory, curvatureCopies } from '../engine/size-guard.js';
+import type { CompiledNetwork } from '../engine/compiled-network.js';
+import { MAX_WHOLE_NETWORK_PARAMS } from '../curvature/whole-network.js';
+import { generateMlp } from '../generate/mlp.js';
+import { loadMnistDigits, mnistDataSets, type MnistDigits } from '../generate/mnist.js';
+import { METHOD_SPECS, type MethodName } from '../methods/methods.js';
+import type { DataDocument, NetworkDocument } from '../network/types.js';
+import { resolveSettings, type TrainOptions } from '../train/settings.js';
+import { benchmarkSetup, type BenchmarkSpec } from './spec.js';
+
+/**
+ * Each method's hyperparameters in the benchmark besides the searched rates (all in mini-batch
+ * mode with a fixed rate). ε regularises the per-unit metrics of Ollivier's methods and damps
+ * the Kronecker factors; a mini-batch of 32 estimates a block of up to 251 parameters, so ε is
+ * larger than Section 4's 1e-4 (batch mode on 16 samples of a 100-30-10 network). The rates
+ * were chosen once, on a short run of the default autoencoder (see the README's benchmark
+ * section); the Kronecker methods keep their mini-batch defaults (factor averages γ = 0.05,
+ * inverses every 20 updates).
+ */
+export const METHOD_DEFAULTS: Record<MethodName, Partial<TrainOptions>> = {
+  backprop: { lr: 0.01 },
+  'unitwise-natural': { lr: 0.01, epsilon: 0.1 },
+  'quasi-diagonal-natural': { lr: 0.01, epsilon: 0.1 },
+  'backpropagated-metric': { lr: 0.01, epsilon: 0.1 },
+  'quasi-diagonal-backpropagated-metric': { lr: 0.01, epsilon: 0.1 },
+  'unitwise-op': { lr: 0.01, epsilon: 0.1 },
+  'quasi-diagonal-op': { lr: 0.01, epsilon: 0.1 },
+  'mc-unitwise-natural': { lr: 0.01, epsilon: 0.1 },
+  'mc-quasi-diagonal-natural': { lr: 0.01, epsilon: 0.1 },
+  'diagonal-gauss-newton': { lr: 0.01, epsilon: 0.1 },
+  adagrad: { lr: 0.01, epsilon: 0.1 },
+  natural: { lr: 0.01, epsilon: 0.1 },
+  kflr: { lr: 0.01, epsilon: 0.1 },
+  kfac: { lr: 0.01, epsilon: 0.1 },
+  kfra: { lr: 0.01, epsilon: 0.1 },
+  adam: { lr: 1e-3 },
+  momentum: { lr: 3e-3 },
+};
+
+/** The training options of `method` in a benchmark run (seeded by `seed`), at rate `lr` when given. */
+export function benchmarkOptions(spec: Pick<BenchmarkSpec, 'batchSize'>, method: MethodName, seed: number, lr?: number): TrainOptions {
+  const defaults = METHOD_DEFAULTS[method];
+  return { method, mode: 'minibatch', batchSize: spec.batchSize, seed, ...defaults, lr: lr ?? defaults.lr };
+}
+
+/** Run r's network: the benchmark's layers, fan-in and activation, initialised from seed + r. */
+export function benchmarkNetwork(spec: Pick<BenchmarkSpec, 'benchmark' | 'sparse' | 'fullSize' | 'seed'>, run: number): NetworkDocument {
+  const s = benchmarkSetup(spec.benchmark, spec);
+  return generateMlp({ layers: s.layers, fanIn: s.fanIn, activation: s.activation, interpretation: s.interpretation, seed: spec.seed + run });
+}
+
+/** Run r's data: the stratified split drawn from seed + r, and the evaluated head of its training set. */
+export interface BenchmarkData {
+  train: DataDocument;
+  test: DataDocument;
+  /** The first `trainEval` training images: the training loss is measured on them. */
+  trainEval: DataDocument;
+}
+
+const models = new Map<string, Model>();
+
+/** Run r's network compiled, with a fresh copy of its initial parameters (the compiled network is cached per thread). */
+export function benchmarkModel(spec: Pick<BenchmarkSpec, 'benchmark' | 'sparse' | 'fullSize' | 'seed'>, run: number): Model {
+  const key = JSON.stringify([spec.benchmark, spec.sparse, spec.fullSize, spec.seed + run]);
+  let model = models.get(key);
+  if (!model) models.set(key, (model = createModel(benchmarkNetwork(spec, run))));
+  return { ...model, params: model.params.slice() };
+}
+
+let digits: MnistDigits | undefined;
+const dataCache = new Map<string, BenchmarkData>();
+
+/** Run r's data (cached per thread: a worker builds each split once). */
+export function benchmarkData(spec: Pick<BenchmarkSpec, 'benchmark' | 'sparse' | 'fullSize' | 'seed' | 'train' | 'test' | 'trainEval'>, run: number): BenchmarkData {
+  const s = benchmarkSetup(spec.benchmark, spec);
+  const key = JSON.stringify([s.task, s.downsample, spec.train, spec.test, spec.trainEval, spec.seed + run]);
+  const cached = dataCache.get(key);
+  if (cached) return cached;
+  digits ??= loadMnistDigits();
+  const sets = mnistDataSets(digits, { train: spec.train, test: spec.test, seed: spec.seed + run, downsample: s.downsample, task: s.task });
+  const trainEval = { inputs: sets.train.inputs.slice(0, spec.trainEval), targets: sets.train.targets.slice(0, spec.trainEval) };
+  const data = { train: sets.train, test: sets.test, trainEval };
+  dataCache.set(key, data);
+  return data;
+}
+
+/**
+ * Why the library refuses `method` on this network before any training, or undefined: the
+ * whole-network Fisher matrix above {@link MAX_WHOLE_NETWORK_PARAMS} parameters, per-unit
+ * blocks beyond the memory limit, or options the network or data reject. Such methods are
+ * reported as skipped with this reason.
+ */
+export function methodRefusal(net: CompiledNetwork, options: TrainOptions, samples: number): string | undefined {
+  const reduction = METHOD_SPECS[options.method].reduction;
+  if (reduction === 'whole-network' && net.nParams > MAX_WHOLE_NETWORK_PARAMS) {
+    return `the whole-network Fisher matrix is built for at most ${MAX_WHOLE_NETWORK_PARAMS} parameters; this network has ${net.nParams}`;
+  }
+  try {
+    const { settings } = resolveSettings(options, net, samples);
+    checkCurvatureMemory(net, reduction, { method: options.method, copies: curvatureCopies(settings.mode, settings.metricDecay !== null) });
+  } catch (err) {
+    if (err instanceof UsageError) return err.problems.map((p) => p.message).join('; ');
+    throw err;
+  }
+  return undefined;
+}
+
+/** {@link methodRefusal} of each method on run 0's network (undefined where the method runs). */
+export function refusals(spec: BenchmarkSpec): Partial<Record<MethodName, string>> {
+  const { net } = benchmarkModel(spec, 0);
+  const out: Partial<Record<MethodName, string>> = {};
+  for (const m of spec.methods) {
+    const reason = methodRefusal(net, benchmarkOptions(spec, m, spec.seed), spec.train);
+    if (reason !== undefined) out[m] = reason;
+  }
+  return out;
+}
