@@ -1,6 +1,6 @@
 import { runJobs } from '../replicate/pool.js';
 import { METHOD_SPECS, type MethodName } from '../methods/methods.js';
-import type { BenchmarkJob, MethodRun } from './job.js';
+import { benchmarkJob, type BenchmarkJob, type MethodRun } from './job.js';
 import { benchmarkOptions, refusals } from './setup.js';
 import { isSearched, LR_CANDIDATES, type BenchmarkSpec } from './spec.js';
 
@@ -49,7 +49,7 @@ export type BenchmarkProgress = (phase: 'search' | 'runs', done: number, total: 
 export async function runBenchmark(spec: BenchmarkSpec, options: { workers?: number; onProgress?: BenchmarkProgress } = {}): Promise<BenchmarkResult> {
   const refused = refusals(spec);
   const running = spec.methods.filter((m) => refused[m] === undefined);
-  const fn = { module: new URL('./job.js', import.meta.url).href, name: 'benchmarkJob' };
+  const fn = { module: import.meta.url, name: 'benchmarkPoolJob' };
   const searchJobs: BenchmarkJob[] = running.filter(isSearched).flatMap((method) => LR_CANDIDATES[method].map((lr) => ({ spec, method, run: 0, lr, seconds: spec.searchSeconds, purpose: 'search' as const })));
   const searched = searchJobs.length ? await runJobs<BenchmarkJob, MethodRun>(fn, searchJobs, { workers: options.workers, onJobDone: (d, t) => options.onProgress?.('search', d, t) }) : [];
   const trials = new Map<MethodName, SearchTrial[]>();
@@ -79,6 +79,11 @@ export async function runBenchmark(spec: BenchmarkSpec, options: { workers?: num
     };
   });
   return { spec, methods };
+}
+
+/** One benchmark job on the pool (see {@link benchmarkJob}); exported from this module so that the pool's workers import it. */
+export function benchmarkPoolJob(job: BenchmarkJob): Promise<MethodRun> {
+  return benchmarkJob(job);
 }
 
 /** The rate with the lowest finite loss (the smaller rate on ties); with none finite, the smallest candidate. */
