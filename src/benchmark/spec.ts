@@ -80,7 +80,7 @@ export interface BenchmarkSpec {
 }
 
 /** Defaults of {@link BenchmarkSpec} (sized so that the default command fits 10 minutes on 2 cores; see the README). */
-export const BENCHMARK_DEFAULTS = { budgetSeconds: 30, runs: 1, seed: 1, train: 4000, test: 500, trainEval: 250, batchSize: 32, evalPoints: 20, searchSeconds: 6 } as const;
+export const BENCHMARK_DEFAULTS = { budgetSeconds: 25, runs: 1, seed: 1, train: 4000, test: 500, trainEval: 200, batchSize: 32, evalPoints: 16, searchSeconds: 5 } as const;
 
 /** The candidate learning rates of the searched baselines (powers of √10 around the usual values). */
 export const LR_CANDIDATES: Record<(typeof SEARCHED_METHODS)[number], number[]> = {
