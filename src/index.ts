@@ -24,6 +24,8 @@ export { convertNetwork, convertData, type ConvertTarget } from './transform/con
 export { reparametrize, transformInputs, type AffineReparametrization } from './transform/reparametrize.js';
 export { generateAutoencoder, type AutoencoderOptions } from './generate/autoencoder.js';
 export { generateBinaryData, type BinaryDataOptions } from './generate/data.js';
+export { generateMlp, type MlpOptions } from './generate/mlp.js';
+export { assignParameters, defaultScheme, initialiseNetwork, INIT_SCHEMES, type InitOptions, type InitScheme, type NetworkSkeleton, type SkeletonEdge } from './generate/init.js';
 export { Prng, type PrngState } from './random/prng.js';
 export { stepModel, METHODS, type MethodName, type StepOptions, type StepResult } from './train/step.js';
 export { createOptimizer, Optimizer, type Evaluation, type OptimizerState, type StepRecord } from './optimizer/optimizer.js';

@@ -81,6 +81,8 @@ describe('output paths are checked before any computing', { timeout: 240_000 }, 
   // Each command with OUT where the path under test goes; all of them would compute first today.
   const commands: Array<[string, (out: string) => string[]]> = [
     ['generate --out', (out) => ['generate', 'autoencoder', '--out', out]],
+    ['generate mlp --out', (out) => ['generate', 'mlp', '--layers', '4,3,2', '--out', out]],
+    ['init --out', (out) => ['init', 'net.json', '--scheme', 'glorot', '--out', out]],
     ['step --out', (out) => ['step', 'net.json', '--data', 'data.json', '--method', 'backpropagated-metric', '--out', out]],
     ['train --out', (out) => ['train', 'net.json', '--data', 'data.json', '--iterations', '50', '--out', out]],
     ['train --log', (out) => ['train', 'net.json', '--data', 'data.json', '--iterations', '50', '--out', 'never.json', '--log', out]],

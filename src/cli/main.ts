@@ -7,6 +7,7 @@ import { convertCommand } from './commands/convert.js';
 import { dataCommand } from './commands/data.js';
 import { evaluateCommand, predictCommand } from './commands/evaluate.js';
 import { generateCommand } from './commands/generate.js';
+import { initCommand } from './commands/init.js';
 import { inspectCommand } from './commands/inspect.js';
 import { invarianceCommand } from './commands/invariance.js';
 import { quickstartCommand } from './commands/quickstart.js';
@@ -23,7 +24,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     await yargs(joinOptionValues(args))
       .scriptName('unitwise')
-      .command([generateCommand, dataCommand, validateCommand, inspectCommand, stepCommand, trainCommand, evaluateCommand, predictCommand, invarianceCommand, compareDirectionsCommand, replicateCommand, benchmarkCommand, convertCommand, quickstartCommand])
+      .command([generateCommand, initCommand, dataCommand, validateCommand, inspectCommand, stepCommand, trainCommand, evaluateCommand, predictCommand, invarianceCommand, compareDirectionsCommand, replicateCommand, benchmarkCommand, convertCommand, quickstartCommand])
       .demandCommand(1, 'give a command; see --help')
       .strict()
       .parserConfiguration({ 'duplicate-arguments-array': false })

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { DataFormatError, FileFormatError, NetworkFormatError, problem, type Problem } from '../errors.js';
 import { parseJson } from '../json/parse-json.js';
+import type { NetworkSkeleton } from '../generate/init.js';
 import type { DataDocument, NetworkDocument } from './types.js';
 import { validateData, type DataShape } from './validate-data.js';
 import { validateNetwork } from './validate-network.js';
@@ -17,6 +18,22 @@ export function checkNetwork(value: unknown, file?: string): CheckedNetwork {
   const errors = problems.filter((p) => p.severity === 'error');
   if (!document || errors.length > 0) throw new NetworkFormatError(errors, file);
   return { document, warnings: problems.filter((p) => p.severity === 'warning') };
+}
+
+/**
+ * Validates a parsed network that may lack weights and biases (a skeleton for `unitwise init`);
+ * every other rule of the format applies. Throws {@link NetworkFormatError} listing every error.
+ */
+export function checkNetworkSkeleton(value: unknown, file?: string): { document: NetworkSkeleton; warnings: Problem[] } {
+  const { document, problems } = validateNetwork(value, { skeleton: true });
+  const errors = problems.filter((p) => p.severity === 'error');
+  if (!document || errors.length > 0) throw new NetworkFormatError(errors, file);
+  return { document: document as NetworkSkeleton, warnings: problems.filter((p) => p.severity === 'warning') };
+}
+
+/** Reads and validates a network file that may lack weights and biases ({@link checkNetworkSkeleton}). */
+export function readNetworkSkeletonFile(path: string): { document: NetworkSkeleton; warnings: Problem[] } {
+  return checkNetworkSkeleton(parseJson(readText(path), path), path);
 }
 
 /** Parses and validates network JSON text. Throws {@link FileFormatError} or {@link NetworkFormatError}. */

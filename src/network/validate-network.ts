@@ -2,6 +2,16 @@ import { problem, show, warning, type Problem } from '../errors.js';
 import { ACTIVATIONS, INTERPRETATIONS, ROLES, type NetworkDocument, type SerializedNode } from './types.js';
 import { checkTopology } from './validate-topology.js';
 
+/** Options of {@link validateNetwork}. */
+export interface ValidateNetworkOptions {
+  /**
+   * Accept a skeleton: edges without a weight and non-input units without a bias pass (what
+   * `unitwise init` reads and completes); weights and biases that are present must still be
+   * finite numbers. The document is then a {@link NetworkSkeleton}, not yet trainable.
+   */
+  skeleton?: boolean;
+}
+
 /** Result of validation: the typed document when there are no errors, and every finding. */
 export interface NetworkValidation {
   document: NetworkDocument | undefined;
@@ -17,9 +27,11 @@ const list = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', 
  * shape, unknown roles/activations/interpretations, duplicate units, edges to unknown units,
  * self-loops, duplicate edges, edges into inputs or out of outputs, missing or non-finite
  * biases and weights, no inputs/outputs, cycles; warnings for units cut off from the inputs
- * or outputs. Never throws on any JSON value.
+ * or outputs. Never throws on any JSON value. Missing weights and biases are errors that
+ * suggest `unitwise init` (the first {@link MISSING_LISTED} are named, then a count), unless
+ * `options.skeleton`.
  */
-export function validateNetwork(value: unknown): NetworkValidation {
+export function validateNetwork(value: unknown, options: ValidateNetworkOptions = {}): NetworkValidation {
   const problems: Problem[] = [];
   if (!isObject(value)) {
     problems.push(problem('shape', 'the network must be a JSON object with "attributes", "nodes" and "edges" (graphology serialisation)'));
@@ -31,9 +43,11 @@ export function validateNetwork(value: unknown): NetworkValidation {
   }
   checkOptions(value.options, problems);
   checkGraphAttributes(value.attributes, problems);
-  const nodes = checkNodes(value.nodes, problems);
+  const missing: Missing = { biases: [], weights: [] };
+  const nodes = checkNodes(value.nodes, problems, missing);
   const roles = new Map(nodes.map((n) => [n.key, n.attributes.role]));
-  const edgesOk = checkEdges(value.edges, roles, problems);
+  const edgesOk = checkEdges(value.edges, roles, problems, missing);
+  if (!options.skeleton) reportMissing(missing, problems);
   if (problems.some((p) => p.severity === 'error')) return { document: undefined, problems };
 
   const document = { ...value, nodes, edges: value.edges } as NetworkDocument;
@@ -70,7 +84,7 @@ function checkGraphAttributes(attributes: unknown, problems: Problem[]): void {
 }
 
 /** Checks the node list; returns the well-formed nodes with string keys. */
-function checkNodes(nodes: unknown, problems: Problem[]): SerializedNode[] {
+function checkNodes(nodes: unknown, problems: Problem[], missing: Missing): SerializedNode[] {
   if (!Array.isArray(nodes)) {
     problems.push(problem('shape', '"nodes" must be an array of {"key", "attributes": {"role", "bias"}}', '/nodes'));
     return [];
@@ -105,7 +119,7 @@ function checkNodes(nodes: unknown, problems: Problem[]): SerializedNode[] {
         problems.push(problem('bad-group', `${name}: "group" is ${show(attrs.group)}; give the group's name as a non-empty string`, `${path}/attributes/group`));
       }
       if (attrs.bias === undefined || attrs.bias === null) {
-        problems.push(problem('missing-bias', `${name}: missing "bias"; every non-input unit needs a numeric bias (use 0 for none)`, `${path}/attributes/bias`));
+        missing.biases.push(problem('missing-bias', `${name}: missing "bias"; every non-input unit needs a numeric bias (use 0 for none)`, `${path}/attributes/bias`));
       } else if (typeof attrs.bias !== 'number' || !Number.isFinite(attrs.bias)) {
         problems.push(problem('non-finite-bias', `${name}: bias ${show(attrs.bias)} is not a finite number`, `${path}/attributes/bias`));
       }
@@ -130,7 +144,7 @@ function checkNodes(nodes: unknown, problems: Problem[]): SerializedNode[] {
 }
 
 /** Checks the edge list; returns true when every edge is well-formed (topology can be checked). */
-function checkEdges(edges: unknown, roles: Map<string, string>, problems: Problem[]): boolean {
+function checkEdges(edges: unknown, roles: Map<string, string>, problems: Problem[], missing: Missing): boolean {
   if (!Array.isArray(edges)) {
     problems.push(problem('shape', '"edges" must be an array of {"source", "target", "attributes": {"weight"}}', '/edges'));
     return false;
@@ -156,13 +170,33 @@ function checkEdges(edges: unknown, roles: Map<string, string>, problems: Proble
     if (first !== undefined) problems.push(problem('duplicate-edge', `${name} duplicates edges[${first}]; keep one edge per pair of units`, path));
     else seen.set(pair, i);
     const attrs = edge.attributes;
-    if (!isObject(attrs) || attrs.weight === undefined || attrs.weight === null) {
-      problems.push(problem('missing-weight', `${name}: missing "attributes": {"weight": number}`, `${path}/attributes`));
+    if (attrs !== undefined && !isObject(attrs)) {
+      problems.push(problem('shape', `${name}: "attributes" must be an object {"weight": number}`, `${path}/attributes`));
+    } else if (attrs === undefined || attrs.weight === undefined || attrs.weight === null) {
+      missing.weights.push(problem('missing-weight', `${name}: missing "attributes": {"weight": number}; give it a weight`, `${path}/attributes`));
     } else if (typeof attrs.weight !== 'number' || !Number.isFinite(attrs.weight)) {
       problems.push(problem('non-finite-weight', `${name}: weight ${show(attrs.weight)} is not a finite number`, `${path}/attributes/weight`));
     }
   });
   return problems.length === before;
+}
+
+/** Missing parameters, kept apart: errors for a trainable network, fine in a skeleton. */
+interface Missing {
+  biases: Problem[];
+  weights: Problem[];
+}
+
+/** How many missing weights (and biases) are named one by one before a count of the rest. */
+export const MISSING_LISTED = 5;
+
+/** Reports missing biases and weights: the first few by name, then a count, and how to draw them all. */
+function reportMissing(missing: Missing, problems: Problem[]): void {
+  const fix = 'draw the missing ones with `unitwise init NET --scheme paper|glorot|he --seed S --keep --out NET2`';
+  for (const [list, what] of [[missing.biases, 'units lack a "bias"'], [missing.weights, 'edges lack a "weight"']] as const) {
+    for (const p of list.slice(0, MISSING_LISTED)) problems.push({ ...p, message: `${p.message}, or ${fix}` });
+    if (list.length > MISSING_LISTED) problems.push(problem(list[0].code, `${list.length - MISSING_LISTED} more ${what} (${list.length} in all); give them one, or ${fix}`, list[MISSING_LISTED].path));
+  }
 }
 
 /**
