@@ -53,3 +53,7 @@ export { symmetricEigen, type SymmetricEigen } from './linalg/symmetric-eigen.js
 export { evaluateModel, accuracyOf, argmax, type ModelEvaluation, type EvaluateOptions, type ClassAccuracy, type BernoulliAccuracy, type SquareError } from './evaluate/evaluate.js';
 export { runHeader, fileDigest, gitCommit, type RunHeader, type RunHeaderOptions } from './json/run-header.js';
 export { loadMnistDigits, mnistDataSets, stratifiedSplit, apportion, type MnistDigits, type MnistOptions, type MnistDataSets, type StratifiedSplit } from './generate/mnist.js';
+export { parseRunLog, readRunLog, type RunLogData, type LogIteration, type LogValidation } from './plot/read-log.js';
+export { plotRuns, runPoints, autoLogScale, PLOT_X, PLOT_Y, LOG_SCALES, type PlotOptions, type PlotX, type PlotY, type LogScale, type RunsPlot } from './plot/plot-runs.js';
+export { runLabels, parseArgv } from './plot/run-labels.js';
+export { lineChart, styleFor, keyStyle, PALETTE, MARKERS, DASHES, type ChartOptions, type Series, type SeriesStyle, type MarkerShape } from './replicate/svg.js';

@@ -23,7 +23,7 @@ describe('scaling benchmark (structure only: tests never assert on time)', { tim
     expect(result.sweeps.fanIn.values).toEqual([4, 8, 16, 32]);
     expect(Object.keys(result.peakMemory)).toEqual(['backprop', 'quasi-diagonal-natural']);
     const charts = scalingCharts(result);
-    expect(charts.units).toMatch(/<svg[\s\S]*backprop: -?\d\.\d\d \(paper 1\)/);
+    expect(charts.units).toMatch(/<svg[\s\S]*Backpropagation: -?\d\.\d\d \(paper 1\)/);
   });
 
   it('runs per backend: the gpujs sweep records which mode ran and measures memory on that backend', async () => {

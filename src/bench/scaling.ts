@@ -2,10 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { backendInfo } from '../backend/load.js';
-import type { MethodName } from '../methods/methods.js';
+import { isMethodName, METHOD_SPECS, type MethodName } from '../methods/methods.js';
 import { methodLoop } from './loop.js';
 import { benchSetup, type ScalingConfig } from './random-setup.js';
-import { lineChart, PALETTE } from '../replicate/svg.js';
+import { lineChart } from '../replicate/svg.js';
 import { fittedExponent } from './fit.js';
 
 /** The methods whose costs Section 1 states, with the exponents it predicts per sweep (n units, d fan-in, n_out outputs). */
@@ -108,22 +108,30 @@ export function runScaling(options: { backend?: string; batch?: number; repeats?
   return result;
 }
 
-/** One log-log chart per sweep: time per sample against the doubled size, a line per method. */
+/**
+ * One log-log chart per sweep: time per sample against the size swept (units, fan-in or
+ * outputs, labelled with the real values measured), a line per method with a marker at each
+ * measured size; legends use the paper's names.
+ */
 export function scalingCharts(result: ScalingResult): Record<Sweep, string> {
   const label: Record<Sweep, string> = { units: 'units n (fan-in 8, 8 outputs)', fanIn: 'fan-in d', outputs: 'outputs n_out' };
   const charts = {} as Record<Sweep, string>;
   const mode = /'(\w+)' mode/.exec(result.detail)?.[1];
   const backendLabel = mode ? `${result.backend} ${mode}` : result.backend;
   for (const [sweep, entry] of Object.entries(result.sweeps) as Array<[Sweep, ScalingResult['sweeps'][Sweep]]>) {
+    const first = Object.values(entry.methods)[0]?.points[0];
+    const fixed = first ? { units: `${first.units} units`, fanIn: `fan-in ${first.fanIn}`, outputs: `${first.outputs} outputs` } : undefined;
+    const others = fixed ? ` (${(Object.keys(fixed) as Sweep[]).filter((k) => k !== sweep).map((k) => fixed[k]).join(', ')})` : '';
     charts[sweep] = lineChart({
       title: `Scaling with ${label[sweep].split(' (')[0]} (${backendLabel} backend, log-log; legend: fitted exponent)`,
-      xLabel: `log2 of ${label[sweep]} relative to the smallest`,
+      xLabel: `${label[sweep].split(' (')[0]}${others}`,
       yLabel: 'µs per sample',
+      logX: true,
       logY: true,
-      series: Object.entries(entry.methods).map(([method, m], i) => ({
-        name: `${method}: ${m.exponent.toFixed(2)} (paper ${m.expected})`,
-        color: PALETTE[i % PALETTE.length],
-        points: m.points.map((p, j) => [Math.log2(entry.values[j] / entry.values[0]), p.secondsPerSample * 1e6] as [number, number]),
+      xTicks: entry.values,
+      series: Object.entries(entry.methods).map(([method, m]) => ({
+        name: `${isMethodName(method) ? METHOD_SPECS[method].title : method}: ${m.exponent.toFixed(2)} (paper ${m.expected})`,
+        points: m.points.map((p, j) => [entry.values[j], p.secondsPerSample * 1e6] as [number, number]),
       })),
     });
   }

@@ -10,6 +10,7 @@ import { generateCommand } from './commands/generate.js';
 import { initCommand } from './commands/init.js';
 import { inspectCommand } from './commands/inspect.js';
 import { invarianceCommand } from './commands/invariance.js';
+import { plotCommand } from './commands/plot.js';
 import { quickstartCommand } from './commands/quickstart.js';
 import { replicateCommand } from './commands/replicate.js';
 import { stepCommand } from './commands/step.js';
@@ -24,7 +25,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     await yargs(joinOptionValues(args))
       .scriptName('unitwise')
-      .command([generateCommand, initCommand, dataCommand, validateCommand, inspectCommand, stepCommand, trainCommand, evaluateCommand, predictCommand, invarianceCommand, compareDirectionsCommand, replicateCommand, benchmarkCommand, convertCommand, quickstartCommand])
+      .command([generateCommand, initCommand, dataCommand, validateCommand, inspectCommand, stepCommand, trainCommand, evaluateCommand, predictCommand, invarianceCommand, compareDirectionsCommand, replicateCommand, benchmarkCommand, convertCommand, plotCommand, quickstartCommand])
       .demandCommand(1, 'give a command; see --help')
       .strict()
       .parserConfiguration({ 'duplicate-arguments-array': false })

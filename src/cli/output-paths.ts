@@ -172,7 +172,7 @@ function probe(folder: string): string | undefined {
 /** The files `replicate autoencoder` (and `quickstart`) write in their report folder for `runs` runs. */
 export function replicationReportFiles(runs: number): string[] {
   const curves = Array.from({ length: Math.max(0, Math.min(runs, 1000)) }, (_, r) => `curves/run-${String(r).padStart(2, '0')}.json`);
-  return ['table1.json', 'table2.json', 'table1.md', 'table2.md', 'curves/', ...curves, 'loss-vs-time-sigmoid.svg', 'loss-vs-time-tanh.svg', 'sigmoid-vs-tanh.svg', 'dgn-vs-qdbm.svg', 'report.md', 'index.html'];
+  return ['table1.json', 'table2.json', 'table1.md', 'table2.md', 'curves/', ...curves, 'figure2.svg', 'figure3.svg', 'loss-vs-time-sigmoid.svg', 'loss-vs-time-tanh.svg', 'sigmoid-vs-tanh.svg', 'dgn-vs-qdbm.svg', 'report.md', 'index.html'];
 }
 
 /** The files `replicate figure1` writes in its folder. */

@@ -5,7 +5,7 @@ import type { Model } from '../engine/model.js';
 import { isMethodName, kroneckerChoices, METHOD_SPECS, METHODS, type MethodName } from '../methods/methods.js';
 import type { DataDocument } from '../network/types.js';
 import { createOptimizer } from '../optimizer/optimizer.js';
-import { PALETTE, lineChart } from '../replicate/svg.js';
+import { lineChart } from '../replicate/svg.js';
 import { amountProblem, countProblem, refuse } from '../train/options-check.js';
 import { checkComparisonSize, compareDirectionsAt, compareOptionProblems, comparedMethods, type CompareOptions, type DirectionComparison, type DirectionsAt } from './compare.js';
 
@@ -106,10 +106,8 @@ export function alongChart(records: readonly AlongRecord[], options: { plot?: Al
     title: options.title ?? `${label} against δ* = F_ε⁻¹G along training`,
     xLabel: 'iteration',
     yLabel: label,
-    series: names.map((name, i) => ({
+    series: names.map((name) => ({
       name,
-      color: PALETTE[i % PALETTE.length],
-      dash: i >= PALETTE.length,
       points: records.flatMap((r): Array<[number, number]> => {
         const v = r.methods[name]?.[key];
         return typeof v === 'number' ? [[r.iteration, v]] : [];

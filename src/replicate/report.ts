@@ -2,10 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KroneckerChoices } from '../methods/methods.js';
 import { KRONECKER_FLAGS } from '../train/options-check.js';
-import { parseRows, rowLabel } from './rows.js';
-import type { Curve, ReplicateBudget, RunResult } from './run.js';
+import { METHOD_SPECS } from '../methods/methods.js';
+import { parseRows, rowTitle, type ReplicateRow } from './rows.js';
+import { hasInitialPoint, type Curve, type ReplicateBudget, type RunResult } from './run.js';
 import { ACTIVATION_NAMES, meanCurve, summarise, type ActivationName, type MethodSummary } from './summary.js';
-import { lineChart, PALETTE } from './svg.js';
+import { DEFAULT_DASH, keyStyle, lineChart, type Series } from './svg.js';
 import { describeBudget, mixedBudgets, table1Markdown, table2Markdown } from './tables.js';
 
 export interface Figure {
@@ -34,59 +35,58 @@ export interface ReportFiles {
   figures: Figure[];
 }
 
+/** Section 1's four algorithms, drawn beside backprop in the paper's Figure 2. */
+const SECTION1_METHODS = ['unitwise-natural', 'quasi-diagonal-natural', 'backpropagated-metric', 'quasi-diagonal-backpropagated-metric'];
+
 /**
- * The figures of Section 4 from the runs: Fig. 2-3 (loss vs time), Fig. 4 (sigmoid vs tanh),
- * Fig. 5 (DGN vs QDBM). A row with an accumulated metric (`METHOD@γ`) is drawn dashed in its
- * method's colour.
+ * The figures of Section 4 from the runs, numbered and captioned as the paper's: Figure 2
+ * (backprop sigmoid and tanh with Section 1's four algorithms, loss vs time), Figure 3 (every
+ * row over time; the invariant ones in tanh implementation only), Figure 4 (Section 1's
+ * invariant algorithms in sigmoid and tanh implementation, by iteration), Figure 5 (diagonal Gauss-Newton vs
+ * QDBM), then every row per implementation (Figures S1, S2). Each row keeps one colour and
+ * marker throughout; sigmoid is solid, tanh dashed; legends use the tables' names.
  */
 export function replicationFigures(results: RunResult[], methods: readonly string[]): Figure[] {
   const rows = parseRows(methods);
+  const byKey = new Map(rows.map((r, i) => [r.key, { row: r, style: keyStyle(i) }]));
   const curves = (m: string, a: ActivationName): Curve[] => results.map((r) => (r.curves[m] as Record<ActivationName, Curve>)[a]);
-  const bases = [...new Set(rows.map((r) => r.method as string))];
-  const color = (m: string) => PALETTE[bases.indexOf(rows.find((r) => r.key === m)?.method ?? m) % PALETTE.length];
-  const accumulated = rows.some((r) => r.metricDecay !== undefined);
+  const has = (m: string) => byKey.has(m);
+  const series = (key: string, a: ActivationName, x: 0 | 1, suffix = true) => {
+    const { row, style } = byKey.get(key) as { row: ReplicateRow; style: ReturnType<typeof keyStyle> };
+    return { name: suffix ? `${rowTitle(row)} (${a})` : rowTitle(row), ...style, dash: a === 'tanh' ? DEFAULT_DASH : '', points: meanCurve(curves(key, a), x) };
+  };
+  const runs = `mean over ${results.length} run${results.length === 1 ? '' : 's'}`;
+  const start = results.every((r) => Object.values(r.curves).every((c) => c !== undefined && hasInitialPoint(c.sigmoid) && hasInitialPoint(c.tanh)))
+    ? 'Curves start at the initial loss (iteration 0, time 0).'
+    : 'These runs were recorded without the initial loss: curves start after iteration 1.';
+  const chart = (title: string, xLabel: string, s: Series[]) => lineChart({ title, xLabel, yLabel: 'loss (bits per sample)', logY: true, series: s });
   const figures: Figure[] = [];
-  for (const a of ACTIVATION_NAMES) {
-    figures.push({
-      file: `loss-vs-time-${a}.svg`,
-      caption: `Loss over time, ${a} implementation, all methods (mean over ${results.length} runs; cf. the paper's Figures 2-3)${accumulated ? '; dashed: the metric accumulated across iterations' : ''}.`,
-      svg: lineChart({
-        title: `Autoencoder 100-30-10-30-100, ${a}: loss vs time`,
-        xLabel: 'time (seconds)',
-        yLabel: 'loss (bits per sample)',
-        logY: true,
-        series: rows.map((r) => ({ name: rowLabel(r), color: color(r.key), ...(r.metricDecay !== undefined ? { dash: true } : {}), points: meanCurve(curves(r.key, a), 1) })),
-      }),
-    });
+  const fig = (file: string, caption: string, title: string, x: 0 | 1, s: Series[]) =>
+    figures.push({ file, caption: `${caption} ${runs[0].toUpperCase()}${runs.slice(1)}. ${start}`, svg: chart(title, x === 1 ? 'time (seconds)' : 'iteration', s) });
+  const section1 = SECTION1_METHODS.filter(has);
+  if (has('backprop') && section1.length > 0) {
+    fig('figure2.svg', 'Figure 2: Auto-encoding using a 100–30–10–30–100 deep sparsely connected network. Comparison of backpropagation using sigmoid (solid) and tanh (dashed) activation, and the four algorithms described in Section 1 (sigmoid implementation), over time.', 'Figure 2: backpropagation (sigmoid, tanh) and the algorithms of Section 1', 1, [
+      series('backprop', 'sigmoid', 1),
+      series('backprop', 'tanh', 1),
+      ...section1.map((m) => series(m, 'sigmoid', 1)),
+    ]);
   }
-  const invariant = methods.filter((m) => ['unitwise-natural', 'quasi-diagonal-natural', 'backpropagated-metric', 'quasi-diagonal-backpropagated-metric'].includes(m));
-  if (invariant.length > 0) {
-    figures.push({
-      file: 'sigmoid-vs-tanh.svg',
-      caption: 'Invariant methods in sigmoid (solid) and tanh (dashed) implementation from identical initial outputs, by iteration (mean over runs; cf. Figure 4). ε = 1e-4 breaks exact invariance; the means stay together.',
-      svg: lineChart({
-        title: 'Sigmoid vs tanh trajectories of the invariant methods',
-        xLabel: 'iteration',
-        yLabel: 'loss (bits per sample)',
-        logY: true,
-        series: invariant.flatMap((m) => ACTIVATION_NAMES.map((a) => ({ name: `${m} (${a})`, color: color(m), dash: a === 'tanh', points: meanCurve(curves(m, a), 0) }))),
-      }),
-    });
+  const invariant = rows.filter((r) => METHOD_SPECS[r.method].invariant);
+  // The paper's Figure 4 checks Section 1's four algorithms; other invariant rows only where none of them ran.
+  const checked = invariant.some((r) => SECTION1_METHODS.includes(r.key)) ? invariant.filter((r) => SECTION1_METHODS.includes(r.key)) : invariant;
+  fig('figure3.svg', 'Figure 3: Performance over time of all algorithms involved. For readability the trajectories of the invariant algorithms are plotted only in tanh implementation (dashed); the non-invariant ones in sigmoid (solid) and tanh (dashed).', 'Figure 3: loss over time, all methods', 1,
+    rows.flatMap((r) => (METHOD_SPECS[r.method].invariant ? [series(r.key, 'tanh', 1)] : [series(r.key, 'sigmoid', 1), series(r.key, 'tanh', 1)])));
+  if (checked.length > 0) {
+    fig('sigmoid-vs-tanh.svg', 'Figure 4: Double-checking invariance: the trajectories of the invariant algorithms (Section 1’s four where they ran) in sigmoid (solid) and tanh (dashed) implementation from identical initial outputs, by iteration. ε = 1e-4 breaks exact invariance; the means stay together.', 'Figure 4: invariant methods, sigmoid vs tanh', 0,
+      checked.flatMap((r) => ACTIVATION_NAMES.map((a) => series(r.key, a, 0))));
   }
-  const pair = ['diagonal-gauss-newton', 'quasi-diagonal-backpropagated-metric'].filter((m) => methods.includes(m));
-  if (pair.length === 2) {
-    figures.push({
-      file: 'dgn-vs-qdbm.svg',
-      caption: 'Diagonal Gauss-Newton vs the quasi-diagonal backpropagated metric, sigmoid (solid) and tanh (dashed), loss over time (cf. Figure 5): the few non-diagonal terms make the method invariant.',
-      svg: lineChart({
-        title: 'Diagonal Gauss-Newton vs quasi-diagonal backpropagated metric',
-        xLabel: 'time (seconds)',
-        yLabel: 'loss (bits per sample)',
-        logY: true,
-        series: pair.flatMap((m) => ACTIVATION_NAMES.map((a) => ({ name: `${m} (${a})`, color: color(m), dash: a === 'tanh', points: meanCurve(curves(m, a), 1) }))),
-      }),
-    });
+  if (has('diagonal-gauss-newton') && has('quasi-diagonal-backpropagated-metric')) {
+    fig('dgn-vs-qdbm.svg', 'Figure 5: Effect of introducing a few non-diagonal terms: the diagonal Gauss-Newton and the quasi-diagonal backpropagated metric methods in sigmoid (solid) and tanh (dashed) implementation, over time.', 'Figure 5: diagonal Gauss-Newton vs quasi-diagonal backpropagated metric', 1,
+      ['diagonal-gauss-newton', 'quasi-diagonal-backpropagated-metric'].flatMap((m) => ACTIVATION_NAMES.map((a) => series(m, a, 1))));
   }
+  ACTIVATION_NAMES.forEach((a, i) =>
+    fig(`loss-vs-time-${a}.svg`, `Figure S${i + 1}: Loss over time of every method in ${a} implementation.`, `Figure S${i + 1}: loss over time, all methods, ${a}`, 1, rows.map((r) => series(r.key, a, 1, false))),
+  );
   return figures;
 }
 
@@ -176,7 +176,7 @@ figcaption { color: #555; max-width: 760px; }
 <h1>${escape(title)}</h1>
 ${sections.map((s) => `<h2>${escape(s.title)}</h2>\n${table(s.markdown)}`).join('\n')}
 <h2>Figures</h2>
-${figures.map((f) => `<figure><img src="${f.file}" alt="${escape(f.caption)}" width="940" height="460"><figcaption>${escape(f.caption)}</figcaption></figure>`).join('\n')}
+${figures.map((f) => `<figure><img src="${f.file}" alt="${escape(f.caption)}" width="940"><figcaption>${escape(f.caption)}</figcaption></figure>`).join('\n')}
 </body>
 </html>
 `;

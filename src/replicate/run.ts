@@ -1,5 +1,6 @@
 import { backendInfo, useBackend } from '../backend/load.js';
 import { createModel } from '../engine/model.js';
+import { evaluateModel } from '../evaluate/evaluate.js';
 import { generateAutoencoder } from '../generate/autoencoder.js';
 import { generateBinaryData } from '../generate/data.js';
 import { buildGroups, recursionOrder } from '../curvature/kronecker/groups.js';
@@ -54,13 +55,24 @@ export interface ReplicateSpec {
   backend?: string;
 }
 
-/** A training curve, thinned to at most `CURVE_POINTS` points: [iteration, elapsed seconds, loss in bits per sample]. */
+/**
+ * A training curve, thinned to about `CURVE_POINTS` points: [iteration, elapsed seconds, loss in
+ * bits per sample]. The first point is [0, 0, initialLoss], the loss before iteration 1 (each
+ * record's loss is the loss after its step). Curves recorded before that point was added start
+ * at iteration 1 and their `initialLoss` is the loss after iteration 1 (see {@link hasInitialPoint}).
+ */
 export interface Curve {
   iterations: number;
   seconds: number;
+  /** Loss of the initial parameters (bits per sample). */
   initialLoss: number;
   finalLoss: number;
   points: Array<[number, number, number]>;
+}
+
+/** Whether a curve starts with the loss before iteration 1 (curves recorded before that point was added do not). */
+export function hasInitialPoint(curve: Curve): boolean {
+  return curve.points[0]?.[0] === 0;
 }
 
 export interface RunResult {
@@ -158,21 +170,25 @@ export async function runAutoencoder(run: number, spec: ReplicateSpec): Promise<
     const one = async (doc: typeof document, d: typeof data): Promise<Curve> => {
       const records: IterationRecord[] = [];
       const model = createModel(doc);
+      const initialLoss = evaluateModel(model, d, { backend: backendName }).lossBits;
       const { state } = await train(model, d, rowOptions(row, spec, seed), budget, { onIteration: (r) => records.push(r) });
-      return thin(records, state.elapsedSeconds);
+      return thin(initialLoss, records, state.elapsedSeconds);
     };
     curves[row.key] = { sigmoid: await one(document, data), tanh: await one(tanh, tanhData) };
   }
   return budgetSeconds === undefined ? { run, seed, backend, curves } : { run, seed, backend, budgetSeconds, curves };
 }
 
-/** Keeps about CURVE_POINTS records, spaced geometrically in iterations (dense early, where the loss moves most), plus the last. */
-function thin(records: IterationRecord[], seconds: number): Curve {
+/**
+ * The curve of a run: the initial point [0, 0, initialLoss], then about CURVE_POINTS records,
+ * spaced geometrically in iterations (dense early, where the loss moves most), and the last.
+ */
+export function thin(initialLoss: number, records: readonly IterationRecord[], seconds: number): Curve {
   const n = records.length;
   const keep = new Set<number>([0, n - 1]);
   for (let i = 0; i < CURVE_POINTS; i++) keep.add(Math.min(n - 1, Math.round(Math.exp((Math.log(n) * i) / (CURVE_POINTS - 1))) - 1));
   const points = [...keep].filter((i) => i >= 0).sort((a, b) => a - b).map((i) => [records[i].iteration, round(records[i].elapsed), round(records[i].loss)] as [number, number, number]);
-  return { iterations: n, seconds: round(seconds), initialLoss: n ? records[0].loss : NaN, finalLoss: n ? records[n - 1].loss : NaN, points };
+  return { iterations: n, seconds: round(seconds), initialLoss, finalLoss: n ? records[n - 1].loss : initialLoss, points: [[0, 0, round(initialLoss)], ...points] };
 }
 
 function round(x: number): number {

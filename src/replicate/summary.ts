@@ -64,17 +64,20 @@ export function summarise(results: RunResult[], methods: readonly string[], budg
 
 /**
  * Mean curve over runs on a common grid of `x` (0: iteration, 1: seconds): each run's loss is
- * interpolated linearly between its recorded points (and held past its last point).
+ * interpolated linearly between its recorded points (and held past its last point). The grid
+ * starts where every run has a point: at 0, the initial loss, for curves that record it (see
+ * {@link hasInitialPoint}); for older curves at their first record, with nothing invented before it.
  */
 export function meanCurve(curves: Curve[], x: 0 | 1, gridPoints = 80): Array<[number, number]> {
   const xMax = Math.max(...curves.map((c) => c.points[c.points.length - 1]?.[x] ?? 0));
+  const xStart = Math.max(0, ...curves.map((c) => c.points[0]?.[x] ?? 0));
   const grid: Array<[number, number]> = [];
-  for (let g = 0; g < gridPoints; g++) {
-    const t = (xMax * (g + 1)) / gridPoints;
+  for (let g = 0; g <= gridPoints; g++) {
+    const t = xStart + ((xMax - xStart) * g) / gridPoints;
     const values = curves.map((c) => interpolate(c.points, x, t));
     grid.push([t, values.reduce((a, b) => a + b, 0) / values.length]);
   }
-  return [[0, curves.reduce((a, c) => a + c.initialLoss, 0) / curves.length], ...grid];
+  return grid;
 }
 
 function interpolate(points: Array<[number, number, number]>, x: 0 | 1, t: number): number {
