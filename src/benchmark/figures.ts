@@ -1,7 +1,7 @@
 import type { Figure } from '../replicate/report.js';
-import { lineChart, PALETTE } from '../replicate/svg.js';
+import { lineChart } from '../replicate/svg.js';
 import type { EvalPoint, MethodRun } from './job.js';
-import type { BenchmarkResult, MethodResult } from './run.js';
+import type { BenchmarkResult } from './run.js';
 import { benchmarkSetup } from './spec.js';
 
 /** A quantity of the evaluation points that the figures plot. */
@@ -47,24 +47,24 @@ export function benchmarkTitle(result: Pick<BenchmarkResult, 'spec'>): string {
  * Figures like seed 002's Figure 2: training loss against time and against iterations (log
  * scale: the methods' iteration counts differ by orders of magnitude), test loss against time,
  * and, for the classifier, test accuracy against time. Means over runs; one line per method
- * that ran, each in its own colour (dashed after the palette's twelfth).
+ * that ran, styled by its place in the list (colour, marker and dash of `styleFor`), the same in every figure.
  */
 export function benchmarkFigures(result: BenchmarkResult): Figure[] {
   const ran = result.methods.filter((m) => m.status === 'ran');
   const n = result.spec.runs;
   const mean = n > 1 ? `mean over ${n} runs` : 'one run';
-  const title = benchmarkTitle(result);
+  const short = `${result.spec.benchmark === 'mnist-autoencoder' ? 'MNIST autoencoder' : 'MNIST classifier'}, ${result.spec.sparse ? 'fan-in 20' : 'dense'}${result.spec.fullSize ? ', full size' : ''}`;
   const chart = (x: 'iteration' | 'seconds', y: Quantity, label: string, logY: boolean) =>
     lineChart({
-      title: `${title}: ${label} vs ${x === 'seconds' ? 'time' : 'iterations'}`,
-      xLabel: x === 'seconds' ? 'training time (seconds, evaluation excluded)' : 'iterations (log scale; the initial point is left out)',
+      title: `${label.replace(/ \(.*/, '')} vs ${x === 'seconds' ? 'time' : 'iterations'} (${short})`,
+      xLabel: x === 'seconds' ? 'training time (seconds, evaluation excluded)' : 'iterations (the initial point is left out)',
       yLabel: label,
       logY,
       ...(x === 'iteration' ? { logX: true } : {}),
-      series: ran.map((m, i) => series(m, i, meanPoints(m.runs, x, y))),
+      series: ran.map((m) => ({ name: m.method, points: meanPoints(m.runs, x, y) })),
     });
   const figures: Figure[] = [
-    { file: 'train-loss-vs-time.svg', caption: `Training loss (bits per image, on the first ${result.spec.trainEval} training images) against training time, ${mean}; each method had ${result.spec.budgetSeconds} s (cf. seed 002's Figure 2, right).`, svg: chart('seconds', 'trainLoss', 'training loss (bits per image)', true) },
+    { file: 'train-loss-vs-time.svg', caption: `${benchmarkTitle(result)}. Training loss (bits per image, on the first ${result.spec.trainEval} training images) against training time, ${mean}; each method had ${result.spec.budgetSeconds} s (cf. seed 002's Figure 2, right).`, svg: chart('seconds', 'trainLoss', 'training loss (bits per image)', true) },
     { file: 'train-loss-vs-iterations.svg', caption: `Training loss against iterations (mini-batches of ${result.spec.batchSize}), ${mean} (cf. seed 002's Figure 2, left).`, svg: chart('iteration', 'trainLoss', 'training loss (bits per image)', true) },
     { file: 'test-loss-vs-time.svg', caption: `Test loss (bits per image, ${result.spec.test} test images) against training time, ${mean}.`, svg: chart('seconds', 'testLoss', 'test loss (bits per image)', true) },
   ];
@@ -72,8 +72,4 @@ export function benchmarkFigures(result: BenchmarkResult): Figure[] {
     figures.push({ file: 'test-accuracy-vs-time.svg', caption: `Test accuracy against training time, ${mean}.`, svg: chart('seconds', 'testAccuracy', 'test accuracy', false) });
   }
   return figures;
-}
-
-function series(m: MethodResult, i: number, points: Array<[number, number]>) {
-  return { name: m.method, color: PALETTE[i % PALETTE.length], ...(i >= PALETTE.length ? { dash: true } : {}), points };
 }
