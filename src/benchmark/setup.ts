@@ -94,11 +94,16 @@ export function benchmarkData(spec: Pick<BenchmarkSpec, 'benchmark' | 'sparse' |
   return data;
 }
 
+/** Largest per-unit block memory (all copies) of a full-block method the benchmark runs: 1 GiB (the default autoencoder's blocks need 0.5 GiB). */
+export const BENCHMARK_BLOCK_BYTES = 2 ** 30;
+
 /**
- * Why the library refuses `method` on this network before any training, or undefined: the
+ * Why `method` is not run on this network, or undefined: the library refuses the
  * whole-network Fisher matrix above {@link MAX_WHOLE_NETWORK_PARAMS} parameters, per-unit
- * blocks beyond the memory limit, or options the network or data reject. Such methods are
- * reported as skipped with this reason.
+ * blocks beyond the memory limit, and options the network or data reject; the benchmark also
+ * skips full-block methods whose blocks need more than {@link BENCHMARK_BLOCK_BYTES} (the
+ * classifier's 785-parameter blocks: 2.9 GiB, a minute or more per iteration on 2 cores, which
+ * would blow the 10-minute total). Such methods are reported as skipped with the reason.
  */
 export function methodRefusal(net: CompiledNetwork, options: TrainOptions, samples: number): string | undefined {
   const reduction = METHOD_SPECS[options.method].reduction;
@@ -107,7 +112,10 @@ export function methodRefusal(net: CompiledNetwork, options: TrainOptions, sampl
   }
   try {
     const { settings } = resolveSettings(options, net, samples);
-    checkCurvatureMemory(net, reduction, { method: options.method, copies: curvatureCopies(settings.mode, settings.metricDecay !== null) });
+    const memory = checkCurvatureMemory(net, reduction, { method: options.method, copies: curvatureCopies(settings.mode, settings.metricDecay !== null) });
+    if (memory && memory.bytes > BENCHMARK_BLOCK_BYTES) {
+      return `its per-unit metric blocks need ${(memory.bytes / 2 ** 30).toFixed(1)} GiB per iteration (largest unit: fan-in ${memory.largest.fanIn}), above the ${BENCHMARK_BLOCK_BYTES / 2 ** 30} GiB this benchmark allows: one iteration would take a minute or more on 2 cores, beyond the budget (unitwise train runs it)`;
+    }
   } catch (err) {
     if (err instanceof UsageError) return err.problems.map((p) => p.message).join('; ');
     throw err;
