@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { machineInfo, writeBenchmarkReport } from '../src/benchmark/report.js';
 import { chooseRate, runBenchmark, type BenchmarkResult } from '../src/benchmark/run.js';
-import { benchmarkData, benchmarkModel } from '../src/benchmark/setup.js';
+import { benchmarkData, benchmarkModel, benchmarkOptions, refusals, SECOND_ORDER_DEFAULTS } from '../src/benchmark/setup.js';
 import { BENCHMARK_METHODS, benchmarkSpec, LR_CANDIDATES } from '../src/benchmark/spec.js';
 import { UsageError } from '../src/errors.js';
 import { runHeader } from '../src/json/run-header.js';
@@ -32,6 +32,16 @@ describe('benchmark spec', () => {
     expect(problems).toEqual([expect.stringMatching(/--budget -1/), expect.stringMatching(/--batch-size 0/), expect.stringMatching(/10,000 together/), expect.stringMatching(/given twice/)]);
   });
 
+  it('options: mini-batch for all; each second-order family its benchmark’s ε and rate; the baselines no ε', () => {
+    for (const benchmark of ['mnist-autoencoder', 'mnist-classifier'] as const) {
+      const spec = benchmarkSpec(benchmark, tiny);
+      const d = SECOND_ORDER_DEFAULTS[benchmark];
+      expect(benchmarkOptions(spec, 'kfra', 3)).toEqual({ method: 'kfra', mode: 'minibatch', batchSize: 8, seed: 3, ...d.kronecker });
+      expect(benchmarkOptions(spec, 'quasi-diagonal-op', 3, 0.5)).toEqual({ method: 'quasi-diagonal-op', mode: 'minibatch', batchSize: 8, seed: 3, epsilon: d.ollivier.epsilon, lr: 0.5 });
+      expect(benchmarkOptions(spec, 'adam', 3, 0.002)).toEqual({ method: 'adam', mode: 'minibatch', batchSize: 8, seed: 3, lr: 0.002 });
+    }
+  });
+
   it('the rate search keeps the lowest finite training loss, the smaller rate on ties, the smallest rate when all diverged', () => {
     expect(chooseRate([{ lr: 0.1, iterations: 5, trainLoss: NaN }, { lr: 0.01, iterations: 5, trainLoss: 3 }, { lr: 0.03, iterations: 5, trainLoss: 2 }])).toBe(0.03);
     expect(chooseRate([{ lr: 0.1, iterations: 5, trainLoss: 2 }, { lr: 0.01, iterations: 5, trainLoss: 2 }])).toBe(0.01);
@@ -49,6 +59,14 @@ describe('benchmark spec', () => {
     expect(m.net.nInputs).toBe(196);
     m.params[0] += 1; // each job gets its own copy of the initial parameters
     expect(benchmarkModel(spec, 0).params[0]).toBe(m.params[0] - 1);
+  });
+
+  it('skips what cannot run: natural above 4096 parameters, the classifier’s 785-parameter blocks; runs the autoencoder’s', () => {
+    const methods = ['unitwise-natural', 'quasi-diagonal-natural', 'natural', 'kfac'] as const;
+    const classifier = refusals(benchmarkSpec('mnist-classifier', { ...tiny, methods: [...methods] }));
+    expect(Object.keys(classifier)).toEqual(['unitwise-natural', 'natural']);
+    expect(classifier['unitwise-natural']).toMatch(/2\.9 GiB per iteration \(largest unit: fan-in 784\), above the 1 GiB/);
+    expect(Object.keys(refusals(benchmarkSpec('mnist-autoencoder', { ...tiny, methods: [...methods] })))).toEqual(['natural']);
   });
 });
 

@@ -8,48 +8,52 @@ import { loadMnistDigits, mnistDataSets, type MnistDigits } from '../generate/mn
 import { METHOD_SPECS, type MethodName } from '../methods/methods.js';
 import type { DataDocument, NetworkDocument } from '../network/types.js';
 import { resolveSettings, type TrainOptions } from '../train/settings.js';
-import { benchmarkSetup, type BenchmarkSpec } from './spec.js';
+import { benchmarkSetup, type BenchmarkName, type BenchmarkSpec } from './spec.js';
 
-/** ε and rate of Ollivier's methods in the benchmark (see {@link METHOD_DEFAULTS}). */
-const OLLIVIER = { lr: 0.01, epsilon: 1 };
-/** ε (the factors' damping π√ε, √ε/π) and rate of the Kronecker-factored methods. */
-const KRONECKER = { lr: 0.03, epsilon: 1 };
+/** ε and rate of the second-order methods of one benchmark (see {@link METHOD_DEFAULTS}). */
+export interface SecondOrderDefaults {
+  /** Ollivier's methods: ε added to each per-unit metric, and the rate. */
+  ollivier: { lr: number; epsilon: number };
+  /** KFLR, K-FAC, KFRA: ε (the factors' damping π√ε, √ε/π) and the rate. */
+  kronecker: { lr: number; epsilon: number };
+}
 
 /**
- * Each method's hyperparameters in the benchmark (all in mini-batch mode, fixed rate). ε
- * regularises the per-unit metrics of Ollivier's methods and damps the Kronecker factors: a
- * mini-batch of 32 estimates blocks of up to 251 parameters, far from full rank, and with
- * Section 4's ε = 1e-4 (batch mode, 16 samples, fan-in 5) every second-order method diverged
- * within a few iterations on the default autoencoder; ε = 1 is the smallest of 1e-2, 1e-1, 1
- * with which they did not. The rates are the best of 0.01, 0.03, 0.1 after 15 iterations of
- * that autoencoder, per family (0.1 diverged for every method; see the README). The Kronecker
- * methods keep their mini-batch defaults (factor averages γ = 0.05, inverses every 20
- * updates). adam, momentum and backprop have their rates searched (`LR_CANDIDATES`); the
- * rates here are what they use when run alone with `benchmarkOptions`.
+ * ε and rates of the second-order methods per benchmark (all in mini-batch mode, fixed rate),
+ * chosen once from short runs (see the README): ε regularises the per-unit metrics of Ollivier's
+ * methods and damps the Kronecker factors. A mini-batch of 32 estimates blocks of up to 785
+ * parameters, far from full rank, and with Section 4's ε = 1e-4 (batch mode, 16 samples,
+ * fan-in 5) every second-order method diverged within a few iterations. The metric scales with
+ * the loss: the autoencoder's sums 196 Bernoulli outputs (about 200 bits per image at the start),
+ * the classifier's is one softmax (3.3 bits), so the autoencoder needs a larger ε. Autoencoder:
+ * ε = 1, the smallest of 0.01, 0.1, 1 that did not diverge, and the best rates of 0.01, 0.03,
+ * 0.1 after 15 iterations per family. Classifier: the best ε of 0.001, 0.01, 0.1 and rate of
+ * 0.01, 0.03, 0.1 after 30 iterations (K-FAC: ε 0.01 or 0.1, rate 0.03 or 0.1, after 15). Sparse and full-size variants use their
+ * benchmark's values. The Kronecker methods keep their mini-batch defaults (factor averages
+ * γ = 0.05, inverses every 20 updates).
  */
-export const METHOD_DEFAULTS: Record<MethodName, Partial<TrainOptions>> = {
-  backprop: { lr: 0.01 },
-  'unitwise-natural': OLLIVIER,
-  'quasi-diagonal-natural': OLLIVIER,
-  'backpropagated-metric': OLLIVIER,
-  'quasi-diagonal-backpropagated-metric': OLLIVIER,
-  'unitwise-op': OLLIVIER,
-  'quasi-diagonal-op': OLLIVIER,
-  'mc-unitwise-natural': OLLIVIER,
-  'mc-quasi-diagonal-natural': OLLIVIER,
-  'diagonal-gauss-newton': OLLIVIER,
-  adagrad: OLLIVIER,
-  natural: OLLIVIER,
-  kflr: KRONECKER,
-  kfac: KRONECKER,
-  kfra: KRONECKER,
-  adam: { lr: 1e-3 },
-  momentum: { lr: 3e-3 },
+export const SECOND_ORDER_DEFAULTS: Record<BenchmarkName, SecondOrderDefaults> = {
+  'mnist-autoencoder': { ollivier: { lr: 0.01, epsilon: 1 }, kronecker: { lr: 0.03, epsilon: 1 } },
+  'mnist-classifier': { ollivier: { lr: 0.03, epsilon: 0.1 }, kronecker: { lr: 0.1, epsilon: 0.1 } },
 };
 
+/**
+ * Each method's hyperparameters in a benchmark: {@link SECOND_ORDER_DEFAULTS} for the
+ * second-order methods; adam, momentum and backprop have their rates searched
+ * (`LR_CANDIDATES`), and the rates here are what they use when run alone with
+ * `benchmarkOptions`.
+ */
+export function methodDefaults(benchmark: BenchmarkName, method: MethodName): Partial<TrainOptions> {
+  if (method === 'backprop') return { lr: 0.01 };
+  if (method === 'adam') return { lr: 1e-3 };
+  if (method === 'momentum') return { lr: 3e-3 };
+  const d = SECOND_ORDER_DEFAULTS[benchmark];
+  return METHOD_SPECS[method].reduction === 'kronecker' ? { ...d.kronecker } : { ...d.ollivier };
+}
+
 /** The training options of `method` in a benchmark run (seeded by `seed`), at rate `lr` when given. */
-export function benchmarkOptions(spec: Pick<BenchmarkSpec, 'batchSize'>, method: MethodName, seed: number, lr?: number): TrainOptions {
-  const defaults = METHOD_DEFAULTS[method];
+export function benchmarkOptions(spec: Pick<BenchmarkSpec, 'benchmark' | 'batchSize'>, method: MethodName, seed: number, lr?: number): TrainOptions {
+  const defaults = methodDefaults(spec.benchmark, method);
   return { method, mode: 'minibatch', batchSize: spec.batchSize, seed, ...defaults, lr: lr ?? defaults.lr };
 }
 
