@@ -91,6 +91,11 @@ describe('benchmark (library)', () => {
       const its = run.points.map((p) => p.iteration);
       expect(its).toEqual([...its].sort((x, y) => x - y));
       expect(new Set(its).size).toBe(its.length);
+      const batchIts = run.batchLoss.map(([i]) => i);
+      expect(batchIts.slice(0, 3)).toEqual([1, 2, 3].slice(0, batchIts.length));
+      expect(batchIts[batchIts.length - 1]).toBe(run.iterations);
+      expect(new Set(batchIts).size).toBe(batchIts.length);
+      expect(run.batchLoss.every(([i, , l], k) => Number.isFinite(l) && (k === 0 || i > batchIts[k - 1]))).toBe(true);
       for (const p of run.points) {
         expect(Number.isFinite(p.trainLoss) && Number.isFinite(p.testLoss)).toBe(true);
         expect(p.testAccuracy).toBeUndefined(); // autoencoder: no class accuracy
@@ -99,7 +104,7 @@ describe('benchmark (library)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'unitwise-bench-'));
     const { table, figures } = writeBenchmarkReport(dir, { result, header: runHeader({ argv: ['benchmark', 'test'] }), machine: { ...machineInfo(), loadEnd: 0 }, wallSeconds: 1 });
     expect(table).toMatch(/\| natural \|.*skipped: the whole-network Fisher matrix/);
-    expect(figures.map((f) => f.file)).toEqual(['train-loss-vs-time.svg', 'train-loss-vs-iterations.svg', 'test-loss-vs-time.svg']);
+    expect(figures.map((f) => f.file)).toEqual(['train-loss-vs-time.svg', 'train-loss-vs-iterations.svg', 'batch-loss-vs-iterations.svg', 'test-loss-vs-time.svg']);
     for (const f of figures) {
       const svg = readFileSync(join(dir, f.file), 'utf8');
       for (const m of ['diagonal-gauss-newton', 'adam']) expect(svg).toContain(m);
@@ -125,7 +130,7 @@ describe('unitwise benchmark (binary)', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/\| backprop \| [\d.e-]+ \|/);
     expect(r.stdout).toMatch(/\| natural \|.*skipped/);
-    for (const f of ['results.json', 'table.md', 'report.md', 'index.html', 'train-loss-vs-time.svg', 'train-loss-vs-iterations.svg', 'test-loss-vs-time.svg', 'test-accuracy-vs-time.svg']) expect(existsSync(join(dir, 'out', f))).toBe(true);
+    for (const f of ['results.json', 'table.md', 'report.md', 'index.html', 'train-loss-vs-time.svg', 'train-loss-vs-iterations.svg', 'batch-loss-vs-iterations.svg', 'test-loss-vs-time.svg', 'test-accuracy-vs-time.svg']) expect(existsSync(join(dir, 'out', f))).toBe(true);
     const saved = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')) as BenchmarkResult & { header: { argv: string[] } };
     expect(saved.header.argv).toEqual(args);
     const backprop = saved.methods[0];

@@ -13,8 +13,12 @@ type Quantity = 'trainLoss' | 'testLoss' | 'testAccuracy';
  * its own points.
  */
 export function meanPoints(runs: readonly MethodRun[], x: 'iteration' | 'seconds', y: Quantity): Array<[number, number]> {
-  const curves = runs.map((r) => r.points.filter((p) => p[y] !== undefined).map((p): [number, number] => [p[x], value(p, y)]));
-  if (curves.length === 1) return curves[0];
+  return meanCurves(runs.map((r) => r.points.filter((p) => p[y] !== undefined).map((p): [number, number] => [p[x], value(p, y)])));
+}
+
+/** The mean of curves [x, y] on the union of their x values (see {@link meanPoints}). */
+export function meanCurves(curves: ReadonlyArray<ReadonlyArray<[number, number]>>): Array<[number, number]> {
+  if (curves.length === 1) return [...curves[0]];
   const grid = [...new Set(curves.flat().map(([gx]) => gx))].sort((a, b) => a - b);
   return grid.map((g): [number, number] => [g, curves.reduce((sum, c) => sum + interpolate(c, g), 0) / curves.length]);
 }
@@ -66,6 +70,18 @@ export function benchmarkFigures(result: BenchmarkResult): Figure[] {
   const figures: Figure[] = [
     { file: 'train-loss-vs-time.svg', caption: `${benchmarkTitle(result)}. Training loss (bits per image, on the first ${result.spec.trainEval} training images) against training time, ${mean}; each method had ${result.spec.budgetSeconds} s (cf. seed 002's Figure 2, right).`, svg: chart('seconds', 'trainLoss', 'training loss (bits per image)', true) },
     { file: 'train-loss-vs-iterations.svg', caption: `Training loss against iterations (mini-batches of ${result.spec.batchSize}), ${mean} (cf. seed 002's Figure 2, left).`, svg: chart('iteration', 'trainLoss', 'training loss (bits per image)', true) },
+    {
+      file: 'batch-loss-vs-iterations.svg',
+      caption: `Running mini-batch loss (each batch's loss after its step, averaged over the iterations since the previous point; points at iterations 1, 2, 3, 4, 5, 7, 9, 12, … ×1.25) against iterations, ${mean}: the first iterations, which the evaluations spaced in time miss.`,
+      svg: lineChart({
+        title: `Mini-batch loss vs iterations (${short})`,
+        xLabel: 'iterations',
+        yLabel: 'mini-batch loss (bits per image)',
+        logY: true,
+        logX: true,
+        series: ran.map((m) => ({ name: m.method, points: meanCurves(m.runs.map((r) => r.batchLoss.map(([i, , l]): [number, number] => [i, l]))) })),
+      }),
+    },
     { file: 'test-loss-vs-time.svg', caption: `Test loss (bits per image, ${result.spec.test} test images) against training time, ${mean}.`, svg: chart('seconds', 'testLoss', 'test loss (bits per image)', true) },
   ];
   if (result.spec.benchmark === 'mnist-classifier') {

@@ -33,6 +33,13 @@ export interface MethodRun {
   seconds: number;
   /** The initial point, then one per evaluation period in which the method completed an iteration, and the last. */
   points: EvalPoint[];
+  /**
+   * The running mini-batch loss at geometrically spaced iterations (1, 2, 3, 4, 5, 7, 9, 12, ...,
+   * ×1.25, and the last): [iteration, training seconds, mean over the iterations since the
+   * previous entry of each mini-batch's loss after its step], bits per image. Free to record,
+   * it resolves the first iterations that the time-spaced evaluations miss.
+   */
+  batchLoss: Array<[number, number, number]>;
 }
 
 /** One pool job: a method trained for `seconds` in run `run`, evaluated at `points` times (search: once, at the end, on the training images only). */
@@ -65,14 +72,23 @@ export async function benchmarkJob(job: BenchmarkJob): Promise<MethodRun> {
   let training = 0; // seconds of training, evaluation excluded
   let excluded = 0; // seconds of the trainer's clock spent on snapshots and evaluations
   let lastIteration = performance.now();
+  const batchLoss: MethodRun['batchLoss'] = [];
+  let window = { sum: 0, count: 0, next: 1 };
+  const flush = () => {
+    if (window.count > 0) batchLoss.push([iterations, round(training), round(window.sum / window.count)]);
+    window = { sum: 0, count: 0, next: Math.max(window.next + 1, Math.ceil(window.next * 1.25)) };
+  };
   const evaluate = () => points.push({ iteration: iterations, seconds: round(training), ...measure(model, data.trainEval, search ? undefined : data.test) });
-  const result = (status: MethodRun['status'], reason?: string): MethodRun => ({ method: job.method, run, lr: job.lr, status, ...(reason !== undefined ? { reason } : {}), iterations, seconds: round(training), points });
+  const result = (status: MethodRun['status'], reason?: string): MethodRun => ({ method: job.method, run, lr: job.lr, status, ...(reason !== undefined ? { reason } : {}), iterations, seconds: round(training), points, batchLoss });
   try {
     if (!search) evaluate();
     await train(model, data.train, options, { iterations: Number.MAX_SAFE_INTEGER }, {
       onIteration: (r) => {
         iterations = r.iteration;
         training = r.elapsed - excluded;
+        window.sum += r.loss;
+        window.count++;
+        if (iterations >= window.next) flush();
         lastIteration = performance.now();
       },
       shouldStop: () => training >= job.seconds,
@@ -86,6 +102,7 @@ export async function benchmarkJob(job: BenchmarkJob): Promise<MethodRun> {
             },
           }),
     });
+    flush();
     if (points[points.length - 1]?.iteration !== iterations || points.length === 0) evaluate();
     return result('done');
   } catch (err) {

@@ -27,7 +27,7 @@ export function machineInfo(): MachineInfo {
 }
 
 /** Files the report writes in its folder (for `checkOutputs`). */
-export const BENCHMARK_FILES = ['results.json', 'table.md', 'report.md', 'index.html', 'train-loss-vs-time.svg', 'train-loss-vs-iterations.svg', 'test-loss-vs-time.svg', 'test-accuracy-vs-time.svg'] as const;
+export const BENCHMARK_FILES = ['results.json', 'table.md', 'report.md', 'index.html', 'train-loss-vs-time.svg', 'train-loss-vs-iterations.svg', 'batch-loss-vs-iterations.svg', 'test-loss-vs-time.svg', 'test-accuracy-vs-time.svg'] as const;
 
 /** Everything the report shows beside the results. */
 export interface BenchmarkReportInput {
