@@ -61,3 +61,8 @@ export { plotRuns, runPoints, autoLogScale, PLOT_X, PLOT_Y, LOG_SCALES, type Plo
 export { runLabels, parseArgv } from './plot/run-labels.js';
 export { lineChart, styleFor, keyStyle, PALETTE, MARKERS, DASHES, type ChartOptions, type Series, type SeriesStyle, type MarkerShape } from './replicate/svg.js';
 export { rerenderReplicationReport, type RerenderResult } from './replicate/rerender.js';
+export { runBenchmark, chooseRate, type BenchmarkResult, type MethodResult, type SearchTrial } from './benchmark/run.js';
+export { benchmarkSpec, benchmarkSetup, BENCHMARKS, BENCHMARK_DEFAULTS, BENCHMARK_METHODS, LR_CANDIDATES, type BenchmarkName, type BenchmarkSpec, type BenchmarkSetup } from './benchmark/spec.js';
+export { benchmarkOptions, methodDefaults, SECOND_ORDER_DEFAULTS } from './benchmark/setup.js';
+export { writeBenchmarkReport, machineInfo, type MachineInfo } from './benchmark/report.js';
+export type { EvalPoint, MethodRun } from './benchmark/job.js';

@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UnitwiseError, UsageError, problem } from '../errors.js';
+import { benchmarkCommand } from './commands/benchmark.js';
 import { compareDirectionsCommand } from './commands/compare-directions.js';
 import { convertCommand } from './commands/convert.js';
 import { dataCommand } from './commands/data.js';
@@ -24,7 +25,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     await yargs(joinOptionValues(args))
       .scriptName('unitwise')
-      .command([generateCommand, initCommand, dataCommand, validateCommand, inspectCommand, stepCommand, trainCommand, evaluateCommand, predictCommand, invarianceCommand, compareDirectionsCommand, replicateCommand, convertCommand, plotCommand, quickstartCommand])
+      .command([generateCommand, initCommand, dataCommand, validateCommand, inspectCommand, stepCommand, trainCommand, evaluateCommand, predictCommand, invarianceCommand, compareDirectionsCommand, replicateCommand, benchmarkCommand, convertCommand, plotCommand, quickstartCommand])
       .demandCommand(1, 'give a command; see --help')
       .strict()
       .parserConfiguration({ 'duplicate-arguments-array': false })
