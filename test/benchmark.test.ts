@@ -103,7 +103,7 @@ describe('benchmark (library)', () => {
     }
     const dir = mkdtempSync(join(tmpdir(), 'unitwise-bench-'));
     const { table, figures } = writeBenchmarkReport(dir, { result, header: runHeader({ argv: ['benchmark', 'test'] }), machine: { ...machineInfo(), loadEnd: 0 }, wallSeconds: 1 });
-    expect(table).toMatch(/\| natural \|.*skipped: the whole-network Fisher matrix/);
+    expect(table).toMatch(/\| Natural gradient \(`natural`\) \|.*skipped: the whole-network Fisher matrix/);
     expect(figures.map((f) => f.file)).toEqual(['train-loss-vs-time.svg', 'train-loss-vs-iterations.svg', 'batch-loss-vs-iterations.svg', 'test-loss-vs-time.svg']);
     for (const f of figures) {
       const svg = readFileSync(join(dir, f.file), 'utf8');

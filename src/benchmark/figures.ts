@@ -1,3 +1,4 @@
+import { METHOD_SPECS } from '../methods/methods.js';
 import type { Figure } from '../replicate/report.js';
 import { lineChart } from '../replicate/svg.js';
 import type { EvalPoint, MethodRun } from './job.js';
@@ -65,7 +66,7 @@ export function benchmarkFigures(result: BenchmarkResult): Figure[] {
       yLabel: label,
       logY,
       ...(x === 'iteration' ? { logX: true } : {}),
-      series: ran.map((m) => ({ name: m.method, points: meanPoints(m.runs, x, y) })),
+      series: ran.map((m) => ({ name: METHOD_SPECS[m.method].title, points: meanPoints(m.runs, x, y) })),
     });
   const figures: Figure[] = [
     { file: 'train-loss-vs-time.svg', caption: `${benchmarkTitle(result)}. Training loss (bits per image, on the first ${result.spec.trainEval} training images) against training time, ${mean}; each method had ${result.spec.budgetSeconds} s (cf. seed 002's Figure 2, right).`, svg: chart('seconds', 'trainLoss', 'training loss (bits per image)', true) },
@@ -79,7 +80,7 @@ export function benchmarkFigures(result: BenchmarkResult): Figure[] {
         yLabel: 'mini-batch loss (bits per image)',
         logY: true,
         logX: true,
-        series: ran.map((m) => ({ name: m.method, points: meanCurves(m.runs.map((r) => r.batchLoss.map(([i, , l]): [number, number] => [i, l]))) })),
+        series: ran.map((m) => ({ name: METHOD_SPECS[m.method].title, points: meanCurves(m.runs.map((r) => r.batchLoss.map(([i, , l]): [number, number] => [i, l]))) })),
       }),
     },
     { file: 'test-loss-vs-time.svg', caption: `Test loss (bits per image, ${result.spec.test} test images) against training time, ${mean}.`, svg: chart('seconds', 'testLoss', 'test loss (bits per image)', true) },

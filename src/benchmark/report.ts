@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { RunHeader } from '../json/run-header.js';
+import { METHOD_SPECS, type MethodName } from '../methods/methods.js';
 import { html, type Figure } from '../replicate/report.js';
 import { stats } from '../replicate/summary.js';
 import { benchmarkFigures, benchmarkTitle } from './figures.js';
@@ -51,25 +52,28 @@ const finalOf = (m: MethodResult, key: 'trainLoss' | 'testLoss' | 'testAccuracy'
     return typeof v === 'number' ? v : NaN;
   });
 
-/** The table of final figures (Markdown): per method, mean ± std over runs. */
+/** A method's name as the paper (and the replication tables) give it, with the CLI name. */
+const title = (method: MethodName): string => `${METHOD_SPECS[method].title} (\`${method}\`)`;
+
+/** The table of final figures (Markdown): per method (the paper's name), mean ± std over runs. */
 export function finalTable(result: BenchmarkResult): string {
   const classifier = result.spec.benchmark === 'mnist-classifier';
-  const head = ['Method', 'Rate', 'Iterations', 'Seconds', 'Train loss (bits)', 'Test loss (bits)', ...(classifier ? ['Test accuracy (%)'] : []), 'Note'];
+  const head = ['Method', 'Rate', 'Iterations', 'Seconds', 'Initial train loss (bits)', 'Train loss (bits)', 'Test loss (bits)', ...(classifier ? ['Test accuracy (%)'] : []), 'Note'];
   const rows = result.methods.map((m) => {
-    if (m.status === 'skipped') return [m.method, '–', '–', '–', '–', '–', ...(classifier ? ['–'] : []), `skipped: ${m.reason ?? ''}`];
+    if (m.status === 'skipped') return [title(m.method), '–', '–', '–', '–', '–', '–', ...(classifier ? ['–'] : []), `skipped: ${m.reason ?? ''}`];
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const initial = m.runs[0]?.points[0];
     const failed = m.runs.filter((r) => r.status === 'failed');
     const note = [m.search ? 'rate searched' : '', failed.length ? `failed: ${failed[0].reason}` : '', m.runs.every((r) => r.iterations === 0) ? 'no iteration completed' : ''].filter(Boolean).join('; ');
     return [
-      m.method,
+      title(m.method),
       String(m.lr),
       mean(m.runs.map((r) => r.iterations)).toFixed(0),
       mean(m.runs.map((r) => r.seconds)).toFixed(1),
+      fmt(m.runs.map((r) => r.points[0]?.trainLoss ?? NaN), 1),
       fmt(finalOf(m, 'trainLoss'), 1),
       fmt(finalOf(m, 'testLoss'), 1),
       ...(classifier ? [fmt(finalOf(m, 'testAccuracy').map((a) => a * 100), 1)] : []),
-      note || (initial ? `from ${initial.trainLoss.toFixed(1)}` : ''),
+      note,
     ];
   });
   const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '/')).join(' | ')} |`;
@@ -81,7 +85,7 @@ export function searchTable(result: BenchmarkResult): string {
   const searched = result.methods.filter((m) => m.search);
   if (searched.length === 0) return 'No method was searched.\n';
   const lines = ['| Method | Rate | Iterations | Train loss (bits) | Chosen |', '|---|---|---|---|---|'];
-  for (const m of searched) for (const t of m.search ?? []) lines.push(`| ${m.method} | ${t.lr} | ${t.iterations} | ${Number.isFinite(t.trainLoss) ? t.trainLoss.toFixed(1) : 'diverged'} | ${t.lr === m.lr ? 'yes' : ''} |`);
+  for (const m of searched) for (const t of m.search ?? []) lines.push(`| ${title(m.method)} | ${t.lr} | ${t.iterations} | ${Number.isFinite(t.trainLoss) ? t.trainLoss.toFixed(1) : 'diverged'} | ${t.lr === m.lr ? 'yes' : ''} |`);
   return lines.join('\n') + '\n';
 }
 
