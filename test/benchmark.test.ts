@@ -107,7 +107,7 @@ describe('benchmark (library)', () => {
     expect(figures.map((f) => f.file)).toEqual(['train-loss-vs-time.svg', 'train-loss-vs-iterations.svg', 'batch-loss-vs-iterations.svg', 'test-loss-vs-time.svg']);
     for (const f of figures) {
       const svg = readFileSync(join(dir, f.file), 'utf8');
-      for (const m of ['diagonal-gauss-newton', 'adam']) expect(svg).toContain(m);
+      for (const m of ['Diagonal Gauss-Newton', 'Adam (Kingma &amp; Ba)']) expect(svg).toContain(`data-name="${m}"`);
       expect(svg).not.toContain('>natural<');
     }
     const saved = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as BenchmarkResult & { machine: { cores: number }; header: { argv: string[] } };
@@ -128,8 +128,8 @@ describe('unitwise benchmark (binary)', () => {
     const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/\| backprop \| [\d.e-]+ \|/);
-    expect(r.stdout).toMatch(/\| natural \|.*skipped/);
+    expect(r.stdout).toMatch(/\| Backpropagation \(`backprop`\) \| [\d.e-]+ \|/);
+    expect(r.stdout).toMatch(/\| Natural gradient \(`natural`\) \|.*skipped/);
     for (const f of ['results.json', 'table.md', 'report.md', 'index.html', 'train-loss-vs-time.svg', 'train-loss-vs-iterations.svg', 'batch-loss-vs-iterations.svg', 'test-loss-vs-time.svg', 'test-accuracy-vs-time.svg']) expect(existsSync(join(dir, 'out', f))).toBe(true);
     const saved = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')) as BenchmarkResult & { header: { argv: string[] } };
     expect(saved.header.argv).toEqual(args);
