@@ -184,8 +184,11 @@ describe('unitwise CLI (real binary)', { timeout: 240_000 }, () => {
     expect(first.header.seeds).toEqual({ seed: 1 });
     expect(first.header.files['net.json']).toMatch(/^[0-9a-f]{64}$/);
     expect(records).toHaveLength(200);
-    expect(Object.keys(records[0]).sort()).toEqual(['accepted', 'elapsed', 'iteration', 'loss', 'lr']);
+    expect(Object.keys(records[0]).sort()).toEqual(['accepted', 'elapsed', 'iteration', 'loss', 'lossBefore', 'lr']);
     expect(records[199].loss).toBeLessThan(records[0].loss);
+    // Batch mode: each iteration starts where the previous one ended (its loss, or its lossBefore if it was rejected).
+    for (let i = 1; i < 200; i++) expect(records[i].lossBefore).toBe(records[i - 1].loss);
+    expect(records[0].lossBefore).toBeGreaterThan(records[0].loss);
     const inspect = JSON.parse(run('inspect', 'trained.json', '--data', 'data.json').stdout);
     expect(inspect.loss.meanBits).toBeCloseTo(records[199].loss, 9);
     expect(run('train', 'net.json', '--data', 'data.json', '--method', 'backprop', '--iterations', '5', '--out', 'q.json', '--quiet').stderr).toBe('');
