@@ -3,6 +3,7 @@ import { cpuBackend } from '../src/backend/index.js';
 import type { DeviceBuffer, Engine, EngineWorkspace } from '../src/backend/engine.js';
 import { webgpuDevice, type WebgpuDevice } from '../src/backend/webgpu/webgpu-device.js';
 import { WebgpuEngine } from '../src/backend/webgpu/webgpu-engine.js';
+import { metricLayout } from '../src/backend/kernels.js';
 import { makeBatch } from '../src/engine/batch.js';
 import { createModel } from '../src/engine/model.js';
 import { INTERPRETATIONS, type NetworkDocument } from '../src/network/types.js';
@@ -107,6 +108,104 @@ describe.skipIf(device === undefined)('webgpu engine against the cpu engine', ()
       dev.engine.dispose();
     });
   }
+
+  for (const [name, doc] of networks) {
+    it(`${name}: unit blocks, their solves and inverses, H G, and online Sherman-Morrison steps`, () => {
+      const { net, ref, dev, compare } = setup(doc);
+      const layout = metricLayout(net);
+      const blockLength = layout.matrixOffsets[net.nUnits];
+      const ridge = (values: Float64Array, r: number) => {
+        const out = values.slice();
+        for (let k = net.nInputs; k < net.nUnits; k++) {
+          const n = net.blockOffsets[k + 1] - net.blockOffsets[k];
+          for (let i = 0; i < n; i++) out[layout.matrixOffsets[k] + i * n + i] += r;
+        }
+        return out;
+      };
+      let refBlocks: Float64Array | undefined;
+      const run = ({ engine, params, ws }: Side) => {
+        const modulus = engine.alloc(net.nUnits * engine.size);
+        engine.outputModulus(ws, modulus);
+        for (let l = net.levelOffsets.length - 2; l >= 1; l--) engine.backwardLevel(params, ws, l, modulus);
+        const blocks = engine.alloc(blockLength);
+        engine.unitBlocks(ws, modulus, blocks);
+        refBlocks ??= engine.read(blocks).slice();
+        const g = engine.alloc(net.nParams);
+        engine.gradient(ws, g);
+        const out = engine.alloc(net.nParams);
+        const failed = engine.solveUnitBlocks(blocks, g, 1e-3, out, engine.alloc(blockLength));
+        const regularised = engine.alloc(blockLength);
+        engine.upload(regularised, ridge(refBlocks, 0.1));
+        const inverses = engine.alloc(blockLength);
+        const invFailed = engine.invertBlocks(regularised, inverses);
+        const hg = engine.alloc(net.nParams);
+        engine.blocksTimesVector(inverses, g, hg);
+        // Some units only: the others keep what `partial` held.
+        const some = [net.nUnits - 1, net.nInputs];
+        const partialInverses = engine.alloc(blockLength);
+        engine.invertBlocks(regularised, partialInverses, some);
+        const partial = engine.alloc(net.nParams);
+        engine.fill(partial, 7);
+        engine.blocksTimesVector(inverses, g, partial, some);
+        // Online steps from A = 0.5·Id, H = 2·Id over every sample, with the outer-product modulus.
+        const outer = engine.alloc(net.nUnits * engine.size);
+        engine.outerProductModulus(ws, outer);
+        const start = new Float64Array(blockLength);
+        const startInverse = new Float64Array(blockLength);
+        for (let k = net.nInputs; k < net.nUnits; k++) {
+          const n = net.blockOffsets[k + 1] - net.blockOffsets[k];
+          for (let i = 0; i < n; i++) {
+            start[layout.matrixOffsets[k] + i * n + i] = 0.5;
+            startInverse[layout.matrixOffsets[k] + i * n + i] = 2;
+          }
+        }
+        const online = engine.alloc(blockLength);
+        const onlineInverses = engine.alloc(blockLength);
+        engine.upload(online, start);
+        engine.upload(onlineInverses, startInverse);
+        const direction = engine.alloc(net.nParams);
+        const refused: number[][] = [];
+        for (let s = 0; s < engine.size; s++) refused.push(engine.onlineBlockStep(online, onlineInverses, ws, outer, s, g, 0.2, direction));
+        return { blocks, out, failed, invFailed, hg, partialInverses, partial, online, onlineInverses, direction, refused };
+      };
+      const a = run(ref);
+      const b = run(dev);
+      compare('unit blocks', a.blocks, b.blocks, tol.exact);
+      expect(b.failed).toBe(a.failed);
+      compare('block solve (ε = 1e-3)', a.out, b.out, tol.solve);
+      expect([a.invFailed, b.invFailed]).toEqual([-1, -1]);
+      compare('H G from inverted blocks', a.hg, b.hg, tol.solve);
+      compare('inverses of some units', a.partialInverses, b.partialInverses, tol.solve);
+      compare('H G of some units', a.partial, b.partial, tol.solve);
+      expect(b.refused).toEqual(a.refused);
+      compare('online blocks', a.online, b.online, tol.exact);
+      compare('online inverses', a.onlineInverses, b.onlineInverses, tol.solve);
+      compare('online direction', a.direction, b.direction, tol.solve);
+      dev.engine.dispose();
+    });
+  }
+
+  it('block solves refuse ε = 0 and report the first block that is not positive definite', () => {
+    const { net, ref, dev } = setup(networks[0][1]);
+    const layout = metricLayout(net);
+    const blockLength = layout.matrixOffsets[net.nUnits];
+    const failures = [ref, dev].map(({ engine }) => {
+      const blocks = engine.alloc(blockLength);
+      const values = new Float64Array(blockLength);
+      // Identity blocks, but -1 on the first diagonal entry of the last two units.
+      for (let k = net.nInputs; k < net.nUnits; k++) {
+        const n = net.blockOffsets[k + 1] - net.blockOffsets[k];
+        for (let i = 0; i < n; i++) values[layout.matrixOffsets[k] + i * n + i] = k >= net.nUnits - 2 && i === 0 ? -1 : 1;
+      }
+      engine.upload(blocks, values);
+      const g = engine.alloc(net.nParams);
+      return engine.solveUnitBlocks(blocks, g, 1e-3, engine.alloc(net.nParams), engine.alloc(blockLength));
+    });
+    expect(failures).toEqual([net.nUnits - 2, net.nUnits - 2]);
+    const e = dev.engine;
+    expect(() => e.solveUnitBlocks(e.alloc(blockLength), e.alloc(net.nParams), 0, e.alloc(net.nParams), e.alloc(blockLength))).toThrow(/needs ε > 0/);
+    e.dispose();
+  });
 
   it('elementwise helpers: copy, fill, combine (in place too), allFinite, squaredNorm, adamStep; reads of a range; counted transfers', () => {
     const net = createModel(networks[0][1]).net;

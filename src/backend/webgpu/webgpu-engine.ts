@@ -4,6 +4,7 @@ import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import type { DeviceBuffer, EngineWorkspace, EntryBuffers } from '../engine.js';
 import { metricLayout, type MetricLayout } from '../kernels.js';
 import type { WebgpuDevice } from './webgpu-device.js';
+import { blocksTimesVector, invertBlocks, onlineBlockStep, solveUnitBlocks, unitBlocks } from './webgpu-curvature.js';
 import { WebgpuBuffer, WebgpuMemory } from './webgpu-memory.js';
 import { networkTable, unitTable } from './webgpu-network.js';
 import { squaresKernel } from './wgsl-elementwise.js';
@@ -34,8 +35,11 @@ export class WebgpuEngine extends WebgpuMemory {
   readonly layout: MetricLayout;
   readonly interpretation: number;
   /** The network's index table (`networkTable`) and per-unit [kind, gain, scale, shift]. */
-  private readonly table: WebgpuBuffer;
+  readonly table: WebgpuBuffer;
   private readonly units: WebgpuBuffer;
+  /** Per-unit failure flags of the solves ([nUnits]) and the mask of every non-input unit (k + 1; 0 on inputs). */
+  readonly flags: WebgpuBuffer;
+  readonly allUnits: WebgpuBuffer;
   /** Per-sample output statistics [S × 3] (see `wgsl-output.ts`) and a stand-in for an unused loss. */
   private readonly stats: WebgpuBuffer;
   private readonly noLoss: WebgpuBuffer;
@@ -54,6 +58,8 @@ export class WebgpuEngine extends WebgpuMemory {
     this.units = this.constant(unitTable(net));
     this.stats = this.alloc(3 * size) as WebgpuBuffer;
     this.noLoss = this.alloc(1) as WebgpuBuffer;
+    this.flags = this.alloc(net.nUnits) as WebgpuBuffer;
+    this.allUnits = this.constant(Float32Array.from({ length: net.nUnits }, (_, k) => (k < net.nInputs ? 0 : k + 1)));
   }
 
   // Memory.
@@ -148,6 +154,28 @@ export class WebgpuEngine extends WebgpuMemory {
 
   diagonalSolve(diagonal: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, root: boolean, out: DeviceBuffer): void {
     this.launch(diagonalKernel, gradient.length, [this.dev(diagonal), this.dev(gradient), this.dev(out)], [epsilon, root ? 1 : 0]);
+  }
+
+  // Curvature (see `webgpu-curvature.ts`).
+
+  unitBlocks(ws: EngineWorkspace, modulus: DeviceBuffer, blocks: DeviceBuffer): void {
+    unitBlocks(this, ws, modulus, blocks);
+  }
+
+  solveUnitBlocks(blocks: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, out: DeviceBuffer, work: DeviceBuffer): number {
+    return solveUnitBlocks(this, blocks, gradient, epsilon, out, work);
+  }
+
+  invertBlocks(blocks: DeviceBuffer, inverses: DeviceBuffer, units?: readonly number[]): number {
+    return invertBlocks(this, blocks, inverses, units);
+  }
+
+  blocksTimesVector(inverses: DeviceBuffer, gradient: DeviceBuffer, out: DeviceBuffer, units?: readonly number[]): void {
+    blocksTimesVector(this, inverses, gradient, out, units);
+  }
+
+  onlineBlockStep(blocks: DeviceBuffer, inverses: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer, sample: number, gradient: DeviceBuffer, decay: number, out: DeviceBuffer): number[] {
+    return onlineBlockStep(this, blocks, inverses, ws, modulus, sample, gradient, decay, out);
   }
 
   /** Unit ids [start, end) of a level. */

@@ -115,6 +115,12 @@ export class WebgpuMemory {
     if (s !== d) this.device.copy(s.id, 0, d.id, 0, 4 * s.length);
   }
 
+  /** dst[0 .. count - 1] ← src[0 .. count - 1]. */
+  copyRange(src: WebgpuBuffer, dst: WebgpuBuffer, count: number): void {
+    this.checkOpen();
+    if (src !== dst) this.device.copy(src.id, 0, dst.id, 0, 4 * count);
+  }
+
   fill(buffer: DeviceBuffer, value: number): void {
     this.fillRange(this.dev(buffer), 0, buffer.length, value);
   }

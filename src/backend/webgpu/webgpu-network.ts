@@ -56,5 +56,7 @@ fn outParam(e: u32) -> u32 { return sec(6u, e); }
 fn outputUnit(j: u32) -> u32 { return sec(7u, j); }
 fn paramUnit(p: u32) -> u32 { return sec(8u, p); }
 fn matrixOffset(k: u32) -> u32 { return sec(9u, k); }
+fn nUnits() -> u32 { return u32(T[${TABLE_SECTIONS.length}]); }
 fn nOutputs() -> u32 { return u32(T[${TABLE_SECTIONS.length + 2}]); }
+fn finite(v: f32) -> bool { return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u; }
 `;

@@ -59,12 +59,13 @@ export const adamKernel: KernelSpec = {
 };
 
 /** Reduction operations of {@link reduceKernel}. */
-export const REDUCE = { sum: 0, sumSquares: 1, nonFinite: 2 } as const;
+export const REDUCE = { sum: 0, sumSquares: 1, nonFinite: 2, minPositive: 3 } as const;
 
 /**
  * One workgroup of 128 threads (the compatibility-mode limit) reduces x[offset .. offset + n - 1] into result[slot]: the sum,
- * the sum of squares, or the count of entries that are not finite (exponent bits all set: NaN
- * and ±∞, tested on the bits since WGSL may assume finite floats).
+ * the sum of squares, the count of entries that are not finite (exponent bits all set: NaN
+ * and ±∞, tested on the bits since WGSL may assume finite floats), or the smallest positive
+ * entry (0 when none: failure flags).
  */
 export const reduceKernel: KernelSpec = {
   name: 'reduce',
@@ -81,9 +82,12 @@ export const reduceKernel: KernelSpec = {
   ],
   helpers: 'var<workgroup> partial: array<f32, 128>;',
   body: `  var acc = 0.0;
+  if (P.op == 3u) { acc = 3.0e38; }
   for (var i = li; i < P.n; i = i + 128u) {
     let v = values[P.offset + i];
-    if (P.op == 0u) {
+    if (P.op == 3u) {
+      if (v > 0.0) { acc = min(acc, v); }
+    } else if (P.op == 0u) {
       acc = acc + v;
     } else if (P.op == 1u) {
       acc = acc + v * v;
@@ -95,12 +99,16 @@ export const reduceKernel: KernelSpec = {
   workgroupBarrier();
   for (var w = 64u; w > 0u; w = w >> 1u) {
     if (li < w) {
-      partial[li] = partial[li] + partial[li + w];
+      if (P.op == 3u) {
+        partial[li] = min(partial[li], partial[li + w]);
+      } else {
+        partial[li] = partial[li] + partial[li + w];
+      }
     }
     workgroupBarrier();
   }
   if (li == 0u) {
-    result[P.slot] = partial[0];
+    result[P.slot] = select(partial[0], 0.0, P.op == 3u && partial[0] > 1.0e38);
   }`,
 };
 
