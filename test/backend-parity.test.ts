@@ -31,6 +31,7 @@ const backends: Array<[string, () => Promise<Backend>]> = [
   ['tfjs', () => useBackend('tfjs')],
   [`gpujs (${selectGpujsMode().mode})`, () => useBackend('gpujs')],
   ...(glRuns ? [['gpujs (webasm)', async () => gpujsBackend('webasm')] as [string, () => Promise<Backend>]] : []),
+  ['webgpu', () => useBackend('webgpu')],
 ];
 
 describe.each(backends)('backend parity: %s against cpu', (_name, load) => {

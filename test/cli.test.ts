@@ -230,6 +230,7 @@ describe('unitwise CLI (real binary)', { timeout: 240_000 }, () => {
     ['tfjs', ['--backend', 'tfjs'], {}, /backend: TensorFlow\.js '(cpu|tensorflow)' backend from @tensorflow\/tfjs-(backend-cpu|node|node-gpu) \(float32\)/],
     ['gpujs', ['--backend', 'gpujs'], {}, process.env.DISPLAY ? /backend: gpu\.js 'headlessgl' mode/ : /backend: gpu\.js 'webasm' mode \(headlessgl unavailable: /],
     ['gpujs forced to webasm', ['--backend', 'gpujs'], { UNITWISE_GPUJS_MODE: 'webasm' }, /backend: gpu\.js 'webasm' mode \(requested; float32\)/],
+    ['webgpu', ['--backend', 'webgpu'], {}, /backend: webgpu \(.+ via (OpenGL ES|Vulkan|Metal|D3D12)/],
   ];
   it.each(backendRuns)('--backend %s: says which backend ran and agrees with cpu to float32 precision', (label, flags, env, says) => {
     const tiny = join(repoRoot, 'networks/tiny-softmax.json');

@@ -26,6 +26,7 @@ const backends: Array<[string, () => Promise<Backend>]> = [
   ['cpu', async () => cpuBackend],
   ['tfjs', () => useBackend('tfjs')],
   ['gpujs', () => useBackend('gpujs')],
+  ['webgpu', () => useBackend('webgpu')],
 ];
 
 const networks: Array<[string, NetworkDocument]> = [

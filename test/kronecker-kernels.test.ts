@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backend/index.js';
 import { backwardPass, forwardPass, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace } from '../src/backend/engine.js';
 import { gpujsBackend, type GpujsMode } from '../src/backend/gpujs/index.js';
+import { useBackend } from '../src/backend/load.js';
 import { loadTfjs, type TfjsRuntime } from '../src/backend/tfjs/tf.js';
 import { tfjsBackend } from '../src/backend/tfjs/tfjs-backend.js';
 import { makeBatch } from '../src/engine/batch.js';
@@ -30,15 +31,18 @@ const defaultMode = gpujsBackend().mode;
 const modes: GpujsMode[] = defaultMode === 'headlessgl' ? ['headlessgl', 'webasm'] : ['webasm'];
 
 let runtime: TfjsRuntime;
+let webgpu: Backend;
 const backends: Array<[string, () => Backend]> = [
   ['tfjs', () => tfjsBackend(runtime)],
   // Chunks of 40 numbers: one to five lists per gather, results permuted back into the plan's order.
   ['tfjs (chunks of 40)', () => tfjsBackend(runtime, { chunkEntries: 40 })],
   ...modes.map((mode): [string, () => Backend] => [`gpujs ${mode}`, () => gpujsBackend(mode)]),
+  ['webgpu', () => webgpu],
 ];
 
 beforeAll(async () => {
   runtime = await loadTfjs();
+  webgpu = await useBackend('webgpu');
 });
 
 const networks: Array<[string, NetworkDocument]> = INTERPRETATIONS.map((interpretation) => [

@@ -12,9 +12,11 @@ import { relative } from './helpers/compare.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
 
 /**
- * The WebGPU engine's kernels against the Float64 CPU reference engine, on the networks of the
- * parity suite (engine-parity.test.ts), with its float32 tolerance. Skipped, with the reason
- * printed, only where no WebGPU adapter can be opened (no GPU driver and no Mesa EGL/GL ES).
+ * The WebGPU engine beyond the shared parity suites (engine-parity, backend-parity and
+ * kronecker-kernels run it too): the worker bridge (round trips, device errors), partial unit
+ * lists of the inverses, the first failing block, usage errors, and the kernels again on the
+ * parity suite's networks. Skipped, with the reason printed, only where no WebGPU adapter can
+ * be opened (no GPU driver and no Mesa EGL/GL ES).
  */
 
 let device: WebgpuDevice | undefined;
@@ -38,15 +40,14 @@ const networks: Array<[string, NetworkDocument]> = [
   ['bernoulli (relu/softplus hidden)', randomNetwork({ interpretation: 'bernoulli', seed: 92, inputs: 4, hidden: 6, outputs: 3, density: 0.6, activations: ['relu', 'softplus', 'tanh'] })],
 ];
 
-/** The engine methods both sides share (the webgpu engine does not yet implement all of `Engine`). */
-type Side = { engine: Engine | WebgpuEngine; params: DeviceBuffer; ws: EngineWorkspace };
+type Side = { engine: Engine; params: DeviceBuffer; ws: EngineWorkspace };
 
 /** Forward pass, output layer and backward pass (with the backpropagated modulus) on both engines. */
 function setup(doc: NetworkDocument, samples = 7) {
   const model = createModel(doc);
   const { net } = model;
   const batch = makeBatch(net, randomData(doc, samples, 11));
-  const open = (engine: Engine | WebgpuEngine): Side => {
+  const open = (engine: Engine): Side => {
     const params = engine.alloc(net.nParams);
     engine.upload(params, model.params);
     const ws = engine.workspace();

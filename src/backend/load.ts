@@ -4,10 +4,10 @@ import type { Backend } from './engine.js';
 import { backendNames, getBackend, registerBackend } from './registry.js';
 
 /** Backends that can be asked for by name (`--backend`). */
-export const BACKENDS = ['cpu', 'gpujs', 'tfjs'] as const;
+export const BACKENDS = ['cpu', 'gpujs', 'tfjs', 'webgpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
-/** What ran: the backend and, for tfjs and gpu.js, the package or mode behind it. */
+/** What ran: the backend and, for tfjs, gpu.js and WebGPU, the package, mode or adapter behind it. */
 export interface BackendInfo {
   name: string;
   precision: 'float64' | 'float32';
@@ -15,8 +15,8 @@ export interface BackendInfo {
 }
 
 /**
- * Makes a backend available by name, loading it on first use (tfjs and gpu.js are imported
- * lazily: they are large, and their native parts are optional), and returns it.
+ * Makes a backend available by name, loading it on first use (tfjs, gpu.js and WebGPU are
+ * imported lazily: they are large, and their native parts are optional), and returns it.
  */
 export async function useBackend(name: string): Promise<Backend> {
   if (backendNames().includes(name)) return getBackend(name);
@@ -29,6 +29,11 @@ export async function useBackend(name: string): Promise<Backend> {
     const { gpujsBackend } = await import('./gpujs/index.js');
     registerBackend(gpujsBackend());
     return getBackend('gpujs');
+  }
+  if (name === 'webgpu') {
+    const { webgpuBackend } = await import('./webgpu/webgpu-backend.js');
+    registerBackend(await webgpuBackend());
+    return getBackend('webgpu');
   }
   throw new UsageError([problem('backend', `unknown backend '${name}'; available: ${BACKENDS.join(', ')}`)]);
 }

@@ -1,11 +1,12 @@
 import { UsageError, problem } from '../../errors.js';
 import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
-import type { DeviceBuffer, EngineWorkspace, EntryBuffers } from '../engine.js';
+import { gramLayout, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
 import { metricLayout, type MetricLayout } from '../kernels.js';
 import type { WebgpuDevice } from './webgpu-device.js';
 import { blocksTimesVector, invertBlocks, onlineBlockStep, solveUnitBlocks, unitBlocks } from './webgpu-curvature.js';
 import { WebgpuBuffer, WebgpuMemory } from './webgpu-memory.js';
+import { accumulateWeighted, fisherModulus, gramPairs, groupGram, monteCarloModulus, outputMetric, sampledBackward, transferRates } from './webgpu-metric.js';
 import { networkTable, unitTable } from './webgpu-network.js';
 import { squaresKernel } from './wgsl-elementwise.js';
 import { outputBackKernel, outputModulusKernel, outputStatsKernel } from './wgsl-output.js';
@@ -24,25 +25,26 @@ const INTERPRETATION_CODE = { square: 0, bernoulli: 1, softmax: 2, spherical: 3 
  * Kernels write only the rows they compute (a level, the output units): WebGPU buffers are
  * mutable, unlike gpu.js textures, so no kernel copies the rest of an array.
  *
- * NOTE: this branch implements the memory, elementwise, propagation, backpropagated-metric and
- * diagonal/quasi-diagonal kernels of the `Engine` interface; the remaining methods (see
- * STATUS.md beside this file) are still to be written, so the engine is not yet registered as a
- * backend.
  */
-export class WebgpuEngine extends WebgpuMemory {
+export class WebgpuEngine extends WebgpuMemory implements Engine {
   readonly backend = 'webgpu';
   readonly precision = 'float32' as const;
   readonly layout: MetricLayout;
   readonly interpretation: number;
   /** The network's index table (`networkTable`) and per-unit [kind, gain, scale, shift]. */
   readonly table: WebgpuBuffer;
-  private readonly units: WebgpuBuffer;
+  readonly units: WebgpuBuffer;
   /** Per-unit failure flags of the solves ([nUnits]) and the mask of every non-input unit (k + 1; 0 on inputs). */
   readonly flags: WebgpuBuffer;
   readonly allUnits: WebgpuBuffer;
   /** Per-sample output statistics [S × 3] (see `wgsl-output.ts`) and a stand-in for an unused loss. */
-  private readonly stats: WebgpuBuffer;
-  private readonly noLoss: WebgpuBuffer;
+  readonly stats: WebgpuBuffer;
+  readonly noLoss: WebgpuBuffer;
+  private readonly metrics = new Map<EngineWorkspace, OutputMetricBuffers>();
+  /** Ancestry masks of the outputs whose transfer rates were asked for (uploaded once each). */
+  private readonly ancestry = new Map<number, WebgpuBuffer>();
+  /** The device pairs of the Gram plans made by {@link gramPlan}. */
+  private readonly grams = new Map<GramPlan, WebgpuBuffer>();
 
   constructor(
     device: WebgpuDevice,
@@ -84,11 +86,17 @@ export class WebgpuEngine extends WebgpuMemory {
     if (buffer instanceof WebgpuBuffer) return this.freeBuffer(buffer);
     const ws = buffer as EngineWorkspace;
     for (const b of [ws.pre, ws.act, ws.deriv, ws.back, ws.backReduced, ws.targets, ws.loss]) this.freeBuffer(b);
+    const metric = this.metrics.get(ws);
+    if (metric) for (const b of Object.values(metric)) if (b) this.freeBuffer(b);
+    this.metrics.delete(ws);
   }
 
   dispose(): void {
     if (this.disposed) return;
     for (const b of [...this.live]) this.freeBuffer(b);
+    this.metrics.clear();
+    this.ancestry.clear();
+    this.grams.clear();
     this.disposed = true;
   }
 
@@ -106,13 +114,18 @@ export class WebgpuEngine extends WebgpuMemory {
   }
 
   outputLayer(ws: EngineWorkspace): void {
-    this.outputStats(ws, ws.targets, ws.loss);
-    const buffers = [ws.act, ws.deriv, ws.targets].map((b) => this.dev(b));
-    this.launch(outputBackKernel, this.net.nOutputs * this.size, [...buffers, this.table, this.units, this.stats, this.dev(ws.backReduced)], [this.size, this.interpretation]);
+    this.writeOutputLayer(ws, ws.targets, this.dev(ws.backReduced), ws.loss);
+  }
+
+  /** ℓ (when `loss` is given) and the output rows of b̃ into `backReduced`, from `targets`. */
+  writeOutputLayer(ws: EngineWorkspace, targets: DeviceBuffer, backReduced: WebgpuBuffer, loss?: DeviceBuffer): void {
+    this.outputStats(ws, targets, loss);
+    const buffers = [ws.act, ws.deriv, targets].map((b) => this.dev(b));
+    this.launch(outputBackKernel, this.net.nOutputs * this.size, [...buffers, this.table, this.units, this.stats, backReduced], [this.size, this.interpretation]);
   }
 
   /** The per-sample output statistics of `ws` into {@link stats}; with `loss`, ℓ from `targets` too. */
-  private outputStats(ws: EngineWorkspace, targets: DeviceBuffer, loss?: DeviceBuffer): void {
+  outputStats(ws: EngineWorkspace, targets: DeviceBuffer, loss?: DeviceBuffer): void {
     const buffers = [ws.act, ws.pre, targets].map((b) => this.dev(b));
     this.launch(outputStatsKernel, this.size, [...buffers, this.table, this.units, this.stats, loss ? this.dev(loss) : this.noLoss], [this.size, this.interpretation, loss ? 1 : 0]);
   }
@@ -122,8 +135,13 @@ export class WebgpuEngine extends WebgpuMemory {
   }
 
   backwardLevel(params: DeviceBuffer, ws: EngineWorkspace, level: number, modulus?: DeviceBuffer): void {
+    this.backwardSums(params, ws.deriv, level, this.dev(ws.backReduced), this.dev(ws.back), modulus);
+  }
+
+  /** b into `back`, b̃ into `backReduced` and, with `modulus`, m̃ of the hidden units of `level`. */
+  backwardSums(params: DeviceBuffer, deriv: DeviceBuffer, level: number, backReduced: WebgpuBuffer, back: WebgpuBuffer, modulus?: DeviceBuffer): void {
     const [start, end] = this.levelRange(level);
-    const buffers = [this.dev(params), this.dev(ws.backReduced), this.dev(ws.back), this.dev(ws.deriv), this.table];
+    const buffers = [this.dev(params), backReduced, back, this.dev(deriv), this.table];
     if (modulus) buffers.push(this.dev(modulus));
     this.launch(backwardKernel(modulus !== undefined), (end - start) * this.size, buffers, [start, this.size]);
   }
@@ -135,7 +153,26 @@ export class WebgpuEngine extends WebgpuMemory {
     this.launch(gradientKernel(entries !== undefined, entries?.cross !== undefined), this.net.nParams, buffers, [this.size]);
   }
 
-  // Metrics.
+  // Metrics (see `webgpu-metric.ts`).
+
+  /** The output metric on the device; the buffers are the workspace's, overwritten by the next call for it. */
+  outputMetric(ws: EngineWorkspace): OutputMetricBuffers {
+    const metric = outputMetric(this, ws, this.metrics.get(ws));
+    this.metrics.set(ws, metric);
+    return metric;
+  }
+
+  fisherModulus(params: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer): void {
+    fisherModulus(this, params, ws, modulus);
+  }
+
+  transferRates(params: DeviceBuffer, ws: EngineWorkspace, output: number, rates: DeviceBuffer, raw?: DeviceBuffer): void {
+    transferRates(this, params, ws, output, rates, raw, this.ancestry);
+  }
+
+  monteCarloModulus(params: DeviceBuffer, ws: EngineWorkspace, draws: Float64Array, modulus: DeviceBuffer): void {
+    monteCarloModulus(this, params, ws, draws, modulus);
+  }
 
   outputModulus(ws: EngineWorkspace, modulus: DeviceBuffer): void {
     this.outputStats(ws, ws.targets);
@@ -176,6 +213,29 @@ export class WebgpuEngine extends WebgpuMemory {
 
   onlineBlockStep(blocks: DeviceBuffer, inverses: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer, sample: number, gradient: DeviceBuffer, decay: number, out: DeviceBuffer): number[] {
     return onlineBlockStep(this, blocks, inverses, ws, modulus, sample, gradient, decay, out);
+  }
+
+  // Kronecker factors.
+
+  gramPlan(rows: readonly Int32Array[]): GramPlan {
+    this.checkOpen();
+    const plan = gramLayout(rows);
+    this.grams.set(plan, gramPairs(this, plan));
+    return plan;
+  }
+
+  groupGram(x: DeviceBuffer, plan: GramPlan, out: DeviceBuffer, scale: number, weights?: DeviceBuffer, weightRow = 0): void {
+    const pairs = this.grams.get(plan);
+    if (!pairs) throw new UsageError([problem('engine', 'a Gram plan not made by this webgpu engine (use its gramPlan)')]);
+    groupGram(this, plan, pairs, x, out, scale, weights, weightRow);
+  }
+
+  accumulateWeighted(dst: DeviceBuffer, src: DeviceBuffer, weights: DeviceBuffer, weightRow: number): void {
+    accumulateWeighted(this, dst, src, weights, weightRow);
+  }
+
+  sampledBackward(params: DeviceBuffer, ws: EngineWorkspace, draw: Float64Array, out: DeviceBuffer): void {
+    sampledBackward(this, params, ws, draw, out);
   }
 
   /** Unit ids [start, end) of a level. */
