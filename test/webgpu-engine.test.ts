@@ -286,3 +286,48 @@ describe.skipIf(device === undefined)('webgpu device bridge', () => {
     b.dispose();
   });
 });
+
+describe.skipIf(device === undefined)('webgpu engine transfers', () => {
+  it('moves only the batch in, the losses out and one status number per iteration, whatever the number of levels; constants once at open', () => {
+    const S = 16;
+    for (const hidden of [2, 9]) {
+      const doc = randomNetwork({ interpretation: hidden === 2 ? 'softmax' : 'bernoulli', seed: 40 + hidden, inputs: 5, hidden, outputs: 3, density: 1, activations: ['sigmoid', 'tanh'] });
+      const model = createModel(doc);
+      const { net } = model;
+      const batch = makeBatch(net, randomData(doc, S, 3));
+      const engine = new WebgpuEngine(device as WebgpuDevice, net, S);
+      const layout = metricLayout(net);
+      const tableEntries = 13 + 3 * (net.nUnits + 1) + net.nUnits + 3 * net.nEdges + net.nOutputs + net.nParams + net.nUnits + 1;
+      // The index table (i32), [kind, gain, scale, shift] per unit and the mask of non-input units.
+      expect(engine.transfers.snapshot()).toEqual({ uploads: 3, uploadBytes: 4 * (tableEntries + 4 * net.nUnits + net.nUnits), reads: 0, readBytes: 0 });
+      const params = engine.alloc(net.nParams);
+      engine.upload(params, model.params);
+      const ws = engine.workspace();
+      const perUnit = () => engine.alloc(net.nUnits * S);
+      const perParam = () => engine.alloc(net.nParams);
+      const [modulus, fisher, g, diagonal, cross, dw] = [perUnit(), perUnit(), perParam(), perParam(), perParam(), perParam()];
+      const [blocks, work] = [engine.alloc(layout.matrixOffsets[net.nUnits]), engine.alloc(layout.matrixOffsets[net.nUnits])];
+      for (let round = 0; round < 2; round++) {
+        engine.transfers.reset();
+        engine.setBatch(ws, batch);
+        const levels = net.levelOffsets.length - 1;
+        for (let l = 1; l < levels; l++) engine.forwardLevel(params, ws, l);
+        engine.outputLayer(ws);
+        const before = engine.meanLoss(ws);
+        engine.outputModulus(ws, modulus);
+        for (let l = levels - 1; l >= 1; l--) engine.backwardLevel(params, ws, l, modulus);
+        engine.fisherModulus(params, ws, fisher);
+        engine.gradient(ws, g, { modulus, diagonal, cross });
+        engine.unitBlocks(ws, fisher, blocks);
+        expect(engine.solveUnitBlocks(blocks, g, 1e-3, dw, work)).toBe(-1);
+        engine.combine(params, 1, params, 0.01, dw);
+        for (let l = 1; l < levels; l++) engine.forwardLevel(params, ws, l);
+        engine.outputLayer(ws);
+        const after = engine.meanLoss(ws);
+        expect(Number.isFinite(before) && Number.isFinite(after)).toBe(true);
+        expect(engine.transfers.snapshot()).toEqual({ uploads: 2, uploadBytes: 4 * S * (net.nInputs + net.nOutputs), reads: 3, readBytes: 12 });
+      }
+      engine.dispose();
+    }
+  });
+});
