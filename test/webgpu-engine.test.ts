@@ -264,6 +264,22 @@ describe.skipIf(device === undefined)('webgpu device bridge', () => {
     engine.dispose();
   });
 
+  it('launches past one grid row (2-D grids) and reads more than the control block holds', () => {
+    const net = createModel(networks[2][1]).net;
+    const engine = new WebgpuEngine(device as WebgpuDevice, net, 2);
+    // 65535 workgroups of 64 threads per grid row: this fill needs a second row.
+    const huge = engine.alloc(65535 * 64 + 1000);
+    engine.fill(huge, 3);
+    expect(Array.from(engine.read(huge, huge.length - 2))).toEqual([3, 3]);
+    expect(Array.from(engine.read(huge, 0, 1))).toEqual([3]);
+    // A read of 400 KB: the shared control block (64 KiB at first) grows for it.
+    const long = Float64Array.from({ length: 100_000 }, (_, i) => i);
+    const x = engine.alloc(long.length);
+    engine.upload(x, long);
+    expect(engine.read(x)).toEqual(long);
+    engine.dispose();
+  });
+
   it('reports a device error as a typed error on the next read, then carries on', () => {
     const d = device as WebgpuDevice;
     const id = d.createBuffer(16);
