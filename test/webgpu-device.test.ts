@@ -63,6 +63,7 @@ describe.skipIf(device === undefined)('webgpu device bridge', () => {
     expect(() => a.read(x, 2, 2)).toThrow(/read of 2 values at 2/);
     a.free(x);
     expect(() => a.read(x)).toThrow(/freed buffer/);
+    expect(() => a.alloc((device as WebgpuDevice).maxBufferBytes / 4 + 1)).toThrow(/exceeds the device's largest storage binding/);
     a.dispose();
     b.dispose();
   });

@@ -32,6 +32,8 @@ export class WebgpuDevice {
     control: SharedArrayBuffer,
     /** Which adapter runs, e.g. `webgpu (llvmpipe via OpenGL ES, compatibility mode)`. */
     readonly detail: string,
+    /** The largest buffer a kernel can bind (the device's storage-binding and buffer limits), in bytes. */
+    readonly maxBufferBytes: number,
   ) {
     this.control = control;
   }
@@ -64,7 +66,7 @@ export class WebgpuDevice {
         ),
       ]);
     }
-    return new WebgpuDevice(worker, control, hello.detail);
+    return new WebgpuDevice(worker, control, hello.detail, hello.maxBufferBytes);
   }
 
   /** A zero-filled GPU buffer of `bytes` bytes; returns its id. */

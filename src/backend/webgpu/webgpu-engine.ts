@@ -24,7 +24,6 @@ const INTERPRETATION_CODE = { square: 0, bernoulli: 1, softmax: 2, spherical: 3 
  *
  * Kernels write only the rows they compute (a level, the output units): WebGPU buffers are
  * mutable, unlike gpu.js textures, so no kernel copies the rest of an array.
- *
  */
 export class WebgpuEngine extends WebgpuMemory implements Engine {
   readonly backend = 'webgpu';

@@ -44,6 +44,9 @@ export class WebgpuMemory {
   /** A zero-filled buffer of `length` numbers. */
   alloc(length: number): DeviceBuffer {
     this.checkOpen();
+    if (4 * length > this.device.maxBufferBytes) {
+      throw new UsageError([problem('webgpu', `a buffer of ${length} float32 values exceeds the device's largest storage binding (${this.device.maxBufferBytes} bytes); use smaller batches (mini-batch mode) or the cpu backend`)]);
+    }
     const buffer = new WebgpuBuffer(this.device.createBuffer(4 * length), length, this);
     this.live.add(buffer);
     return buffer;

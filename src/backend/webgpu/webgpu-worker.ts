@@ -27,7 +27,7 @@ export type Command =
   | { op: 'sync'; control?: SharedArrayBuffer };
 
 /** What the worker reports once, after choosing its adapter. */
-export type WorkerHello = { ok: true; detail: string } | { ok: false; message: string };
+export type WorkerHello = { ok: true; detail: string; maxBufferBytes: number } | { ok: false; message: string };
 
 /** What Dawn reports of an adapter (`GPUAdapter.info`). */
 interface AdapterInfo {
@@ -118,7 +118,7 @@ export function webgpuWorker(gpuModule: WebgpuModule, port: WorkerPort, initialC
       void device.lost.then((info) => fail(`WebGPU device lost: ${info.message}`));
       alignment = Math.max(16, device.limits.minUniformBufferOffsetAlignment);
       arena = device.createBuffer({ size: ARENA, usage: 0x40 | 0x8 }); // UNIFORM | COPY_DST
-      return { ok: true, detail: describe(adapter, route) };
+      return { ok: true, detail: describe(adapter, route), maxBufferBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize) };
     }
     return { ok: false, message: tried.join('; ') };
   };
