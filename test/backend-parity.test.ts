@@ -32,6 +32,7 @@ const backends: Array<[string, () => Promise<Backend>]> = [
   ['tfjs-wasm', () => useBackend('tfjs', { tfjsBackend: 'wasm' })],
   [`gpujs (${selectGpujsMode().mode})`, () => useBackend('gpujs')],
   ...(glRuns ? [['gpujs (webasm)', async () => gpujsBackend('webasm')] as [string, () => Promise<Backend>]] : []),
+  ['webgpu', () => useBackend('webgpu')],
 ];
 
 describe.each(backends)('backend parity: %s against cpu', (_name, load) => {

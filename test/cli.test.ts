@@ -234,6 +234,7 @@ describe('unitwise CLI (real binary)', { timeout: 240_000 }, () => {
     ['tfjs on tfjs-cpu', ['--backend', 'tfjs', '--tfjs-backend', 'cpu'], {}, /backend: TensorFlow\.js 'cpu' backend from @tensorflow\/tfjs-backend-cpu \(float32\)/],
     ['gpujs', ['--backend', 'gpujs'], {}, process.env.DISPLAY ? /backend: gpu\.js 'headlessgl' mode/ : /backend: gpu\.js 'webasm' mode \(headlessgl unavailable: /],
     ['gpujs forced to webasm', ['--backend', 'gpujs'], { UNITWISE_GPUJS_MODE: 'webasm' }, /backend: gpu\.js 'webasm' mode \(requested; float32\)/],
+    ['webgpu', ['--backend', 'webgpu'], {}, /backend: webgpu \(.+ via (OpenGL ES|Vulkan|Metal|D3D12)/],
   ];
   it.each(backendRuns)('--backend %s: says which backend ran and agrees with cpu to float32 precision', (label, flags, env, says) => {
     const tiny = join(repoRoot, 'networks/tiny-softmax.json');

@@ -27,6 +27,7 @@ const backends: Array<[string, () => Promise<Backend>]> = [
   ['tfjs-cpu', () => useBackend('tfjs', { tfjsBackend: 'cpu' })],
   ['tfjs-wasm', () => useBackend('tfjs', { tfjsBackend: 'wasm' })],
   ['gpujs', () => useBackend('gpujs')],
+  ['webgpu', () => useBackend('webgpu')],
 ];
 
 const networks: Array<[string, NetworkDocument]> = [

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backend/index.js';
 import { backwardPass, forwardPass, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace } from '../src/backend/engine.js';
 import { gpujsBackend, type GpujsMode } from '../src/backend/gpujs/index.js';
+import { useBackend } from '../src/backend/load.js';
 import { loadTfjs, type TfjsRuntime } from '../src/backend/tfjs/tf.js';
 import { tfjsBackend } from '../src/backend/tfjs/tfjs-backend.js';
 import { makeBatch } from '../src/engine/batch.js';
@@ -31,6 +32,7 @@ const modes: GpujsMode[] = defaultMode === 'headlessgl' ? ['headlessgl', 'webasm
 
 let runtime: TfjsRuntime;
 let wasm: TfjsRuntime;
+let webgpu: Backend;
 const backends: Array<[string, () => Backend]> = [
   ['tfjs-cpu', () => tfjsBackend(runtime)],
   // Chunks of 40 numbers: one to five lists per gather, results permuted back into the plan's order.
@@ -38,11 +40,13 @@ const backends: Array<[string, () => Backend]> = [
   ['tfjs-wasm', () => tfjsBackend(wasm)],
   ['tfjs-wasm (chunks of 40)', () => tfjsBackend(wasm, { chunkEntries: 40 })],
   ...modes.map((mode): [string, () => Backend] => [`gpujs ${mode}`, () => gpujsBackend(mode)]),
+  ['webgpu', () => webgpu],
 ];
 
 beforeAll(async () => {
   runtime = await loadTfjs('cpu');
   wasm = await loadTfjs('wasm');
+  webgpu = await useBackend('webgpu');
 });
 
 const networks: Array<[string, NetworkDocument]> = INTERPRETATIONS.map((interpretation) => [

@@ -5,10 +5,10 @@ import { backendNames, getBackend, registerBackend } from './registry.js';
 import { TFJS_BACKENDS, type TfjsBackendName } from './tfjs/tf.js';
 
 /** Backends that can be asked for by name (`--backend`). */
-export const BACKENDS = ['cpu', 'gpujs', 'tfjs'] as const;
+export const BACKENDS = ['cpu', 'gpujs', 'tfjs', 'webgpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
-/** What ran: the backend and, for tfjs and gpu.js, the package or mode behind it. */
+/** What ran: the backend and, for tfjs, gpu.js and WebGPU, the package, mode or adapter behind it. */
 export interface BackendInfo {
   name: string;
   precision: 'float64' | 'float32';
@@ -22,9 +22,9 @@ export interface BackendChoices {
 }
 
 /**
- * Makes a backend available by name, loading it on first use (tfjs and gpu.js are imported
- * lazily: they are large, and their native parts are optional), and returns it. Its `name` is
- * the backend's identity, for `openEngine`, the optimizer's options and saved settings: `cpu`,
+ * Makes a backend available by name, loading it on first use (tfjs, gpu.js and WebGPU are
+ * imported lazily: they are large, and their native parts are optional), and returns it. Its `name` is
+ * the backend's identity, for `openEngine`, the optimizer's options and saved settings: `cpu`, `webgpu`,
  * `gpujs`, or `tfjs-<tfjs backend>` for TensorFlow.js (`useBackend('tfjs', { tfjsBackend:
  * 'wasm' })` and `useBackend('tfjs-wasm')` are one backend). `tfjs` without a choice is the
  * default tfjs backend, registered under both names.
@@ -37,6 +37,11 @@ export async function useBackend(name: string, choices: BackendChoices = {}): Pr
     const { gpujsBackend } = await import('./gpujs/index.js');
     registerBackend(gpujsBackend());
     return getBackend('gpujs');
+  }
+  if (name === 'webgpu') {
+    const { webgpuBackend } = await import('./webgpu/webgpu-backend.js');
+    registerBackend(await webgpuBackend());
+    return getBackend('webgpu');
   }
   throw new UsageError([problem('backend', `unknown backend '${name}'; available: ${BACKENDS.join(', ')} (tfjs also as ${TFJS_BACKENDS.map((b) => `tfjs-${b}`).join(', ')})`)]);
 }

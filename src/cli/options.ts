@@ -16,7 +16,7 @@ export const methodOptions = {
   epsilon: { type: 'number' as const, default: 1e-4, describe: 'regularisation ε added to the metric before solving (Section 4)' },
   'mc-samples': { type: 'number' as const, default: 1, describe: 'outputs drawn per sample by the Monte-Carlo Fisher methods (K of Eq. 100)' },
   seed: { type: 'number' as const, default: 1, describe: 'seed of the Monte-Carlo draws' },
-  backend: { choices: BACKENDS, default: 'cpu' as const, describe: 'compute backend: cpu (Float64 reference), gpujs (gpu.js: headlessgl, else webasm; float32; UNITWISE_GPUJS_MODE forces a mode) or tfjs (TensorFlow.js, float32; see --tfjs-backend)' },
+  backend: { choices: BACKENDS, default: 'cpu' as const, describe: 'compute backend: cpu (Float64 reference), gpujs (gpu.js: headlessgl, else webasm; float32; UNITWISE_GPUJS_MODE forces a mode) tfjs (TensorFlow.js, float32; see --tfjs-backend) or webgpu (WGSL compute shaders on Dawn: a GPU driver, else Mesa\'s GL ES on the CPU; float32)' },
   'tfjs-backend': {
     choices: TFJS_BACKENDS,
     describe: '--backend tfjs: TensorFlow.js backend: cpu (JavaScript), wasm (WebAssembly, SIMD), webgpu (not available in Node yet) or tensorflow (libtensorflow: needs @tensorflow/tfjs-node); default tensorflow when installed, else wasm',
