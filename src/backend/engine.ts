@@ -267,6 +267,20 @@ export interface Backend {
   open(net: CompiledNetwork, size: number): Engine;
 }
 
+/**
+ * A workspace of fresh zero buffers from `alloc`, but for `deriv` (the caller's: r = 1 on the
+ * input rows), as device engines lay it out.
+ */
+export function allocWorkspace(alloc: (length: number) => DeviceBuffer, net: CompiledNetwork, size: number, deriv: DeviceBuffer): EngineWorkspace {
+  const n = net.nUnits * size;
+  return { size, pre: alloc(n), act: alloc(n), deriv, back: alloc(n), backReduced: alloc(n), targets: alloc(net.nOutputs * size), loss: alloc(size) };
+}
+
+/** Every buffer of a workspace, for engines to free. */
+export function workspaceBuffers(ws: EngineWorkspace): DeviceBuffer[] {
+  return [ws.pre, ws.act, ws.deriv, ws.back, ws.backReduced, ws.targets, ws.loss];
+}
+
 /** Runs forward propagation (Eq. 2) of a batch already in `ws`, level by level. */
 export function forwardPass(engine: Engine, params: DeviceBuffer, ws: EngineWorkspace): void {
   const levels = engine.net.levelOffsets.length - 1;

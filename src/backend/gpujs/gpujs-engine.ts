@@ -1,7 +1,7 @@
 import { UsageError, problem } from '../../errors.js';
 import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
-import { type AdamStepOptions, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
+import { allocWorkspace, workspaceBuffers, type AdamStepOptions, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
 import { metricLayout, type MetricLayout } from '../kernels.js';
 import { blocksTimesVector, diagonalSolve, invertBlocks, onlineBlockStep, quasiDiagonalSolve, solveUnitBlocks, unitBlocks } from './device-curvature.js';
 import { accumulateWeighted, DeviceGramPlans, groupGram } from './device-gram.js';
@@ -65,22 +65,13 @@ export class GpujsEngine extends DeviceMemory implements Engine {
   workspace(): EngineWorkspace {
     const n = this.net.nUnits * this.size;
     const deriv = this.wrap(this.launch('fillSplit', n, this.net.nInputs * this.size, 1, 0), n);
-    return {
-      size: this.size,
-      pre: this.alloc(n),
-      act: this.alloc(n),
-      deriv,
-      back: this.alloc(n),
-      backReduced: this.alloc(n),
-      targets: this.alloc(this.net.nOutputs * this.size),
-      loss: this.alloc(this.size),
-    };
+    return allocWorkspace((length) => this.alloc(length), this.net, this.size, deriv);
   }
 
   free(buffer: DeviceBuffer | EngineWorkspace): void {
     if (buffer instanceof GpujsBuffer) return this.freeBuffer(buffer);
     const ws = buffer as EngineWorkspace;
-    for (const b of [ws.pre, ws.act, ws.deriv, ws.back, ws.backReduced, ws.targets, ws.loss]) this.free(b);
+    for (const b of workspaceBuffers(ws)) this.free(b);
     const metric = this.metrics.get(ws);
     if (metric) for (const b of Object.values(metric)) if (b) this.free(b);
     this.metrics.delete(ws);

@@ -1,7 +1,7 @@
 import { UsageError, problem } from '../../errors.js';
 import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
-import { gramLayout, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
+import { allocWorkspace, gramLayout, workspaceBuffers, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
 import { metricLayout, type MetricLayout } from '../kernels.js';
 import type { WebgpuDevice } from './webgpu-device.js';
 import { blocksTimesVector, invertBlocks, onlineBlockStep, solveUnitBlocks, unitBlocks } from './webgpu-curvature.js';
@@ -69,22 +69,13 @@ export class WebgpuEngine extends WebgpuMemory implements Engine {
     const n = this.net.nUnits * this.size;
     const deriv = this.alloc(n) as WebgpuBuffer;
     this.fillRange(deriv, 0, this.net.nInputs * this.size, 1);
-    return {
-      size: this.size,
-      pre: this.alloc(n),
-      act: this.alloc(n),
-      deriv,
-      back: this.alloc(n),
-      backReduced: this.alloc(n),
-      targets: this.alloc(this.net.nOutputs * this.size),
-      loss: this.alloc(this.size),
-    };
+    return allocWorkspace((length) => this.alloc(length), this.net, this.size, deriv);
   }
 
   free(buffer: DeviceBuffer | EngineWorkspace): void {
     if (buffer instanceof WebgpuBuffer) return this.freeBuffer(buffer);
     const ws = buffer as EngineWorkspace;
-    for (const b of [ws.pre, ws.act, ws.deriv, ws.back, ws.backReduced, ws.targets, ws.loss]) this.freeBuffer(b);
+    for (const b of workspaceBuffers(ws)) this.freeBuffer(b);
     const metric = this.metrics.get(ws);
     if (metric) for (const b of Object.values(metric)) if (b) this.freeBuffer(b);
     this.metrics.delete(ws);
