@@ -6,10 +6,11 @@ import { metricLayout } from '../src/backend/kernels.js';
 import { makeBatch } from '../src/engine/batch.js';
 import { createModel } from '../src/engine/model.js';
 import { loadBatch } from '../src/engine/propagate.js';
-import { INTERPRETATIONS, type NetworkDocument } from '../src/network/types.js';
+import type { NetworkDocument } from '../src/network/types.js';
 import { outputDraws } from '../src/metrics/output-metric.js';
 import { Prng } from '../src/random/prng.js';
-import { randomData, randomNetwork } from './helpers/random-network.js';
+import { PARITY_NETWORKS, withRidge } from './helpers/parity-networks.js';
+import { randomData } from './helpers/random-network.js';
 import { relative } from './helpers/compare.js';
 
 const relativeGap = (a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3) => relative(a, b, floor);
@@ -30,14 +31,7 @@ const backends: Array<[string, () => Promise<Backend>]> = [
   ['webgpu', () => useBackend('webgpu')],
 ];
 
-const networks: Array<[string, NetworkDocument]> = [
-  ...INTERPRETATIONS.map((interpretation): [string, NetworkDocument] => [
-    interpretation,
-    randomNetwork({ interpretation, seed: 90, inputs: 4, hidden: 6, outputs: 3, density: 0.6, activations: ['sigmoid', 'tanh', 'linear'], affine: interpretation !== 'bernoulli' }),
-  ]),
-  ['spherical (relu/softplus, affine)', randomNetwork({ interpretation: 'spherical', seed: 91, inputs: 4, hidden: 6, outputs: 3, density: 0.6, activations: ['relu', 'softplus', 'sigmoid'], affine: true })],
-  ['bernoulli (relu/softplus hidden)', randomNetwork({ interpretation: 'bernoulli', seed: 92, inputs: 4, hidden: 6, outputs: 3, density: 0.6, activations: ['relu', 'softplus', 'tanh'] })],
-];
+const networks = PARITY_NETWORKS;
 
 /** Both engines after forward, output layer and backward on one batch, with helpers to compare buffers. */
 function setup(backend: Backend, doc: NetworkDocument, samples = 7) {
@@ -124,14 +118,6 @@ describe.each(backends)('engine parity: %s against the cpu engine', (_name, load
         ref.engine.fisherModulus(ref.params, ref.ws, ma);
         dev.engine.fisherModulus(dev.params, dev.ws, mb);
         let a0Blocks: DeviceBuffer | undefined;
-        const withRidge = (values: Float64Array, ridge: number) => {
-          const out = values.slice();
-          for (let k = net.nInputs; k < net.nUnits; k++) {
-            const n = net.blockOffsets[k + 1] - net.blockOffsets[k];
-            for (let i = 0; i < n; i++) out[layout.matrixOffsets[k] + i * n + i] += ridge;
-          }
-          return out;
-        };
         const sides = [
           { side: ref as Side, modulus: ma },
           { side: dev as Side, modulus: mb },
@@ -152,7 +138,7 @@ describe.each(backends)('engine parity: %s against the cpu engine', (_name, load
           e.diagonalSolve(entries.diagonal, g, 1e-3, true, root);
           // Inversion of the regularised blocks A + 0.1·Id (the online estimator's start).
           const regularised = e.alloc(blockLength);
-          e.upload(regularised, withRidge(ref.engine.read(a0Blocks ?? blocks), 0.1));
+          e.upload(regularised, withRidge(net, layout, ref.engine.read(a0Blocks ?? blocks), 0.1));
           a0Blocks ??= blocks;
           const inverses = e.alloc(blockLength);
           const invFailed = e.invertBlocks(regularised, inverses);

@@ -6,9 +6,10 @@ import { WebgpuEngine } from '../src/backend/webgpu/webgpu-engine.js';
 import { metricLayout } from '../src/backend/kernels.js';
 import { makeBatch } from '../src/engine/batch.js';
 import { createModel } from '../src/engine/model.js';
-import { INTERPRETATIONS, type NetworkDocument } from '../src/network/types.js';
+import type { NetworkDocument } from '../src/network/types.js';
 import { Prng } from '../src/random/prng.js';
 import { relative } from './helpers/compare.js';
+import { PARITY_NETWORKS, withRidge } from './helpers/parity-networks.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
 
 /**
@@ -31,14 +32,7 @@ try {
 
 const tol = { exact: 2e-4, solve: 2e-2 };
 
-const networks: Array<[string, NetworkDocument]> = [
-  ...INTERPRETATIONS.map((interpretation): [string, NetworkDocument] => [
-    interpretation,
-    randomNetwork({ interpretation, seed: 90, inputs: 4, hidden: 6, outputs: 3, density: 0.6, activations: ['sigmoid', 'tanh', 'linear'], affine: interpretation !== 'bernoulli' }),
-  ]),
-  ['spherical (relu/softplus, affine)', randomNetwork({ interpretation: 'spherical', seed: 91, inputs: 4, hidden: 6, outputs: 3, density: 0.6, activations: ['relu', 'softplus', 'sigmoid'], affine: true })],
-  ['bernoulli (relu/softplus hidden)', randomNetwork({ interpretation: 'bernoulli', seed: 92, inputs: 4, hidden: 6, outputs: 3, density: 0.6, activations: ['relu', 'softplus', 'tanh'] })],
-];
+const networks = PARITY_NETWORKS;
 
 type Side = { engine: Engine; params: DeviceBuffer; ws: EngineWorkspace };
 
@@ -115,14 +109,7 @@ describe.skipIf(device === undefined)('webgpu engine against the cpu engine', ()
       const { net, ref, dev, compare } = setup(doc);
       const layout = metricLayout(net);
       const blockLength = layout.matrixOffsets[net.nUnits];
-      const ridge = (values: Float64Array, r: number) => {
-        const out = values.slice();
-        for (let k = net.nInputs; k < net.nUnits; k++) {
-          const n = net.blockOffsets[k + 1] - net.blockOffsets[k];
-          for (let i = 0; i < n; i++) out[layout.matrixOffsets[k] + i * n + i] += r;
-        }
-        return out;
-      };
+      const ridge = (values: Float64Array, r: number) => withRidge(net, layout, values, r);
       let refBlocks: Float64Array | undefined;
       const run = ({ engine, params, ws }: Side) => {
         const modulus = engine.alloc(net.nUnits * engine.size);

@@ -54,6 +54,7 @@ fn inSource(e: u32) -> u32 { return sec(4u, e); }
 fn outTarget(e: u32) -> u32 { return sec(5u, e); }
 fn outParam(e: u32) -> u32 { return sec(6u, e); }
 fn outputUnit(j: u32) -> u32 { return sec(7u, j); }
+fn outputRow(x: u32, S: u32) -> u32 { return outputUnit(x / S) * S + x % S; }
 fn paramUnit(p: u32) -> u32 { return sec(8u, p); }
 fn matrixOffset(k: u32) -> u32 { return sec(9u, k); }
 fn nUnits() -> u32 { return u32(T[${TABLE_SECTIONS.length}]); }

@@ -31,9 +31,8 @@ export const outputMetricKernel: KernelSpec = {
     out[x] = select(-4.0 / (n * n), -1.0, P.interpretation == 2u);
     return;
   }
-  let j = x / P.S;
   let s = x % P.S;
-  let row = outputUnit(j) * P.S + s;
+  let row = outputRow(x, P.S);
   let r = deriv[row];
   let a = act[row];
   let p = exp(a - stats[3u * s]) / stats[3u * s + 1u];

@@ -113,9 +113,8 @@ export const outputModulusKernel: KernelSpec = {
     ['interpretation', 'u32'],
   ],
   helpers: TABLE_HELPERS,
-  body: `  let j = x / P.S;
-  let s = x % P.S;
-  let row = outputUnit(j) * P.S + s;
+  body: `  let s = x % P.S;
+  let row = outputRow(x, P.S);
   let r = deriv[row];
   let a = act[row];
   var m = r * r;
