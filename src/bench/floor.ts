@@ -35,8 +35,8 @@ export interface FloorResult {
  * round times every loop once for `sliceMs` in a rotated order and the ratios are taken within a
  * round (CPU time of the process); the medians over rounds are reported against {@link FLOOR_GOALS}.
  */
-export function runFloor(options: { rounds?: number; sliceMs?: number; onLine?: (line: string) => void } = {}): FloorResult {
-  const { rounds = 15, sliceMs = 100, onLine = () => undefined } = options;
+export function runFloor(options: { rounds?: number; sliceMs?: number; warmup?: number; onLine?: (line: string) => void } = {}): FloorResult {
+  const { rounds = 15, sliceMs = 100, warmup = 500, onLine = () => undefined } = options;
   const model = createModel(generateAutoencoder({ seed: 1, activation: 'sigmoid' }));
   const { net } = model;
   const batch = makeBatch(net, generateBinaryData({ seed: 1 }));
@@ -75,10 +75,10 @@ export function runFloor(options: { rounds?: number; sliceMs?: number; onLine?: 
     }
     return elapsed / calls;
   };
-  // Warm-up by calls, not time: the reference's straight-line functions are optimised by the JIT
+  // Warm-up by calls (default 500), not time: the reference's straight-line functions are optimised by the JIT
   // only after some hundreds of calls, and run interpreted (~100× slower) until then.
   for (const name of names) {
-    for (let i = 0; i < 500; i++) loops[name]();
+    for (let i = 0; i < warmup; i++) loops[name]();
     slice(loops[name], sliceMs);
   }
   const perRound: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
