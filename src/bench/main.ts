@@ -16,6 +16,7 @@ import { methodLoop, transfersPerIteration } from './loop.js';
 import { medianMicros } from './timing.js';
 import { runScaling, writeScaling } from './scaling.js';
 import { compareBackends } from './backends.js';
+import { runFloor } from './floor.js';
 import type { TfjsBackendName } from '../backend/tfjs/tf.js';
 
 interface MethodFigures {
@@ -49,6 +50,7 @@ interface BenchEntry {
 async function main(args: string[]): Promise<void> {
   const flag = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
   if (flag('--compare-backends')) return backendsTable(flag);
+  if (args.includes('--floor')) return floor(flag);
   const backend = (await useBackend(flag('--backend') ?? 'cpu', { tfjsBackend: flag('--tfjs-backend') as TfjsBackendName | undefined })).name;
   if (args.includes('--scaling')) return scaling(args, flag, backend);
   if (args.includes('--transfers')) return transfers(backend, parseMethodList(flag('--methods'), [...METHODS]));
@@ -187,6 +189,17 @@ async function backendsTable(flag: (name: string) => string | undefined): Promis
   const rounds = flag('--rounds') === undefined ? undefined : Number(flag('--rounds'));
   const dag = flag('--dag')?.split(',').map(Number);
   const result = await compareBackends({ backends: String(flag('--compare-backends')).split(','), methods, rounds, dag: dag && { units: dag[0], fanIn: dag[1], outputs: dag[2] }, onLine: (line) => process.stdout.write(line + '\n') });
+  const json = flag('--json');
+  if (json) writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
+}
+
+/**
+ * `npm run bench -- --floor [--rounds R] [--json FILE]`: the CPU backend against the
+ * hand-written backprop of the autoencoder and its own backprop (see `runFloor`).
+ */
+function floor(flag: (name: string) => string | undefined): void {
+  const rounds = flag('--rounds') === undefined ? undefined : Number(flag('--rounds'));
+  const result = runFloor({ rounds, onLine: (line) => process.stdout.write(line + '\n') });
   const json = flag('--json');
   if (json) writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
 }

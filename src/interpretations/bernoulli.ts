@@ -40,6 +40,18 @@ export const bernoulliInterpretation: OutputInterpretation = {
     for (let j = 0; j < net.nOutputs; j++) for (let s = 0; s < S; s++) seeds[j * S + s] = Math.sqrt(pass.deriv[net.outputUnits[j] * S + s]);
     return { seeds, beta: new Float64Array(net.nOutputs * S).fill(1), gamma: undefined, betaExtra: undefined };
   },
+  outputModulus(net, pass, out) {
+    // β σ² with β = 1 and σ = √r, in the metric's arithmetic (the same values).
+    const S = pass.size;
+    const { deriv } = pass;
+    for (let j = 0; j < net.nOutputs; j++) {
+      const row = net.outputUnits[j] * S;
+      for (let s = 0; s < S; s++) {
+        const sigma = Math.sqrt(deriv[row + s]);
+        out[row + s] = sigma * sigma;
+      }
+    }
+  },
   probabilities(net, pass) {
     const S = pass.size;
     const p = new Float64Array(net.nOutputs * S);

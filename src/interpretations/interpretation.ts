@@ -40,6 +40,12 @@ export interface OutputInterpretation {
   outputLayer(net: CompiledNetwork, pass: OutputPass, targets: Float64Array, loss: Float64Array, backReduced: Float64Array): void;
   /** The output Fisher metric (Eq. 14-17) on a forward pass. */
   metric(net: CompiledNetwork, pass: OutputPass): OutputMetric;
+  /**
+   * Optional: the reduced backpropagated modulus of the output units (Eq. 27), the diagonal
+   * β σ² + β_x (γ σ)² of {@link metric}, written straight into the output rows of `out`
+   * ([nUnits × size]) with the same values, without building the metric's arrays.
+   */
+  outputModulus?(net: CompiledNetwork, pass: OutputPass, out: Float64Array): void;
   /** What ω(x) predicts per output and sample: P(Y = 1), class probabilities, or Gaussian means. */
   probabilities(net: CompiledNetwork, pass: Pick<OutputPass, 'size' | 'act'>): Float64Array;
   /**

@@ -16,11 +16,27 @@ export function choleskyInPlace(a: Float64Array, offset: number, n: number): boo
     if (!(d > 0) || !Number.isFinite(d)) return false;
     const ljj = Math.sqrt(d);
     a[rowJ + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
+    // NOTE: two rows per pass: each row's sum is a serial chain of subtractions (latency-bound),
+    // so two chains side by side take about the time of one; each keeps its order (same values).
+    let i = j + 1;
+    for (; i + 1 < n; i += 2) {
       const rowI = offset + i * n;
-      let s = a[rowI + j];
-      for (let k = 0; k < j; k++) s -= a[rowI + k] * a[rowJ + k];
-      a[rowI + j] = s / ljj;
+      const rowH = rowI + n;
+      let s1 = a[rowI + j];
+      let s2 = a[rowH + j];
+      for (let k = 0; k < j; k++) {
+        const l = a[rowJ + k];
+        s1 -= a[rowI + k] * l;
+        s2 -= a[rowH + k] * l;
+      }
+      a[rowI + j] = s1 / ljj;
+      a[rowH + j] = s2 / ljj;
+    }
+    if (i < n) {
+      const rowI = offset + i * n;
+      let s1 = a[rowI + j];
+      for (let k = 0; k < j; k++) s1 -= a[rowI + k] * a[rowJ + k];
+      a[rowI + j] = s1 / ljj;
     }
   }
   return true;

@@ -20,6 +20,8 @@ export function outputMetric(net: CompiledNetwork, pass: OutputPass): OutputMetr
  * rows of `out` ([nUnits × size]).
  */
 export function outputBackpropagatedModulus(net: CompiledNetwork, pass: OutputPass, out: Float64Array): void {
+  const direct = INTERPRETATION_OBJECTS[net.interpretation].outputModulus;
+  if (direct) return direct(net, pass, out);
   const S = pass.size;
   const metric = outputMetric(net, pass);
   for (let j = 0; j < net.nOutputs; j++) {

@@ -83,6 +83,23 @@ function backwardRow(net: CompiledNetwork, params: Float64Array, ws: Workspace, 
   } else {
     back.fill(0, row, row + S);
   }
+  // NOTE: four edges per pass where there are four (units with many children, such as the
+  // autoencoder's outer hidden layers with ~16), adding the two pairs in turn: the same sums as
+  // pair passes, with half the loads and stores of the row.
+  for (; e + 3 < eEnd; e += 4) {
+    const w1 = params[outParams[e]];
+    const w2 = params[outParams[e + 1]];
+    const w3 = params[outParams[e + 2]];
+    const w4 = params[outParams[e + 3]];
+    const dst1 = outTargets[e] * S;
+    const dst2 = outTargets[e + 1] * S;
+    const dst3 = outTargets[e + 2] * S;
+    const dst4 = outTargets[e + 3] * S;
+    for (let s = 0; s < S; s++) {
+      const t = back[row + s] + (w1 * backReduced[dst1 + s] + w2 * backReduced[dst2 + s]);
+      back[row + s] = t + (w3 * backReduced[dst3 + s] + w4 * backReduced[dst4 + s]);
+    }
+  }
   for (; e < eEnd; e += 2) {
     const w1 = params[outParams[e]];
     const w2 = params[outParams[e + 1]];
@@ -115,6 +132,26 @@ function backwardRowWithModulus(net: CompiledNetwork, params: Float64Array, ws: 
   } else {
     back.fill(0, row, row + S);
     modulus.fill(0, row, row + S);
+  }
+  for (; e + 3 < eEnd; e += 4) {
+    const w1 = params[outParams[e]];
+    const w2 = params[outParams[e + 1]];
+    const w3 = params[outParams[e + 2]];
+    const w4 = params[outParams[e + 3]];
+    const v1 = w1 * w1;
+    const v2 = w2 * w2;
+    const v3 = w3 * w3;
+    const v4 = w4 * w4;
+    const dst1 = outTargets[e] * S;
+    const dst2 = outTargets[e + 1] * S;
+    const dst3 = outTargets[e + 2] * S;
+    const dst4 = outTargets[e + 3] * S;
+    for (let s = 0; s < S; s++) {
+      const t = back[row + s] + (w1 * backReduced[dst1 + s] + w2 * backReduced[dst2 + s]);
+      back[row + s] = t + (w3 * backReduced[dst3 + s] + w4 * backReduced[dst4 + s]);
+      const u = modulus[row + s] + (v1 * modulus[dst1 + s] + v2 * modulus[dst2 + s]);
+      modulus[row + s] = u + (v3 * modulus[dst3 + s] + v4 * modulus[dst4 + s]);
+    }
   }
   for (; e < eEnd; e += 2) {
     const w1 = params[outParams[e]];
@@ -176,11 +213,17 @@ function gradientRow(net: CompiledNetwork, ws: Workspace, out: Float64Array, k: 
   }
 }
 
-/** {@link gradientRow} fused with the quasi-diagonal entries A_00, A_0i, A_ii = E ψ̃ (1, a_i, a_i²) (Eq. 22, 32). */
+/**
+ * {@link gradientRow} fused with the quasi-diagonal entries A_00, A_0i, A_ii = E ψ̃ (1, a_i, a_i²)
+ * (Eq. 22, 32). NOTE: two weights per pass over the samples, as in gradientRow: each pass loads
+ * b̃ and ψ̃ once for six sums; each sum still runs over the samples in order, so the entries are
+ * the same as one weight per pass.
+ */
 function gradientRowWithEntries(net: CompiledNetwork, ws: Workspace, out: Float64Array, entries: QuasiDiagonalEntries, k: number, S: number): void {
   const inv = 1 / S;
   const { act, backReduced } = ws;
   const { modulus, diagonal, cross } = entries;
+  const { inOffsets, inSources } = net;
   const row = k * S;
   const p0 = net.blockOffsets[k];
   let g0 = 0;
@@ -192,8 +235,43 @@ function gradientRowWithEntries(net: CompiledNetwork, ws: Workspace, out: Float6
   out[p0] = g0 * inv;
   diagonal[p0] = m00 * inv;
   if (cross) cross[p0] = m00 * inv;
-  for (let e = net.inOffsets[k], p = p0 + 1; e < net.inOffsets[k + 1]; e++, p++) {
-    const src = net.inSources[e] * S;
+  let e = inOffsets[k];
+  const eEnd = inOffsets[k + 1];
+  let p = p0 + 1;
+  for (; e + 1 < eEnd; e += 2, p += 2) {
+    const src1 = inSources[e] * S;
+    const src2 = inSources[e + 1] * S;
+    let g1 = 0;
+    let c1 = 0;
+    let d1 = 0;
+    let g2 = 0;
+    let c2 = 0;
+    let d2 = 0;
+    for (let s = 0; s < S; s++) {
+      const b = backReduced[row + s];
+      const m = modulus[row + s];
+      const a1 = act[src1 + s];
+      const a2 = act[src2 + s];
+      const w1 = m * a1;
+      const w2 = m * a2;
+      g1 += a1 * b;
+      c1 += w1;
+      d1 += w1 * a1;
+      g2 += a2 * b;
+      c2 += w2;
+      d2 += w2 * a2;
+    }
+    out[p] = g1 * inv;
+    diagonal[p] = d1 * inv;
+    out[p + 1] = g2 * inv;
+    diagonal[p + 1] = d2 * inv;
+    if (cross) {
+      cross[p] = c1 * inv;
+      cross[p + 1] = c2 * inv;
+    }
+  }
+  if (e < eEnd) {
+    const src = inSources[e] * S;
     let g = 0;
     let m0i = 0;
     let mii = 0;

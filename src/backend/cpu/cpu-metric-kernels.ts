@@ -1,3 +1,4 @@
+import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import type { MetricKernels } from '../kernels.js';
 
 /**
@@ -28,6 +29,9 @@ export const cpuMetricKernels: MetricKernels = {
     const rates = new Float64Array(net.nUnits * S);
     const extra = gamma ? new Float64Array(net.nUnits * S) : undefined;
     const gramSums = gram ? new Float64Array(gram.pairA.length * S) : undefined;
+    // NOTE: β ≡ 1 without the cross term (Bernoulli and square outputs) takes loops without the β
+    // loads; 1·x·y = x·y exactly, so the values are the same.
+    const unitBeta = !gamma && beta.every((b) => b === 1);
     for (let j = 0; j < net.nOutputs; j++) {
       const o = net.outputUnits[j];
       const b0 = j * S;
@@ -35,16 +39,22 @@ export const cpuMetricKernels: MetricKernels = {
       accumulateRow(modulus, extra, rates, beta, gamma, b0, o * S, S);
       for (let q = route.unitOffsets[j]; q < route.unitOffsets[j + 1]; q++) {
         const row = route.units[q] * S;
-        transferRow(route.edgeTargets, route.edgeParams, route.edgeOffsets[q], route.edgeOffsets[q + 1], params, rates, row, S);
-        for (let s = 0; s < S; s++) rates[row + s] *= deriv[row + s];
-        accumulateRow(modulus, extra, rates, beta, gamma, b0, row, S);
+        if (unitBeta) transferFisherRow(route.edgeTargets, route.edgeParams, route.edgeOffsets[q], route.edgeOffsets[q + 1], params, rates, deriv, modulus, row, S);
+        else {
+          transferRow(route.edgeTargets, route.edgeParams, route.edgeOffsets[q], route.edgeOffsets[q + 1], params, rates, row, S);
+          for (let s = 0; s < S; s++) rates[row + s] *= deriv[row + s];
+          accumulateRow(modulus, extra, rates, beta, gamma, b0, row, S);
+        }
       }
       if (gram && gramSums) {
-        for (let i = gram.pairOffsets[j]; i < gram.pairOffsets[j + 1]; i++) {
-          const p = gram.pairs[i];
-          const a = gram.pairA[p] * S;
-          const b = gram.pairB[p] * S;
-          for (let s = 0; s < S; s++) gramSums[p * S + s] += beta[b0 + s] * rates[a + s] * rates[b + s];
+        if (unitBeta) gramPairs(gram.pairs, gram.pairA, gram.pairB, gram.pairOffsets[j], gram.pairOffsets[j + 1], rates, gramSums, S);
+        else {
+          for (let i = gram.pairOffsets[j]; i < gram.pairOffsets[j + 1]; i++) {
+            const p = gram.pairs[i];
+            const a = gram.pairA[p] * S;
+            const b = gram.pairB[p] * S;
+            for (let s = 0; s < S; s++) gramSums[p * S + s] += beta[b0 + s] * rates[a + s] * rates[b + s];
+          }
         }
       }
     }
@@ -75,48 +85,129 @@ export const cpuMetricKernels: MetricKernels = {
 
   accumulateUnitBlocks(net, layout, ws, modulus, blocks) {
     const S = ws.size;
-    const inv = 1 / S;
     const { act } = ws;
-    const weighted = new Float64Array(S);
-    for (let k = net.nInputs; k < net.nUnits; k++) {
-      const n = net.blockOffsets[k + 1] - net.blockOffsets[k];
-      const base = layout.matrixOffsets[k];
-      const e0 = net.inOffsets[k];
-      const psi = k * S;
-      // Row 0 (bias, a_0 = 1) and column 0.
-      let m00 = 0;
-      for (let s = 0; s < S; s++) m00 += modulus[psi + s];
-      blocks[base] = m00 * inv;
-      for (let i = 1; i < n; i++) {
-        const src = net.inSources[e0 + i - 1] * S;
-        for (let s = 0; s < S; s++) weighted[s] = modulus[psi + s] * act[src + s];
-        let m0i = 0;
-        for (let s = 0; s < S; s++) m0i += weighted[s];
-        blocks[base + i] = blocks[base + i * n] = m0i * inv;
-        // NOTE: two columns per pass over the samples, so weighted[] is loaded once per pair.
-        let j = 1;
-        for (; j + 1 <= i; j += 2) {
-          const src1 = net.inSources[e0 + j - 1] * S;
-          const src2 = net.inSources[e0 + j] * S;
-          let m1 = 0;
-          let m2 = 0;
-          for (let s = 0; s < S; s++) {
-            m1 += weighted[s] * act[src1 + s];
-            m2 += weighted[s] * act[src2 + s];
-          }
-          blocks[base + i * n + j] = blocks[base + j * n + i] = m1 * inv;
-          blocks[base + i * n + j + 1] = blocks[base + (j + 1) * n + i] = m2 * inv;
-        }
-        if (j === i) {
-          const src1 = net.inSources[e0 + j - 1] * S;
-          let m1 = 0;
-          for (let s = 0; s < S; s++) m1 += weighted[s] * act[src1 + s];
-          blocks[base + i * n + j] = m1 * inv;
-        }
-      }
-    }
+    const weighted = new Float64Array(2 * S);
+    for (let k = net.nInputs; k < net.nUnits; k++) unitBlock(net, layout.matrixOffsets[k], act, modulus, blocks, weighted, k, S);
   },
 };
+
+/**
+ * Unit k's block A_ij = E ψ̃_k a_i a_j (Eq. 18, 28; a_0 = 1), row-major n × n at `base`, both
+ * triangles. Each entry is one sum over the samples in order of (ψ̃ a_i) a_j, i ≥ j.
+ * NOTE: rows two at a time: one pass gives ψ̃ a_i and ψ̃ a_{i+1} (kept in `weighted`, [2 × S]),
+ * their bias column and their 2 × 2 diagonal corner, then each pass over the samples gives a
+ * 2 × 2 tile of columns j, j+1 < i from four loads. About half the passes of a row at a time.
+ */
+function unitBlock(net: CompiledNetwork, base: number, act: Float64Array, modulus: Float64Array, blocks: Float64Array, weighted: Float64Array, k: number, S: number): void {
+  const inv = 1 / S;
+  const n = net.blockOffsets[k + 1] - net.blockOffsets[k];
+  const e0 = net.inOffsets[k] - 1; // input i (1-based) is inSources[e0 + i]
+  const sources = net.inSources;
+  const psi = k * S;
+  let m00 = 0;
+  for (let s = 0; s < S; s++) m00 += modulus[psi + s];
+  blocks[base] = m00 * inv;
+  let i = 1;
+  for (; i + 1 < n; i += 2) {
+    const srcI = sources[e0 + i] * S;
+    const srcH = sources[e0 + i + 1] * S;
+    let c0 = 0;
+    let c1 = 0;
+    let dI = 0;
+    let dH = 0;
+    let dX = 0;
+    for (let s = 0; s < S; s++) {
+      const aI = act[srcI + s];
+      const aH = act[srcH + s];
+      const wI = modulus[psi + s] * aI;
+      const wH = modulus[psi + s] * aH;
+      weighted[s] = wI;
+      weighted[S + s] = wH;
+      c0 += wI;
+      c1 += wH;
+      dI += wI * aI;
+      dH += wH * aH;
+      dX += wH * aI;
+    }
+    const rowI = base + i * n;
+    const rowH = rowI + n;
+    blocks[base + i] = blocks[rowI] = c0 * inv;
+    blocks[base + i + 1] = blocks[rowH] = c1 * inv;
+    blocks[rowI + i] = dI * inv;
+    blocks[rowH + i + 1] = dH * inv;
+    blocks[rowH + i] = blocks[rowI + i + 1] = dX * inv;
+    let j = 1;
+    for (; j + 1 < i; j += 2) {
+      const src1 = sources[e0 + j] * S;
+      const src2 = sources[e0 + j + 1] * S;
+      let t11 = 0;
+      let t12 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      for (let s = 0; s < S; s++) {
+        const a1 = act[src1 + s];
+        const a2 = act[src2 + s];
+        const wI = weighted[s];
+        const wH = weighted[S + s];
+        t11 += wI * a1;
+        t12 += wI * a2;
+        t21 += wH * a1;
+        t22 += wH * a2;
+      }
+      blocks[rowI + j] = blocks[base + j * n + i] = t11 * inv;
+      blocks[rowI + j + 1] = blocks[base + (j + 1) * n + i] = t12 * inv;
+      blocks[rowH + j] = blocks[base + j * n + i + 1] = t21 * inv;
+      blocks[rowH + j + 1] = blocks[base + (j + 1) * n + i + 1] = t22 * inv;
+    }
+    if (j < i) {
+      const src1 = sources[e0 + j] * S;
+      let t1 = 0;
+      let t2 = 0;
+      for (let s = 0; s < S; s++) {
+        const a1 = act[src1 + s];
+        t1 += weighted[s] * a1;
+        t2 += weighted[S + s] * a1;
+      }
+      blocks[rowI + j] = blocks[base + j * n + i] = t1 * inv;
+      blocks[rowH + j] = blocks[base + j * n + i + 1] = t2 * inv;
+    }
+  }
+  if (i < n) {
+    // The last row alone (odd fan-in).
+    const srcI = sources[e0 + i] * S;
+    let c0 = 0;
+    let dI = 0;
+    for (let s = 0; s < S; s++) {
+      const aI = act[srcI + s];
+      const wI = modulus[psi + s] * aI;
+      weighted[s] = wI;
+      c0 += wI;
+      dI += wI * aI;
+    }
+    const rowI = base + i * n;
+    blocks[base + i] = blocks[rowI] = c0 * inv;
+    blocks[rowI + i] = dI * inv;
+    let j = 1;
+    for (; j + 1 < i; j += 2) {
+      const src1 = sources[e0 + j] * S;
+      const src2 = sources[e0 + j + 1] * S;
+      let t1 = 0;
+      let t2 = 0;
+      for (let s = 0; s < S; s++) {
+        t1 += weighted[s] * act[src1 + s];
+        t2 += weighted[s] * act[src2 + s];
+      }
+      blocks[rowI + j] = blocks[base + j * n + i] = t1 * inv;
+      blocks[rowI + j + 1] = blocks[base + (j + 1) * n + i] = t2 * inv;
+    }
+    if (j < i) {
+      const src1 = sources[e0 + j] * S;
+      let t1 = 0;
+      for (let s = 0; s < S; s++) t1 += weighted[s] * act[src1 + s];
+      blocks[rowI + j] = blocks[base + j * n + i] = t1 * inv;
+    }
+  }
+}
 
 /**
  * rates[row..] = Σ_e w_e rates[target_e..] over the plan edges [e, eEnd).
@@ -142,6 +233,55 @@ function transferRow(targets: Int32Array, weights: Int32Array, e: number, eEnd: 
     const dst1 = targets[e] * S;
     const dst2 = targets[e + 1] * S;
     for (let s = 0; s < S; s++) rates[row + s] += w1 * rates[dst1 + s] + w2 * rates[dst2 + s];
+  }
+}
+
+/**
+ * {@link transferRow} followed by J̃ = r J and φ̃ += J̃² (β ≡ 1), the last two in the pass of the
+ * last edge(s). NOTE: one pass fewer over the row than transferRow + scale + accumulate, with the
+ * same operations in the same order (the same values); about a quarter of the Fisher modulus.
+ */
+function transferFisherRow(targets: Int32Array, weights: Int32Array, e: number, eEnd: number, params: Float64Array, rates: Float64Array, deriv: Float64Array, modulus: Float64Array, row: number, S: number): void {
+  const n = eEnd - e;
+  if (n === 1) {
+    const w = params[weights[e]];
+    const dst = targets[e] * S;
+    for (let s = 0; s < S; s++) {
+      const t = w * rates[dst + s] * deriv[row + s];
+      rates[row + s] = t;
+      modulus[row + s] += t * t;
+    }
+    return;
+  }
+  // transferRow's passes but the last, which is a pair for n ≥ 2.
+  if (n > 2) transferRow(targets, weights, e, eEnd - 2, params, rates, row, S);
+  const w1 = params[weights[eEnd - 2]];
+  const w2 = params[weights[eEnd - 1]];
+  const dst1 = targets[eEnd - 2] * S;
+  const dst2 = targets[eEnd - 1] * S;
+  if (n === 2) {
+    for (let s = 0; s < S; s++) {
+      const t = (w1 * rates[dst1 + s] + w2 * rates[dst2 + s]) * deriv[row + s];
+      rates[row + s] = t;
+      modulus[row + s] += t * t;
+    }
+    return;
+  }
+  for (let s = 0; s < S; s++) {
+    const t = (rates[row + s] + (w1 * rates[dst1 + s] + w2 * rates[dst2 + s])) * deriv[row + s];
+    rates[row + s] = t;
+    modulus[row + s] += t * t;
+  }
+}
+
+/** C_p += J̃_a J̃_b for output pairs [i, iEnd) of the Gram route (β ≡ 1). */
+function gramPairs(pairs: Int32Array, pairA: Int32Array, pairB: Int32Array, i: number, iEnd: number, rates: Float64Array, sums: Float64Array, S: number): void {
+  for (; i < iEnd; i++) {
+    const p = pairs[i];
+    const a = pairA[p] * S;
+    const b = pairB[p] * S;
+    const c = p * S;
+    for (let s = 0; s < S; s++) sums[c + s] += rates[a + s] * rates[b + s];
   }
 }
 
