@@ -168,7 +168,11 @@ export function buildGramPlan(net: CompiledNetwork, plan: TransferPlan, evenIfDe
       edgeOffsets.push(edgeTargets.length);
     }
     unitOffsets.push(units.length);
-    for (let p = 0; p < pairA.length; p++) if (inAncestry[pairA[p]] && inAncestry[pairB[p]]) pairs.push(p);
+    // Sorted by first unit, so that the kernels can load J̃_a once for consecutive pairs (a, ·).
+    const mine: number[] = [];
+    for (let p = 0; p < pairA.length; p++) if (inAncestry[pairA[p]] && inAncestry[pairB[p]]) mine.push(p);
+    mine.sort((x, y) => pairA[x] - pairA[y] || pairB[x] - pairB[y]);
+    pairs.push(...mine);
     pairOffsets.push(pairs.length);
   }
   if (!evenIfDearer && pairs.length + termPair.length >= explicitCost) return undefined;

@@ -274,14 +274,30 @@ function transferFisherRow(targets: Int32Array, weights: Int32Array, e: number, 
   }
 }
 
-/** C_p += J̃_a J̃_b for output pairs [i, iEnd) of the Gram route (β ≡ 1). */
+/**
+ * C_p += J̃_a J̃_b for output pairs [i, iEnd) of the Gram route (β ≡ 1). NOTE: the plan lists an
+ * output's pairs by first unit, so two consecutive pairs (a, b), (a, b') share one load of J̃_a.
+ */
 function gramPairs(pairs: Int32Array, pairA: Int32Array, pairB: Int32Array, i: number, iEnd: number, rates: Float64Array, sums: Float64Array, S: number): void {
-  for (; i < iEnd; i++) {
+  while (i < iEnd) {
     const p = pairs[i];
     const a = pairA[p] * S;
     const b = pairB[p] * S;
     const c = p * S;
-    for (let s = 0; s < S; s++) sums[c + s] += rates[a + s] * rates[b + s];
+    if (i + 1 < iEnd && pairA[pairs[i + 1]] * S === a) {
+      const q = pairs[i + 1];
+      const b2 = pairB[q] * S;
+      const c2 = q * S;
+      for (let s = 0; s < S; s++) {
+        const x = rates[a + s];
+        sums[c + s] += x * rates[b + s];
+        sums[c2 + s] += x * rates[b2 + s];
+      }
+      i += 2;
+    } else {
+      for (let s = 0; s < S; s++) sums[c + s] += rates[a + s] * rates[b + s];
+      i++;
+    }
   }
 }
 
