@@ -16,9 +16,31 @@ export function choleskyInPlace(a: Float64Array, offset: number, n: number): boo
     if (!(d > 0) || !Number.isFinite(d)) return false;
     const ljj = Math.sqrt(d);
     a[rowJ + j] = ljj;
-    // NOTE: two rows per pass: each row's sum is a serial chain of subtractions (latency-bound),
-    // so two chains side by side take about the time of one; each keeps its order (same values).
+    // NOTE: four (then two) rows per pass: each row's sum is a serial chain of subtractions
+    // (latency-bound), so chains side by side take about the time of one; each keeps its order
+    // (same values).
     let i = j + 1;
+    for (; i + 3 < n; i += 4) {
+      const r1 = offset + i * n;
+      const r2 = r1 + n;
+      const r3 = r2 + n;
+      const r4 = r3 + n;
+      let s1 = a[r1 + j];
+      let s2 = a[r2 + j];
+      let s3 = a[r3 + j];
+      let s4 = a[r4 + j];
+      for (let k = 0; k < j; k++) {
+        const l = a[rowJ + k];
+        s1 -= a[r1 + k] * l;
+        s2 -= a[r2 + k] * l;
+        s3 -= a[r3 + k] * l;
+        s4 -= a[r4 + k] * l;
+      }
+      a[r1 + j] = s1 / ljj;
+      a[r2 + j] = s2 / ljj;
+      a[r3 + j] = s3 / ljj;
+      a[r4 + j] = s4 / ljj;
+    }
     for (; i + 1 < n; i += 2) {
       const rowI = offset + i * n;
       const rowH = rowI + n;
@@ -44,11 +66,14 @@ export function choleskyInPlace(a: Float64Array, offset: number, n: number): boo
 
 /** Solves L Lᵀ x = b with the factor from {@link choleskyInPlace}; b at bOffset, x at xOffset (may alias b). */
 export function choleskySolve(l: Float64Array, offset: number, n: number, b: ArrayLike<number>, bOffset: number, x: Float64Array, xOffset: number): void {
-  for (let i = 0; i < n; i++) {
-    let s = b[bOffset + i];
-    const row = offset + i * n;
-    for (let k = 0; k < i; k++) s -= l[row + k] * x[xOffset + k];
-    x[xOffset + i] = s / l[row + i];
+  // NOTE: L y = b by columns: once y_j is known it is taken off every later row, so the rows'
+  // subtractions are independent of each other (no serial chain per row), in the same order
+  // (k ascending) as the row-by-row form, which gives the same values.
+  for (let i = 0; i < n; i++) x[xOffset + i] = b[bOffset + i];
+  for (let j = 0; j < n; j++) {
+    const y = x[xOffset + j] / l[offset + j * n + j];
+    x[xOffset + j] = y;
+    for (let i = j + 1; i < n; i++) x[xOffset + i] -= l[offset + i * n + j] * y;
   }
   for (let i = n - 1; i >= 0; i--) {
     let s = x[xOffset + i];
