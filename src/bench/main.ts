@@ -119,6 +119,7 @@ async function allBackends(args: string[], flag: (name: string) => string | unde
   const number = (name: string) => (flag(name) === undefined ? undefined : Number(flag(name)));
   const methods = parseMethodList(flag('--methods'), [...METHODS]);
   const largeMethods = SCALING_METHODS.map((m) => m.method).filter((m) => flag('--methods') === undefined || methods.includes(m));
+  const json = flag('--json');
   const size = flag('--large-size')?.split(',').map(Number);
   if (size && (size.length !== 3 || size.some((v) => !Number.isInteger(v) || v <= 0))) throw new Error(`--large-size ${flag('--large-size')}: give UNITS,FANIN,OUTPUTS as positive integers`);
   const result = await benchAll({
@@ -133,11 +134,12 @@ async function allBackends(args: string[], flag: (name: string) => string | unde
     budgetSeconds: number('--budget'),
     command: `npm run bench -- ${args.join(' ')}`,
     onLine: say,
+    // Saved after each part: an interrupted run keeps what it measured (--from-json prints its report).
+    onPartial: (partial) => json && writeFileSync(json, JSON.stringify(partial, null, 2) + '\n'),
   });
   const report = benchAllReport(result);
   say('');
   for (const line of report) say(line);
-  const json = flag('--json');
   if (json) writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
   const text = flag('--report');
   if (text) writeFileSync(text, report.join('\n') + '\n');

@@ -39,6 +39,8 @@ export interface BenchAllOptions {
   /** The command line, recorded with the result. */
   command?: string;
   onLine?: (line: string) => void;
+  /** Called with the result so far after each backend's part (e.g. to save it, so that an interrupted run keeps what it measured). */
+  onPartial?: (result: BenchAllResult) => void;
 }
 
 /** One method of one backend on the large network: its figures, or why there are none. */
@@ -112,14 +114,18 @@ export async function benchAll(options: BenchAllOptions): Promise<BenchAllResult
       return setupSeconds;
     });
     result.autoencoder.transfers[b.label] = networks ? { networks } : { failed: transfersExit.killed ? `silent for over ${setupSeconds} s` : exitReason(transfersExit) };
+    options.onPartial?.(result);
     say(`[${b.label}] transfers ${networks ? 'counted' : `failed: ${(result.autoencoder.transfers[b.label] as { failed: string }).failed}`}`);
   }
   if (options.large !== false) {
     const size = options.largeSize ?? { units: 160_000, fanIn: 8, outputs: 8 };
     const large: NonNullable<BenchAllResult['large']> = { size, edges: 0, batch: 16, methods: options.largeMethods.map(String), budgetSeconds, byBackend: {} };
     result.large = large;
-    for (const b of available) large.byBackend[b.label] = await largeOnBackend(b, large, options, say);
-    result.before = readBeforeFigures(large.edges, options.beforeDir);
+    for (const b of available) {
+      large.byBackend[b.label] = await largeOnBackend(b, large, options, say);
+      result.before = readBeforeFigures(large.edges, options.beforeDir);
+      options.onPartial?.(result);
+    }
   }
   result.machine.loadAfter = loadavg();
   say(`load average after: ${result.machine.loadAfter.map((l) => l.toFixed(2)).join(', ')}`);
