@@ -95,7 +95,8 @@ async function backendsTable(flag: (name: string) => string | undefined): Promis
  * [--kronecker-solve S] [--repeats R] [--budget S] [--large-size UNITS,FANIN,OUTPUTS]`: every method on every available backend, each
  * backend in processes of its own (see `benchAll`), and one combined report (`benchAllReport`), also
  * written to `--report`. `--large-size` replaces the 10⁶-edge network (tests use a tiny one);
- * `--from-json FILE` re-prints a recorded run's report without measuring.
+ * `--from-json FILE` re-prints a recorded run's report without measuring; `--resume FILE` goes on
+ * with a partial record (what it holds is kept), e.g. `--resume` the `--json` file of an interrupted run.
  * With `--scaling --out-dir DIR`, the scaling sweep on each backend in turn instead (`scalingAll`).
  */
 async function allBackends(args: string[], flag: (name: string) => string | undefined): Promise<void> {
@@ -132,7 +133,8 @@ async function allBackends(args: string[], flag: (name: string) => string | unde
     solves: flag('--kronecker-solve') === undefined ? undefined : kroneckerSolves(flag('--kronecker-solve')),
     repeats: number('--repeats'),
     budgetSeconds: number('--budget'),
-    command: `npm run bench -- ${args.join(' ')}`,
+    command: `npm run bench -- ${args.filter((a, i) => a !== '--resume' && args[i - 1] !== '--resume').join(' ')}`,
+    resume: flag('--resume') === undefined ? undefined : (JSON.parse(readFileSync(flag('--resume') as string, 'utf8')) as BenchAllResult),
     onLine: say,
     // Saved after each part: an interrupted run keeps what it measured (--from-json prints its report).
     onPartial: (partial) => json && writeFileSync(json, JSON.stringify(partial, null, 2) + '\n'),

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { UsageError, problem } from '../../errors.js';
 import { exitReason, runChild, type ChildLaunch } from './spawn.js';
 
 /** A backend `--backend all` can run: its label in the report and how its children start. */
@@ -50,12 +51,15 @@ async function probe(candidate: BackendCandidate): Promise<ProbedBackend> {
 }
 
 /**
- * Probes each candidate (`labels` picks some, default all) in a child process. gpu.js's GL mode
+ * Probes each candidate (`labels` picks some, in that order; default all) in a child process. gpu.js's GL mode
  * needs a GL context: where none opens and there is no display, it is probed again under
  * `xvfb-run -a` when that exists, and then runs under it.
  */
 export async function detectBackends(labels?: string[], onLine: (line: string) => void = () => undefined): Promise<ProbedBackend[]> {
-  const candidates = labels ? ALL_BACKENDS.filter((c) => labels.includes(c.label)) : ALL_BACKENDS;
+  const unknown = labels?.filter((l) => !ALL_BACKENDS.some((c) => c.label === l)) ?? [];
+  if (unknown.length) throw new UsageError([problem('backends', `--backends: unknown ${unknown.join(', ')}; use some of ${ALL_BACKENDS.map((c) => c.label).join(', ')}`)]);
+  // In the order given: the report's columns, and the order in which they run.
+  const candidates = labels ? labels.map((l) => ALL_BACKENDS.find((c) => c.label === l) as BackendCandidate) : ALL_BACKENDS;
   const probed: ProbedBackend[] = [];
   for (const candidate of candidates) {
     let result = await probe(candidate);

@@ -30,6 +30,7 @@ export function benchAllReport(result: BenchAllResult): string[] {
   const m = result.machine;
   lines.push(`${result.command}  (${result.date})`);
   lines.push(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}; load average (1, 5, 15 min) ${m.loadBefore.map((l) => l.toFixed(2)).join(', ')} before, ${m.loadAfter.length ? `${m.loadAfter.map((l) => l.toFixed(2)).join(', ')} after` : 'the run did not finish (a partial record)'}`);
+  for (const r of result.resumed ?? []) lines.push(`resumed ${r.date} (load average ${r.loadBefore.map((l) => l.toFixed(2)).join(', ')}), keeping what the record held`);
   lines.push('backends:');
   for (const b of result.backends) lines.push(`  ${b.label.padEnd(17)} ${b.available ? `${b.detail}${b.gl ? `; GL: ${b.gl}` : ''}${b.xvfb ? ' (under xvfb-run -a)' : ''}` : `not available: ${b.reason}`}`);
   const labels = result.backends.filter((b) => b.available).map((b) => b.label);

@@ -39,6 +39,8 @@ export interface BenchAllOptions {
   /** The command line, recorded with the result. */
   command?: string;
   onLine?: (line: string) => void;
+  /** A partial record of the same command (`--resume`): parts and methods it holds are kept, not measured again. */
+  resume?: BenchAllResult;
   /** Called with the result so far after each backend's part (e.g. to save it, so that an interrupted run keeps what it measured). */
   onPartial?: (result: BenchAllResult) => void;
 }
@@ -69,6 +71,8 @@ export interface BenchAllResult {
   };
   /** Recorded figures from before this issue, at the large network's size, per backend label. */
   before: Record<string, BeforeFigures>;
+  /** Later sessions that resumed this record (`--resume`): when each started and the load then. */
+  resumed?: Array<{ date: string; loadBefore: number[] }>;
 }
 
 /**
@@ -88,16 +92,17 @@ export async function benchAll(options: BenchAllOptions): Promise<BenchAllResult
   say('backends:');
   const backends = await detectBackends(options.backends, (line) => say(`  ${line}`));
   const available = backends.filter((b) => b.available);
-  const result: BenchAllResult = {
-    command: options.command ?? 'npm run bench -- --backend all',
-    date: new Date().toISOString(),
-    machine: { ...machineInfo(), loadBefore, loadAfter: [] },
-    backends,
-    autoencoder: { byBackend: {}, transfers: {} },
-    before: {},
-  };
+  const previous = options.resume;
+  const result: BenchAllResult = previous
+    ? { ...previous, backends, resumed: [...(previous.resumed ?? []), { date: new Date().toISOString(), loadBefore }] }
+    : { command: options.command ?? 'npm run bench -- --backend all', date: new Date().toISOString(), machine: { ...machineInfo(), loadBefore, loadAfter: [] }, backends, autoencoder: { byBackend: {}, transfers: {} }, before: {} };
   const methods = options.methods.map(String);
+  const kept = (entry: object | undefined) => entry !== undefined && !('failed' in entry);
   for (const b of available) {
+    if (kept(result.autoencoder.byBackend[b.label]) && kept(result.autoencoder.transfers[b.label])) {
+      say(`[${b.label}] autoencoder and transfers: kept from the resumed record`);
+      continue;
+    }
     const started = Date.now();
     say(`[${b.label}] autoencoder, ${methods.length} methods...`);
     let bench: AutoencoderBench | undefined;
@@ -119,12 +124,14 @@ export async function benchAll(options: BenchAllOptions): Promise<BenchAllResult
   }
   if (options.large !== false) {
     const size = options.largeSize ?? { units: 160_000, fanIn: 8, outputs: 8 };
-    const large: NonNullable<BenchAllResult['large']> = { size, edges: 0, batch: 16, methods: options.largeMethods.map(String), budgetSeconds, byBackend: {} };
+    const large: NonNullable<BenchAllResult['large']> = result.large ?? { size, edges: 0, batch: 16, methods: options.largeMethods.map(String), budgetSeconds, byBackend: {} };
     result.large = large;
     for (const b of available) {
-      large.byBackend[b.label] = await largeOnBackend(b, large, options, say);
-      result.before = readBeforeFigures(large.edges, options.beforeDir);
-      options.onPartial?.(result);
+      large.byBackend[b.label] ??= {};
+      await largeOnBackend(b, large, options, say, () => {
+        result.before = readBeforeFigures(large.edges, options.beforeDir);
+        options.onPartial?.(result);
+      });
     }
   }
   result.machine.loadAfter = loadavg();
@@ -132,10 +139,13 @@ export async function benchAll(options: BenchAllOptions): Promise<BenchAllResult
   return result;
 }
 
-/** The large network's methods on one backend: children in turn until every method has an outcome. */
-async function largeOnBackend(b: ProbedBackend, large: NonNullable<BenchAllResult['large']>, options: BenchAllOptions, say: (line: string) => void): Promise<Record<string, LargeOutcome>> {
+/**
+ * The large network's methods on one backend: children in turn until every method has an
+ * outcome in `large.byBackend[label]` (those already there are kept); `saved` after each.
+ */
+async function largeOnBackend(b: ProbedBackend, large: NonNullable<BenchAllResult['large']>, options: BenchAllOptions, say: (line: string) => void, saved: () => void): Promise<void> {
   const setupSeconds = options.setupSeconds ?? 900;
-  const outcomes: Record<string, LargeOutcome> = {};
+  const outcomes = large.byBackend[b.label];
   while (large.methods.some((m) => !outcomes[m])) {
     const remaining = large.methods.filter((m) => !outcomes[m]);
     let current: string | undefined;
@@ -166,6 +176,7 @@ async function largeOnBackend(b: ProbedBackend, large: NonNullable<BenchAllResul
       }
       if (m.kind === 'method') {
         outcomes[m.method] = { status: 'measured', ...m.figures };
+        saved();
         say(`[${b.label}]   ${m.method}: ${m.figures.microsPerSample.toFixed(0)} µs per sample ${transfersText(m.figures.transfers)}`);
         current = undefined;
         phase = 'opening the next engine';
@@ -184,8 +195,8 @@ async function largeOnBackend(b: ProbedBackend, large: NonNullable<BenchAllResul
       for (const m of current ? [current] : remaining) outcomes[m] = { status: 'failed', reason };
       say(`[${b.label}]   ${current ?? remaining.join(', ')}: failed: ${reason}`);
     }
+    saved();
   }
-  return outcomes;
 }
 
 /** `uploads/bytes in, reads/bytes out` per iteration. */
