@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { backendInfo } from '../backend/load.js';
 import { isMethodName, METHOD_SPECS, type MethodName } from '../methods/methods.js';
-import { methodLoop } from './loop.js';
+import { methodLoop, type MethodLoop } from './loop.js';
 import { benchSetup, type ScalingConfig } from './random-setup.js';
 import { lineChart } from '../replicate/svg.js';
 import { fittedExponent } from './fit.js';
@@ -71,15 +71,9 @@ export function runScaling(options: { backend?: string; batch?: number; repeats?
       if (!largest || net.nEdges > largest.edges) largest = { edges: net.nEdges, config };
       for (const m of methods) {
         const loop = methodLoop(backend, net, model.params, batch, m.method);
-        const times: number[] = [];
-        for (let r = 0; r < repeats + 1; r++) {
-          const start = performance.now();
-          loop.iterate();
-          if (r > 0) times.push((performance.now() - start) / 1000); // the first run warms up
-        }
+        const times = timeIterations(loop, { repeats });
         loop.dispose();
-        times.sort((a, b) => a - b);
-        const point = { ...config, edges: net.nEdges, secondsPerSample: times[Math.floor(times.length / 2)] / batchSize };
+        const point = { ...config, edges: net.nEdges, secondsPerSample: median(times) / batchSize };
         entry.methods[m.method].points.push(point);
         say(`${sweep.padEnd(7)} units ${String(config.units).padStart(7)}  fan-in ${String(config.fanIn).padStart(2)}  outputs ${String(config.outputs).padStart(2)}  edges ${String(net.nEdges).padStart(8)}  ${m.method.padEnd(36)} ${(point.secondsPerSample * 1e6).toFixed(1).padStart(10)} µs/sample`);
       }
@@ -106,6 +100,31 @@ export function runScaling(options: { backend?: string; batch?: number; repeats?
     }
   }
   return result;
+}
+
+/**
+ * Seconds of each of `repeats` timed iterations of a loop, after one warm-up iteration (not
+ * returned). `maxSeconds` stops early once the timed iterations add up to that much (at least
+ * one is timed); `onIteration` is called after each iteration, the warm-up included.
+ */
+export function timeIterations(loop: Pick<MethodLoop, 'iterate'>, options: { repeats: number; maxSeconds?: number; onIteration?: (seconds: number, warmup: boolean) => void }): number[] {
+  const { repeats, maxSeconds = Infinity, onIteration } = options;
+  const times: number[] = [];
+  let total = 0;
+  for (let r = 0; r < repeats + 1 && (r < 2 || total < maxSeconds); r++) {
+    const start = performance.now();
+    loop.iterate();
+    const seconds = (performance.now() - start) / 1000;
+    if (r > 0) times.push(seconds); // the first run warms up
+    if (r > 0) total += seconds;
+    onIteration?.(seconds, r === 0);
+  }
+  return times;
+}
+
+/** The median of some numbers (the upper one of the middle two for an even count). */
+export function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
 /**
