@@ -1,0 +1,26 @@
+import { runSweepJob, type JobCheckpoint, type JobInput, type JobOutcome } from './job.js';
+
+/** The part of a BullMQ job (sandboxed: a worker thread of `unitwise worker`) that the processor uses. */
+interface QueuedJob {
+  data: JobInput;
+  /** The job's progress: `{ checkpoint }` once the job checkpointed (JSON text in a sandbox). */
+  progress: unknown;
+  updateProgress(progress: object): Promise<void>;
+}
+
+/** The checkpoint a job's progress carries, if any (a taken-over job resumes from it). */
+export function progressCheckpoint(progress: unknown): JobCheckpoint | undefined {
+  const value = typeof progress === 'string' ? (JSON.parse(progress) as unknown) : progress;
+  const checkpoint = (value as { checkpoint?: JobCheckpoint } | null)?.checkpoint;
+  return checkpoint && typeof checkpoint === 'object' && typeof checkpoint.digest === 'string' ? checkpoint : undefined;
+}
+
+/**
+ * BullMQ's sandboxed processor of sweep jobs (loaded by `unitwise worker` in worker threads):
+ * runs the job from its last checkpoint when it has one, and puts a new checkpoint into the
+ * job's progress every `checkpointSeconds`. The outcome is the job's return value.
+ */
+export default async function processSweepJob(job: QueuedJob): Promise<JobOutcome> {
+  const checkpoint = progressCheckpoint(job.progress);
+  return runSweepJob({ ...job.data, ...(checkpoint ? { checkpoint } : {}) }, (c) => job.updateProgress({ checkpoint: c }));
+}

@@ -1,0 +1,151 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import { QueueError, problem } from '../errors.js';
+import type { EngineCounts, FailedJob, SweepEngine } from './engine.js';
+import type { JobInput, JobOutcome } from './job.js';
+import { parseRedisUrl, RespClient } from './redis-client.js';
+
+/**
+ * The queue's settings. A job is attempted at most `attempts` times (its first run and two
+ * retries), `backoffMs`, then twice that, apart; a job whose worker died (no lock renewal for
+ * `lockDuration`) is taken over by another worker at BullMQ's next stalled-job check, at most
+ * `maxStalledCount` times, resuming from its last checkpoint.
+ */
+export const QUEUE_DEFAULTS = {
+  name: 'unitwise-sweep',
+  attempts: 3,
+  backoffMs: 2000,
+  checkpointSeconds: 10,
+  /** Seconds the enqueuer waits for a Redis that stopped answering before giving up. */
+  lostAfterSeconds: 5,
+  pollMs: 500,
+  lockDurationMs: 30000,
+  stalledIntervalMs: 30000,
+  maxStalledCount: 2,
+} as const;
+
+/** BullMQ options of every sweep job: the digest is the job id, so enqueuing a job twice adds nothing. */
+export function jobOptions(digest: string): JobsOptions {
+  return { jobId: digest, attempts: QUEUE_DEFAULTS.attempts, backoff: { type: 'exponential', delay: QUEUE_DEFAULTS.backoffMs }, removeOnComplete: false, removeOnFail: false };
+}
+
+/** Pings Redis at `url` once; a QueueError naming the URL when it does not answer within `timeoutMs`. */
+export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
+  const client = new RespClient(url);
+  const { host, port } = parseRedisUrl(url);
+  try {
+    await withTimeout(
+      client.connect().then(() => client.send('PING', [])),
+      timeoutMs,
+    );
+  } catch (err) {
+    throw new QueueError([problem('queue', `cannot reach Redis at ${url} (${host}:${port}): ${(err as Error).message}; start redis-server there (see the README's "Sweeps on many machines") or give another --queue URL`)]);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Watches Redis at `url`: `lost()` resolves with a QueueError naming the URL once Redis has not
+ * answered a PING for `lostAfterSeconds`. `stop()` ends the watch.
+ */
+export function watchRedis(url: string, lostAfterSeconds: number = QUEUE_DEFAULTS.lostAfterSeconds): { lost: Promise<QueueError>; stop: () => void } {
+  let client = new RespClient(url);
+  let stopped = false;
+  let lastAnswer = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const lost = new Promise<QueueError>((resolve) => {
+    const tick = async () => {
+      if (stopped) return;
+      try {
+        if (!client.connected) {
+          client.close();
+          client = new RespClient(url);
+          await withTimeout(client.connect(), 1000);
+        }
+        await withTimeout(client.send('PING', []), 1000);
+        lastAnswer = performance.now();
+      } catch {
+        if (performance.now() - lastAnswer > lostAfterSeconds * 1000) {
+          resolve(new QueueError([problem('queue', `Redis at ${url} went away (no answer for ${lostAfterSeconds} s); the finished jobs are written: start Redis again and run the same command with --resume to continue`)]));
+          return;
+        }
+      }
+      if (!stopped) timer = setTimeout(() => void tick(), 500);
+    };
+    void tick();
+  });
+  return {
+    lost,
+    stop: () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      client.close();
+    },
+  };
+}
+
+/**
+ * The distributed engine: BullMQ on Redis at `url`. `run` enqueues one job per digest (one
+ * already in the queue, waiting, running or finished, is not added again; one that failed for
+ * good before is retried), then follows them until each has finished or failed for good, and
+ * hands each result over (workers return results through the queue; this process writes
+ * them). A restarted enqueuer reattaches: finished jobs' results are taken from the queue.
+ */
+export async function queueEngine(url: string): Promise<SweepEngine> {
+  await checkRedis(url);
+  // NOTE: BullMQ leaves a client it was given open (it is the caller's): close() closes it.
+  const client = new RespClient(url);
+  const queue = new Queue(QUEUE_DEFAULTS.name, { connection: client as never });
+  const watch = watchRedis(url);
+  return {
+    name: `queue ${url}`,
+    async run(inputs, hooks) {
+      const failed: FailedJob[] = [];
+      const open = new Set(inputs.map((i) => i.digest));
+      const follow = async () => {
+        for (const input of inputs) {
+          const existing = await queue.getJob(input.digest);
+          if (existing && (await existing.getState()) === 'failed') await existing.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+          else if (!existing) {
+            const data: JobInput = { digest: input.digest, job: input.job, checkpointSeconds: input.checkpointSeconds };
+            await queue.add('job', data, jobOptions(input.digest));
+          }
+        }
+        let done = 0;
+        while (open.size > 0) {
+          const counts: EngineCounts = { done, running: 0, failed: failed.length, retried: 0 };
+          // NOTE: the state first, then the job: a job read before its state could miss the return value of a job that completed in between.
+          const jobs = await Promise.all([...open].map((id) => queue.getJobState(id).then(async (state) => ({ id, state, job: await queue.getJob(id) }))));
+          for (const { id, job, state } of jobs) {
+            if (!job || state === 'unknown') throw new QueueError([problem('queue', `job ${id.slice(0, 12)} vanished from the queue at ${url} (was Redis flushed?); run the same command with --resume to enqueue it again`)]);
+            counts.retried += Math.max(0, (job.attemptsStarted ?? 0) - 1);
+            if (state === 'completed') {
+              hooks.onOutcome(id, job.returnvalue as JobOutcome);
+              open.delete(id);
+              counts.done = ++done;
+            } else if (state === 'failed') {
+              failed.push({ digest: id, error: job.failedReason ?? 'unknown error' });
+              open.delete(id);
+              counts.failed = failed.length;
+            } else if (state === 'active') counts.running++;
+          }
+          hooks.onCounts?.(counts);
+          if (open.size > 0) await new Promise((r) => setTimeout(r, QUEUE_DEFAULTS.pollMs));
+        }
+        return failed;
+      };
+      return Promise.race([follow(), watch.lost.then((err) => Promise.reject(err))]);
+    },
+    async close() {
+      watch.stop();
+      await withTimeout(queue.close(), 2000).catch(() => undefined);
+      client.close();
+    },
+  };
+}
+
+/** `promise`, or a rejection after `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
