@@ -1,8 +1,8 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import { QueueError, problem } from '../errors.js';
+import { QueueError, UnitwiseError, problem } from '../errors.js';
 import type { EngineCounts, FailedJob, SweepEngine } from './engine.js';
 import type { JobInput, JobOutcome } from './job.js';
-import { parseRedisUrl, RespClient } from './redis-client.js';
+import { bullmqConnection, parseRedisUrl, RespClient } from './redis-client.js';
 
 /**
  * The queue's settings. A job is attempted at most `attempts` times (its first run and two
@@ -94,28 +94,46 @@ export function watchRedis(url: string, lostAfterSeconds: number = QUEUE_DEFAULT
 export async function queueEngine(url: string): Promise<SweepEngine> {
   await checkRedis(url);
   // NOTE: BullMQ leaves a client it was given open (it is the caller's): close() closes it.
-  const client = new RespClient(url);
-  const queue = new Queue(QUEUE_DEFAULTS.name, { connection: client as never });
+  const client = bullmqConnection(url);
+  const queue = new Queue(QUEUE_DEFAULTS.name, { connection: client });
+  // NOTE: connection errors are reported once, by the watch below (with the URL and what to do), not by BullMQ's events.
+  queue.on('error', () => {});
   const watch = watchRedis(url);
   return {
     name: `queue ${url}`,
     async run(inputs, hooks) {
       const failed: FailedJob[] = [];
       const open = new Set(inputs.map((i) => i.digest));
+      let lost: QueueError | undefined;
+      void watch.lost.then((err) => (lost = err));
+      // A command that fails while Redis is away is tried again until the watch gives Redis up.
+      const retrying = async <T>(step: () => Promise<T>): Promise<T> => {
+        for (;;) {
+          try {
+            return await step();
+          } catch (err) {
+            if (err instanceof UnitwiseError) throw err;
+            if (lost) throw lost;
+            await new Promise((r) => setTimeout(r, QUEUE_DEFAULTS.pollMs));
+          }
+        }
+      };
       const follow = async () => {
         for (const input of inputs) {
-          const existing = await queue.getJob(input.digest);
-          if (existing && (await existing.getState()) === 'failed') await existing.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-          else if (!existing) {
-            const data: JobInput = { digest: input.digest, job: input.job, checkpointSeconds: input.checkpointSeconds };
-            await queue.add('job', data, jobOptions(input.digest));
-          }
+          await retrying(async () => {
+            const existing = await queue.getJob(input.digest);
+            if (existing && (await existing.getState()) === 'failed') await existing.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+            else if (!existing) {
+              const data: JobInput = { digest: input.digest, job: input.job, checkpointSeconds: input.checkpointSeconds };
+              await queue.add('job', data, jobOptions(input.digest));
+            }
+          });
         }
         let done = 0;
         while (open.size > 0) {
           const counts: EngineCounts = { done, running: 0, failed: failed.length, retried: 0 };
           // NOTE: the state first, then the job: a job read before its state could miss the return value of a job that completed in between.
-          const jobs = await Promise.all([...open].map((id) => queue.getJobState(id).then(async (state) => ({ id, state, job: await queue.getJob(id) }))));
+          const jobs = await retrying(() => Promise.all([...open].map((id) => queue.getJobState(id).then(async (state) => ({ id, state, job: await queue.getJob(id) })))));
           for (const { id, job, state } of jobs) {
             if (!job || state === 'unknown') throw new QueueError([problem('queue', `job ${id.slice(0, 12)} vanished from the queue at ${url} (was Redis flushed?); run the same command with --resume to enqueue it again`)]);
             counts.retried += Math.max(0, (job.attemptsStarted ?? 0) - 1);
@@ -139,7 +157,7 @@ export async function queueEngine(url: string): Promise<SweepEngine> {
     async close() {
       watch.stop();
       await withTimeout(queue.close(), 2000).catch(() => undefined);
-      client.close();
+      client.disconnect();
     },
   };
 }

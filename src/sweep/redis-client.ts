@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { createBunRedisClient, type IRedisClient } from 'bullmq';
 import { UsageError, problem } from '../errors.js';
 
 /** A Redis server's address from a `redis://HOST:PORT[/DB]` URL (a UsageError naming the URL otherwise). */
@@ -68,13 +69,13 @@ export class RespClient {
   }
 
   /** Sends one command; resolves with its reply (bulk strings as strings, nil as null). */
-  send(command: string, args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
+  send<T = unknown>(command: string, args: ReadonlyArray<string | number | Buffer>): Promise<T> {
     if (!this.connected || !this.socket) return Promise.reject(new Error('Connection is closed.'));
     const parts = [command, ...args].map((a) => (Buffer.isBuffer(a) ? a : Buffer.from(String(a))));
     const frames: Buffer[] = [Buffer.from(`*${parts.length}\r\n`)];
     for (const p of parts) frames.push(Buffer.from(`$${p.length}\r\n`), p, Buffer.from('\r\n'));
     return new Promise((resolve, reject) => {
-      this.pending.push({ resolve, reject });
+      this.pending.push({ resolve: resolve as (r: unknown) => void, reject });
       this.socket!.write(Buffer.concat(frames));
     });
   }
@@ -85,14 +86,22 @@ export class RespClient {
     this.socket?.destroy();
   }
 
-  /** Same as {@link close} (BullMQ recognises a client instance by `connect`, `disconnect` and `duplicate`). */
-  disconnect(): void {
-    this.close();
+  /** A new, unconnected client to the same server. */
+  async duplicate(): Promise<this> {
+    return new RespClient(this.url) as this;
   }
 
-  /** A new, unconnected client to the same server (synchronous: BullMQ duplicates a raw client for its blocking connection). */
-  duplicate(): RespClient {
-    return new RespClient(this.url);
+  /** GET, SMEMBERS and INCR, which Bun's client has as methods (BullMQ's adapter type asks for them). */
+  get(key: string): Promise<string | null> {
+    return this.send('GET', [key]) as Promise<string | null>;
+  }
+
+  smembers(key: string): Promise<unknown[]> {
+    return this.send('SMEMBERS', [key]) as Promise<unknown[]>;
+  }
+
+  incr(key: string): Promise<number> {
+    return this.send('INCR', [key]) as Promise<number>;
   }
 
   private receive(chunk: Buffer): void {
@@ -141,4 +150,12 @@ function parseReply(buf: Buffer, offset: number): { value: Reply; end: number } 
     return { value: items, end: at };
   }
   throw new Error(`unexpected Redis reply type '${type}'`);
+}
+
+/**
+ * A BullMQ connection to Redis at `url`: a {@link RespClient} in BullMQ's adapter of Bun-style
+ * clients. Its `disconnect()` ends it for good (no reconnection attempts after it).
+ */
+export function bullmqConnection(url: string): IRedisClient {
+  return createBunRedisClient(new RespClient(url));
 }

@@ -3,7 +3,7 @@ import { Worker, type Job } from 'bullmq';
 import type { JobInput, JobOutcome } from './job.js';
 import { progressCheckpoint } from './processor.js';
 import { checkRedis, QUEUE_DEFAULTS, watchRedis, withTimeout } from './queue-engine.js';
-import { RespClient } from './redis-client.js';
+import { bullmqConnection } from './redis-client.js';
 import type { QueueError } from '../errors.js';
 
 /** Options of {@link runWorker}. */
@@ -32,9 +32,9 @@ export async function runWorker(url: string, options: WorkerOptions = {}): Promi
   await checkRedis(url);
   const log = options.log ?? (() => {});
   const processor = fileURLToPath(new URL('./processor.js', import.meta.url));
-  const client = new RespClient(url);
+  const client = bullmqConnection(url);
   const worker = new Worker<JobInput, JobOutcome>(QUEUE_DEFAULTS.name, processor, {
-    connection: client as never,
+    connection: client,
     concurrency: options.concurrency ?? 1,
     useWorkerThreads: true,
     lockDuration: options.lockDurationMs ?? QUEUE_DEFAULTS.lockDurationMs,
@@ -61,6 +61,6 @@ export async function runWorker(url: string, options: WorkerOptions = {}): Promi
   } finally {
     watch.stop();
     await withTimeout(worker.close(true), 3000).catch(() => undefined);
-    client.close();
+    client.disconnect();
   }
 }
