@@ -1,21 +1,11 @@
+import { Ajv } from 'ajv';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, jobDigest } from '../src/sweep/digest.js';
 import { expandSweep, parseSweepSpec, type SweepSpec } from '../src/sweep/spec.js';
-import { jobResults, sweepFolder, unitwiseDone } from './helpers/sweep-processes.js';
-
-/** A small sweep: 2 runs × 2 rows × 2 activations, 30 iterations on a 20-8-20 autoencoder. */
-export const TINY_SWEEP: SweepSpec = {
-  format: 'unitwise-sweep',
-  experiment: 'autoencoder',
-  seed: 1,
-  runs: 2,
-  methods: ['backprop', 'unitwise-natural'],
-  budget: { kind: 'iterations', iterations: 30 },
-  layers: [20, 8, 20],
-  samples: 8,
-};
+import { repoRoot } from './helpers/documents.js';
+import { jobResults, sweepFolder, TINY_SWEEP, unitwiseDone } from './helpers/sweep-processes.js';
 
 describe('sweep spec and digests', () => {
   it('canonical JSON does not depend on key order; the digest changes with any field, seeds included', () => {
@@ -28,6 +18,19 @@ describe('sweep spec and digests', () => {
     // run 1 of seed 1 is run 0 of seed 2: the same jobs, the same digests
     expect(reseeded.slice(0, 4).map((j) => j.digest)).toEqual(jobs.slice(4).map((j) => j.digest));
     expect(jobs[0].job.options).toMatchObject({ method: 'backprop', lr: 0.01, epsilon: 1e-4, seed: 1, backend: 'cpu' });
+  });
+
+  it('the shipped JSON Schema accepts the example sweep and the test sweeps, and rejects what the code rejects on shape', () => {
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    const schema = ajv.compile(JSON.parse(readFileSync(join(repoRoot, 'schema/sweep.schema.json'), 'utf8')));
+    const table2 = JSON.parse(readFileSync(join(repoRoot, 'sweeps/table2.json'), 'utf8')) as SweepSpec;
+    for (const spec of [table2, TINY_SWEEP]) expect(schema(spec), ajv.errorsText(schema.errors)).toBe(true);
+    expect(parseSweepSpec(JSON.stringify(table2), 'table2.json')).toMatchObject({ runs: 20, budget: { kind: 'paper' } });
+    expect(expandSweep(table2)).toHaveLength(400);
+    for (const bad of [{ ...TINY_SWEEP, runs: 0 }, { ...TINY_SWEEP, budget: { kind: 'iterations' } }, { ...TINY_SWEEP, colour: 'red' }, { ...TINY_SWEEP, activations: ['relu'] }]) {
+      expect(schema(bad)).toBe(false);
+      expect(() => parseSweepSpec(JSON.stringify(bad), 'bad.json')).toThrow();
+    }
   });
 
   it('refuses a bad sweep file naming the file and every bad field', () => {
