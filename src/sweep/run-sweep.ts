@@ -22,6 +22,8 @@ export interface RunSweepOptions {
   engine: SweepEngine;
   /** Continue a partial sweep in `dir` (without it, a partial sweep there is refused). */
   resume?: boolean;
+  /** The folder may hold other files (a command that checked its own outputs, e.g. `replicate --queue`). */
+  shared?: boolean;
   /** Seconds between a job's checkpoints (queue engine; default 10). */
   checkpointSeconds?: number;
   onProgress?: (progress: SweepProgress) => void;
@@ -52,7 +54,7 @@ export interface SweepSummary {
 export async function runSweep(spec: SweepSpec, dir: string, options: RunSweepOptions): Promise<SweepSummary> {
   const plan = expandSweep(spec);
   const unique = [...new Map(plan.map((p) => [p.digest, p])).values()];
-  const folder = openSweepFolder(dir, spec, plan);
+  const folder = openSweepFolder(dir, spec, plan, { shared: options.shared });
   const previously = folder.finished.size;
   const started = performance.now();
   const aggregate = (ran: number, nothingToDo: boolean): SweepSummary => {

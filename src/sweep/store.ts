@@ -60,9 +60,10 @@ export interface FolderState {
 /**
  * Opens `dir` for `spec`: a new folder gets the spec (`sweep.json`) and `jobs/`; a folder of
  * the same sweep reports its finished jobs. A folder of another sweep, or a non-empty folder
- * that is no sweep's, is refused (UsageError naming the folder).
+ * that is no sweep's (unless `shared`: a command that checked its own outputs), is refused
+ * (UsageError naming the folder).
  */
-export function openSweepFolder(dir: string, spec: SweepSpec, plan: readonly PlannedJob[]): FolderState {
+export function openSweepFolder(dir: string, spec: SweepSpec, plan: readonly PlannedJob[], options: { shared?: boolean } = {}): FolderState {
   const specPath = sweepPaths.spec(dir);
   if (existsSync(specPath)) {
     let same = false;
@@ -75,7 +76,7 @@ export function openSweepFolder(dir: string, spec: SweepSpec, plan: readonly Pla
     const finished = new Set(plan.filter((p) => readJobFile(dir, p.digest) !== undefined).map((p) => p.digest));
     return { existed: true, finished };
   }
-  if (existsSync(dir) && readdirSync(dir).length > 0) throw new UsageError([problem('out', `--out ${dir} is a non-empty folder without a sweep.json; give a new or empty folder`)]);
+  if (!options.shared && existsSync(dir) && readdirSync(dir).length > 0) throw new UsageError([problem('out', `--out ${dir} is a non-empty folder without a sweep.json; give a new or empty folder`)]);
   mkdirSync(sweepPaths.jobs(dir), { recursive: true });
   writeJsonFile(specPath, spec);
   return { existed: false, finished: new Set() };

@@ -3,7 +3,21 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SweepSpec } from '../../src/sweep/spec.js';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { repoRoot } from './documents.js';
+
+/** A small sweep: 2 runs × 2 rows × 2 activations, 30 iterations on a 20-8-20 autoencoder. */
+export const TINY_SWEEP: SweepSpec = {
+  format: 'unitwise-sweep',
+  experiment: 'autoencoder',
+  seed: 1,
+  runs: 2,
+  methods: ['backprop', 'unitwise-natural'],
+  budget: { kind: 'iterations', iterations: 30 },
+  layers: [20, 8, 20],
+  samples: 8,
+};
 
 /** The built CLI (`npm test` builds dist/ first). */
 export const bin = join(repoRoot, 'bin/unitwise.js');
@@ -91,4 +105,31 @@ export function sweepFolder(spec: object, name = 'sweep.spec.json'): { dir: stri
 export function jobResults(dir: string): Map<string, string> {
   const jobs = join(dir, 'jobs');
   return new Map(readdirSync(jobs).filter((f) => /^[0-9a-f]{64}\.json$/.test(f)).sort().map((f) => [f, readFileSync(join(jobs, f), 'utf8')]));
+}
+
+/**
+ * A redis-server for a test file (started before its tests, flushed before each, stopped after
+ * them) and a way to start `unitwise` processes that are killed at the end if still running.
+ */
+export function redisFixture(): { redis: () => RedisServer; start: (cwd: string, ...args: string[]) => Proc } {
+  let redis: RedisServer | undefined;
+  const procs: Proc[] = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  beforeEach(() => {
+    spawnSync('redis-cli', ['-p', String(redis!.port), 'flushall']);
+  });
+  afterAll(async () => {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await redis?.stop();
+  });
+  return {
+    redis: () => redis!,
+    start: (cwd, ...args) => {
+      const p = unitwise(cwd, ...args);
+      procs.push(p);
+      return p;
+    },
+  };
 }
