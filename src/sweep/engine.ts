@@ -67,3 +67,18 @@ export function localEngine(options: { workers?: number } = {}): SweepEngine {
     async close() {},
   };
 }
+
+/**
+ * The distributed engine on Redis at `url` (see `queueEngine`), loading BullMQ only now: a
+ * second or so on a loaded machine, which the commands that do not use a queue do not pay.
+ */
+export async function openQueueEngine(url: string): Promise<SweepEngine> {
+  const { queueEngine } = await import('./queue-engine.js');
+  return queueEngine(url);
+}
+
+/** Serves the queue at `url` (see `runWorker`), loading BullMQ only now. */
+export async function serveQueue(url: string, options: import('./worker.js').WorkerOptions = {}): Promise<void> {
+  const { runWorker } = await import('./worker.js');
+  return runWorker(url, options);
+}

@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type Job } from 'bullmq';
 import type { JobInput, JobOutcome } from './job.js';
 import { progressCheckpoint } from './processor.js';
-import { checkRedis, QUEUE_DEFAULTS, watchRedis, withTimeout } from './queue-engine.js';
+import { checkRedis, watchRedis, withTimeout } from './queue-engine.js';
+import { QUEUE_DEFAULTS } from './queue-settings.js';
 import { bullmqConnection } from './redis-client.js';
 import type { QueueError } from '../errors.js';
 

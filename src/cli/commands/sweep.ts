@@ -2,8 +2,8 @@ import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { readText } from '../../network/load.js';
 import { markdownForTerminal } from '../../replicate/tables.js';
-import { localEngine, type SweepEngine } from '../../sweep/engine.js';
-import { queueEngine, QUEUE_DEFAULTS } from '../../sweep/queue-engine.js';
+import { localEngine, openQueueEngine, type SweepEngine } from '../../sweep/engine.js';
+import { QUEUE_DEFAULTS } from '../../sweep/queue-settings.js';
 import { progressLine, runSweep, type SweepProgress } from '../../sweep/run-sweep.js';
 import { parseSweepSpec } from '../../sweep/spec.js';
 import { amountProblem, countProblem, refuse } from '../../train/options-check.js';
@@ -49,7 +49,8 @@ export const sweepCommand: CommandModule = {
 /** The engine the options ask for: the queue at --queue, else the local pool. */
 export async function engineFor(argv: Record<string, unknown>): Promise<SweepEngine> {
   const url = argv.queue as string | undefined;
-  return url === undefined ? localEngine({ workers: argv.workers as number | undefined }) : await queueEngine(url);
+  if (url === undefined) return localEngine({ workers: argv.workers as number | undefined });
+  return openQueueEngine(url);
 }
 
 /** Progress on stderr: one line rewritten on a terminal, a line every 5 s (and at each change of counts) otherwise. */

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { QUEUE_DEFAULTS } from '../../sweep/queue-engine.js';
-import { runWorker } from '../../sweep/worker.js';
+import { serveQueue } from '../../sweep/engine.js';
+import { QUEUE_DEFAULTS } from '../../sweep/queue-settings.js';
 import { amountProblem, countProblem, refuse } from '../../train/options-check.js';
 
 export const workerCommand: CommandModule = {
@@ -20,7 +20,7 @@ export const workerCommand: CommandModule = {
     const onSignal = () => stop.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    await runWorker(argv.queue as string, {
+    await serveQueue(argv.queue as string, {
       concurrency: argv.concurrency as number,
       lockDurationMs: (argv['lock-duration'] as number) * 1000,
       stalledIntervalMs: (argv['stalled-interval'] as number) * 1000,
