@@ -18,9 +18,13 @@ export function progressCheckpoint(progress: unknown): JobCheckpoint | undefined
 /**
  * BullMQ's sandboxed processor of sweep jobs (loaded by `unitwise worker` in worker threads):
  * runs the job from its last checkpoint when it has one, and puts a new checkpoint into the
- * job's progress every `checkpointSeconds`. The outcome is the job's return value.
+ * job's progress every `checkpointSeconds`, dropped when the job is done. The outcome is the
+ * job's return value.
  */
 export default async function processSweepJob(job: QueuedJob): Promise<JobOutcome> {
   const checkpoint = progressCheckpoint(job.progress);
-  return runSweepJob({ ...job.data, ...(checkpoint ? { checkpoint } : {}) }, (c) => job.updateProgress({ checkpoint: c }));
+  const outcome = await runSweepJob({ ...job.data, ...(checkpoint ? { checkpoint } : {}) }, (c) => job.updateProgress({ checkpoint: c }));
+  // NOTE: the last checkpoint (the curve so far: hundreds of kB for a long job) is dropped from Redis once the job is done.
+  if (checkpoint || job.data.checkpointSeconds !== undefined) await job.updateProgress({ finished: true });
+  return outcome;
 }
