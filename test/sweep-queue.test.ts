@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { expandSweep } from '../src/sweep/spec.js';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { jobResults, redisFixture, redisServerAvailable, sweepFolder, TINY_SWEEP, unitwiseDone, waitFor, type RedisServer } from './helpers/sweep-processes.js';
@@ -53,4 +54,22 @@ describe.skipIf(!redisServerAvailable)('unitwise sweep --queue and unitwise work
     expect(jobResults(join(dir, 'queued')).size).toBe(8);
   });
 
+
+  it('a job that fails on every attempt is retried with backoff up to the limit, then reported with its error; the others finish', async () => {
+    const { dir, spec } = sweepFolder(TINY_SWEEP);
+    const sweep = start(dir, 'sweep', spec, '--out', 'out', '--queue', redis.url);
+    await waitFor('the jobs to be enqueued', () => /0\/8 done/.test(sweep.output()));
+    // A checkpoint that cannot be resumed (other settings): every attempt of that job fails.
+    const digest = expandSweep(TINY_SWEEP)[3].digest;
+    const bad = { checkpoint: { digest, state: { version: 2, settings: { method: 'adagrad' } }, params: [], initialLoss: 1, losses: [], elapsed: [] } };
+    redisCli(redis, 'hset', `bull:unitwise-sweep:${digest}`, 'progress', JSON.stringify(bad));
+    const worker = start(dir, 'worker', '--queue', redis.url);
+    expect(await sweep.exited, sweep.output()).toBe(1);
+    worker.child.kill('SIGTERM');
+    expect(sweep.output()).toMatch(new RegExp(`job ${digest.slice(0, 12)} \\(unitwise-natural, tanh, seed 1, lr 0\\.01, ε 0\\.0001\\) failed after its retries: cannot resume: the saved run used different settings`));
+    expect(sweep.output()).toMatch(/1 of 8 jobs failed; the 7 finished are kept/);
+    expect(sweep.output()).toMatch(/7\/8 done {2}0 running {2}1 failed {2}2 retried/);
+    expect(worker.output().match(new RegExp(`job ${digest.slice(0, 12)} failed \\(attempt \\d of 3\\)`, 'g'))).toHaveLength(3);
+    expect(jobResults(join(dir, 'out')).size).toBe(7);
+  });
 });

@@ -88,7 +88,7 @@ export async function runSweep(spec: SweepSpec, dir: string, options: RunSweepOp
   });
   if (failed.length > 0) {
     throw new NumericalError([
-      ...failed.map((f) => problem('job-failed', `job ${f.digest.slice(0, 12)} (${describeJob(byDigest.get(f.digest))}) failed after its retries: ${f.error}`)),
+      ...failed.map((f) => problem('job-failed', `job ${f.digest.slice(0, 12)} (${describeJob(byDigest.get(f.digest))}) failed after its retries: ${f.error.replace(/^error: /, '')}`)),
       problem('job-failed', `${failed.length} of ${unique.length} jobs failed; the ${previously + ran} finished are kept in ${dir}/jobs: fix the cause and run the sweep again with --resume`),
     ]);
   }
