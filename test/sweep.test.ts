@@ -80,13 +80,19 @@ describe('unitwise sweep on the local pool (real binary)', { timeout: 180_000 },
     expect(readFileSync(join(dir, 'out', 'table.md'), 'utf8')).toBe(table);
   });
 
-  it('refuses another sweep in the same folder', async () => {
+  it('refuses another sweep in the same folder, and queue options without a queue', async () => {
     const { dir, spec } = sweepFolder(TINY_SWEEP);
     expect((await unitwiseDone(dir, 'sweep', spec, '--out', 'out', '--quiet')).code).toBe(0);
     const other = sweepFolder({ ...TINY_SWEEP, runs: 1 });
     const r = await unitwiseDone(other.dir, 'sweep', other.spec, '--out', join(dir, 'out'));
     expect(r.code).toBe(2);
     expect(r.output).toMatch(/holds another sweep/);
+    const local = await unitwiseDone(dir, 'sweep', spec, '--out', 'other', '--checkpoint-every', '2');
+    expect(local.code).toBe(2);
+    expect(local.output).toMatch(/--checkpoint-every applies to jobs on a queue/);
+    const both = await unitwiseDone(dir, 'sweep', spec, '--out', 'other', '--queue', 'redis://127.0.0.1:1', '--workers', '2');
+    expect(both.code).toBe(2);
+    expect(both.output).toMatch(/--workers sets the local pool’s threads; with --queue/);
   });
 
   it('a Section 4 grid gives the replication report of `replicate autoencoder`, Table 2 byte for byte', async () => {

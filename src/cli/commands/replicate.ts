@@ -11,7 +11,7 @@ import { checkReplicateSpec, TABLE2_METHODS, type ReplicateBudget, type Replicat
 import { markdownForTerminal } from '../../replicate/tables.js';
 import { runSweep } from '../../sweep/run-sweep.js';
 import type { SweepSpec } from '../../sweep/spec.js';
-import { engineFor, progressPrinter, queueOptions } from './sweep.js';
+import { engineFor, progressPrinter, queueOptionProblems, queueOptions } from './sweep.js';
 import { backendInfo } from '../../backend/load.js';
 import { countProblem, refuse } from '../../train/options-check.js';
 import { baselineArgs, baselineOptions, forceOption, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
@@ -63,7 +63,7 @@ export const replicateCommand: CommandModule = {
     const methods = argv.methods === undefined ? TABLE2_METHODS : parseRowList(argv.methods as string).map((r) => r.key);
     const runs = argv.runs as number;
     const kronecker = kroneckerArgs(argv);
-    refuse([countProblem('--runs', runs, 'independent runs'), countProblem('--workers', argv.workers as number | undefined, 'worker threads'), countProblem('--inverse-every', kronecker.inverseEvery, 'updates between recomputations of the Kronecker inverses')]);
+    refuse([countProblem('--runs', runs, 'independent runs'), countProblem('--workers', argv.workers as number | undefined, 'worker threads'), countProblem('--inverse-every', kronecker.inverseEvery, 'updates between recomputations of the Kronecker inverses'), ...queueOptionProblems(argv)]);
     const seed = argv.seed as number;
     const budget = parseBudget(argv.budget as string);
     const given = Object.values(kronecker).some((v) => v !== undefined);
@@ -81,7 +81,6 @@ export const replicateCommand: CommandModule = {
       const line = `[${bar}] ${done}/${total} runs  ${((performance.now() - started) / 1000).toFixed(0)} s`;
       process.stderr.write(process.stderr.isTTY ? `\r${line}${done === total ? '\n' : ''}` : `${line}\n`);
     };
-    progress(0, runs);
     const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend']);
     if (argv.queue !== undefined) {
       // The replication as a sweep (one job per run, row and activation) on the queue's workers; the same report.
@@ -89,7 +88,7 @@ export const replicateCommand: CommandModule = {
       try {
         const sweep: SweepSpec = { format: 'unitwise-sweep', experiment: 'autoencoder', seed, runs, methods, budget, backends: [backend], ...(given ? { kronecker } : {}), ...(baselinesGiven ? { baselines } : {}) };
         if (force) makeReplaceable(folder);
-        const summary = await runSweep(sweep, out, { engine, resume: true, shared: true, checkpointSeconds: argv['checkpoint-every'] as number, onProgress: progressPrinter(argv.quiet as boolean) });
+        const summary = await runSweep(sweep, out, { engine, resume: true, shared: true, checkpointSeconds: argv['checkpoint-every'] as number | undefined, onProgress: progressPrinter(argv.quiet as boolean) });
         if (!argv.quiet && process.stderr.isTTY) process.stderr.write('\n');
         if (summary.nothingToDo) say(`nothing to do: all ${summary.total} jobs of this replication are finished in ${out} (its report is there)`);
         else say(`${summary.ran} jobs run on the ${engine.name}${summary.previously ? `, ${summary.previously} finished before` : ''}, in ${summary.wallSeconds.toFixed(1)} s`);
@@ -100,6 +99,7 @@ export const replicateCommand: CommandModule = {
       }
       return;
     }
+    progress(0, runs);
     const results = await runReplication(runs, { ...spec, backend }, { workers: argv.workers as number | undefined, onRunDone: progress });
     const wallSeconds = (performance.now() - started) / 1000;
     // Worker threads load the backend themselves; headless-gl gives no GL context there, so

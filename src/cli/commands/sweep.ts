@@ -6,12 +6,13 @@ import { localEngine, openQueueEngine, type SweepEngine } from '../../sweep/engi
 import { QUEUE_DEFAULTS } from '../../sweep/queue-settings.js';
 import { progressLine, runSweep, type SweepProgress } from '../../sweep/run-sweep.js';
 import { parseSweepSpec } from '../../sweep/spec.js';
+import { problem, type Problem } from '../../errors.js';
 import { amountProblem, countProblem, refuse } from '../../train/options-check.js';
 
 /** Options of the commands that can send their jobs to a queue (`sweep`, `replicate autoencoder`). */
 export const queueOptions = {
   queue: { type: 'string' as const, describe: 'redis://HOST:PORT: enqueue the jobs on this Redis (BullMQ) and wait for `unitwise worker` processes to run them; default: the local worker-thread pool' },
-  'checkpoint-every': { type: 'number' as const, default: QUEUE_DEFAULTS.checkpointSeconds, describe: '--queue: seconds between a job’s checkpoints (a job taken over by another worker resumes from its last)' },
+  'checkpoint-every': { type: 'number' as const, describe: `--queue: seconds between a job’s checkpoints (default ${QUEUE_DEFAULTS.checkpointSeconds}; a job taken over by another worker resumes from its last)` },
 };
 
 export const sweepCommand: CommandModule = {
@@ -28,12 +29,12 @@ export const sweepCommand: CommandModule = {
   handler: async (argv) => {
     const file = argv.spec as string;
     const out = argv.out as string;
-    refuse([countProblem('--workers', argv.workers as number | undefined, 'worker threads'), amountProblem('--checkpoint-every', argv['checkpoint-every'] as number, 'seconds between checkpoints')]);
+    refuse([countProblem('--workers', argv.workers as number | undefined, 'worker threads'), ...queueOptionProblems(argv)]);
     const spec = parseSweepSpec(readText(file), file);
     const engine = await engineFor(argv);
     const say = (line: string) => process.stdout.write(line + '\n');
     try {
-      const summary = await runSweep(spec, out, { engine, resume: argv.resume as boolean, checkpointSeconds: argv['checkpoint-every'] as number, onProgress: progressPrinter(argv.quiet as boolean) });
+      const summary = await runSweep(spec, out, { engine, resume: argv.resume as boolean, checkpointSeconds: argv['checkpoint-every'] as number | undefined, onProgress: progressPrinter(argv.quiet as boolean) });
       if (summary.nothingToDo) {
         say(`nothing to do: all ${summary.total} jobs of this sweep are finished in ${out} (its tables are there)`);
         return;
@@ -45,6 +46,16 @@ export const sweepCommand: CommandModule = {
     }
   },
 };
+
+/** Problems with the queue options: --checkpoint-every needs --queue, --workers is the local pool's (the workers' --concurrency sets a queue's). */
+export function queueOptionProblems(argv: Record<string, unknown>): Array<Problem | undefined> {
+  const queued = argv.queue !== undefined;
+  return [
+    amountProblem('--checkpoint-every', argv['checkpoint-every'] as number | undefined, 'seconds between checkpoints'),
+    !queued && argv['checkpoint-every'] !== undefined ? problem('checkpoint-every', '--checkpoint-every applies to jobs on a queue (--queue); the local pool does not checkpoint: drop it or give --queue') : undefined,
+    queued && argv.workers !== undefined ? problem('workers', '--workers sets the local pool’s threads; with --queue the jobs run on `unitwise worker` processes (their --concurrency): drop --workers') : undefined,
+  ];
+}
 
 /** The engine the options ask for: the queue at --queue, else the local pool. */
 export async function engineFor(argv: Record<string, unknown>): Promise<SweepEngine> {
