@@ -72,4 +72,18 @@ describe.skipIf(!redisServerAvailable)('unitwise sweep --queue and unitwise work
     expect(worker.output().match(new RegExp(`job ${digest.slice(0, 12)} failed \\(attempt \\d of 3\\)`, 'g'))).toHaveLength(3);
     expect(jobResults(join(dir, 'out')).size).toBe(7);
   });
+
+  it('benchmark --queue: the MNIST benchmark’s jobs on the workers, the same report', async () => {
+    const { dir } = sweepFolder(TINY_SWEEP);
+    const worker = start(dir, 'worker', '--queue', redis.url, '--concurrency', '2');
+    const args = ['benchmark', 'mnist-classifier', '--out', 'out', '--methods', 'backprop,natural', '--budget', '0.4', '--search-budget', '0.1', '--train', '40', '--test', '20', '--train-eval', '10', '--batch-size', '8', '--eval-points', '2', '--quiet'];
+    const r = await unitwiseDone(dir, ...args, '--queue', redis.url);
+    worker.child.kill('SIGTERM');
+    expect(r.code, r.output).toBe(0);
+    const results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')) as { methods: Array<{ method: string; status: string; search?: unknown[]; runs: Array<{ status: string }> }> };
+    expect(results.methods.map((m) => [m.method, m.status])).toEqual([['backprop', 'ran'], ['natural', 'skipped']]);
+    expect(results.methods[0].search).toHaveLength(4);
+    expect(results.methods[0].runs.map((run) => run.status)).toEqual(['done']);
+    expect(worker.output().match(/\(benchmarkPoolJob\) finished/g)).toHaveLength(5);
+  });
 });

@@ -72,7 +72,7 @@ export function localEngine(options: { workers?: number } = {}): SweepEngine {
  * The distributed engine on Redis at `url` (see `queueEngine`), loading BullMQ only now: a
  * second or so on a loaded machine, which the commands that do not use a queue do not pay.
  */
-export async function openQueueEngine(url: string): Promise<SweepEngine> {
+export async function openQueueEngine(url: string): Promise<import('./queue-engine.js').QueueEngine> {
   const { queueEngine } = await import('./queue-engine.js');
   return queueEngine(url);
 }

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker, type Job } from 'bullmq';
 import type { JobInput, JobOutcome } from './job.js';
+import type { PoolJobInput } from './pool-jobs.js';
 import { progressCheckpoint } from './processor.js';
 import { checkRedis, watchRedis, withTimeout } from './queue-engine.js';
 import { QUEUE_DEFAULTS } from './queue-settings.js';
@@ -21,7 +22,7 @@ export interface WorkerOptions {
 }
 
 const short = (job: Job | undefined) => (job?.id ?? '?').slice(0, 12);
-const what = (job: Job<JobInput>) => `${job.data.job.row}, ${job.data.job.activation}, seed ${job.data.job.seed}`;
+const what = (job: Job<JobInput | PoolJobInput>) => ('pool' in job.data ? job.data.pool : `${job.data.job.row}, ${job.data.job.activation}, seed ${job.data.job.seed}`);
 
 /**
  * Serves the sweep queue on Redis at `url` until stopped (`signal`) or until Redis goes away
@@ -34,7 +35,7 @@ export async function runWorker(url: string, options: WorkerOptions = {}): Promi
   const log = options.log ?? (() => {});
   const processor = fileURLToPath(new URL('./processor.js', import.meta.url));
   const client = bullmqConnection(url);
-  const worker = new Worker<JobInput, JobOutcome>(QUEUE_DEFAULTS.name, processor, {
+  const worker = new Worker<JobInput | PoolJobInput, unknown>(QUEUE_DEFAULTS.name, processor, {
     connection: client,
     concurrency: options.concurrency ?? 1,
     useWorkerThreads: true,
@@ -46,7 +47,11 @@ export async function runWorker(url: string, options: WorkerOptions = {}): Promi
     const checkpoint = progressCheckpoint(job.progress);
     log(`job ${short(job)} (${what(job)}) started${checkpoint ? `, resuming from its checkpoint at iteration ${checkpoint.state.iteration}` : ''} (attempt ${job.attemptsStarted})`);
   });
-  worker.on('completed', (job, outcome) => log(`job ${short(job)} (${what(job)}) finished: ${outcome.result.iterations} iterations in ${outcome.run.seconds} s${outcome.run.resumedFrom !== undefined ? `, resumed from iteration ${outcome.run.resumedFrom}` : ''}`));
+  worker.on('completed', (job, value) => {
+    if ('pool' in job.data) return log(`job ${short(job)} (${what(job)}) finished`);
+    const outcome = value as JobOutcome;
+    log(`job ${short(job)} (${what(job)}) finished: ${outcome.result.iterations} iterations in ${outcome.run.seconds} s${outcome.run.resumedFrom !== undefined ? `, resumed from iteration ${outcome.run.resumedFrom}` : ''}`);
+  });
   worker.on('failed', (job, err) => log(`job ${short(job)} failed (attempt ${job?.attemptsMade ?? '?'} of ${QUEUE_DEFAULTS.attempts}): ${err.message}`));
   worker.on('stalled', (id) => log(`job ${id.slice(0, 12)} stalled (its worker stopped renewing its lock): another worker takes it over from its checkpoint`));
   worker.on('error', (err) => log(`worker: ${err.message}`));
