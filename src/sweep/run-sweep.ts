@@ -4,6 +4,7 @@ import { NumericalError, UsageError, problem } from '../errors.js';
 import { writeSweepAggregates, type FinishedJob } from './aggregate.js';
 import type { EngineCounts, FailedJob, SweepEngine } from './engine.js';
 import type { JobInput } from './job.js';
+import { QUEUE_DEFAULTS } from './queue-settings.js';
 import { expandSweep, type PlannedJob, type SweepSpec } from './spec.js';
 import { openSweepFolder, readJobFile, readRunInfo, writeJobOutcome } from './store.js';
 
@@ -24,7 +25,7 @@ export interface RunSweepOptions {
   resume?: boolean;
   /** The folder may hold other files (a command that checked its own outputs, e.g. `replicate --queue`). */
   shared?: boolean;
-  /** Seconds between a job's checkpoints (queue engine; default 10). */
+  /** Seconds between a job's checkpoints (queue engine; default {@link QUEUE_DEFAULTS}.checkpointSeconds). */
   checkpointSeconds?: number;
   onProgress?: (progress: SweepProgress) => void;
 }
@@ -71,7 +72,7 @@ export async function runSweep(spec: SweepSpec, dir: string, options: RunSweepOp
     throw new UsageError([problem('resume', `--out ${dir} holds this sweep part way (${previously} of ${unique.length} jobs finished); give --resume to continue it (finished jobs are not run again)`)]);
   }
   const byDigest = new Map<string, PlannedJob>(unique.map((p) => [p.digest, p]));
-  const inputs: JobInput[] = unique.filter((p) => !folder.finished.has(p.digest)).map((p) => ({ digest: p.digest, job: p.job, checkpointSeconds: options.checkpointSeconds ?? 10 }));
+  const inputs: JobInput[] = unique.filter((p) => !folder.finished.has(p.digest)).map((p) => ({ digest: p.digest, job: p.job, checkpointSeconds: options.checkpointSeconds ?? QUEUE_DEFAULTS.checkpointSeconds }));
   let ran = 0;
   const failed: FailedJob[] = await options.engine.run(inputs, {
     onOutcome: (digest, outcome) => {
