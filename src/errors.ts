@@ -43,6 +43,8 @@ export class UsageError extends UnitwiseError {}
 export class OutputError extends UnitwiseError {}
 /** A numerical failure the engine refuses to hide (e.g. a non-finite loss). */
 export class NumericalError extends UnitwiseError {}
+/** A job queue (Redis, for `sweep --queue` and `worker`) that cannot be reached or went away. */
+export class QueueError extends UnitwiseError {}
 
 /** One line per problem, prefixed with the file name when there is one. */
 export function formatProblems(problems: Problem[], file?: string): string {

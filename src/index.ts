@@ -61,6 +61,12 @@ export { plotRuns, runPoints, autoLogScale, PLOT_X, PLOT_Y, LOG_SCALES, type Plo
 export { runLabels, parseArgv } from './plot/run-labels.js';
 export { lineChart, styleFor, keyStyle, PALETTE, MARKERS, DASHES, type ChartOptions, type Series, type SeriesStyle, type MarkerShape } from './replicate/svg.js';
 export { rerenderReplicationReport, type RerenderResult } from './replicate/rerender.js';
+export { runSweep, progressLine, type RunSweepOptions, type SweepSummary, type SweepProgress } from './sweep/run-sweep.js';
+export { localEngine, openQueueEngine, serveQueue, type SweepEngine, type EngineCounts, type FailedJob } from './sweep/engine.js';
+export { expandSweep, parseSweepSpec, checkSweepSpec, type SweepSpec, type AutoencoderJob, type PlannedJob } from './sweep/spec.js';
+export { canonicalJson, jobDigest } from './sweep/digest.js';
+export { runSweepJob, type JobInput, type JobOutcome, type JobResult, type JobRunInfo, type JobCheckpoint } from './sweep/job.js';
+export { QUEUE_DEFAULTS } from './sweep/queue-settings.js';
 export { runBenchmark, chooseRate, type BenchmarkResult, type MethodResult, type SearchTrial } from './benchmark/run.js';
 export { benchmarkSpec, benchmarkSetup, BENCHMARKS, BENCHMARK_DEFAULTS, BENCHMARK_METHODS, LR_CANDIDATES, type BenchmarkName, type BenchmarkSpec, type BenchmarkSetup } from './benchmark/spec.js';
 export { benchmarkOptions, methodDefaults, SECOND_ORDER_DEFAULTS } from './benchmark/setup.js';

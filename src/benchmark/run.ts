@@ -1,4 +1,4 @@
-import { runJobs } from '../replicate/pool.js';
+import { runJobs, type JobFunction } from '../replicate/pool.js';
 import { METHOD_SPECS, type MethodName } from '../methods/methods.js';
 import { benchmarkJob, type BenchmarkJob, type MethodRun } from './job.js';
 import { benchmarkOptions, refusals } from './setup.js';
@@ -35,6 +35,9 @@ export interface BenchmarkResult {
   methods: MethodResult[];
 }
 
+/** Where the benchmark's jobs run: the worker-thread pool (`runJobs`, the default) or a queue (`QueueEngine.runPool`). */
+export type JobRunner = <I, O>(fn: JobFunction, inputs: readonly I[], options: { onJobDone?: (done: number, total: number) => void }) => Promise<O[]>;
+
 /** Progress of the benchmark's jobs (search first, then the runs). */
 export type BenchmarkProgress = (phase: 'search' | 'runs', done: number, total: number) => void;
 
@@ -43,15 +46,16 @@ export type BenchmarkProgress = (phase: 'search' | 'runs', done: number, total: 
  * searched baselines (adam, momentum, backprop) try each of their {@link LR_CANDIDATES} for
  * `searchSeconds` on run 0 and keep the rate with the lowest final loss on the evaluated
  * training images (never the test set); then every method trains for `budgetSeconds` in each
- * run. All jobs go to the worker pool; results do not depend on the number of workers but
- * through timing.
+ * run. All jobs go to the worker pool (or `runner`, e.g. a queue's workers); results do not
+ * depend on the number of workers but through timing.
  */
-export async function runBenchmark(spec: BenchmarkSpec, options: { workers?: number; onProgress?: BenchmarkProgress } = {}): Promise<BenchmarkResult> {
+export async function runBenchmark(spec: BenchmarkSpec, options: { workers?: number; onProgress?: BenchmarkProgress; runner?: JobRunner } = {}): Promise<BenchmarkResult> {
+  const run: JobRunner = options.runner ?? ((fn, inputs, o) => runJobs(fn, [...inputs], { workers: options.workers, onJobDone: o.onJobDone }));
   const refused = refusals(spec);
   const running = spec.methods.filter((m) => refused[m] === undefined);
   const fn = { module: import.meta.url, name: 'benchmarkPoolJob' };
   const searchJobs: BenchmarkJob[] = running.filter(isSearched).flatMap((method) => LR_CANDIDATES[method].map((lr) => ({ spec, method, run: 0, lr, seconds: spec.searchSeconds, purpose: 'search' as const })));
-  const searched = searchJobs.length ? await runJobs<BenchmarkJob, MethodRun>(fn, searchJobs, { workers: options.workers, onJobDone: (d, t) => options.onProgress?.('search', d, t) }) : [];
+  const searched = searchJobs.length ? await run<BenchmarkJob, MethodRun>(fn, searchJobs, { onJobDone: (d, t) => options.onProgress?.('search', d, t) }) : [];
   const trials = new Map<MethodName, SearchTrial[]>();
   for (const r of searched) {
     const last = r.points[r.points.length - 1];
@@ -61,7 +65,7 @@ export async function runBenchmark(spec: BenchmarkSpec, options: { workers?: num
   const rate = (m: MethodName): number => (isSearched(m) ? chooseRate(trials.get(m) ?? []) : (benchmarkOptions(spec, m, spec.seed).lr as number));
   const finalJobs: BenchmarkJob[] = [];
   for (let run = 0; run < spec.runs; run++) for (const method of running) finalJobs.push({ spec, method, run, lr: rate(method), seconds: spec.budgetSeconds, purpose: 'final' });
-  const finals = await runJobs<BenchmarkJob, MethodRun>(fn, finalJobs, { workers: options.workers, onJobDone: (d, t) => options.onProgress?.('runs', d, t) });
+  const finals = await run<BenchmarkJob, MethodRun>(fn, finalJobs, { onJobDone: (d, t) => options.onProgress?.('runs', d, t) });
   const methods = spec.methods.map((method): MethodResult => {
     const title = METHOD_SPECS[method].title;
     if (refused[method] !== undefined) return { method, title, status: 'skipped', reason: refused[method], runs: [] };

@@ -14,8 +14,10 @@ import { plotCommand } from './commands/plot.js';
 import { quickstartCommand } from './commands/quickstart.js';
 import { replicateCommand } from './commands/replicate.js';
 import { stepCommand } from './commands/step.js';
+import { sweepCommand } from './commands/sweep.js';
 import { trainCommand } from './commands/train.js';
 import { validateCommand } from './commands/validate.js';
+import { workerCommand } from './commands/worker.js';
 
 /** Exit codes: 0 success, 1 invalid input or numerical failure, 2 usage error (options). */
 export const EXIT = { ok: 0, invalid: 1, usage: 2 } as const;
@@ -25,7 +27,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     await yargs(joinOptionValues(args))
       .scriptName('unitwise')
-      .command([generateCommand, initCommand, dataCommand, validateCommand, inspectCommand, stepCommand, trainCommand, evaluateCommand, predictCommand, invarianceCommand, compareDirectionsCommand, replicateCommand, benchmarkCommand, convertCommand, plotCommand, quickstartCommand])
+      .command([generateCommand, initCommand, dataCommand, validateCommand, inspectCommand, stepCommand, trainCommand, evaluateCommand, predictCommand, invarianceCommand, compareDirectionsCommand, replicateCommand, benchmarkCommand, sweepCommand, workerCommand, convertCommand, plotCommand, quickstartCommand])
       .demandCommand(1, 'give a command; see --help')
       .strict()
       .parserConfiguration({ 'duplicate-arguments-array': false })

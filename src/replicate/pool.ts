@@ -18,8 +18,9 @@ export interface JobFunction {
  * Runs `fn` on every input on `workers` worker threads (default: the number of cores), and
  * returns the outputs in input order. Each job must depend only on its input, so that results
  * do not depend on the number of workers. With one worker the jobs run in this thread.
+ * `onJobResult` receives each output as its job finishes (e.g. to write it at once).
  */
-export async function runJobs<I, O>(fn: JobFunction, inputs: I[], options: { workers?: number; onJobDone?: (done: number, total: number) => void } = {}): Promise<O[]> {
+export async function runJobs<I, O>(fn: JobFunction, inputs: I[], options: { workers?: number; onJobDone?: (done: number, total: number) => void; onJobResult?: (index: number, output: O) => void } = {}): Promise<O[]> {
   const total = inputs.length;
   const requested = options.workers ?? availableParallelism();
   if (!(Number.isInteger(requested) && requested >= 1)) throw new UsageError([problem('workers', `workers ${requested}: give a positive integer`)]);
@@ -28,6 +29,7 @@ export async function runJobs<I, O>(fn: JobFunction, inputs: I[], options: { wor
   let done = 0;
   const finish = (index: number, output: O) => {
     results[index] = output;
+    options.onJobResult?.(index, output);
     options.onJobDone?.(++done, total);
   };
   if (workers === 1) {

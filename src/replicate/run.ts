@@ -188,7 +188,7 @@ export async function runAutoencoder(run: number, spec: ReplicateSpec): Promise<
  * The curve of a run: the initial point [0, 0, initialLoss], then about CURVE_POINTS records,
  * spaced geometrically in iterations (dense early, where the loss moves most), and the last.
  */
-export function thin(initialLoss: number, records: readonly IterationRecord[], seconds: number): Curve {
+export function thin(initialLoss: number, records: ReadonlyArray<Pick<IterationRecord, 'iteration' | 'elapsed' | 'loss'>>, seconds: number): Curve {
   const n = records.length;
   const keep = new Set<number>([0, n - 1]);
   for (let i = 0; i < CURVE_POINTS; i++) keep.add(Math.min(n - 1, Math.round(Math.exp((Math.log(n) * i) / (CURVE_POINTS - 1))) - 1));

@@ -9,6 +9,8 @@ import { countProblem, refuse } from '../../train/options-check.js';
 import { forceOption, parseMethodList } from '../options.js';
 import { checkOutputs, makeReplaceable, type OutputSpec } from '../output-paths.js';
 import { markdownForTerminal } from '../../replicate/tables.js';
+import { openQueueEngine } from '../../sweep/engine.js';
+import { queueOptionProblems, queueOptions } from './sweep.js';
 
 const d = BENCHMARK_DEFAULTS;
 
@@ -32,11 +34,12 @@ export const benchmarkCommand: CommandModule = {
       'eval-points': { type: 'number', default: d.evalPoints, describe: 'evaluations after the initial one, evenly spaced in training time' },
       'search-budget': { type: 'number', default: d.searchSeconds, describe: 'seconds per learning-rate candidate of adam, momentum and backprop' },
       quiet: { type: 'boolean', default: false, describe: 'no progress output' },
+      queue: queueOptions.queue,
       ...forceOption,
     }),
   handler: async (argv) => {
     const name = argv.name as BenchmarkName;
-    refuse([countProblem('--workers', argv.workers as number | undefined, 'worker threads')]);
+    refuse([countProblem('--workers', argv.workers as number | undefined, 'worker threads'), ...queueOptionProblems(argv)]);
     const spec = benchmarkSpec(name, {
       methods: parseMethodList(argv.methods as string | undefined, BENCHMARK_METHODS),
       budgetSeconds: argv.budget as number,
@@ -61,7 +64,13 @@ export const benchmarkCommand: CommandModule = {
       const line = `${phase === 'search' ? 'learning-rate search' : 'runs'}: ${done}/${total} jobs  ${((performance.now() - started) / 1000).toFixed(0)} s`;
       process.stderr.write(process.stderr.isTTY ? `\r${line}${done === total ? '\n' : ''}` : `${line}\n`);
     };
-    const result = await runBenchmark(spec, { workers: argv.workers as number | undefined, onProgress: progress });
+    const engine = argv.queue === undefined ? undefined : await openQueueEngine(argv.queue as string);
+    let result;
+    try {
+      result = await runBenchmark(spec, { workers: argv.workers as number | undefined, onProgress: progress, ...(engine ? { runner: (fn, inputs, o) => engine.runPool(fn, inputs, o) } : {}) });
+    } finally {
+      await engine?.close();
+    }
     const wallSeconds = (performance.now() - started) / 1000;
     machine.loadEnd = Number(loadavg()[0].toFixed(2));
     const header = runHeader({ argv: process.argv.slice(2), seeds: { seed: spec.seed } });

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UsageError, problem } from '../../errors.js';
 import { runFigure1, writeFigure1 } from '../../replicate/figure1.js';
@@ -8,6 +9,9 @@ import { rerenderReplicationReport } from '../../replicate/rerender.js';
 import { parseRowList, ROW_SYNTAX } from '../../replicate/rows.js';
 import { checkReplicateSpec, TABLE2_METHODS, type ReplicateBudget, type ReplicateSpec } from '../../replicate/run.js';
 import { markdownForTerminal } from '../../replicate/tables.js';
+import { runSweep } from '../../sweep/run-sweep.js';
+import type { SweepSpec } from '../../sweep/spec.js';
+import { engineFor, progressPrinter, queueOptionProblems, queueOptions } from './sweep.js';
 import { backendInfo } from '../../backend/load.js';
 import { countProblem, refuse } from '../../train/options-check.js';
 import { baselineArgs, baselineOptions, forceOption, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
@@ -27,6 +31,7 @@ export const replicateCommand: CommandModule = {
       ...kroneckerOptions,
       ...baselineOptions,
       quiet: { type: 'boolean', default: false, describe: 'no progress output' },
+      ...queueOptions,
       backend: methodOptions.backend,
       'tfjs-backend': methodOptions['tfjs-backend'],
       ...forceOption,
@@ -58,7 +63,7 @@ export const replicateCommand: CommandModule = {
     const methods = argv.methods === undefined ? TABLE2_METHODS : parseRowList(argv.methods as string).map((r) => r.key);
     const runs = argv.runs as number;
     const kronecker = kroneckerArgs(argv);
-    refuse([countProblem('--runs', runs, 'independent runs'), countProblem('--workers', argv.workers as number | undefined, 'worker threads'), countProblem('--inverse-every', kronecker.inverseEvery, 'updates between recomputations of the Kronecker inverses')]);
+    refuse([countProblem('--runs', runs, 'independent runs'), countProblem('--workers', argv.workers as number | undefined, 'worker threads'), countProblem('--inverse-every', kronecker.inverseEvery, 'updates between recomputations of the Kronecker inverses'), ...queueOptionProblems(argv)]);
     const seed = argv.seed as number;
     const budget = parseBudget(argv.budget as string);
     const given = Object.values(kronecker).some((v) => v !== undefined);
@@ -76,8 +81,25 @@ export const replicateCommand: CommandModule = {
       const line = `[${bar}] ${done}/${total} runs  ${((performance.now() - started) / 1000).toFixed(0)} s`;
       process.stderr.write(process.stderr.isTTY ? `\r${line}${done === total ? '\n' : ''}` : `${line}\n`);
     };
-    progress(0, runs);
     const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend']);
+    if (argv.queue !== undefined) {
+      // The replication as a sweep (one job per run, row and activation) on the queue's workers; the same report.
+      const engine = await engineFor(argv);
+      try {
+        const sweep: SweepSpec = { format: 'unitwise-sweep', experiment: 'autoencoder', seed, runs, methods, budget, backends: [backend], ...(given ? { kronecker } : {}), ...(baselinesGiven ? { baselines } : {}) };
+        if (force) makeReplaceable(folder);
+        const summary = await runSweep(sweep, out, { engine, resume: true, shared: true, checkpointSeconds: argv['checkpoint-every'] as number | undefined, onProgress: progressPrinter(argv.quiet as boolean) });
+        if (!argv.quiet && process.stderr.isTTY) process.stderr.write('\n');
+        if (summary.nothingToDo) say(`nothing to do: all ${summary.total} jobs of this replication are finished in ${out} (its report is there)`);
+        else say(`${summary.ran} jobs run on the ${engine.name}${summary.previously ? `, ${summary.previously} finished before` : ''}, in ${summary.wallSeconds.toFixed(1)} s`);
+        for (const table of ['table1.md', 'table2.md']) say(markdownForTerminal(readFileSync(join(out, table), 'utf8')));
+        say(`the report is ${resolve(out, 'index.html')} (also report.md; each job's result in jobs/)`);
+      } finally {
+        await engine.close();
+      }
+      return;
+    }
+    progress(0, runs);
     const results = await runReplication(runs, { ...spec, backend }, { workers: argv.workers as number | undefined, onRunDone: progress });
     const wallSeconds = (performance.now() - started) / 1000;
     // Worker threads load the backend themselves; headless-gl gives no GL context there, so
