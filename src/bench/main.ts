@@ -14,7 +14,7 @@ import { scalingAll } from './all/scaling-all.js';
 import type { TfjsBackendName } from '../backend/tfjs/tf.js';
 
 /**
- * `npm run bench [-- --json FILE] [--methods a,b] [--kronecker-solve restricted|masked]`: median
+ * `npm run bench [-- --json FILE] [--methods a,b] [--kronecker-solve restricted|masked] [--threads N]`: median
  * time of one batch iteration of each method (gradient, direction, update) on Section 4's
  * autoencoder (seed 1, 16 samples), its ratio to backprop beside the paper's Table 1 ratio, and
  * its multiply-adds (see `benchAutoencoder`). The Kronecker-factored methods are timed with both
@@ -26,7 +26,9 @@ async function main(args: string[]): Promise<void> {
   if (flag('--compare-backends')) return backendsTable(flag);
   if (args.includes('--floor')) return floor(flag);
   if (flag('--backend') === 'all') return allBackends(args, flag);
-  const backend = (await useBackend(flag('--backend') ?? 'cpu', { tfjsBackend: flag('--tfjs-backend') as TfjsBackendName | undefined })).name;
+  // --threads N: the cpu engine's threads on networks of ≥ 10⁵ edges (default 1, the figures recorded so far).
+  const threads = flag('--threads') === undefined ? undefined : Number(flag('--threads'));
+  const backend = (await useBackend(flag('--backend') ?? 'cpu', { tfjsBackend: flag('--tfjs-backend') as TfjsBackendName | undefined, threads })).name;
   if (args.includes('--scaling')) return scaling(args, flag, backend);
   if (args.includes('--transfers')) return transfers(backend, parseMethodList(flag('--methods'), [...METHODS]));
   const methods = parseMethodList(flag('--methods'), [...METHODS]);

@@ -77,7 +77,8 @@ export const replicateCommand: CommandModule = {
       process.stderr.write(process.stderr.isTTY ? `\r${line}${done === total ? '\n' : ''}` : `${line}\n`);
     };
     progress(0, runs);
-    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend']);
+    // One thread per engine: the runs themselves are parallel (--workers), and worker threads load the plain cpu backend.
+    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend'], 1);
     const results = await runReplication(runs, { ...spec, backend }, { workers: argv.workers as number | undefined, onRunDone: progress });
     const wallSeconds = (performance.now() - started) / 1000;
     // Worker threads load the backend themselves; headless-gl gives no GL context there, so
