@@ -86,23 +86,28 @@ export function runThreadCommand(ctx: ThreadContext, c: ThreadCommand): ThreadRe
  * The Fisher modulus of samples `s0 .. s1-1`: every operation of the kernel is elementwise in
  * the sample, so the kernel runs unchanged on a copy of those samples (a workspace of s1 - s0
  * samples) and gives the very numbers it gives on the whole batch; they are copied back.
+ * NOTE: the kernel reads r (`deriv`) alone of the workspace, so only r is copied (the other
+ * arrays are empty); the threads suite compares every interpretation bit for bit, so a kernel
+ * that read more would fail it.
  */
 function fisherShare(ctx: ThreadContext, c: Extract<ThreadCommand, { op: 'fisher-modulus' }>): undefined {
   const { net } = ctx;
   const S = c.ws.size;
-  const n = c.s1 - c.s0;
+  const { s0 } = c;
+  const n = c.s1 - s0;
   if (n <= 0) return undefined;
   const slice = (x: Float64Array, rows: number) => {
     const out = new Float64Array(rows * n);
-    for (let r = 0; r < rows; r++) out.set(x.subarray(r * S + c.s0, r * S + c.s1), r * n);
+    for (let r = 0; r < rows; r++) for (let s = 0; s < n; s++) out[r * n + s] = x[r * S + s0 + s];
     return out;
   };
-  const rows = (x: Float64Array) => slice(x, net.nUnits);
-  const ws: Workspace = { size: n, pre: rows(c.ws.pre), act: rows(c.ws.act), deriv: rows(c.ws.deriv), back: rows(c.ws.back), backReduced: rows(c.ws.backReduced), loss: slice(c.ws.loss, 1) };
+  const empty = new Float64Array(0);
+  const ws: Workspace = { size: n, pre: empty, act: empty, deriv: slice(c.ws.deriv, net.nUnits), back: empty, backReduced: empty, loss: empty };
   const m = c.metric;
-  const metric: OutputMetric = { ...m, seeds: slice(m.seeds, net.nOutputs), beta: slice(m.beta, net.nOutputs), gamma: m.gamma && slice(m.gamma, net.nOutputs), betaExtra: m.betaExtra && slice(m.betaExtra, 1) };
+  const metric: OutputMetric = { seeds: slice(m.seeds, net.nOutputs), beta: slice(m.beta, net.nOutputs), gamma: m.gamma && slice(m.gamma, net.nOutputs), betaExtra: m.betaExtra && slice(m.betaExtra, 1) };
   const modulus = new Float64Array(net.nUnits * n);
   ctx.kernels.fisherModulus(net, ctx.plan, c.params, ws, metric, modulus);
-  for (let k = 0; k < net.nUnits; k++) c.modulus.set(modulus.subarray(k * n, (k + 1) * n), k * S + c.s0);
+  const out = c.modulus;
+  for (let k = 0; k < net.nUnits; k++) for (let s = 0; s < n; s++) out[k * S + s0 + s] = modulus[k * n + s];
   return undefined;
 }

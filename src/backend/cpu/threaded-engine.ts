@@ -42,7 +42,7 @@ export class ThreadedEngine extends HostEngine {
   private readonly pool: KernelThreads;
   private readonly cuts = new Map<string, Int32Array | undefined>();
 
-  /** `minWork`: calls of fewer multiply-adds run on the main thread alone (default {@link MIN_SHARED_WORK}; tests give 0). */
+  /** `minWork`: calls of fewer multiply-adds run on the main thread alone (default {@link MIN_SHARED_WORK}; 0, in tests: every call is shared). */
   constructor(
     net: CompiledNetwork,
     size: number,
@@ -92,7 +92,10 @@ export class ThreadedEngine extends HostEngine {
   override fisherModulus(params: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer): void {
     const h = hostWs(ws);
     const S = ws.size;
-    if (!(this.sharedWs(h) && shared(host(params), host(modulus)) && S >= 2)) return super.fisherModulus(params, ws, modulus);
+    // Each share copies r and its modulus rows (about 2 nUnits·S numbers): worth it only when the
+    // transfer-rate passes are longer (minWork 0, in tests: always).
+    const worth = this.minWork === 0 || (this.fisherWork() >= 4 * this.net.nUnits && this.fisherWork() * S >= this.minWork);
+    if (!(this.sharedWs(h) && shared(host(params), host(modulus)) && S >= 2 && worth)) return super.fisherModulus(params, ws, modulus);
     const metric = outputMetric(this.net, h);
     const cuts = splitEvenly(0, S, Math.min(this.threads, S));
     this.pool.run(Array.from({ length: cuts.length - 1 }, (_, t): ThreadCommand => ({ op: 'fisher-modulus', params: host(params), ws: h, metric, modulus: host(modulus), s0: cuts[t], s1: cuts[t + 1] })));
@@ -146,6 +149,13 @@ export class ThreadedEngine extends HostEngine {
     const results = shared(...Object.values(arrays)) ? this.units('block-square', nInputs, nUnits, 3, (s, e) => ({ op: 'online-block-step', ...arrays, size: ws.size, sample, decay, start: s, end: e })) : undefined;
     // The refused units in increasing order, as one thread lists them.
     return results ? results.flatMap((r) => r as number[]) : super.onlineBlockStep(blocks, inverses, ws, modulus, sample, gradient, decay, out);
+  }
+
+  /** Multiply-adds per sample of the Fisher modulus: the edges of its transfer-rate passes (every output's). */
+  private fisherWork(): number {
+    const { plan } = this;
+    const route = plan.gram ? plan.gram.reduced : plan;
+    return route.edgeOffsets[route.edgeOffsets.length - 1] + (plan.gram ? plan.gram.termOffsets[plan.gram.termOffsets.length - 1] : 0);
   }
 
   /** Unit ids of `level`: [start, end). */
