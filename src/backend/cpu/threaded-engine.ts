@@ -17,6 +17,12 @@ export const THREADS_MIN_EDGES = 100_000;
  */
 export const MIN_SHARED_WORK = 1 << 16;
 
+/**
+ * The engine calls a {@link ThreadedEngine} splits over its threads (when large enough; the Fisher
+ * modulus only where {@link ThreadedEngine.sharesFisher}); every other call runs on the main thread.
+ */
+export const SHARED_CALLS = ['forwardLevel', 'backwardLevel', 'gradient', 'fisherModulus', 'unitBlocks', 'solveUnitBlocks', 'quasiDiagonalSolve', 'diagonalSolve', 'invertBlocks', 'blocksTimesVector', 'onlineBlockStep'] as const;
+
 /** Per-unit work of a kernel, for splitting units into shares of equal work. */
 type Work = 'fan-in' | 'fan-out' | 'block' | 'block-square' | 'block-cube';
 
@@ -92,10 +98,7 @@ export class ThreadedEngine extends HostEngine {
   override fisherModulus(params: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer): void {
     const h = hostWs(ws);
     const S = ws.size;
-    // Each share copies r and its modulus rows (about 2 nUnits·S numbers): worth it only when the
-    // transfer-rate passes are longer (minWork 0, in tests: always).
-    const worth = this.minWork === 0 || (this.fisherWork() >= 4 * this.net.nUnits && this.fisherWork() * S >= this.minWork);
-    if (!(this.sharedWs(h) && shared(host(params), host(modulus)) && S >= 2 && worth)) return super.fisherModulus(params, ws, modulus);
+    if (!(this.sharedWs(h) && shared(host(params), host(modulus)) && S >= 2 && this.sharesFisher)) return super.fisherModulus(params, ws, modulus);
     const metric = outputMetric(this.net, h);
     const cuts = splitEvenly(0, S, Math.min(this.threads, S));
     this.pool.run(Array.from({ length: cuts.length - 1 }, (_, t): ThreadCommand => ({ op: 'fisher-modulus', params: host(params), ws: h, metric, modulus: host(modulus), s0: cuts[t], s1: cuts[t + 1] })));
@@ -151,11 +154,16 @@ export class ThreadedEngine extends HostEngine {
     return results ? results.flatMap((r) => r as number[]) : super.onlineBlockStep(blocks, inverses, ws, modulus, sample, gradient, decay, out);
   }
 
-  /** Multiply-adds per sample of the Fisher modulus: the edges of its transfer-rate passes (every output's). */
-  private fisherWork(): number {
+  /**
+   * Whether {@link fisherModulus} is split over samples. Each share copies r and its modulus rows
+   * (about 2 nUnits·S numbers): worth it only when the transfer-rate passes (every output's
+   * ancestry) are longer (minWork 0, in tests: always).
+   */
+  get sharesFisher(): boolean {
     const { plan } = this;
     const route = plan.gram ? plan.gram.reduced : plan;
-    return route.edgeOffsets[route.edgeOffsets.length - 1] + (plan.gram ? plan.gram.termOffsets[plan.gram.termOffsets.length - 1] : 0);
+    const work = route.edgeOffsets[route.edgeOffsets.length - 1] + (plan.gram ? plan.gram.termOffsets[plan.gram.termOffsets.length - 1] : 0);
+    return this.minWork === 0 || (work >= 4 * this.net.nUnits && work * this.size >= this.minWork);
   }
 
   /** Unit ids of `level`: [start, end). */
