@@ -14,6 +14,7 @@ import { metricLayout, type Kernels, type MetricLayout } from '../kernels.js';
  */
 export type ThreadCommand =
   | { op: 'idle' }
+  | { op: 'combine'; out: Float64Array; alpha: number; x: Float64Array; beta: number; y: Float64Array; start: number; end: number }
   | { op: 'forward'; params: Float64Array; ws: Workspace; start: number; end: number }
   | { op: 'backward'; params: Float64Array; ws: Workspace; start: number; end: number; modulus?: Float64Array }
   | { op: 'gradient'; ws: Workspace; out: Float64Array; modulus?: Float64Array; diagonal?: Float64Array; cross?: Float64Array; start: number; end: number }
@@ -52,6 +53,10 @@ export function runThreadCommand(ctx: ThreadContext, c: ThreadCommand): ThreadRe
   const { net, kernels, layout } = ctx;
   switch (c.op) {
     case 'idle':
+      return undefined;
+    case 'combine':
+      // As HostEngine.combine, on entries start .. end-1.
+      for (let i = c.start; i < c.end; i++) c.out[i] = c.alpha * c.x[i] + c.beta * c.y[i];
       return undefined;
     case 'forward':
       return kernels.forwardLevel(net, c.params, c.ws, c.start, c.end);

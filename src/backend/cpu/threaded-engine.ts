@@ -21,7 +21,7 @@ export const MIN_SHARED_WORK = 1 << 16;
  * The engine calls a {@link ThreadedEngine} splits over its threads (when large enough; the Fisher
  * modulus only where {@link ThreadedEngine.sharesFisher}); every other call runs on the main thread.
  */
-export const SHARED_CALLS = ['forwardLevel', 'backwardLevel', 'gradient', 'fisherModulus', 'unitBlocks', 'solveUnitBlocks', 'quasiDiagonalSolve', 'diagonalSolve', 'invertBlocks', 'blocksTimesVector', 'onlineBlockStep'] as const;
+export const SHARED_CALLS = ['combine', 'forwardLevel', 'backwardLevel', 'gradient', 'fisherModulus', 'unitBlocks', 'solveUnitBlocks', 'quasiDiagonalSolve', 'diagonalSolve', 'invertBlocks', 'blocksTimesVector', 'onlineBlockStep'] as const;
 
 /** Per-unit work of a kernel, for splitting units into shares of equal work. */
 type Work = 'fan-in' | 'fan-out' | 'block' | 'block-square' | 'block-cube';
@@ -38,9 +38,9 @@ const shared = (...arrays: Array<Float64Array | undefined>) => arrays.every((a) 
  * contiguous range of about equal work: each entry is then summed by one thread over every sample
  * in sample order, as on one thread, so results are bit-identical for any number of threads. The
  * Fisher modulus is split over samples (each of its operations is elementwise in the sample).
- * The rest (output layer, loss, output metric, transfer rates, Kronecker factors, elementwise
- * helpers) runs on the main thread, as in {@link HostEngine}; the Monte-Carlo moduli reuse the
- * threaded backward pass.
+ * `combine` (w ← w + η δw and the like) is split over entries. The rest (output layer, loss,
+ * output metric, transfer rates, Kronecker factors, the other elementwise helpers) runs on the
+ * main thread, as in {@link HostEngine}; the Monte-Carlo moduli reuse the threaded backward pass.
  */
 export class ThreadedEngine extends HostEngine {
   /** Threads sharing each call, the main thread included. */
@@ -72,6 +72,14 @@ export class ThreadedEngine extends HostEngine {
   override dispose(): void {
     super.dispose();
     this.pool.close();
+  }
+
+  override combine(out: DeviceBuffer, alpha: number, x: DeviceBuffer, beta: number, y: DeviceBuffer): void {
+    const n = out.length;
+    const arrays = { out: host(out), x: host(x), y: host(y) };
+    if (!(shared(...Object.values(arrays)) && 2 * n >= this.minWork)) return super.combine(out, alpha, x, beta, y);
+    const cuts = splitEvenly(0, n, this.threads);
+    this.pool.run(Array.from({ length: this.threads }, (_, t): ThreadCommand => ({ op: 'combine', ...arrays, alpha, beta, start: cuts[t], end: cuts[t + 1] })));
   }
 
   override forwardLevel(params: DeviceBuffer, ws: EngineWorkspace, level: number): void {
