@@ -4,18 +4,19 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from '
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import { NumericalError, UsageError, problem } from '../../errors.js';
 import { cpuKernels } from './cpu-backend.js';
-import { ThreadContext, runThreadCommand, type ThreadCommand, type ThreadResult } from './thread-commands.js';
-import { SEQUENCE_SLOT, controlSlots, doneSlot, readySlot, type WorkerMessage, type WorkerReply, type WorkerStart } from './thread-protocol.js';
+import { ThreadContext, chunkCommand, runThreadCommand, type ThreadCommand, type ThreadResult } from './thread-commands.js';
+import { DONE_SLOT, MAX_CHUNKS, NEXT_SLOT, SEQUENCE_SLOT, chunkTag, controlSlots, readySlot, takeChunks, type WorkerMessage, type WorkerReply, type WorkerStart } from './thread-protocol.js';
 
 /** How long the workers may take to load their modules before the engine gives up. */
 const READY_TIMEOUT_MS = 60_000;
 
 /**
- * A fixed set of worker threads that run shares of kernel calls on shared memory, the main thread
- * taking the first share itself (see `thread-protocol.ts`). A call posts one {@link ThreadCommand} to each worker, wakes them
- * all through the control block, runs its own share, and waits until every worker is done: calls
- * are synchronous, as the engine's are. The workers are unref'd (an engine that is never disposed
- * does not keep the process alive) and stop on {@link close}.
+ * A fixed set of worker threads that run kernel calls on shared memory with the main thread
+ * (see `thread-protocol.ts`). A call posts one command and its chunk ranges to every worker,
+ * wakes them through the control block, takes chunks itself until none is left, and waits until
+ * every chunk is done: calls are synchronous, as the engine's are, and a worker the system does
+ * not schedule in time simply takes no chunk. The workers are unref'd (an engine that is never
+ * disposed does not keep the process alive) and stop on {@link close}.
  */
 export class KernelThreads {
   /** Number of threads, the main thread included. */
@@ -23,6 +24,7 @@ export class KernelThreads {
   /** Resolves once every worker has exited (after {@link close}). */
   readonly exited: Promise<void>;
   private readonly control: Int32Array;
+  private readonly chunks: BigInt64Array;
   private readonly workers: Worker[] = [];
   private readonly ports: MessagePort[] = [];
   private readonly context: ThreadContext;
@@ -37,9 +39,10 @@ export class KernelThreads {
     this.threads = threads;
     this.context = new ThreadContext(net, cpuKernels);
     this.control = new Int32Array(new SharedArrayBuffer(4 * controlSlots(threads - 1)));
+    this.chunks = new BigInt64Array(new SharedArrayBuffer(16));
     for (let t = 0; t < threads - 1; t++) {
       const { port1, port2 } = new MessageChannel();
-      const start: WorkerStart = { net, control: this.control, port: port2, index: t };
+      const start: WorkerStart = { net, control: this.control, chunks: this.chunks, port: port2, index: t };
       const worker = new Worker(script, { workerData: start, transferList: [port2] });
       worker.unref();
       this.workers.push(worker);
@@ -50,33 +53,42 @@ export class KernelThreads {
   }
 
   /**
-   * Runs `commands[0]` on this thread and `commands[t + 1]` on worker t (one per thread), and
-   * returns their results in that order once all are done. A failure in any share is thrown
-   * after every share has finished (no worker is still writing when the caller sees it).
+   * Runs `command` on the chunks `ranges[i] .. ranges[i+1]-1` (see `chunkCommand`) over every
+   * thread and returns the chunks' results in chunk order. A failure in any chunk is thrown once
+   * every chunk is done (no worker is still writing when the caller sees it).
    */
-  run(commands: ThreadCommand[]): ThreadResult[] {
+  run(command: ThreadCommand, ranges: Int32Array): ThreadResult[] {
     if (this.closed) throw new UsageError([problem('threads', 'the threaded CPU engine was disposed; open another engine')]);
+    const count = ranges.length - 1;
+    if (count > MAX_CHUNKS) throw new RangeError(`${count} chunks: at most ${MAX_CHUNKS}`);
     const sequence = ++this.sequence;
-    for (let t = 0; t < this.workers.length; t++) this.ports[t].postMessage({ command: commands[t + 1] ?? { op: 'idle' } } satisfies WorkerMessage);
+    const tag = chunkTag(sequence);
+    Atomics.store(this.chunks, NEXT_SLOT, tag);
+    Atomics.store(this.chunks, DONE_SLOT, tag);
+    for (const port of this.ports) port.postMessage({ sequence, command, ranges } satisfies WorkerMessage);
     Atomics.store(this.control, SEQUENCE_SLOT, sequence);
     Atomics.notify(this.control, SEQUENCE_SLOT);
-    let own: ThreadResult = undefined;
-    let failure: unknown;
-    try {
-      own = runThreadCommand(this.context, commands[0]);
-    } catch (error) {
-      failure = error;
+    const results: ThreadResult[] = new Array<ThreadResult>(count);
+    const failures: Array<string | undefined> = new Array<string | undefined>(count);
+    takeChunks(this.chunks, sequence, count, (i) => {
+      try {
+        results[i] = runThreadCommand(this.context, chunkCommand(command, ranges[i], ranges[i + 1]));
+      } catch (error) {
+        failures[i] = error instanceof Error ? error.message : String(error);
+      }
+    });
+    const last = tag + BigInt(count);
+    for (let done = Atomics.load(this.chunks, DONE_SLOT); done !== last; done = Atomics.load(this.chunks, DONE_SLOT)) Atomics.wait(this.chunks, DONE_SLOT, done);
+    for (const port of this.ports) {
+      for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+        const reply = m.message as WorkerReply;
+        if (reply.sequence !== sequence) continue;
+        if (reply.ok) results[reply.chunk] = reply.result;
+        else failures[reply.chunk] = reply.error;
+      }
     }
-    const results: ThreadResult[] = [own];
-    for (let t = 0; t < this.workers.length; t++) {
-      const slot = doneSlot(t);
-      for (let seen = Atomics.load(this.control, slot); seen !== sequence; seen = Atomics.load(this.control, slot)) Atomics.wait(this.control, slot, seen);
-      const reply = receiveMessageOnPort(this.ports[t])?.message as WorkerReply | undefined;
-      if (!reply) failure ??= new NumericalError([problem('threads', `worker ${t + 1} finished command ${sequence} without a reply`)]);
-      else if (!reply.ok) failure ??= new NumericalError([problem('threads', `worker ${t + 1} failed on '${commands[t + 1]?.op}': ${reply.error}`)]);
-      else results.push(reply.result);
-    }
-    if (failure !== undefined) throw failure;
+    const failed = failures.findIndex((f) => f !== undefined);
+    if (failed >= 0) throw new NumericalError([problem('threads', `the threaded CPU engine failed on '${command.op}' (chunk ${failed}): ${failures[failed]}`)]);
     return results;
   }
 

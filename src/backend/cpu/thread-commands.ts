@@ -27,6 +27,25 @@ export type ThreadCommand =
   | { op: 'online-block-step'; blocks: Float64Array; inverses: Float64Array; act: Float64Array; modulus: Float64Array; size: number; sample: number; gradient: Float64Array; decay: number; out: Float64Array; start: number; end: number }
   | { op: 'fisher-modulus'; params: Float64Array; ws: Workspace; metric: OutputMetric; modulus: Float64Array; s0: number; s1: number };
 
+/**
+ * Chunk `a .. b-1` of a command: the units (or entries) `start .. end-1` for the unit and entry
+ * commands, samples `s0 .. s1-1` for the Fisher modulus, the sublist `units[a .. b-1]` for the
+ * commands on a list of units.
+ */
+export function chunkCommand(c: ThreadCommand, a: number, b: number): ThreadCommand {
+  switch (c.op) {
+    case 'idle':
+      return c;
+    case 'fisher-modulus':
+      return { ...c, s0: a, s1: b };
+    case 'invert-blocks':
+    case 'blocks-times-vector':
+      return { ...c, units: c.units.slice(a, b) };
+    default:
+      return { ...c, start: a, end: b };
+  }
+}
+
 /** What a share returns: a failing unit (-1: none), the refused units of an online step, or nothing. */
 export type ThreadResult = number | number[] | void;
 

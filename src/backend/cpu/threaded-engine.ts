@@ -23,6 +23,12 @@ export const MIN_SHARED_WORK = 1 << 16;
  */
 export const SHARED_CALLS = ['combine', 'forwardLevel', 'backwardLevel', 'gradient', 'fisherModulus', 'unitBlocks', 'solveUnitBlocks', 'quasiDiagonalSolve', 'diagonalSolve', 'invertBlocks', 'blocksTimesVector', 'onlineBlockStep'] as const;
 
+/**
+ * Chunks per thread of a kernel call: threads take chunks as they come, so a thread the system
+ * holds back (or a slow chunk) leaves the rest to the others.
+ */
+const CHUNKS_PER_THREAD = 4;
+
 /** Per-unit work of a kernel, for splitting units into shares of equal work. */
 type Work = 'fan-in' | 'fan-out' | 'block' | 'block-square' | 'block-cube';
 
@@ -34,10 +40,11 @@ const shared = (...arrays: Array<Float64Array | undefined>) => arrays.every((a) 
  * The Float64 CPU engine on `threads` threads (the main thread and threads - 1 workers, see
  * {@link KernelThreads}). Every buffer lives in a SharedArrayBuffer. Per-level propagation
  * (forward, backward with the modulus) and every reduction over samples (gradient and
- * quasi-diagonal entries, unit blocks) and solve are split over units, each thread taking a
- * contiguous range of about equal work: each entry is then summed by one thread over every sample
- * in sample order, as on one thread, so results are bit-identical for any number of threads. The
- * Fisher modulus is split over samples (each of its operations is elementwise in the sample).
+ * quasi-diagonal entries, unit blocks) and solve are split over units, in contiguous chunks of
+ * about equal work that the threads take as they come: each entry is then summed by one thread
+ * over every sample in sample order, as on one thread, so results are bit-identical for any
+ * number of threads (and whichever thread runs a chunk). The Fisher modulus is split over samples
+ * where that pays (each of its operations is elementwise in the sample).
  * `combine` (w ← w + η δw and the like) is split over entries. The rest (output layer, loss,
  * output metric, transfer rates, Kronecker factors, the other elementwise helpers) runs on the
  * main thread, as in {@link HostEngine}; the Monte-Carlo moduli reuse the threaded backward pass.
@@ -60,6 +67,11 @@ export class ThreadedEngine extends HostEngine {
     this.pool = new KernelThreads(net, threads);
   }
 
+  /** Chunks of a kernel call split over units or entries. */
+  private get chunkCount(): number {
+    return CHUNKS_PER_THREAD * this.threads;
+  }
+
   /** Resolves once every worker thread has exited (after {@link dispose}). */
   get exited(): Promise<void> {
     return this.pool.exited;
@@ -78,8 +90,7 @@ export class ThreadedEngine extends HostEngine {
     const n = out.length;
     const arrays = { out: host(out), x: host(x), y: host(y) };
     if (!(shared(...Object.values(arrays)) && 2 * n >= this.minWork)) return super.combine(out, alpha, x, beta, y);
-    const cuts = splitEvenly(0, n, this.threads);
-    this.pool.run(Array.from({ length: this.threads }, (_, t): ThreadCommand => ({ op: 'combine', ...arrays, alpha, beta, start: cuts[t], end: cuts[t + 1] })));
+    this.pool.run({ op: 'combine', ...arrays, alpha, beta, start: 0, end: n }, splitEvenly(0, n, this.chunkCount));
   }
 
   override forwardLevel(params: DeviceBuffer, ws: EngineWorkspace, level: number): void {
@@ -108,8 +119,8 @@ export class ThreadedEngine extends HostEngine {
     const S = ws.size;
     if (!(this.sharedWs(h) && shared(host(params), host(modulus)) && S >= 2 && this.sharesFisher)) return super.fisherModulus(params, ws, modulus);
     const metric = outputMetric(this.net, h);
-    const cuts = splitEvenly(0, S, Math.min(this.threads, S));
-    this.pool.run(Array.from({ length: cuts.length - 1 }, (_, t): ThreadCommand => ({ op: 'fisher-modulus', params: host(params), ws: h, metric, modulus: host(modulus), s0: cuts[t], s1: cuts[t + 1] })));
+    // One chunk per thread: each chunk copies r.
+    this.pool.run({ op: 'fisher-modulus', params: host(params), ws: h, metric, modulus: host(modulus), s0: 0, s1: S }, splitEvenly(0, S, Math.min(this.threads, S)));
   }
 
   override unitBlocks(ws: EngineWorkspace, modulus: DeviceBuffer, blocks: DeviceBuffer): void {
@@ -139,8 +150,7 @@ export class ThreadedEngine extends HostEngine {
     const n = gradient.length;
     const arrays = { diagonal: host(diagonal), gradient: host(gradient), out: host(out) };
     if (!(shared(...Object.values(arrays)) && 4 * n >= this.minWork)) return super.diagonalSolve(diagonal, gradient, epsilon, root, out);
-    const cuts = splitEvenly(0, n, this.threads);
-    this.pool.run(Array.from({ length: this.threads }, (_, t): ThreadCommand => ({ op: 'diagonal-solve', ...arrays, epsilon, root, start: cuts[t], end: cuts[t + 1] })));
+    this.pool.run({ op: 'diagonal-solve', ...arrays, epsilon, root, start: 0, end: n }, splitEvenly(0, n, this.chunkCount));
   }
 
   override invertBlocks(blocks: DeviceBuffer, inverses: DeviceBuffer, units: readonly number[] = this.nonInputs()): number {
@@ -205,18 +215,18 @@ export class ThreadedEngine extends HostEngine {
   }
 
   /**
-   * Runs one command per thread on units `start .. end-1` split into ranges of equal work
-   * (`scale` multiply-adds per unit of work), and returns their results in unit order; undefined
-   * (nothing ran) when the call is too small to share.
+   * Runs `command(start, end)` over the threads in {@link chunkCount} chunks of units of equal
+   * work (`scale` multiply-adds per unit of work), and returns the chunks' results in unit
+   * order; undefined (nothing ran) when the call is too small to share.
    */
   private units(kind: Work, start: number, end: number, scale: number, command: (start: number, end: number) => ThreadCommand): ThreadResult[] | undefined {
     const key = `${kind}:${start}:${end}:${scale}`;
     if (!this.cuts.has(key)) {
       const weight = this.weight(kind);
-      this.cuts.set(key, totalWeight(start, end, weight) * scale < this.minWork ? undefined : splitByWeight(start, end, this.threads, weight));
+      this.cuts.set(key, totalWeight(start, end, weight) * scale < this.minWork ? undefined : splitByWeight(start, end, this.chunkCount, weight));
     }
     const cuts = this.cuts.get(key);
-    return cuts && this.pool.run(Array.from({ length: this.threads }, (_, t) => command(cuts[t], cuts[t + 1])));
+    return cuts && this.pool.run(command(start, end), cuts);
   }
 
   /** {@link units} over a list of units (split into contiguous sublists of equal work). */
@@ -224,8 +234,7 @@ export class ThreadedEngine extends HostEngine {
     const weight = this.weight(kind);
     const at = (i: number) => weight(units[i]);
     if (totalWeight(0, units.length, at) < this.minWork) return undefined;
-    const cuts = splitByWeight(0, units.length, this.threads, at);
-    return this.pool.run(Array.from({ length: this.threads }, (_, t) => command(units.slice(cuts[t], cuts[t + 1]))));
+    return this.pool.run(command([...units]), splitByWeight(0, units.length, this.chunkCount, at));
   }
 }
 
