@@ -74,6 +74,38 @@ describe('threaded CPU engine: bit-identical to one thread', () => {
   });
 });
 
+describe('threaded CPU engine: failures as one thread reports them', () => {
+  it('the first unit whose block fails, over chunks run by any thread', () => {
+    const model = createModel(networks[0][1]);
+    const { net } = model;
+    const engines = [cpuBackend, threaded(2), threaded(3)].map((b) => b.open(net, 5));
+    opened.push(...engines);
+    const failing = [net.nUnits - 4, net.nUnits - 1, net.nInputs + 2];
+    const [one, ...more] = engines.map((engine) => {
+      const size = (k: number) => net.blockOffsets[k + 1] - net.blockOffsets[k];
+      let length = 0;
+      for (let k = 0; k < net.nUnits; k++) length += size(k) ** 2;
+      const values = new Float64Array(length);
+      let offset = 0;
+      for (let k = 0; k < net.nUnits; k++) {
+        // Identity blocks, but a negative pivot in the failing units.
+        for (let i = 0; i < size(k); i++) values[offset + i * size(k) + i] = failing.includes(k) ? -1 : 1;
+        offset += size(k) ** 2;
+      }
+      const blocks = engine.alloc(length);
+      engine.upload(blocks, values);
+      const gradient = engine.alloc(net.nParams);
+      engine.upload(gradient, model.params);
+      const solved = engine.solveUnitBlocks(blocks, gradient, 1e-3, engine.alloc(net.nParams), engine.alloc(length));
+      const inverted = engine.invertBlocks(blocks, engine.alloc(length));
+      const late = engine.invertBlocks(blocks, engine.alloc(length), [net.nUnits - 2, net.nUnits - 1, net.nUnits - 4]);
+      return [solved, inverted, late];
+    });
+    expect(one).toEqual([net.nInputs + 2, net.nInputs + 2, net.nUnits - 1]);
+    for (const r of more) expect(r).toEqual(one);
+  });
+});
+
 describe('threaded CPU engine: threads and their lifetime', () => {
   it('dispose stops every worker thread', async () => {
     const model = createModel(networks[2][1]);
