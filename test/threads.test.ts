@@ -129,3 +129,21 @@ describe('threaded CPU engine: threads and their lifetime', () => {
     await expect(useBackend('tfjs', { threads: 4 })).rejects.toThrow(UsageError);
   });
 });
+
+describe('npm run bench -- --threads-speedup', () => {
+  it('reports each method at each batch size with the shared fraction, Amdahl and the capacity probe', async () => {
+    const { runThreadSpeedup } = (await import(new URL('../dist/bench/threads.js', import.meta.url).href)) as typeof import('../src/bench/threads.js');
+    const lines: string[] = [];
+    const result = await runThreadSpeedup({ threads: 2, sizes: [3, 4], repeats: 1, scale: 0.01, methods: ['backprop', 'quasi-diagonal-natural'], capacitySteps: 1e7, onLine: (l) => lines.push(l) });
+    expect(result.rows.map((r) => `${r.method}@${r.batch}`)).toEqual(['backprop@3', 'quasi-diagonal-natural@3', 'backprop@4', 'quasi-diagonal-natural@4']);
+    for (const row of result.rows) {
+      expect(row.sharedFraction).toBeGreaterThan(0);
+      expect(row.sharedFraction).toBeLessThanOrEqual(1);
+      expect(row.amdahl[2]).toBeCloseTo(1 / (1 - row.sharedFraction / 2), 12);
+      expect(row.amdahl[16]).toBeGreaterThanOrEqual(row.amdahl[2]);
+    }
+    expect(result.capacityBefore).toBeGreaterThan(0);
+    expect(result.network).toMatchObject({ units: 1600, fanIn: 8, outputs: 8 });
+    expect(lines[0]).toMatch(/^threads 2 \(\d+ cores\), load average .*cores' worth on 2 threads$/);
+  });
+});

@@ -87,11 +87,11 @@ function scaling(args: string[], flag: (name: string) => string | undefined, bac
  * each scaling method on the 10⁶-edge network on one thread and on N (default: the cores, at
  * least 2), with the load average and Amdahl's prediction (see `runThreadSpeedup`).
  */
-function threadsSpeedup(flag: (name: string) => string | undefined, threads: number | undefined): void {
+async function threadsSpeedup(flag: (name: string) => string | undefined, threads: number | undefined): Promise<void> {
   const number = (name: string) => (flag(name) === undefined ? undefined : Number(flag(name)));
   const sizes = flag('--sizes')?.split(',').map(Number);
   const methods = flag('--methods') === undefined ? undefined : parseMethodList(flag('--methods'), []);
-  const result = runThreadSpeedup({ threads, sizes, repeats: number('--repeats'), scale: number('--scale'), methods, onLine: (line) => process.stdout.write(line + '\n') });
+  const result = await runThreadSpeedup({ threads, sizes, repeats: number('--repeats'), scale: number('--scale'), methods, onLine: (line) => process.stdout.write(line + '\n') });
   const json = flag('--json');
   if (json) writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
 }

@@ -1,4 +1,5 @@
 import { availableParallelism, loadavg } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { cpuBackend } from '../backend/cpu/cpu-backend.js';
 import { SHARED_CALLS, ThreadedEngine, threadedCpuBackend } from '../backend/cpu/threaded-engine.js';
 import type { Backend, Engine } from '../backend/engine.js';
@@ -27,6 +28,13 @@ export interface ThreadSpeedup {
   threads: number;
   cores: number;
   network: ScalingConfig & { edges: number };
+  /**
+   * Cores' worth of CPU this process got for a compute-bound loop: N threads each spinning as
+   * long as one thread alone, N × (time alone) / (time of all N). N on free cores, about 1 where
+   * the machine is oversubscribed (then no kernel can speed up either). Before and after.
+   */
+  capacityBefore: number;
+  capacityAfter: number;
   /** `os.loadavg()` (1, 5, 15 minutes) before and after the measurements. */
   loadBefore: number[];
   loadAfter: number[];
@@ -56,6 +64,38 @@ function profiled(engine: Engine, clock: { shared: number }, fisher: boolean): E
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
+/** A compute-bound loop of `n` steps (no memory traffic); the capacity probe's workers run its source too. */
+function spin(n: number): number {
+  let x = 0.5;
+  for (let i = 0; i < n; i++) x = x * 1.0000001 + 1e-9;
+  return x;
+}
+
+/** See {@link ThreadSpeedup.capacityBefore}: the spin loop alone, then on `threads` threads at once (this one included). */
+async function parallelCapacity(threads: number, steps = 2e8): Promise<number> {
+  const code = `const { parentPort } = require('node:worker_threads'); ${spin.toString()}; parentPort.on('message', (n) => parentPort.postMessage(spin(n)));`;
+  const workers = Array.from({ length: threads - 1 }, () => new Worker(code, { eval: true }));
+  const run = (w: Worker, n: number) =>
+    new Promise<void>((resolve) => {
+      w.once('message', () => resolve());
+      w.postMessage(n);
+    });
+  try {
+    await Promise.all(workers.map((w) => run(w, 1e6)));
+    spin(1e6);
+    let start = performance.now();
+    spin(steps);
+    const alone = performance.now() - start;
+    start = performance.now();
+    const others = Promise.all(workers.map((w) => run(w, steps)));
+    spin(steps);
+    await others;
+    return (threads * alone) / (performance.now() - start);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
 /**
  * Times each of Section 1's scaling methods (one batch iteration, as `--scaling` does) on the
  * largest network of the scaling sweep (default 160,000 units, fan-in 8, 8 outputs: about 10⁶
@@ -63,7 +103,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
  * and measures on one thread the share p of the time spent in the calls the threaded engine
  * splits, for Amdahl's prediction. Results are bit-identical either way (see `ThreadedEngine`).
  */
-export function runThreadSpeedup(options: { threads?: number; sizes?: number[]; repeats?: number; scale?: number; methods?: MethodName[]; onLine?: (line: string) => void } = {}): ThreadSpeedup {
+export async function runThreadSpeedup(options: { threads?: number; sizes?: number[]; repeats?: number; scale?: number; methods?: MethodName[]; capacitySteps?: number; onLine?: (line: string) => void } = {}): Promise<ThreadSpeedup> {
   const threads = options.threads ?? Math.max(2, availableParallelism());
   const sizes = options.sizes ?? [16, 64];
   const repeats = options.repeats ?? 7;
@@ -76,9 +116,10 @@ export function runThreadSpeedup(options: { threads?: number; sizes?: number[]; 
   registerBackend(threadedCpuBackend({ threads }), `cpu-${threads}-threads`);
   registerBackend(profiling, 'cpu-profiled');
   const loadBefore = loadavg();
+  const capacityBefore = await parallelCapacity(threads, options.capacitySteps);
   const rows: ThreadSpeedupRow[] = [];
   let edges = 0;
-  say(`threads ${threads} (${availableParallelism()} cores), load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  say(`threads ${threads} (${availableParallelism()} cores), load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}; a compute-bound loop got ${capacityBefore.toFixed(2)} cores' worth on ${threads} threads`);
   say('method                                 batch   1 thread ms (min)    N threads ms (min)   speed-up  shared p  Amdahl N=2/4/8/16');
   for (const size of sizes) {
     const { model, batch } = benchSetup(config, size);
@@ -117,6 +158,7 @@ export function runThreadSpeedup(options: { threads?: number; sizes?: number[]; 
     }
   }
   const loadAfter = loadavg();
-  say(`load average after: ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`);
-  return { threads, cores: availableParallelism(), network: { ...config, edges }, loadBefore, loadAfter, rows };
+  const capacityAfter = await parallelCapacity(threads, options.capacitySteps);
+  say(`load average after: ${loadAfter.map((l) => l.toFixed(2)).join(' ')}; a compute-bound loop got ${capacityAfter.toFixed(2)} cores' worth on ${threads} threads`);
+  return { threads, cores: availableParallelism(), network: { ...config, edges }, capacityBefore, capacityAfter, loadBefore, loadAfter, rows };
 }
