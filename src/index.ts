@@ -20,6 +20,7 @@ export { inspectModel, type InspectReport } from './engine/inspect.js';
 export { backendNames, backwardPass, cpuBackend, forwardPass, getBackend, openEngine, registerBackend, TransferCounter, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace, type TransferStats } from './backend/index.js';
 export { checkCurvatureMemory, curvatureCopies, CURVATURE_LIMIT_BYTES, CURVATURE_NOTICE_BYTES, type CurvatureMemory, type CurvatureMemoryOptions } from './engine/size-guard.js';
 export { BACKENDS, backendInfo, useBackend, type BackendChoices, type BackendInfo, type BackendName } from './backend/load.js';
+export { threadedCpuBackend, ThreadedEngine, THREADS_MIN_EDGES, type ThreadedCpuOptions } from './backend/cpu/threaded-engine.js';
 export { TFJS_BACKENDS, type TfjsBackendName } from './backend/tfjs/tf.js';
 export { convertNetwork, convertData, type ConvertTarget } from './transform/convert.js';
 export { reparametrize, transformInputs, type AffineReparametrization } from './transform/reparametrize.js';

@@ -9,8 +9,8 @@ import { TransferCounter, type Backend, type AdamStepOptions, type DeviceBuffer,
 import { accumulateWeightedHost, groupGramHost } from './host-gram.js';
 import { metricLayout, type Kernels, type MetricLayout } from './kernels.js';
 
-/** A workspace of host arrays, usable by the host-array kernels. */
-type HostWorkspace = Workspace & { readonly targets: Float64Array };
+/** A workspace of host arrays, usable by the host-array kernels (with the batch's targets). */
+export type HostWorkspace = Workspace & { readonly targets: Float64Array };
 
 const host = (b: DeviceBuffer) => b as Float64Array;
 const hostWs = (ws: EngineWorkspace) => ws as HostWorkspace;
@@ -31,7 +31,7 @@ export class HostEngine implements Engine {
   private readonly drawWorkspaces = new Map<number, HostWorkspace>();
 
   constructor(
-    private readonly kernels: Kernels,
+    protected readonly kernels: Kernels,
     readonly net: CompiledNetwork,
     readonly size: number,
   ) {
@@ -46,23 +46,28 @@ export class HostEngine implements Engine {
   }
 
   alloc(length: number): DeviceBuffer {
+    return this.array(length);
+  }
+
+  /** A zero-filled host array: every buffer of the engine (workspaces included) comes from here. */
+  protected array(length: number): Float64Array {
     return new Float64Array(length);
   }
 
   workspace(size = this.size): EngineWorkspace {
     // NOTE: host arrays allow any size; the interface promises only the engine's.
     const n = this.net.nUnits * size;
-    const deriv = new Float64Array(n);
+    const deriv = this.array(n);
     deriv.fill(1, 0, this.net.nInputs * size);
     const ws: HostWorkspace = {
       size,
-      pre: new Float64Array(n),
-      act: new Float64Array(n),
+      pre: this.array(n),
+      act: this.array(n),
       deriv,
-      back: new Float64Array(n),
-      backReduced: new Float64Array(n),
-      targets: new Float64Array(this.net.nOutputs * size),
-      loss: new Float64Array(size),
+      back: this.array(n),
+      backReduced: this.array(n),
+      targets: this.array(this.net.nOutputs * size),
+      loss: this.array(size),
     };
     return ws;
   }

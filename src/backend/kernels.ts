@@ -28,8 +28,9 @@ export interface PropagationKernels {
    * With `entries`, also the quasi-diagonal metric entries of A = E_x ψ̃_k ā āᵀ on the same pass,
    * laid out like the parameters: `diagonal[p]` = A_00 at a bias, A_ii at a weight; `cross[p]` =
    * A_0i at a weight (A_00 at a bias); `cross` may be omitted (diagonal reductions).
+   * Only the blocks of units `start .. end-1` are written (default: every non-input unit).
    */
-  gradient(net: CompiledNetwork, ws: Workspace, out: Float64Array, entries?: QuasiDiagonalEntries): void;
+  gradient(net: CompiledNetwork, ws: Workspace, out: Float64Array, entries?: QuasiDiagonalEntries, start?: number, end?: number): void;
 }
 
 /**
@@ -80,8 +81,11 @@ export interface MetricKernels {
    * the plan has one, the Gram route for units fed by inputs only.
    */
   fisherModulus(net: CompiledNetwork, plan: TransferPlan, params: Float64Array, ws: Workspace, metric: OutputMetric, modulus: Float64Array): void;
-  /** Per-unit blocks A_ij = E_x a_i a_j ψ̃_k (Eq. 18, 28), every non-input unit, into `blocks` (see {@link MetricLayout}). */
-  accumulateUnitBlocks(net: CompiledNetwork, layout: MetricLayout, ws: Workspace, modulus: Float64Array, blocks: Float64Array): void;
+  /**
+   * Per-unit blocks A_ij = E_x a_i a_j ψ̃_k (Eq. 18, 28) into `blocks` (see {@link MetricLayout}),
+   * for units `start .. end-1` (default: every non-input unit).
+   */
+  accumulateUnitBlocks(net: CompiledNetwork, layout: MetricLayout, ws: Workspace, modulus: Float64Array, blocks: Float64Array, start?: number, end?: number): void;
 }
 
 /** Kernels of the update phase: turn metric entries and the gradient G into a direction δw (laid out like params). */
@@ -90,10 +94,11 @@ export interface UpdateKernels {
    * δw = (A + εI)⁻¹ G per unit by Cholesky (Eq. 20, 30); `blocks` is overwritten by the factors.
    * With ε = 0, a least-squares solution (pivoted Cholesky to the numerical rank; Section 3.3).
    * Returns -1, or the id of the first unit whose block is not positive definite (or not finite).
+   * Units `start .. end-1` only (default: every non-input unit), as in the two below.
    */
-  solveUnitBlocks(net: CompiledNetwork, layout: MetricLayout, blocks: Float64Array, gradient: Float64Array, epsilon: number, out: Float64Array): number;
+  solveUnitBlocks(net: CompiledNetwork, layout: MetricLayout, blocks: Float64Array, gradient: Float64Array, epsilon: number, out: Float64Array, start?: number, end?: number): number;
   /** Quasi-diagonal step (Eq. 22-23, 32-33) from the entries of {@link PropagationKernels.gradient}; ε on A_00 and A_ii. */
-  quasiDiagonalSolve(net: CompiledNetwork, diagonal: Float64Array, cross: Float64Array, gradient: Float64Array, epsilon: number, out: Float64Array): void;
+  quasiDiagonalSolve(net: CompiledNetwork, diagonal: Float64Array, cross: Float64Array, gradient: Float64Array, epsilon: number, out: Float64Array, start?: number, end?: number): void;
   /** δw_p = G_p / (A_pp + ε), or G_p / √(A_pp + ε) when `root` (AdaGrad). */
   diagonalSolve(diagonal: Float64Array, gradient: Float64Array, epsilon: number, root: boolean, out: Float64Array): void;
   /**
@@ -104,7 +109,7 @@ export interface UpdateKernels {
    * updated in place. Returns the ids of units whose rank-one update was refused (1 + c uᵀHu not
    * positive and finite): their A is updated, their H and δw are not (the caller re-inverts).
    */
-  onlineBlockStep(net: CompiledNetwork, layout: MetricLayout, blocks: Float64Array, inverses: Float64Array, act: Float64Array, modulus: Float64Array, size: number, sample: number, gradient: Float64Array, decay: number, out: Float64Array): number[];
+  onlineBlockStep(net: CompiledNetwork, layout: MetricLayout, blocks: Float64Array, inverses: Float64Array, act: Float64Array, modulus: Float64Array, size: number, sample: number, gradient: Float64Array, decay: number, out: Float64Array, start?: number, end?: number): number[];
 }
 
 /** Every host-array kernel; a {@link HostEngine} turns a set of them into an engine. */

@@ -1,5 +1,5 @@
 import { UsageError, problem } from '../errors.js';
-import { cpuBackend } from './index.js';
+import { threadedCpuBackend } from './cpu/threaded-engine.js';
 import type { Backend } from './engine.js';
 import { backendNames, getBackend, registerBackend } from './registry.js';
 import { TFJS_BACKENDS, type TfjsBackendName } from './tfjs/tf.js';
@@ -19,6 +19,12 @@ export interface BackendInfo {
 export interface BackendChoices {
   /** tfjs: the TensorFlow.js backend that runs the engines (default: `tensorflow` when tfjs-node is importable, else `wasm`). */
   tfjsBackend?: TfjsBackendName;
+  /**
+   * cpu: threads per engine (`--threads`), the main thread included; networks of at least 10⁵
+   * edges then split each kernel call over them, with bit-identical results (see `ThreadedEngine`).
+   * Registers the cpu backend with this many threads (1: the plain engine). Other backends refuse more than 1.
+   */
+  threads?: number;
 }
 
 /**
@@ -30,6 +36,10 @@ export interface BackendChoices {
  * default tfjs backend, registered under both names.
  */
 export async function useBackend(name: string, choices: BackendChoices = {}): Promise<Backend> {
+  if (choices.threads !== undefined) {
+    if (name === 'cpu') registerBackend(threadedCpuBackend({ threads: choices.threads }));
+    else if (choices.threads !== 1) throw new UsageError([problem('threads', `--threads ${choices.threads} applies to --backend cpu, not '${name}': drop it or give --backend cpu`)]);
+  }
   if (name === 'tfjs' || name.startsWith('tfjs-')) return useTfjs(name, choices.tfjsBackend);
   if (choices.tfjsBackend !== undefined) throw new UsageError([problem('tfjs-backend', `--tfjs-backend ${choices.tfjsBackend} applies to --backend tfjs, not '${name}'`)]);
   if (backendNames().includes(name)) return getBackend(name);
@@ -64,6 +74,6 @@ async function useTfjs(name: string, choice: TfjsBackendName | undefined): Promi
 
 /** Which backend ran, for reports. */
 export function backendInfo(name: string): BackendInfo {
-  const backend = name === 'cpu' ? cpuBackend : getBackend(name);
+  const backend = getBackend(name);
   return { name, precision: backend.precision, detail: backend.detail };
 }

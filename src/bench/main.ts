@@ -11,10 +11,11 @@ import { runFloor } from './floor.js';
 import { benchAll, type BenchAllResult } from './all/run.js';
 import { benchAllReport } from './all/report.js';
 import { scalingAll } from './all/scaling-all.js';
+import { runThreadSpeedup } from './threads.js';
 import type { TfjsBackendName } from '../backend/tfjs/tf.js';
 
 /**
- * `npm run bench [-- --json FILE] [--methods a,b] [--kronecker-solve restricted|masked]`: median
+ * `npm run bench [-- --json FILE] [--methods a,b] [--kronecker-solve restricted|masked] [--threads N]`: median
  * time of one batch iteration of each method (gradient, direction, update) on Section 4's
  * autoencoder (seed 1, 16 samples), its ratio to backprop beside the paper's Table 1 ratio, and
  * its multiply-adds (see `benchAutoencoder`). The Kronecker-factored methods are timed with both
@@ -26,8 +27,11 @@ async function main(args: string[]): Promise<void> {
   if (flag('--compare-backends')) return backendsTable(flag);
   if (args.includes('--floor')) return floor(flag);
   if (flag('--backend') === 'all') return allBackends(args, flag);
-  const backend = (await useBackend(flag('--backend') ?? 'cpu', { tfjsBackend: flag('--tfjs-backend') as TfjsBackendName | undefined })).name;
+  // --threads N: the cpu engine's threads on networks of ≥ 10⁵ edges (default 1, the figures recorded so far).
+  const threads = flag('--threads') === undefined ? undefined : Number(flag('--threads'));
+  const backend = (await useBackend(flag('--backend') ?? 'cpu', { tfjsBackend: flag('--tfjs-backend') as TfjsBackendName | undefined, threads })).name;
   if (args.includes('--scaling')) return scaling(args, flag, backend);
+  if (args.includes('--threads-speedup')) return threadsSpeedup(flag, threads);
   if (args.includes('--transfers')) return transfers(backend, parseMethodList(flag('--methods'), [...METHODS]));
   const methods = parseMethodList(flag('--methods'), [...METHODS]);
   const result = benchAutoencoder(backend, methods, { solves: kroneckerSolves(flag('--kronecker-solve')), onLine: (line) => process.stdout.write(line + '\n') });
@@ -76,6 +80,20 @@ function scaling(args: string[], flag: (name: string) => string | undefined, bac
     process.stdout.write(`${method.padEnd(40)}${cell('units')}${cell('fanIn')}${cell('outputs')}\n`);
   }
   writeScaling(result, flag('--json'), flag('--svg'));
+}
+
+/**
+ * `npm run bench -- --threads-speedup [--threads N] [--sizes 16,64] [--repeats R] [--scale F] [--methods a,b] [--json FILE]`:
+ * each scaling method on the 10⁶-edge network on one thread and on N (default: the cores, at
+ * least 2), with the load average and Amdahl's prediction (see `runThreadSpeedup`).
+ */
+async function threadsSpeedup(flag: (name: string) => string | undefined, threads: number | undefined): Promise<void> {
+  const number = (name: string) => (flag(name) === undefined ? undefined : Number(flag(name)));
+  const sizes = flag('--sizes')?.split(',').map(Number);
+  const methods = flag('--methods') === undefined ? undefined : parseMethodList(flag('--methods'), []);
+  const result = await runThreadSpeedup({ threads, sizes, repeats: number('--repeats'), scale: number('--scale'), methods, onLine: (line) => process.stdout.write(line + '\n') });
+  const json = flag('--json');
+  if (json) writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
 }
 
 /**

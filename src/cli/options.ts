@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { BaselineChoices } from '../curvature/baselines.js';
 import { BACKENDS, backendInfo, useBackend } from '../backend/load.js';
 import { TFJS_BACKENDS, type TfjsBackendName } from '../backend/tfjs/tf.js';
@@ -20,6 +21,14 @@ export const methodOptions = {
   'tfjs-backend': {
     choices: TFJS_BACKENDS,
     describe: '--backend tfjs: TensorFlow.js backend: cpu (JavaScript), wasm (WebAssembly, SIMD), webgpu (not available in Node yet) or tensorflow (libtensorflow: needs @tensorflow/tfjs-node); default tensorflow when installed, else wasm',
+  },
+};
+
+/** `--threads` of the commands that take `--backend` (see {@link prepareBackend}). */
+export const threadsOption = {
+  threads: {
+    type: 'number' as const,
+    describe: `--backend cpu: threads per engine (default: the ${availableParallelism()} cores here). Networks of at least 10⁵ edges split each kernel call over them (shared memory), with results bit-identical to --threads 1; smaller networks always run on one thread. Other backends refuse more than 1`,
   },
 };
 
@@ -71,12 +80,14 @@ export function parseMethodList(text: string | undefined, fallback: MethodName[]
 }
 
 /**
- * Loads the backend named on the command line (with `--tfjs-backend`, the tfjs backend under it),
- * says which ran (on stderr) when it is not the CPU reference, and returns its registered name
- * (`tfjs-wasm` for `--backend tfjs --tfjs-backend wasm`): the name the run's settings record.
+ * Loads the backend named on the command line (with `--tfjs-backend`, the tfjs backend under it;
+ * for cpu, with `--threads`, default the number of cores), says which ran (on stderr) when it is
+ * not the CPU reference, and returns its registered name (`tfjs-wasm` for `--backend tfjs
+ * --tfjs-backend wasm`): the name the run's settings record.
  */
-export async function prepareBackend(name: string, tfjsBackend?: unknown): Promise<string> {
-  const backend = await useBackend(name, { tfjsBackend: tfjsBackend as TfjsBackendName | undefined });
+export async function prepareBackend(name: string, tfjsBackend?: unknown, threads?: unknown): Promise<string> {
+  const given = threads as number | undefined;
+  const backend = await useBackend(name, { tfjsBackend: tfjsBackend as TfjsBackendName | undefined, threads: given ?? (name === 'cpu' ? availableParallelism() : undefined) });
   if (backend.name !== 'cpu') process.stderr.write(`backend: ${backendInfo(backend.name).detail}\n`);
   return backend.name;
 }

@@ -60,9 +60,9 @@ export const cpuPropagationKernels: PropagationKernels = {
     }
   },
 
-  gradient(net, ws, out, entries) {
+  gradient(net, ws, out, entries, start = net.nInputs, end = net.nUnits) {
     const S = ws.size;
-    for (let k = net.nInputs; k < net.nUnits; k++) {
+    for (let k = start; k < end; k++) {
       if (entries) gradientRowWithEntries(net, ws, out, entries, k, S);
       else gradientRow(net, ws, out, k, S);
     }

@@ -83,11 +83,11 @@ export const cpuMetricKernels: MetricKernels = {
     }
   },
 
-  accumulateUnitBlocks(net, layout, ws, modulus, blocks) {
+  accumulateUnitBlocks(net, layout, ws, modulus, blocks, start = net.nInputs, end = net.nUnits) {
     const S = ws.size;
     const { act } = ws;
     const weighted = new Float64Array(2 * S);
-    for (let k = net.nInputs; k < net.nUnits; k++) unitBlock(net, layout.matrixOffsets[k], act, modulus, blocks, weighted, k, S);
+    for (let k = start; k < end; k++) unitBlock(net, layout.matrixOffsets[k], act, modulus, blocks, weighted, k, S);
   },
 };
 

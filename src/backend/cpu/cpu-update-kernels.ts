@@ -9,8 +9,8 @@ import type { UpdateKernels } from '../kernels.js';
  * Sherman-Morrison step (Eq. 37-38).
  */
 export const cpuUpdateKernels: UpdateKernels = {
-  solveUnitBlocks(net, layout, blocks, gradient, epsilon, out) {
-    for (let k = net.nInputs; k < net.nUnits; k++) {
+  solveUnitBlocks(net, layout, blocks, gradient, epsilon, out, start = net.nInputs, end = net.nUnits) {
+    for (let k = start; k < end; k++) {
       const p0 = net.blockOffsets[k];
       const n = net.blockOffsets[k + 1] - p0;
       const base = layout.matrixOffsets[k];
@@ -28,8 +28,8 @@ export const cpuUpdateKernels: UpdateKernels = {
     return -1;
   },
 
-  quasiDiagonalSolve(net, diagonal, cross, gradient, epsilon, out) {
-    for (let k = net.nInputs; k < net.nUnits; k++) {
+  quasiDiagonalSolve(net, diagonal, cross, gradient, epsilon, out, start = net.nInputs, end = net.nUnits) {
+    for (let k = start; k < end; k++) {
       const p0 = net.blockOffsets[k];
       const a00 = diagonal[p0] + epsilon;
       const g0 = gradient[p0];
@@ -55,11 +55,11 @@ export const cpuUpdateKernels: UpdateKernels = {
     }
   },
 
-  onlineBlockStep(net, layout, blocks, inverses, act, modulus, size, sample, gradient, decay, out) {
+  onlineBlockStep(net, layout, blocks, inverses, act, modulus, size, sample, gradient, decay, out, start = net.nInputs, end = net.nUnits) {
     const u = new Float64Array(net.nParams);
     const scratch = new Float64Array(net.nParams);
     const refused: number[] = [];
-    for (let k = net.nInputs; k < net.nUnits; k++) {
+    for (let k = start; k < end; k++) {
       const p0 = net.blockOffsets[k];
       const n = net.blockOffsets[k + 1] - p0;
       onlineVector(net, k, act, modulus, size, sample, u, 0);

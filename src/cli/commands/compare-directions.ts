@@ -7,7 +7,7 @@ import { writeTextFile } from '../../json/write-json.js';
 import { METHODS, type MethodName } from '../../methods/methods.js';
 import { refuse } from '../../train/options-check.js';
 import { loadData, loadModel, writeJson } from '../io.js';
-import { baselineArgs, baselineOptions, dataArgs, dataOptions, forceOption, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, parseMethodList, prepareBackend } from '../options.js';
+import { baselineArgs, baselineOptions, dataArgs, dataOptions, forceOption, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, parseMethodList, prepareBackend, threadsOption } from '../options.js';
 import { checkOutputs, type OutputSpec } from '../output-paths.js';
 
 /** The options that only mean something with --along. */
@@ -26,6 +26,7 @@ export const compareDirectionsCommand: CommandModule = {
       seed: { ...methodOptions.seed, describe: 'seed of the Monte-Carlo draws (each method draws from its own PRNG of this seed)' },
       backend: methodOptions.backend,
       'tfjs-backend': methodOptions['tfjs-backend'],
+      ...threadsOption,
       ...kroneckerOptions,
       ...baselineOptions,
       json: { type: 'boolean', default: false, describe: 'print JSON instead of the table' },
@@ -55,7 +56,7 @@ export const compareDirectionsCommand: CommandModule = {
     refuse(alongOptions ? [...alongOptionProblems(alongOptions), ...alongUsageProblems(argv, log, svg)] : [...compareOptionProblems(options), ...notAlongProblems(argv)]);
     const outputs: OutputSpec[] = [...(log === undefined ? [] : [{ option: '--log', path: log, kind: 'file' as const, stdout: true }]), ...(svg === undefined ? [] : [{ option: '--svg', path: svg, kind: 'file' as const }])];
     checkOutputs(outputs, { force: argv.force as boolean });
-    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend']);
+    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend'], argv.threads);
     const model = loadModel(argv.network as string);
     const data = loadData(argv.data as string, model, dataArgs(argv));
     checkComparisonSize(model.net);

@@ -2,10 +2,10 @@ import type { CommandModule } from 'yargs';
 import { evaluateModel, type ModelEvaluation } from '../../evaluate/evaluate.js';
 import { runHeader } from '../../json/run-header.js';
 import { loadData, loadModel, writeJson } from '../io.js';
-import { forceOption, methodOptions, prepareBackend } from '../options.js';
+import { forceOption, methodOptions, prepareBackend, threadsOption } from '../options.js';
 import { checkOutputs } from '../output-paths.js';
 
-const backendOption = { backend: methodOptions.backend, 'tfjs-backend': methodOptions['tfjs-backend'] };
+const backendOption = { backend: methodOptions.backend, 'tfjs-backend': methodOptions['tfjs-backend'], ...threadsOption };
 
 export const evaluateCommand: CommandModule = {
   command: 'evaluate <network>',
@@ -17,7 +17,7 @@ export const evaluateCommand: CommandModule = {
       ...backendOption,
     }),
   handler: async (argv) => {
-    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend']);
+    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend'], argv.threads);
     const model = loadModel(argv.network as string);
     const data = loadData(argv.data as string, model);
     const result = evaluateModel(model, data, { backend });
@@ -44,7 +44,7 @@ export const predictCommand: CommandModule = {
   handler: async (argv) => {
     const out = argv.out as string;
     checkOutputs([{ option: '--out', path: out, kind: 'file', stdout: true }], { force: argv.force as boolean });
-    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend']);
+    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend'], argv.threads);
     const model = loadModel(argv.network as string);
     const data = loadData(argv.data as string, model);
     const result = evaluateModel(model, data, { backend });

@@ -5,7 +5,7 @@ import { QUANTITIES, type QuantityName } from '../../methods/quantities.js';
 import type { MethodName } from '../../methods/methods.js';
 import { loadData, loadModel, writeJson } from '../io.js';
 import { amountProblem, baselineProblems, countProblem, kroneckerChoiceProblems, refuse } from '../../train/options-check.js';
-import { baselineArgs, baselineOptions, dataArgs, dataOptions, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
+import { baselineArgs, baselineOptions, dataArgs, dataOptions, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend, threadsOption } from '../options.js';
 
 export const inspectCommand: CommandModule = {
   command: 'inspect <network>',
@@ -15,6 +15,7 @@ export const inspectCommand: CommandModule = {
       data: { type: 'string', demandOption: true, describe: 'data file (.json, .csv or .npy)' },
       ...dataOptions,
       ...methodOptions,
+      ...threadsOption,
       ...kroneckerOptions,
       ...baselineOptions,
       method: { ...methodOptions.method, default: undefined, describe: 'also print this method’s direction δw' },
@@ -27,7 +28,7 @@ export const inspectCommand: CommandModule = {
       ...kroneckerChoiceProblems(argv.method as string | undefined, kroneckerArgs(argv)),
       ...baselineProblems({ method: argv.method as MethodName | undefined, ...baselineArgs(argv) }),
     ]);
-    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend']);
+    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend'], argv.threads);
     const quantities = argv.quantities === undefined ? [] : String(argv.quantities).split(',').map((q) => q.trim());
     const unknown = quantities.filter((q) => !(QUANTITIES as readonly string[]).includes(q));
     if (unknown.length > 0) throw new UsageError([problem('quantities', `--quantities: unknown ${unknown.map((q) => `'${q}'`).join(', ')}; choose from ${QUANTITIES.join(', ')}`)]);

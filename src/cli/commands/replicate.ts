@@ -81,7 +81,8 @@ export const replicateCommand: CommandModule = {
       const line = `[${bar}] ${done}/${total} runs  ${((performance.now() - started) / 1000).toFixed(0)} s`;
       process.stderr.write(process.stderr.isTTY ? `\r${line}${done === total ? '\n' : ''}` : `${line}\n`);
     };
-    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend']);
+    // One thread per engine: the runs themselves are parallel (--workers, or the queue's workers), and worker threads load the plain cpu backend.
+    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend'], 1);
     if (argv.queue !== undefined) {
       // The replication as a sweep (one job per run, row and activation) on the queue's workers; the same report.
       const engine = await engineFor(argv);

@@ -4,7 +4,7 @@ import type { MethodName } from '../../methods/methods.js';
 import { amountProblem, countProblem, refuse } from '../../train/options-check.js';
 import { stepModel } from '../../train/step.js';
 import { loadData, loadModel, writeJson } from '../io.js';
-import { baselineArgs, baselineOptions, dataArgs, dataOptions, forceOption, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
+import { baselineArgs, baselineOptions, dataArgs, dataOptions, forceOption, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend, threadsOption } from '../options.js';
 import { checkOutputs } from '../output-paths.js';
 
 export const stepCommand: CommandModule = {
@@ -15,6 +15,7 @@ export const stepCommand: CommandModule = {
       data: { type: 'string', demandOption: true, describe: 'data file (.json, .csv or .npy)' },
       ...dataOptions,
       ...methodOptions,
+      ...threadsOption,
       ...kroneckerOptions,
       ...baselineOptions,
       lr: { type: 'number', default: 0.01, describe: 'learning rate η' },
@@ -29,7 +30,7 @@ export const stepCommand: CommandModule = {
       countProblem('--mc-samples', argv['mc-samples'] as number, 'Monte-Carlo draws per sample'),
     ]);
     checkOutputs([{ option: '--out', path: out, kind: 'file', stdout: true }], { force: argv.force as boolean });
-    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend']);
+    const backend = await prepareBackend(argv.backend as string, argv['tfjs-backend'], argv.threads);
     const model = loadModel(argv.network as string);
     const data = loadData(argv.data as string, model, dataArgs(argv));
     guardCurvatureMemory(model.net, [argv.method as MethodName]);

@@ -10,7 +10,7 @@ import { runHeader } from '../../json/run-header.js';
 import { summaryPathOf, trainSummary, writeSummary } from '../../train/summary.js';
 import { checkValidationChoices, describeMeasurement, validationCallbacks } from '../../train/validation.js';
 import { loadData, loadModel } from '../io.js';
-import { baselineArgs, baselineOptions, dataArgs, dataOptions, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend } from '../options.js';
+import { baselineArgs, baselineOptions, dataArgs, dataOptions, guardCurvatureMemory, kroneckerArgs, kroneckerOptions, methodOptions, prepareBackend, threadsOption } from '../options.js';
 import { checkOutputs } from '../output-paths.js';
 import { createProgress } from '../progress.js';
 import { loadSavedRun, parseCheckpointEvery, reconcileLog, refuseOverwritingUnfinished, RunLog, statePathOf, writeCheckpoint, type RunFiles } from '../../train/run-files.js';
@@ -33,6 +33,7 @@ export const trainCommand: CommandModule = {
         'val-targets-data': { type: 'string', describe: 'with --targets-data: the file holding the targets of --val-data' },
         'eval-every': { type: 'number', describe: 'iterations between validation measurements (default 100; also at the start and the end); their time is not counted in the budget' },
         ...methodOptions,
+        ...threadsOption,
         ...kroneckerOptions,
         ...baselineOptions,
         mode: { choices: MODES, default: 'batch' as const, describe: 'batch: whole data set; minibatch: seeded random mini-batches; online: one sample per step (Section 1.3)' },
@@ -103,7 +104,7 @@ export const trainCommand: CommandModule = {
       { force },
     );
     if (!argv.resume) refuseOverwritingUnfinished(out, force);
-    options.backend = await prepareBackend(argv.backend as string, argv['tfjs-backend']);
+    options.backend = await prepareBackend(argv.backend as string, argv['tfjs-backend'], argv.threads);
     let model = loadModel(argv.network as string);
     const data = loadData(argv.data as string, model, dataArgs(argv));
     const validation = valPath === undefined ? undefined : loadData(valPath, model, { ...dataArgs(argv), targetsData: valTargets });
