@@ -16,6 +16,12 @@ export function parseRedisUrl(url: string): { host: string; port: number; db: nu
 }
 
 /**
+ * How long `disconnect()` leaves a socket to close before destroying it, ms (ioredis waits 2 s,
+ * which kept a process whose Redis had gone away alive that long after closing its clients).
+ */
+const DISCONNECT_MS = 200;
+
+/**
  * An ioredis connection to Redis at `url` for BullMQ's Queue and Worker (BullMQ leaves a client
  * it was given open; a Worker duplicates it for its own connections, which it closes). Commands
  * wait while Redis is away (`maxRetriesPerRequest: null`, which BullMQ requires of workers) and
@@ -25,7 +31,7 @@ export function parseRedisUrl(url: string): { host: string; port: number; db: nu
  */
 export function bullmqConnection(url: string): Redis {
   const { host, port, db } = parseRedisUrl(url);
-  const client = new Redis({ host, port, db, maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(250 * times, 2000) });
+  const client = new Redis({ host, port, db, maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(250 * times, 2000), disconnectTimeout: DISCONNECT_MS });
   client.on('error', () => {});
   return client;
 }
@@ -37,7 +43,7 @@ export function bullmqConnection(url: string): Redis {
  */
 export function probeConnection(url: string, connectTimeoutMs: number): Redis {
   const { host, port, db } = parseRedisUrl(url);
-  const client = new Redis({ host, port, db, lazyConnect: true, connectTimeout: connectTimeoutMs, retryStrategy: () => null, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  const client = new Redis({ host, port, db, lazyConnect: true, connectTimeout: connectTimeoutMs, retryStrategy: () => null, enableOfflineQueue: false, maxRetriesPerRequest: 0, disconnectTimeout: DISCONNECT_MS });
   client.on('error', () => {});
   return client;
 }
