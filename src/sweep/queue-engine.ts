@@ -6,8 +6,7 @@ import { POOL_JOBS, type PoolJobInput } from './pool-jobs.js';
 import type { EngineCounts, FailedJob, SweepEngine } from './engine.js';
 import type { JobInput, JobOutcome } from './job.js';
 import { QUEUE_DEFAULTS } from './queue-settings.js';
-import { bullmqConnection, parseRedisUrl, RespClient } from './redis-client.js';
-
+import { bullmqConnection, parseRedisUrl, probeConnection } from './redis-client.js';
 
 /** BullMQ options of every sweep job: the digest is the job id, so enqueuing a job twice adds nothing. */
 export function jobOptions(digest: string): JobsOptions {
@@ -16,17 +15,17 @@ export function jobOptions(digest: string): JobsOptions {
 
 /** Pings Redis at `url` once; a QueueError naming the URL when it does not answer within `timeoutMs`. */
 export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
-  const client = new RespClient(url);
+  const client = probeConnection(url, timeoutMs);
   const { host, port } = parseRedisUrl(url);
   try {
     await withTimeout(
-      client.connect().then(() => client.send('PING', [])),
+      client.connect().then(() => client.ping()),
       timeoutMs,
     );
   } catch (err) {
     throw new QueueError([problem('queue', `cannot reach Redis at ${url} (${host}:${port}): ${(err as Error).message}; start redis-server there (see the README's "Sweeps on many machines") or give another --queue URL`)]);
   } finally {
-    client.close();
+    client.disconnect();
   }
 }
 
@@ -35,7 +34,7 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
  * answered a PING for `lostAfterSeconds`. `stop()` ends the watch.
  */
 export function watchRedis(url: string, lostAfterSeconds: number = QUEUE_DEFAULTS.lostAfterSeconds): { lost: Promise<QueueError>; stop: () => void } {
-  let client = new RespClient(url);
+  let client = probeConnection(url, 1000);
   let stopped = false;
   let lastAnswer = performance.now();
   let timer: NodeJS.Timeout | undefined;
@@ -43,12 +42,13 @@ export function watchRedis(url: string, lostAfterSeconds: number = QUEUE_DEFAULT
     const tick = async () => {
       if (stopped) return;
       try {
-        if (!client.connected) {
-          client.close();
-          client = new RespClient(url);
+        if (client.status !== 'ready') {
+          // A probe client never reconnects by itself: a new one per attempt while Redis is away.
+          client.disconnect();
+          client = probeConnection(url, 1000);
           await withTimeout(client.connect(), 1000);
         }
-        await withTimeout(client.send('PING', []), 1000);
+        await withTimeout(client.ping(), 1000);
         lastAnswer = performance.now();
       } catch {
         if (performance.now() - lastAnswer > lostAfterSeconds * 1000) {
@@ -65,7 +65,7 @@ export function watchRedis(url: string, lostAfterSeconds: number = QUEUE_DEFAULT
     stop: () => {
       stopped = true;
       if (timer) clearTimeout(timer);
-      client.close();
+      client.disconnect();
     },
   };
 }

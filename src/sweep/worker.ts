@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Worker, type Job } from 'bullmq';
+import { isNotConnectionError, Worker, type Job } from 'bullmq';
 import type { JobInput, JobOutcome } from './job.js';
 import type { PoolJobInput } from './pool-jobs.js';
 import { progressCheckpoint } from './processor.js';
@@ -54,7 +54,10 @@ export async function runWorker(url: string, options: WorkerOptions = {}): Promi
   });
   worker.on('failed', (job, err) => log(`job ${short(job)} failed (attempt ${job?.attemptsMade ?? '?'} of ${QUEUE_DEFAULTS.attempts}): ${err.message}`));
   worker.on('stalled', (id) => log(`job ${id.slice(0, 12)} stalled (its worker stopped renewing its lock): another worker takes it over from its checkpoint`));
-  worker.on('error', (err) => log(`worker: ${err.message}`));
+  // NOTE: connection errors (each of the worker's connections reports each reconnection attempt) are not logged: the watch below reports Redis gone once, with the URL.
+  worker.on('error', (err) => {
+    if (isNotConnectionError(err)) log(`worker: ${err.message}`);
+  });
   log(`worker serving ${url} (queue ${QUEUE_DEFAULTS.name}, concurrency ${options.concurrency ?? 1})`);
   const watch = watchRedis(url);
   const stopped = new Promise<void>((resolve) => {
