@@ -191,13 +191,10 @@ export class GpujsEngine extends DeviceMemory implements Engine {
   private updateRows(buffer: DeviceBuffer, start: number, end: number, name: 'forwardSum' | 'forwardActivation' | 'backwardSum', ...args: LaunchArg[]): void {
     if (this.runtime.mode !== 'webasm') return this.update(buffer, name, ...args, 0);
     if (end <= start) return;
-    const base = start * this.size;
-    const rows = this.launch(name, (end - start) * this.size, ...args, base);
     const data = dev(buffer).data;
-    if (!(data instanceof Float32Array) || !(rows instanceof Float32Array)) throw new UsageError([problem('gpujs', `webasm kernel ${name} gave device data that is not a Float32Array`)]);
-    // NOTE: safe in place: gpu.js copies every argument into the kernel's own memory before it runs.
-    data.set(rows, base);
-    this.release(rows);
+    if (!(data instanceof Float32Array)) throw new UsageError([problem('gpujs', `webasm buffer data of kernel ${name} is not a Float32Array`)]);
+    const base = start * this.size;
+    this.launchInto(data, base, name, (end - start) * this.size, ...args, base);
   }
 
   gradient(ws: EngineWorkspace, out: DeviceBuffer, entries?: EntryBuffers): void {
