@@ -11,6 +11,9 @@ import { DeviceMemory, GpujsBuffer, dev, type LaunchArg } from './device-memory.
 import type { DeviceRuntime } from './device-runtime.js';
 import { EXACT_INDEX_LIMIT } from './gpujs-mode.js';
 
+/** A stand-in for an argument a webasm launch does not read. */
+const UNREAD = new Float32Array(1);
+
 const INTERPRETATION_CODE = { square: 0, bernoulli: 1, softmax: 2, spherical: 3 } as const;
 
 /**
@@ -194,7 +197,10 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     const data = dev(buffer).data;
     if (!(data instanceof Float32Array)) throw new UsageError([problem('gpujs', `webasm buffer data of kernel ${name} is not a Float32Array`)]);
     const base = start * this.size;
-    this.launchInto(data, base, name, (end - start) * this.size, ...args, base);
+    // Over the level's rows the forward kernels never read `old` (every thread is in the level):
+    // a one-entry stand-in spares gpu.js copying the whole buffer into the kernel's memory.
+    const [old, ...rest] = args;
+    this.launchInto(data, base, name, (end - start) * this.size, name === 'backwardSum' ? old : UNREAD, ...rest, base);
   }
 
   gradient(ws: EngineWorkspace, out: DeviceBuffer, entries?: EntryBuffers): void {
