@@ -49,7 +49,25 @@ export class DeviceMemory {
 
   /** Runs a kernel over the whole of `buffer` and makes its output the buffer's data (the old data is freed after the launch). */
   update(buffer: DeviceBuffer, name: DeviceKernel, ...args: LaunchArg[]): void {
+    const data = dev(buffer).data;
+    if (this.runtime.launchInto && data instanceof Float32Array && data.length === buffer.length) return this.launchInto(data, 0, name, buffer.length, ...args);
     this.assign(buffer, this.launch(name, buffer.length, ...args));
+  }
+
+  /**
+   * Runs a kernel over `threads` threads and writes its output into `target` (the array of a
+   * webasm buffer) from `offset`: in place, with nothing allocated where the runtime can
+   * (`DeviceRuntime.launchInto`). Safe when `target` is also an argument: gpu.js copies every
+   * argument into the kernel's memory before it runs.
+   */
+  launchInto(target: Float32Array, offset: number, name: DeviceKernel, threads: number, ...args: LaunchArg[]): void {
+    if (this.disposed) throw new UsageError([problem('engine', 'gpujs engine used after dispose()')]);
+    const values = args.map((a) => (a instanceof GpujsBuffer ? a.data : (a as DeviceData | number)));
+    if (this.runtime.launchInto) return this.runtime.launchInto(name, Math.max(1, threads), target, offset, ...values);
+    const data = this.runtime.launch(name, Math.max(1, threads), ...values);
+    if (!(data instanceof Float32Array)) throw new UsageError([problem('gpujs', `kernel ${name} gave device data that is not a Float32Array`)]);
+    target.set(data.subarray(0, threads), offset);
+    this.runtime.release(data);
   }
 
   /** Makes `data` the data of `buffer`, freeing what it held. */
@@ -121,6 +139,9 @@ export class DeviceMemory {
     if (offset === 0 && values.length === buffer.length) return this.assign(buffer, this.toDevice(values));
     const f32 = Float32Array.from(values);
     this.transfers.upload(f32.byteLength);
+    const data = dev(buffer).data;
+    // webasm: the buffer's array is host memory, written in place (no kernel over the whole buffer).
+    if (this.runtime.mode === 'webasm' && data instanceof Float32Array && data.length === buffer.length) return void data.set(f32, offset);
     this.update(buffer, 'splice', buffer, f32, offset, f32.length);
   }
 

@@ -103,7 +103,13 @@ export function deviceNetwork(net: CompiledNetwork, layout: MetricLayout, upload
   const size = (k: number) => net.blockOffsets[k + 1] - net.blockOffsets[k];
   const byN = new Map<number, number[]>();
   const solved = (k: number) => (pad ? paddedSize(size(k)) : size(k));
-  for (let k = net.nInputs; k < net.nUnits; k++) byN.set(solved(k), [...(byN.get(solved(k)) ?? []), k]);
+  for (let k = net.nInputs; k < net.nUnits; k++) {
+    const n = solved(k);
+    const ids = byN.get(n);
+    // NOTE: push, not a spread copy per unit (that was O(nUnits²): minutes at 10⁵ units).
+    if (ids) ids.push(k);
+    else byN.set(n, [k]);
+  }
   const slot = new Float64Array(net.nUnits);
   const group = new Float64Array(net.nUnits).fill(-1);
   const groups: DeviceBlockGroup[] = [];

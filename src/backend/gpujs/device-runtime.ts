@@ -48,6 +48,11 @@ export interface DeviceRuntime {
    * arguments are copied to the device by gpu.js: callers count them as uploads.
    */
   launch(name: DeviceKernel, threads: number, ...args: KernelArg[]): DeviceData;
+  /**
+   * webasm mode only (absent in headlessgl mode): runs kernel `name` over `threads` threads and
+   * copies its output into `target` from `offset`, allocating nothing (see `viewOutputs`).
+   */
+  launchInto?(name: DeviceKernel, threads: number, target: Float32Array, offset: number, ...args: KernelArg[]): void;
   /** Whether {@link launchFused} is available (headlessgl mode: gpu.js kernel maps). */
   readonly fused: boolean;
   /**
@@ -118,7 +123,9 @@ function createRuntime(gpu: GpuClass, mode: GpujsMode, reason: string): DeviceRu
       k.threads = threads;
       forgetPreviousArguments(k.run);
     }
-    return (k.run as unknown as (...a: KernelArg[]) => unknown)(...args);
+    const result = (k.run as unknown as (...a: KernelArg[]) => unknown)(...args);
+    if (mode === 'webasm') viewOutputs(k.run);
+    return result;
   };
   return {
     mode,
@@ -130,10 +137,20 @@ function createRuntime(gpu: GpuClass, mode: GpujsMode, reason: string): DeviceRu
     },
     launch(name, threads, ...args) {
       const result = run(name, 0, threads, args) as DeviceData;
-      if (isArray(result)) return result.length === threads ? result : result.slice(0, threads);
+      // A copy: webasm outputs may be views of the kernel's memory (see viewOutputs).
+      if (isArray(result)) return new Float32Array(result.subarray(0, threads));
       if (typeof result?.delete !== 'function') throw new NumericalError([problem('gpujs', `gpu.js kernel ${name} returned ${typeof result}`)]);
       return result;
     },
+    ...(mode === 'webasm'
+      ? {
+          launchInto(name: DeviceKernel, threads: number, target: Float32Array, offset: number, ...args: KernelArg[]) {
+            const result = run(name, 0, threads, args);
+            if (!(result instanceof Float32Array)) throw new NumericalError([problem('gpujs', `gpu.js webasm kernel ${name} returned ${typeof result}`)]);
+            target.set(result.subarray(0, threads), offset);
+          },
+        }
+      : {}),
     toHost(data, length) {
       const values = isArray(data) ? data : (data.toArray() as Float32Array);
       return values.length === length ? values : values.subarray(0, length);
@@ -176,4 +193,25 @@ function forgetPreviousArguments(run: IKernelRunShortcut): void {
 function keepModules(run: IKernelRunShortcut): void {
   const kernel = run.kernel as unknown as { moduleCacheLimit?: number };
   if (typeof kernel.moduleCacheLimit === 'number') kernel.moduleCacheLimit = 64;
+}
+
+/** A Float32Array whose `slice` is a view (`subarray`), not a copy. */
+class OutputView extends Float32Array<ArrayBuffer> {
+  override slice(start?: number, end?: number): Float32Array<ArrayBuffer> {
+    return this.subarray(start, end);
+  }
+}
+
+/**
+ * Makes a webasm kernel's output a view of its wasm memory instead of a fresh copy (internal
+ * field: gpu.js 2.24.1 reads each output with `entry.f32.slice(...)`): the view is valid until the
+ * kernel's next launch, so `launch` copies it and `launchInto` writes it where it belongs.
+ * NOTE: a fresh [nUnits × S] array per launch is external memory to V8, and tens of MB of it per
+ * iteration trigger a full mark-compact each iteration, whose cost grows with the whole JS heap
+ * (a 10⁶-edge network's model is ~0.5 GB of objects): 2–4 s per collection on a loaded 2-core VM,
+ * most of an iteration's time. Only an entry's first launch (before this swaps its view) copies.
+ */
+function viewOutputs(run: IKernelRunShortcut): void {
+  const entry = (run.kernel as unknown as { _active?: { f32?: Float32Array | null; memory?: { buffer: ArrayBuffer } | null } | null })._active;
+  if (entry?.f32 && entry.memory && !(entry.f32 instanceof OutputView)) entry.f32 = new OutputView(entry.memory.buffer);
 }

@@ -94,11 +94,12 @@ export function reduceChunk(this: KernelThis, x: A, n: number, chunk: number, op
 }
 
 /**
- * Pre-activations of the units start ≤ k < end (Eq. 2; gain·V, Def. 29), thread x = k·S + s:
+ * Pre-activations of the units start ≤ k < end (Eq. 2; gain·V, Def. 29), thread x = k·S + s - base
+ * (base 0 over the whole [nUnits × S] array, or start·S over the level's rows only: see `GpujsEngine.updateRows`):
  * gain_k (w[b_k] + Σ_e w[b_k + 1 + e - in_k] a[source_e·S + s]) with b_k = blockOffsets[k], in_k = inOffsets[k].
  */
-export function forwardSum(this: KernelThis, old: A, act: A, weights: A, inOffsets: A, inSources: A, blockOffsets: A, gain: A, start: number, end: number, S: number): number {
-  const x = this.thread.x;
+export function forwardSum(this: KernelThis, old: A, act: A, weights: A, inOffsets: A, inSources: A, blockOffsets: A, gain: A, start: number, end: number, S: number, base: number): number {
+  const x = base + this.thread.x;
   const k = Math.floor((x + 0.5) / S);
   if (k < start || k >= end) {
     return old[x];
@@ -123,8 +124,8 @@ export function forwardSum(this: KernelThis, old: A, act: A, weights: A, inOffse
  * As the CPU reference, r comes from z without cancellation: sigmoid a·(e·a) with e = exp(-|z|),
  * tanh 4t/(1+t)² with t = exp(-2|z|).
  */
-export function forwardActivation(this: KernelThis, old: A, pre: A, kind: A, scale: A, shift: A, gainScale: A, start: number, end: number, S: number, which: number): number {
-  const x = this.thread.x;
+export function forwardActivation(this: KernelThis, old: A, pre: A, kind: A, scale: A, shift: A, gainScale: A, start: number, end: number, S: number, which: number, base: number): number {
+  const x = base + this.thread.x;
   const k = Math.floor((x + 0.5) / S);
   if (k < start || k >= end) {
     return old[x];
@@ -138,12 +139,12 @@ export function forwardActivation(this: KernelThis, old: A, pre: A, kind: A, sca
 }
 
 /**
- * Backward sums of the hidden units start ≤ k < end (outputIndex[k] < 0), thread x = k·S + s:
+ * Backward sums of the hidden units start ≤ k < end (outputIndex[k] < 0), thread x = k·S + s - base:
  * factor · Σ_e w[outParams_e]^power · values[outTargets_e·S + s], factor = r_k^power when reduce = 1.
  * b (Eq. 5): values = b̃, power 1, reduce 0; b̃ (Eq. 10): reduce 1; m̃ (Eq. 26): values = m̃, power 2, reduce 1.
  */
-export function backwardSum(this: KernelThis, old: A, values: A, weights: A, outOffsets: A, outTargets: A, outParams: A, outputIndex: A, deriv: A, start: number, end: number, S: number, power: number, reduce: number): number {
-  const x = this.thread.x;
+export function backwardSum(this: KernelThis, old: A, values: A, weights: A, outOffsets: A, outTargets: A, outParams: A, outputIndex: A, deriv: A, start: number, end: number, S: number, power: number, reduce: number, base: number): number {
+  const x = base + this.thread.x;
   const k = Math.floor((x + 0.5) / S);
   if (k < start || k >= end) {
     return old[x];

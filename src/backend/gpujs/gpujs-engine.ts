@@ -7,9 +7,12 @@ import { blocksTimesVector, diagonalSolve, invertBlocks, onlineBlockStep, quasiD
 import { accumulateWeighted, DeviceGramPlans, groupGram } from './device-gram.js';
 import { fisherModulus, monteCarloModulus, outputMetric, sampledBackward, transferRates } from './device-metric.js';
 import { checkDeviceSizes, deviceNetwork, deviceNetworkData, packNetwork, type DeviceNetwork, type PackedNetwork } from './device-network.js';
-import { DeviceMemory, GpujsBuffer, dev } from './device-memory.js';
+import { DeviceMemory, GpujsBuffer, dev, type LaunchArg } from './device-memory.js';
 import type { DeviceRuntime } from './device-runtime.js';
 import { EXACT_INDEX_LIMIT } from './gpujs-mode.js';
+
+/** A stand-in for an argument a webasm launch does not read. */
+const UNREAD = new Float32Array(1);
 
 const INTERPRETATION_CODE = { square: 0, bernoulli: 1, softmax: 2, spherical: 3 } as const;
 
@@ -121,9 +124,9 @@ export class GpujsEngine extends DeviceMemory implements Engine {
       if (out.second) this.assign(ws.deriv, out.second);
       return;
     }
-    this.update(ws.pre, 'forwardSum', ws.pre, ws.act, dev(params), c.inOffsets, c.inSources, c.blockOffsets, c.gain, start, end, S);
-    this.update(ws.act, 'forwardActivation', ws.act, ws.pre, c.kind, c.scale, c.shift, c.gainScale, start, end, S, 0);
-    this.update(ws.deriv, 'forwardActivation', ws.deriv, ws.pre, c.kind, c.scale, c.shift, c.gainScale, start, end, S, 1);
+    this.updateRows(ws.pre, start, end, 'forwardSum', ws.pre, ws.act, dev(params), c.inOffsets, c.inSources, c.blockOffsets, c.gain, start, end, S);
+    this.updateRows(ws.act, start, end, 'forwardActivation', ws.act, ws.pre, c.kind, c.scale, c.shift, c.gainScale, start, end, S, 0);
+    this.updateRows(ws.deriv, start, end, 'forwardActivation', ws.deriv, ws.pre, c.kind, c.scale, c.shift, c.gainScale, start, end, S, 1);
   }
 
   outputLayer(ws: EngineWorkspace): void {
@@ -172,9 +175,32 @@ export class GpujsEngine extends DeviceMemory implements Engine {
       return;
     }
     const edges = [dev(params), c.outOffsets, c.outTargets, c.outParams, c.outputIndex, dev(deriv), start, end, this.size] as const;
-    if (back) this.update(back, 'backwardSum', back, dev(backReduced), ...edges, 1, 0);
-    this.update(backReduced, 'backwardSum', backReduced, dev(backReduced), ...edges, 1, 1);
-    if (modulus) this.update(modulus, 'backwardSum', modulus, dev(modulus), ...edges, 2, 1);
+    if (back) this.updateRows(back, start, end, 'backwardSum', back, dev(backReduced), ...edges, 1, 0);
+    this.updateRows(backReduced, start, end, 'backwardSum', backReduced, dev(backReduced), ...edges, 1, 1);
+    if (modulus) this.updateRows(modulus, start, end, 'backwardSum', modulus, dev(modulus), ...edges, 2, 1);
+  }
+
+  /**
+   * Runs a level kernel (`forwardSum`, `forwardActivation`, `backwardSum`: its last argument is
+   * `base`, the first entry its thread 0 computes) that writes the rows start ≤ k < end of the
+   * [nUnits × S] `buffer` and keeps the others. headlessgl: over the whole array (base 0), a new
+   * texture. webasm: over the level's rows only (base start·S), written into the buffer's array in
+   * place.
+   * NOTE: a webasm launch costs every thread it runs (~60 ns each on a loaded 2-core VM, even for
+   * threads that only copy an old value: the SIMD code runs the kernel body for retired lanes), and
+   * gpu.js hands back a fresh output array each launch; over the whole array, every level paid for
+   * every unit, and the garbage of [nUnits × S] arrays per launch kept the collector busy.
+   */
+  private updateRows(buffer: DeviceBuffer, start: number, end: number, name: 'forwardSum' | 'forwardActivation' | 'backwardSum', ...args: LaunchArg[]): void {
+    if (this.runtime.mode !== 'webasm') return this.update(buffer, name, ...args, 0);
+    if (end <= start) return;
+    const data = dev(buffer).data;
+    if (!(data instanceof Float32Array)) throw new UsageError([problem('gpujs', `webasm buffer data of kernel ${name} is not a Float32Array`)]);
+    const base = start * this.size;
+    // Over the level's rows the forward kernels never read `old` (every thread is in the level):
+    // a one-entry stand-in spares gpu.js copying the whole buffer into the kernel's memory.
+    const [old, ...rest] = args;
+    this.launchInto(data, base, name, (end - start) * this.size, name === 'backwardSum' ? old : UNREAD, ...rest, base);
   }
 
   gradient(ws: EngineWorkspace, out: DeviceBuffer, entries?: EntryBuffers): void {
