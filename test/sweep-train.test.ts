@@ -9,7 +9,7 @@ import { runSweepJob, type JobCheckpoint } from '../src/sweep/job.js';
 import { expandSweep, parseSweepSpec, type SweepSpec } from '../src/sweep/spec.js';
 import type { PlannedTrainJob, TrainSweepSpec } from '../src/sweep/train-spec.js';
 import { repoRoot } from './helpers/documents.js';
-import { jobResults, unitwiseDone } from './helpers/sweep-processes.js';
+import { jobResults, redisFixture, redisServerAvailable, unitwiseDone } from './helpers/sweep-processes.js';
 
 /** 2 runs × 2 networks (generated, file) × 2 rows × 2 modes, 20 iterations on 4-6-4 networks and 8 binary strings. */
 const TINY_TRAIN: TrainSweepSpec = {
@@ -154,5 +154,21 @@ describe('unitwise sweep of a train grid (real binary, local pool)', { timeout: 
     expect(jobResults(join(dir, 'out'))).toEqual(results);
     expect(readFileSync(join(dir, 'out', 'table.md'), 'utf8')).toBe(table);
     expect(readFileSync(join(dir, 'out', 'table.csv'), 'utf8')).toBe(csv);
+  });
+});
+
+describe.skipIf(!redisServerAvailable)('unitwise sweep of a train grid on a queue (BullMQ on a redis-server of the test)', { timeout: 180_000 }, () => {
+  const fixture = redisFixture();
+  it('a worker gives the local pool’s job results and tables byte for byte', async () => {
+    const dir = trainFolder({ ...TINY_TRAIN, runs: 1 });
+    const local = await unitwiseDone(dir, 'sweep', 'sweep.json', '--out', 'local', '--quiet');
+    expect(local.code, local.output).toBe(0);
+    const worker = fixture.start(dir, 'worker', '--queue', fixture.redis().url, '--concurrency', '2');
+    const queued = await unitwiseDone(dir, 'sweep', 'sweep.json', '--out', 'queued', '--queue', fixture.redis().url, '--quiet');
+    worker.child.kill('SIGTERM');
+    expect(queued.code, queued.output).toBe(0);
+    expect(queued.output).toMatch(/8 jobs run on the queue/);
+    expect(jobResults(join(dir, 'queued'))).toEqual(jobResults(join(dir, 'local')));
+    for (const file of ['table.md', 'table.csv']) expect(readFileSync(join(dir, 'queued', file), 'utf8')).toBe(readFileSync(join(dir, 'local', file), 'utf8'));
   });
 });
