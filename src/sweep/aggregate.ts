@@ -95,7 +95,8 @@ export function sweepFigure(groups: readonly SweepGroup[]): string {
  * Writes the sweep's aggregates into `dir`: `table.csv`, `table.md`, `timing.md`,
  * `figure.svg`; and, when the grid is Section 4's (both activations, one rate, one ε, one
  * backend), the replication's report too (`table1`/`table2`, curves, figures, `report.md`,
- * `index.html`), exactly as `replicate autoencoder` writes it. Returns the Markdown table.
+ * `index.html`), exactly as `replicate autoencoder` writes it. A train sweep's aggregates are
+ * its own (`writeTrainAggregates`: one line per grid point). Returns the Markdown table.
  */
 export function writeSweepAggregates(dir: string, spec: SweepSpec, jobs: readonly FinishedJob[], wallSeconds: number): { table: string; replication: boolean } {
   if (spec.experiment === 'train') return { table: writeTrainAggregates(dir, jobs), replication: false };
