@@ -241,28 +241,38 @@ export function expandTrainSweep(spec: TrainSweepSpec, base: string, digestOf: (
  */
 export function checkTrainJobs(spec: TrainSweepSpec, plan: readonly PlannedTrainJob[], at: (field: string) => string): void {
   const perRun = plan.filter((p) => p.run === 0);
-  const built = new Map<string, { model: ReturnType<typeof createModel>; samples: number }>();
+  const built = new Map<string, { model: ReturnType<typeof createModel>; samples: number } | undefined>();
   const problems: Problem[] = [];
-  const rowsPer = perRun.length / (spec.networks.length * spec.data.length);
+  const add = (where: string, err: unknown) => {
+    if (!(err instanceof UnitwiseError)) throw err;
+    for (const q of err.problems.filter((q) => q.severity === 'error')) {
+      const message = `${where}: ${err.file ? `${err.file}: ` : ''}${q.message}`;
+      if (!problems.some((o) => o.message === message)) problems.push({ ...q, message });
+    }
+  };
+  const perPair = perRun.length / (spec.networks.length * spec.data.length);
   for (const p of perRun) {
-    const k = Math.floor(p.point / rowsPer);
-    const [ni, di] = [Math.floor(k / spec.data.length), k % spec.data.length];
-    const where = `${at(`networks[${ni}]`)} with ${at(`data[${di}]`)}`;
-    try {
-      const key = `${ni},${di}`;
-      if (!built.has(key)) {
+    const k = Math.floor(p.point / perPair);
+    const key = `${Math.floor(k / spec.data.length)},${k % spec.data.length}`;
+    const where = `${at(`networks[${Math.floor(k / spec.data.length)}]`)} with ${at(`data[${k % spec.data.length}]`)}`;
+    if (!built.has(key)) {
+      try {
         const model = createModel(buildNetwork(p.located.network));
         const data = buildData(p.located.data, model.net);
         if (p.located.validation) buildData(p.located.validation, model.net);
         built.set(key, { model, samples: data.inputs.length });
+      } catch (err) {
+        built.set(key, undefined);
+        add(where, err);
       }
-      const { model, samples } = built.get(key)!;
+    }
+    const pair = built.get(key);
+    if (!pair) continue;
+    try {
       const iterations = 'iterations' in p.job.budget ? p.job.budget.iterations : undefined;
-      resolveSettings(withScheduleHorizon(p.job.options, iterations), model.net, samples);
+      resolveSettings(withScheduleHorizon(p.job.options, iterations), pair.model.net, pair.samples);
     } catch (err) {
-      if (!(err instanceof UnitwiseError)) throw err;
-      const message = `${where}, row ${p.job.row}, mode ${p.job.options.mode}${p.job.options.batchSize ? ` (batch size ${p.job.options.batchSize})` : ''}: ${err.message}`;
-      if (!problems.some((q) => q.message === message)) problems.push(problem('train-job', message));
+      add(`${where}, row ${p.job.row}, mode ${p.job.options.mode}${p.job.options.batchSize ? ` (batch size ${p.job.options.batchSize})` : ''}`, err);
     }
   }
   if (problems.length > 0) throw new UsageError(problems);
