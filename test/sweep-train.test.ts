@@ -105,7 +105,9 @@ describe('train sweeps: spec, expansion and digests', () => {
     expect(bad).toMatch(/unknown field 'colour'/);
     // checks that need the network and data: a batch larger than the data, data that does not fit the network
     expect(message({ ...TINY_TRAIN, modes: [{ mode: 'minibatch', batchSize: 9 }] })).toMatch(/field 'networks\[0\]' with field 'data\[0\]', row backprop, mode minibatch \(batch size 9\): .*--batch-size 9/);
-    expect(message({ ...TINY_TRAIN, networks: [{ generate: 'mlp', layers: [5, 3, 5] }], data: ['data.json'] })).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: field 'networks\\[0\\]' with field 'data\\[0\\]'`));
+    const misfit = message({ ...TINY_TRAIN, networks: [{ generate: 'mlp', layers: [5, 3, 5] }], data: ['data.json'] });
+    expect(misfit).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: field 'networks\\[0\\]' with field 'data\\[0\\]': ${join(dir, 'data.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+    expect(misfit).not.toMatch(/, row /); // reported for the pair, not for each row and mode
     expect(message({ ...TINY_TRAIN, networks: ['net.json'], data: ['data.json'], record: ['final-loss', 'train-accuracy'] })).toBe('accepted');
   });
 
