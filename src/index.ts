@@ -64,7 +64,9 @@ export { lineChart, styleFor, keyStyle, PALETTE, MARKERS, DASHES, type ChartOpti
 export { rerenderReplicationReport, type RerenderResult } from './replicate/rerender.js';
 export { runSweep, progressLine, type RunSweepOptions, type SweepSummary, type SweepProgress } from './sweep/run-sweep.js';
 export { localEngine, openQueueEngine, serveQueue, type SweepEngine, type EngineCounts, type FailedJob } from './sweep/engine.js';
-export { expandSweep, parseSweepSpec, checkSweepSpec, type SweepSpec, type AutoencoderJob, type PlannedJob } from './sweep/spec.js';
+export { expandSweep, parseSweepSpec, checkSweepSpec, type SweepSpec, type AutoencoderSweepSpec, type SweepJob, type AutoencoderJob, type PlannedJob } from './sweep/spec.js';
+export { expandTrainSweep, RECORDS, type TrainSweepSpec, type TrainJob, type PlannedTrainJob, type NetworkEntry, type DataEntry, type ModeEntry, type TrainBudgetEntry, type RecordName } from './sweep/train-spec.js';
+export { runTrainJob } from './sweep/train-job.js';
 export { canonicalJson, jobDigest } from './sweep/digest.js';
 export { runSweepJob, type JobInput, type JobOutcome, type JobResult, type JobRunInfo, type JobCheckpoint } from './sweep/job.js';
 export { QUEUE_DEFAULTS } from './sweep/queue-settings.js';

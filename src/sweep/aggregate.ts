@@ -7,7 +7,8 @@ import { keyStyle, lineChart, type Series } from '../replicate/svg.js';
 import { writeTextFile } from '../json/write-json.js';
 import type { JobFile } from './store.js';
 import type { JobRunInfo } from './job.js';
-import type { PlannedJob, SweepSpec } from './spec.js';
+import type { AutoencoderJob, AutoencoderSweepSpec, PlannedJob, SweepSpec } from './spec.js';
+import { writeTrainAggregates } from './train-aggregate.js';
 
 /** One finished job for aggregation: its place in the grid, result and how it ran. */
 export interface FinishedJob {
@@ -30,7 +31,7 @@ export interface SweepGroup {
 export function groupJobs(jobs: readonly FinishedJob[]): SweepGroup[] {
   const groups = new Map<string, SweepGroup>();
   for (const j of jobs) {
-    const { job } = j.planned;
+    const job = j.planned.job as AutoencoderJob;
     const g = { row: job.row, activation: job.activation, lr: job.options.lr as number, epsilon: job.options.epsilon as number, backend: job.options.backend ?? 'cpu' };
     const key = JSON.stringify(g);
     if (!groups.has(key)) groups.set(key, { ...g, jobs: [] });
@@ -94,9 +95,11 @@ export function sweepFigure(groups: readonly SweepGroup[]): string {
  * Writes the sweep's aggregates into `dir`: `table.csv`, `table.md`, `timing.md`,
  * `figure.svg`; and, when the grid is Section 4's (both activations, one rate, one ε, one
  * backend), the replication's report too (`table1`/`table2`, curves, figures, `report.md`,
- * `index.html`), exactly as `replicate autoencoder` writes it. Returns the Markdown table.
+ * `index.html`), exactly as `replicate autoencoder` writes it. A train sweep's aggregates are
+ * its own (`writeTrainAggregates`: one line per grid point). Returns the Markdown table.
  */
 export function writeSweepAggregates(dir: string, spec: SweepSpec, jobs: readonly FinishedJob[], wallSeconds: number): { table: string; replication: boolean } {
+  if (spec.experiment === 'train') return { table: writeTrainAggregates(dir, jobs), replication: false };
   const groups = groupJobs(jobs);
   const { csv, markdown, timing } = sweepTables(groups);
   writeTextFile(join(dir, 'table.csv'), csv);
@@ -109,13 +112,13 @@ export function writeSweepAggregates(dir: string, spec: SweepSpec, jobs: readonl
 }
 
 /** Whether a sweep's grid is the replication's: both activations, one rate, one ε and one backend. */
-export function isReplicationGrid(spec: SweepSpec): boolean {
+export function isReplicationGrid(spec: AutoencoderSweepSpec): boolean {
   const activations = spec.activations ?? ['sigmoid', 'tanh'];
   return activations.includes('sigmoid') && activations.includes('tanh') && (spec.lr ?? [0]).length === 1 && (spec.epsilon ?? [0]).length === 1 && (spec.backends ?? ['cpu']).length === 1;
 }
 
 /** The replication's per-run results from a Section-4-shaped sweep's jobs (see `runAutoencoder`). */
-export function runResults(spec: SweepSpec, jobs: readonly FinishedJob[]): RunResult[] {
+export function runResults(spec: AutoencoderSweepSpec, jobs: readonly FinishedJob[]): RunResult[] {
   const results: RunResult[] = [];
   for (let run = 0; run < spec.runs; run++) {
     const mine = jobs.filter((j) => j.planned.run === run);
@@ -124,7 +127,8 @@ export function runResults(spec: SweepSpec, jobs: readonly FinishedJob[]): RunRe
       const { result } = j.file;
       const seconds = j.run?.pointSeconds ?? result.points.map(() => NaN);
       const curve: Curve = { iterations: result.iterations, seconds: j.run?.seconds ?? NaN, initialLoss: result.initialLoss, finalLoss: result.finalLoss, points: result.points.map(([i, loss], k) => [i, seconds[k], loss]) };
-      curves[j.planned.job.row] = { ...(curves[j.planned.job.row] ?? {}), [j.planned.job.activation]: curve } as { sigmoid: Curve; tanh: Curve };
+      const job = j.planned.job as AutoencoderJob;
+      curves[job.row] = { ...(curves[job.row] ?? {}), [job.activation]: curve } as { sigmoid: Curve; tanh: Curve };
     }
     const budgetSeconds = mine.find((j) => j.run?.budgetSeconds !== undefined)?.run?.budgetSeconds;
     const result: RunResult = { run, seed: spec.seed + run, backend: mine[0]?.run?.backend ?? '', ...(budgetSeconds !== undefined ? { budgetSeconds } : {}), curves };

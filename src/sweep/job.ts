@@ -6,7 +6,9 @@ import { generateBinaryData } from '../generate/data.js';
 import { thin } from '../replicate/run.js';
 import { backpropEquivalentSeconds, train, type TrainState } from '../train/trainer.js';
 import { convertData, convertNetwork } from '../transform/convert.js';
-import type { AutoencoderJob } from './spec.js';
+import type { SweepJob } from './spec.js';
+import { runTrainJob } from './train-job.js';
+import type { TrainJob } from './train-spec.js';
 
 /**
  * What a job computed, and nothing that depends on the machine or the moment: the same job
@@ -15,11 +17,15 @@ import type { AutoencoderJob } from './spec.js';
  */
 export interface JobResult {
   iterations: number;
-  /** Loss of the initial parameters and after the last iteration, bits per sample. */
+  /** Loss of the initial parameters and after the last iteration, bits per sample (a train job's: on the whole training set). */
   initialLoss: number;
   finalLoss: number;
-  /** The thinned curve (see the replication's `thin`): [iteration, loss in bits per sample]. */
+  /** The thinned curve (see the replication's `thin`): [iteration, loss in bits per sample]; empty when a train job does not record it. */
   points: Array<[number, number]>;
+  /** Train jobs, when recorded: accuracy on the training set, loss and accuracy on the validation data, of the final parameters. */
+  trainAccuracy?: number;
+  validationLoss?: number;
+  validationAccuracy?: number;
 }
 
 /** How a job ran: its times, where and from what. Written beside the result, never compared. */
@@ -60,7 +66,7 @@ export interface JobCheckpoint {
 /** The input of a job on an engine: the job, its digest, and how to checkpoint and resume it. */
 export interface JobInput {
   digest: string;
-  job: AutoencoderJob;
+  job: SweepJob;
   /** Seconds between checkpoints (none: no checkpoints). */
   checkpointSeconds?: number;
   /** A checkpoint of this job to continue from. */
@@ -71,12 +77,13 @@ export interface JobInput {
 export type CheckpointSink = (checkpoint: JobCheckpoint) => void | Promise<void>;
 
 /**
- * Runs one sweep job: the run's seeded autoencoder and binary data (converted to the tanh twin
+ * Runs one sweep job (a train sweep's: {@link runTrainJob}): the run's seeded autoencoder and binary data (converted to the tanh twin
  * for a tanh job), the initial loss, then the row's training under its budget, resumed from
  * `input.checkpoint` when given (a checkpoint of another job is ignored).
  */
 export async function runSweepJob(input: JobInput, onCheckpoint?: CheckpointSink): Promise<JobOutcome> {
   const { job } = input;
+  if (job.kind === 'train') return runTrainJob({ ...input, job: job as TrainJob }, onCheckpoint);
   const backendName = job.options.backend ?? 'cpu';
   await useBackend(backendName);
   const sigmoid = generateAutoencoder({ seed: job.seed, activation: 'sigmoid', layers: job.layers });

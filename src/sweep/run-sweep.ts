@@ -28,6 +28,8 @@ export interface RunSweepOptions {
   /** Seconds between a job's checkpoints (queue engine; default {@link QUEUE_DEFAULTS}.checkpointSeconds). */
   checkpointSeconds?: number;
   onProgress?: (progress: SweepProgress) => void;
+  /** The sweep file's folder: a train sweep's files are relative to it (default: the working directory). */
+  base?: string;
 }
 
 /** What {@link runSweep} did. */
@@ -53,7 +55,7 @@ export interface SweepSummary {
  * together in a NumericalError after the others finished (their files are kept).
  */
 export async function runSweep(spec: SweepSpec, dir: string, options: RunSweepOptions): Promise<SweepSummary> {
-  const plan = expandSweep(spec);
+  const plan = expandSweep(spec, options.base);
   const unique = [...new Map(plan.map((p) => [p.digest, p])).values()];
   const folder = openSweepFolder(dir, spec, plan, { shared: options.shared });
   const previously = folder.finished.size;
@@ -72,7 +74,7 @@ export async function runSweep(spec: SweepSpec, dir: string, options: RunSweepOp
     throw new UsageError([problem('resume', `--out ${dir} holds this sweep part way (${previously} of ${unique.length} jobs finished); give --resume to continue it (finished jobs are not run again)`)]);
   }
   const byDigest = new Map<string, PlannedJob>(unique.map((p) => [p.digest, p]));
-  const inputs: JobInput[] = unique.filter((p) => !folder.finished.has(p.digest)).map((p) => ({ digest: p.digest, job: p.job, checkpointSeconds: options.checkpointSeconds ?? QUEUE_DEFAULTS.checkpointSeconds }));
+  const inputs: JobInput[] = unique.filter((p) => !folder.finished.has(p.digest)).map((p) => ({ digest: p.digest, job: 'located' in p ? p.located : p.job, checkpointSeconds: options.checkpointSeconds ?? QUEUE_DEFAULTS.checkpointSeconds }));
   let ran = 0;
   const failed: FailedJob[] = await options.engine.run(inputs, {
     onOutcome: (digest, outcome) => {
@@ -100,6 +102,7 @@ export async function runSweep(spec: SweepSpec, dir: string, options: RunSweepOp
 export function describeJob(p: PlannedJob | undefined): string {
   if (!p) return 'unknown job';
   const { job } = p;
+  if (job.kind === 'train') return `${job.row}, ${job.options.mode ?? 'batch'}, seed ${job.seed}, lr ${job.options.lr}, ε ${job.options.epsilon}, grid point ${'point' in p ? p.point : '?'}`;
   return `${job.row}, ${job.activation}, seed ${job.seed}, lr ${job.options.lr}, ε ${job.options.epsilon}${job.options.backend && job.options.backend !== 'cpu' ? `, ${job.options.backend}` : ''}`;
 }
 

@@ -4,13 +4,13 @@ import { UsageError, problem } from '../errors.js';
 import { writeJsonFile } from '../json/write-json.js';
 import { canonicalJson } from './digest.js';
 import type { JobOutcome, JobResult, JobRunInfo } from './job.js';
-import type { AutoencoderJob, PlannedJob, SweepSpec } from './spec.js';
+import type { PlannedJob, SweepJob, SweepSpec } from './spec.js';
 
 /** A job's result file, `DIR/jobs/<digest>.json`: the job in full and its result (no times). */
 export interface JobFile {
   format: 'unitwise-sweep-job';
   digest: string;
-  job: AutoencoderJob;
+  job: SweepJob;
   result: JobResult;
 }
 

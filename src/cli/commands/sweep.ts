@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { readText } from '../../network/load.js';
 import { markdownForTerminal } from '../../replicate/tables.js';
@@ -34,7 +34,7 @@ export const sweepCommand: CommandModule = {
     const engine = await engineFor(argv);
     const say = (line: string) => process.stdout.write(line + '\n');
     try {
-      const summary = await runSweep(spec, out, { engine, resume: argv.resume as boolean, checkpointSeconds: argv['checkpoint-every'] as number | undefined, onProgress: progressPrinter(argv.quiet as boolean) });
+      const summary = await runSweep(spec, out, { engine, base: dirname(file), resume: argv.resume as boolean, checkpointSeconds: argv['checkpoint-every'] as number | undefined, onProgress: progressPrinter(argv.quiet as boolean) });
       if (summary.nothingToDo) {
         say(`nothing to do: all ${summary.total} jobs of this sweep are finished in ${out} (its tables are there)`);
         return;
