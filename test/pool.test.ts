@@ -20,7 +20,7 @@ describe('the worker-thread pool runs any job', () => {
 
   it('a failing job is reported with its index and function name', async () => {
     const bad = { document: randomNetwork({ interpretation: 'square', seed: 1 }), data: { inputs: [], targets: [] }, options: { method: 'backprop' }, budget: {} };
-    await expect(runJobs({ module: jobsModule, name: 'trainJob' }, [bad, bad], { workers: 2 })).rejects.toThrow(/job \d \(trainJob\) failed: error: --batch-size 0/);
+    await expect(runJobs({ module: jobsModule, name: 'trainJob' }, [bad, bad], { workers: 2 })).rejects.toThrow(/job \d \(trainJob\) failed: --batch-size 0/);
   });
 });
 

@@ -7,6 +7,7 @@ parentPort?.on('message', (message: { index: number; fn: JobFunction; input: unk
     .then((module: Record<string, (input: unknown) => Promise<unknown>>) => module[message.fn.name](message.input))
     .then(
       (output) => parentPort?.postMessage({ ok: true, index: message.index, output }),
-      (err: Error) => parentPort?.postMessage({ ok: false, index: message.index, error: err.message }),
+      // A typed error's problems without their formatted 'error:' prefixes: the pool wraps them in its own.
+      (err: Error & { problems?: Array<{ message: string }> }) => parentPort?.postMessage({ ok: false, index: message.index, error: err.problems ? err.problems.map((p) => p.message).join('; ') : err.message }),
     );
 });

@@ -22,7 +22,7 @@ export interface WorkerOptions {
 }
 
 const short = (job: Job | undefined) => (job?.id ?? '?').slice(0, 12);
-const what = (job: Job<JobInput | PoolJobInput>) => ('pool' in job.data ? job.data.pool : `${job.data.job.row}, ${job.data.job.activation}, seed ${job.data.job.seed}`);
+const what = (job: Job<JobInput | PoolJobInput>) => ('pool' in job.data ? job.data.pool : [job.data.job.row, job.data.job.activation, `seed ${job.data.job.seed}`].filter((part) => part !== undefined).join(', '));
 
 /**
  * Serves the sweep queue on Redis at `url` until stopped (`signal`) or until Redis goes away
