@@ -1,10 +1,12 @@
 import { backendInfo, useBackend } from '../backend/load.js';
-import { createModel } from '../engine/model.js';
+import { createModel, type Model } from '../engine/model.js';
 import { evaluateModel } from '../evaluate/evaluate.js';
 import { generateAutoencoder } from '../generate/autoencoder.js';
 import { generateBinaryData } from '../generate/data.js';
 import { thin } from '../replicate/run.js';
-import { backpropEquivalentSeconds, train, type TrainState } from '../train/trainer.js';
+import type { DataDocument } from '../network/types.js';
+import type { TrainOptions } from '../train/settings.js';
+import { backpropEquivalentSeconds, train, type TrainBudget, type TrainState } from '../train/trainer.js';
 import { convertData, convertNetwork } from '../transform/convert.js';
 import type { SweepJob } from './spec.js';
 import { runTrainJob } from './train-job.js';
@@ -95,15 +97,40 @@ export async function runSweepJob(input: JobInput, onCheckpoint?: CheckpointSink
   const initialLoss = resume ? resume.initialLoss : evaluateModel(model, data, { backend: backendName }).lossBits;
   const budgetSeconds =
     job.budget.kind === 'iterations' ? undefined : (resume?.budgetSeconds ?? (await backpropEquivalentSeconds(createModel(sigmoid), sigmoidData, { method: 'backprop', epsilon: 1e-4, lr: 0.01, seed: job.seed }, job.budget.backpropIterations)));
+  const budget = job.budget.kind === 'iterations' ? { iterations: job.budget.iterations } : { seconds: budgetSeconds };
+  const { state, losses, elapsed } = await trainCheckpointed(model, data, job.options, budget, input, onCheckpoint, { initialLoss, ...(budgetSeconds !== undefined ? { budgetSeconds } : {}) });
+  const curve = thin(initialLoss, losses.map((loss, i) => ({ iteration: i + 1, elapsed: elapsed[i], loss })), state.elapsedSeconds);
+  const backend = backendInfo(backendName).detail;
+  return {
+    result: { iterations: curve.iterations, initialLoss: curve.initialLoss, finalLoss: curve.finalLoss, points: curve.points.map(([i, , loss]) => [i, loss]) },
+    run: { seconds: curve.seconds, pointSeconds: curve.points.map(([, s]) => s), ...(budgetSeconds !== undefined ? { budgetSeconds } : {}), backend, ...(resume ? { resumedFrom: resume.state.iteration } : {}) },
+  };
+}
+
+/**
+ * A job's training with the library's `train`: from `input.checkpoint` when it is this job's
+ * (parameters, trainer state and the curve so far), and, with a sink and
+ * `input.checkpointSeconds`, a checkpoint to the sink every so often (written in order; all
+ * written when this returns). Returns the final state and the whole curve's losses and times.
+ */
+export async function trainCheckpointed(
+  model: Model,
+  data: DataDocument,
+  options: TrainOptions,
+  budget: TrainBudget,
+  input: JobInput,
+  onCheckpoint: CheckpointSink | undefined,
+  fixed: Pick<JobCheckpoint, 'initialLoss' | 'budgetSeconds'>,
+): Promise<{ state: TrainState; losses: number[]; elapsed: number[] }> {
+  const resume = input.checkpoint?.digest === input.digest ? input.checkpoint : undefined;
   const losses = resume ? resume.losses.slice() : [];
   const elapsed = resume ? resume.elapsed.slice() : [];
   if (resume) model.params = Float64Array.from(resume.params);
-  const budget = job.budget.kind === 'iterations' ? { iterations: job.budget.iterations } : { seconds: budgetSeconds };
   let pending: Promise<void> = Promise.resolve();
   const { state } = await train(
     model,
     data,
-    job.options,
+    options,
     budget,
     {
       onIteration: (r) => {
@@ -114,7 +141,7 @@ export async function runSweepJob(input: JobInput, onCheckpoint?: CheckpointSink
         ? {
             checkpointEvery: { seconds: input.checkpointSeconds },
             onCheckpoint: (s: TrainState) => {
-              const checkpoint: JobCheckpoint = { digest: input.digest, state: s, params: Array.from(model.params), initialLoss, ...(budgetSeconds !== undefined ? { budgetSeconds } : {}), losses: losses.slice(), elapsed: elapsed.slice() };
+              const checkpoint: JobCheckpoint = { digest: input.digest, state: s, params: Array.from(model.params), ...fixed, losses: losses.slice(), elapsed: elapsed.slice() };
               pending = pending.then(() => onCheckpoint(checkpoint));
             },
           }
@@ -123,12 +150,7 @@ export async function runSweepJob(input: JobInput, onCheckpoint?: CheckpointSink
     resume?.state,
   );
   await pending;
-  const curve = thin(initialLoss, losses.map((loss, i) => ({ iteration: i + 1, elapsed: elapsed[i], loss })), state.elapsedSeconds);
-  const backend = backendInfo(backendName).detail;
-  return {
-    result: { iterations: curve.iterations, initialLoss: curve.initialLoss, finalLoss: curve.finalLoss, points: curve.points.map(([i, , loss]) => [i, loss]) },
-    run: { seconds: curve.seconds, pointSeconds: curve.points.map(([, s]) => s), ...(budgetSeconds !== undefined ? { budgetSeconds } : {}), backend, ...(resume ? { resumedFrom: resume.state.iteration } : {}) },
-  };
+  return { state, losses, elapsed };
 }
 
 /** One sweep job on the worker-thread pool (`runJobs({ module, name: 'sweepPoolJob' }, inputs)`): no checkpoints. */

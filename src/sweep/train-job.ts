@@ -1,9 +1,8 @@
 import { backendInfo, useBackend } from '../backend/load.js';
 import { createModel } from '../engine/model.js';
 import { thin } from '../replicate/run.js';
-import { train, type TrainState } from '../train/trainer.js';
 import { measure } from '../train/validation.js';
-import type { CheckpointSink, JobCheckpoint, JobInput, JobOutcome, JobResult } from './job.js';
+import { trainCheckpointed, type CheckpointSink, type JobInput, type JobOutcome, type JobResult } from './job.js';
 import type { TrainJob } from './train-spec.js';
 import { buildData, buildNetwork } from './train-sources.js';
 
@@ -24,33 +23,7 @@ export async function runTrainJob(input: JobInput & { job: TrainJob }, onCheckpo
   const validation = job.validation ? buildData(job.validation, model.net) : undefined;
   const resume = input.checkpoint?.digest === input.digest ? input.checkpoint : undefined;
   const initialLoss = resume ? resume.initialLoss : measure(model, data, { backend: backendName }).loss;
-  const losses = resume ? resume.losses.slice() : [];
-  const elapsed = resume ? resume.elapsed.slice() : [];
-  if (resume) model.params = Float64Array.from(resume.params);
-  let pending: Promise<void> = Promise.resolve();
-  const { state } = await train(
-    model,
-    data,
-    job.options,
-    job.budget,
-    {
-      onIteration: (r) => {
-        losses.push(r.loss);
-        elapsed.push(r.elapsed);
-      },
-      ...(onCheckpoint && input.checkpointSeconds !== undefined
-        ? {
-            checkpointEvery: { seconds: input.checkpointSeconds },
-            onCheckpoint: (s: TrainState) => {
-              const checkpoint: JobCheckpoint = { digest: input.digest, state: s, params: Array.from(model.params), initialLoss, losses: losses.slice(), elapsed: elapsed.slice() };
-              pending = pending.then(() => onCheckpoint(checkpoint));
-            },
-          }
-        : {}),
-    },
-    resume?.state,
-  );
-  await pending;
+  const { state, losses, elapsed } = await trainCheckpointed(model, data, job.options, job.budget, input, onCheckpoint, { initialLoss });
   const curve = thin(initialLoss, losses.map((loss, i) => ({ iteration: i + 1, elapsed: elapsed[i], loss })), state.elapsedSeconds);
   const final = measure(model, data, { backend: backendName });
   const held = validation ? measure(model, validation, { backend: backendName }) : undefined;
