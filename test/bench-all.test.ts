@@ -88,5 +88,13 @@ describe('npm run bench -- --backend all', () => {
     // --from-json re-prints the recorded report without measuring.
     const again = execFileSync(process.execPath, [main, '--backend', 'all', '--from-json', json], { encoding: 'utf8' });
     expect(again.trim()).toBe(text.trim());
+
+    // --resume with fewer --backends measures only those and keeps the others' columns in the record.
+    const resumedJson = join(dir, 'resumed.json');
+    execFileSync(process.execPath, [main, '--backend', 'all', '--backends', 'cpu', '--methods', METHODS.join(','), '--rounds', '2', '--repeats', '1', '--large-size', '200,4,4', '--resume', json, '--json', resumedJson], { encoding: 'utf8' });
+    const resumed = JSON.parse(readFileSync(resumedJson, 'utf8')) as BenchAllResult;
+    expect(resumed.backends.map((b) => b.label)).toEqual(['cpu', 'tfjs-cpu', 'tfjs-tensorflow']);
+    expect(resumed.autoencoder.byBackend['tfjs-cpu']).toEqual(result.autoencoder.byBackend['tfjs-cpu']);
+    expect(resumed.resumed).toHaveLength(1);
   }, 120_000);
 });

@@ -94,7 +94,8 @@ export async function benchAll(options: BenchAllOptions): Promise<BenchAllResult
   const available = backends.filter((b) => b.available);
   const previous = options.resume;
   const result: BenchAllResult = previous
-    ? { ...previous, backends, resumed: [...(previous.resumed ?? []), { date: new Date().toISOString(), loadBefore }] }
+    ? // A resumed record keeps the backends it had that --backends leaves out (with their figures), in its order.
+      { ...previous, backends: [...previous.backends.map((p) => backends.find((b) => b.label === p.label) ?? p), ...backends.filter((b) => !previous.backends.some((p) => p.label === b.label))], resumed: [...(previous.resumed ?? []), { date: new Date().toISOString(), loadBefore }] }
     : { command: options.command ?? 'npm run bench -- --backend all', date: new Date().toISOString(), machine: { ...machineInfo(), loadBefore, loadAfter: [] }, backends, autoencoder: { byBackend: {}, transfers: {} }, before: {} };
   const methods = options.methods.map(String);
   const kept = (entry: object | undefined) => entry !== undefined && !('failed' in entry);
