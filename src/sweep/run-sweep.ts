@@ -40,7 +40,7 @@ export interface SweepSummary {
   /** Jobs run in this session. */
   ran: number;
   /** True when every job was finished already: nothing ran and nothing was written. */
-  nothingToDo: boolean;
+  upToDate: boolean;
   /** The aggregated table (Markdown), and whether the replication's report was written too. */
   table: string;
   replication: boolean;
@@ -51,7 +51,7 @@ export interface SweepSummary {
  * Runs a sweep into `dir`: each job whose result is not in `dir/jobs/` runs on the engine and
  * is written as it finishes; then the tables and figures are aggregated from every job's file.
  * Finished jobs never run again: a sweep whose jobs are all finished does nothing (it says so
- * through `nothingToDo`). A partial sweep needs `resume`. Jobs that fail for good are reported
+ * through `upToDate`). A partial sweep needs `resume`. Jobs that fail for good are reported
  * together in a NumericalError after the others finished (their files are kept).
  */
 export async function runSweep(spec: SweepSpec, dir: string, options: RunSweepOptions): Promise<SweepSummary> {
@@ -60,14 +60,14 @@ export async function runSweep(spec: SweepSpec, dir: string, options: RunSweepOp
   const folder = openSweepFolder(dir, spec, plan, { shared: options.shared });
   const previously = folder.finished.size;
   const started = performance.now();
-  const aggregate = (ran: number, nothingToDo: boolean): SweepSummary => {
+  const aggregate = (ran: number, upToDate: boolean): SweepSummary => {
     const wallSeconds = (performance.now() - started) / 1000;
     const jobs: FinishedJob[] = plan.map((planned) => ({ planned, file: readJobFile(dir, planned.digest)!, run: readRunInfo(dir, planned.digest) }));
     const { table, replication } = writeSweepAggregates(dir, spec, jobs, wallSeconds);
-    return { total: unique.length, previously, ran, nothingToDo, table, replication, wallSeconds };
+    return { total: unique.length, previously, ran, upToDate, table, replication, wallSeconds };
   };
   if (previously === unique.length) {
-    if (existsSync(join(dir, 'table.md'))) return { total: unique.length, previously, ran: 0, nothingToDo: true, table: '', replication: false, wallSeconds: 0 };
+    if (existsSync(join(dir, 'table.md'))) return { total: unique.length, previously, ran: 0, upToDate: true, table: '', replication: false, wallSeconds: 0 };
     return aggregate(0, false); // the jobs finished but the aggregation did not: write it now
   }
   if (folder.existed && previously > 0 && !options.resume) {

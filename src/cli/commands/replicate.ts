@@ -91,7 +91,7 @@ export const replicateCommand: CommandModule = {
         if (force) makeReplaceable(folder);
         const summary = await runSweep(sweep, out, { engine, resume: true, shared: true, checkpointSeconds: argv['checkpoint-every'] as number | undefined, onProgress: progressPrinter(argv.quiet as boolean) });
         if (!argv.quiet && process.stderr.isTTY) process.stderr.write('\n');
-        if (summary.nothingToDo) say(`nothing to do: all ${summary.total} jobs of this replication are finished in ${out} (its report is there)`);
+        if (summary.upToDate) say(`nothing to do: all ${summary.total} jobs of this replication are finished in ${out} (its report is there)`);
         else say(`${summary.ran} jobs run on the ${engine.name}${summary.previously ? `, ${summary.previously} finished before` : ''}, in ${summary.wallSeconds.toFixed(1)} s`);
         for (const table of ['table1.md', 'table2.md']) say(markdownForTerminal(readFileSync(join(out, table), 'utf8')));
         say(`the report is ${resolve(out, 'index.html')} (also report.md; each job's result in jobs/)`);

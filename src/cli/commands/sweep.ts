@@ -35,7 +35,7 @@ export const sweepCommand: CommandModule = {
     const say = (line: string) => process.stdout.write(line + '\n');
     try {
       const summary = await runSweep(spec, out, { engine, base: dirname(file), resume: argv.resume as boolean, checkpointSeconds: argv['checkpoint-every'] as number | undefined, onProgress: progressPrinter(argv.quiet as boolean) });
-      if (summary.nothingToDo) {
+      if (summary.upToDate) {
         say(`nothing to do: all ${summary.total} jobs of this sweep are finished in ${out} (its tables are there)`);
         return;
       }
