@@ -5,10 +5,18 @@ import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import { NumericalError, UsageError, problem } from '../../errors.js';
 import { cpuKernels } from './cpu-backend.js';
 import { ThreadContext, chunkCommand, runThreadCommand, type ThreadCommand, type ThreadResult } from './thread-commands.js';
-import { DONE_SLOT, MAX_CHUNKS, NEXT_SLOT, SEQUENCE_SLOT, chunkTag, controlSlots, readySlot, takeChunks, type WorkerMessage, type WorkerReply, type WorkerStart } from './thread-protocol.js';
+import { DONE_SLOT, MAX_CHUNKS, awaitChunks, NEXT_SLOT, SEQUENCE_SLOT, chunkTag, controlSlots, readySlot, takeChunks, type WorkerMessage, type WorkerReply, type WorkerStart } from './thread-protocol.js';
 
 /** How long the workers may take to load their modules before the engine gives up. */
 const READY_TIMEOUT_MS = 60_000;
+
+/**
+ * How long a call waits with no chunk finishing before it decides a worker died holding one: at
+ * least this, and at least {@link STALL_FACTOR} times the longest chunk the main thread ran in
+ * that call (a live worker's chunks take about as long as the main thread's).
+ */
+export const STALL_TIMEOUT_MS = 120_000;
+const STALL_FACTOR = 50;
 
 /**
  * A fixed set of worker threads that run kernel calls on shared memory with the main thread
@@ -31,7 +39,11 @@ export class KernelThreads {
   private sequence = 0;
   private closed = false;
 
-  constructor(net: CompiledNetwork, threads: number) {
+  /**
+   * @param stallTimeoutMs the least time a call waits with no chunk finishing before it gives up
+   *   (see {@link STALL_TIMEOUT_MS}, the default).
+   */
+  constructor(net: CompiledNetwork, threads: number, private readonly stallTimeoutMs = STALL_TIMEOUT_MS) {
     const script = new URL('./threaded-worker.js', import.meta.url);
     if (!existsSync(fileURLToPath(script))) {
       throw new UsageError([problem('threads', `the threaded CPU engine runs its workers from compiled modules, and ${fileURLToPath(script)} is missing: run \`npm run build\` and import unitwise from dist/, or give --threads 1`)]);
@@ -70,15 +82,22 @@ export class KernelThreads {
     Atomics.notify(this.control, SEQUENCE_SLOT);
     const results: ThreadResult[] = new Array<ThreadResult>(count);
     const failures: Array<string | undefined> = new Array<string | undefined>(count);
+    let longest = 0;
     takeChunks(this.chunks, sequence, count, (i) => {
+      const started = Date.now();
       try {
         results[i] = runThreadCommand(this.context, chunkCommand(command, ranges[i], ranges[i + 1]));
       } catch (error) {
         failures[i] = error instanceof Error ? error.message : String(error);
       }
+      longest = Math.max(longest, Date.now() - started);
     });
-    const last = tag + BigInt(count);
-    for (let done = Atomics.load(this.chunks, DONE_SLOT); done !== last; done = Atomics.load(this.chunks, DONE_SLOT)) Atomics.wait(this.chunks, DONE_SLOT, done);
+    const stallMs = Math.max(this.stallTimeoutMs, STALL_FACTOR * longest);
+    if (!awaitChunks(this.chunks, tag + BigInt(count), stallMs)) {
+      const missing = Number(tag + BigInt(count) - Atomics.load(this.chunks, DONE_SLOT));
+      this.terminate();
+      throw new NumericalError([problem('threads', `the threaded CPU engine stopped on '${command.op}': ${missing} of ${count} chunks were still unfinished after ${Math.round(stallMs / 1000)} s with none finishing, so a worker thread died holding them (out of memory?) or was not scheduled; the engine is closed: open another, or give --threads 1`)]);
+    }
     for (const port of this.ports) {
       for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
         const reply = m.message as WorkerReply;

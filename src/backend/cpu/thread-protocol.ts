@@ -69,3 +69,23 @@ export function takeChunks(chunks: BigInt64Array, sequence: number, count: numbe
     if (Atomics.add(chunks, DONE_SLOT, 1n) + 1n === last) Atomics.notify(chunks, DONE_SLOT);
   }
 }
+
+/**
+ * Blocks until {@link DONE_SLOT} reaches `last` (every chunk of the command is done), waking
+ * every second. Returns false, without waiting longer, once `stallMs` pass with no chunk
+ * finishing: a worker that took a chunk and then died (out of memory, terminated) never counts
+ * it done, and the caller must not wait forever for it.
+ */
+export function awaitChunks(chunks: BigInt64Array, last: bigint, stallMs: number): boolean {
+  let done = Atomics.load(chunks, DONE_SLOT);
+  let since = Date.now();
+  while (done !== last) {
+    const left = since + stallMs - Date.now();
+    if (left <= 0) return false;
+    Atomics.wait(chunks, DONE_SLOT, done, Math.min(left, 1000));
+    const now = Atomics.load(chunks, DONE_SLOT);
+    if (now !== done) since = Date.now();
+    done = now;
+  }
+  return true;
+}
