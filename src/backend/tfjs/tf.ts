@@ -18,8 +18,10 @@ export interface TfjsRuntime {
   provider: string;
   /** tfjs's name of the backend: tf.getBackend() while an engine of this runtime runs. */
   backend: TfjsBackendName;
-  /** What else is worth reporting (wasm: whether SIMD and threads are on, and why not). */
+  /** What else is worth reporting (wasm: whether SIMD and threads are on, and why not; webgpu: the adapter). */
   note?: string;
+  /** False when tensors can be read only asynchronously (`data()`, not `dataSync()`): webgpu in Node. */
+  syncReads?: boolean;
   /**
    * Makes this runtime's backend the active tfjs backend. tfjs has one active backend per
    * process; engines of different runtimes (tfjs-cpu beside tfjs-wasm) call this before each
