@@ -241,11 +241,13 @@ export class TfjsWebgpuEngine implements Engine {
     return Array.from(this.ask('onlineBlockStep', [ref(blocks), ref(inverses), ref(ws), ref(modulus), sample, ref(gradient), decay, ref(out)], this.net.nUnits));
   }
 
+  /** NOTE: waits for the worker (once per plan), so that a plan the engine refuses is refused here, as on other engines. */
   gramPlan(rows: readonly Int32Array[]): GramPlan {
     const plan = gramLayout(rows);
     const id = this.channel.id();
     this.plans.set(plan, id);
     this.call('gramPlan', [rows.map((r) => r.slice())], { id });
+    this.syncTransfers(); // a round trip, so that rows the engine refuses are refused here
     return plan;
   }
 
