@@ -144,5 +144,6 @@ let chain = loadTfjs('webgpu').then(
   (err: unknown) => port.postMessage({ ok: false, failure: describe(err) } satisfies WorkerHello),
 );
 port.on('message', (batch: Call[]) => {
-  chain = chain.then(() => handle(batch));
+  // A failure outside a call (none is expected) is kept for the next answer; later batches still run.
+  chain = chain.then(() => handle(batch)).catch((err: unknown) => void (failure ??= describe(err)));
 });
