@@ -7,7 +7,8 @@ import * as blocksKernels from './engine-blocks.js';
 import { tensorBuffer, tfjsWorkspace, TfjsWorkspace, type EngineContext } from './engine-context.js';
 import * as gram from './engine-gram.js';
 import { buildEngineIndex, type EngineIndex } from './engine-index.js';
-import { readThen, resolveLater, resolveNow, settled, type Readback } from './engine-readback.js';
+import { resolveLater, resolveNow, type Readback } from './engine-readback.js';
+import { engineReaders, type ReadingMethod } from './engine-readers.js';
 import * as metric from './engine-metric.js';
 import * as propagation from './engine-propagation.js';
 import * as update from './engine-update.js';
@@ -15,12 +16,6 @@ import { WeightCache } from './engine-weights.js';
 import { TensorBuffer } from './tensor-buffer.js';
 import type { TfjsRuntime } from './tf.js';
 import type { TfjsEngineOptions } from './tfjs-backend.js';
-
-/** The methods of {@link Engine} that read from the device: {@link TfjsEngine.callAsync} runs them with asynchronous reads. */
-export type ReadingMethod = 'read' | 'squaredNorm' | 'allFinite' | 'meanLoss' | 'solveUnitBlocks' | 'invertBlocks' | 'onlineBlockStep';
-
-/** A reading method as a kernel that returns its reads ({@link Readback}) instead of making them. */
-type Readers = { [M in ReadingMethod]: (...args: Parameters<Engine[M]>) => Readback<ReturnType<Engine[M]>> };
 
 /** Per-workspace buffers of the output metric (rewritten by each {@link Engine.outputMetric} call). */
 type MetricBuffers = { seeds: TensorBuffer; beta: TensorBuffer; gamma?: TensorBuffer; betaExtra?: TensorBuffer };
@@ -55,6 +50,8 @@ export class TfjsEngine implements Engine {
   /** Index tensors of the Gram plans made by {@link gramPlan} (owned, freed by {@link dispose}). */
   private readonly grams = new WeakMap<GramPlan, gram.GramIndex>();
   private readonly weightCache: WeightCache;
+  /** The reading methods' kernels (see {@link engineReaders}). */
+  private readonly readers: ReturnType<typeof engineReaders>;
   private disposed = false;
   private readonly tf: typeof TF;
 
@@ -82,6 +79,7 @@ export class TfjsEngine implements Engine {
       zeroOne,
       weights: (params, key, build) => this.weightCache.get(params, key, build),
     };
+    this.readers = engineReaders(this.ctx);
   }
 
   alloc(length: number): DeviceBuffer {
@@ -222,7 +220,7 @@ export class TfjsEngine implements Engine {
     this.run(() => blocksKernels.unitBlocks(this.ctx, tfjsWorkspace(ws), tensorBuffer(modulus), tensorBuffer(blocks)));
   }
 
-  /** NOTE: `work` is not written (see the readers). */
+  /** NOTE: `work` is not written (see `engineReaders`). */
   solveUnitBlocks(blocks: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, out: DeviceBuffer, work: DeviceBuffer): number {
     return this.now(() => this.readers.solveUnitBlocks(blocks, gradient, epsilon, out, work));
   }
@@ -302,18 +300,6 @@ export class TfjsEngine implements Engine {
     return this.run(() => resolveNow(kernel(), this.transfers, this.runtime.syncReads !== false));
   }
 
-  /** The reading methods' kernels, which return their reads instead of making them. */
-  private readonly readers: Readers = {
-    read: (buffer, offset = 0, length = buffer.length - offset) => readThen(tensorBuffer(buffer).range(offset, length), (v) => settled(Float64Array.from(v))),
-    squaredNorm: (buffer) => readThen(this.tf.sum(this.tf.square(tensorBuffer(buffer).tensor)), (v) => settled(v[0])),
-    allFinite: (buffer) => readThen(this.tf.all(this.tf.isFinite(tensorBuffer(buffer).tensor)), (v) => settled(v[0] === 1)),
-    meanLoss: (ws) => propagation.meanLoss(this.ctx, tfjsWorkspace(ws)),
-    // NOTE: `work` is not written: the factors live in temporaries of the batched elimination.
-    solveUnitBlocks: (blocks, gradient, epsilon, out) => blocksKernels.solveUnitBlocks(this.ctx, tensorBuffer(blocks), tensorBuffer(gradient), epsilon, tensorBuffer(out)),
-    invertBlocks: (blocks, inverses, units) => blocksKernels.invertBlocks(this.ctx, tensorBuffer(blocks), tensorBuffer(inverses), units),
-    onlineBlockStep: (blocks, inverses, ws, modulus, sample, gradient, decay, out) =>
-      update.onlineBlockStep(this.ctx, tensorBuffer(blocks), tensorBuffer(inverses), tfjsWorkspace(ws), tensorBuffer(modulus), sample, tensorBuffer(gradient), decay, tensorBuffer(out)),
-  };
 
   /** Keeps a tensor for the engine's lifetime (index tensors), disposed with it. */
   private own<T extends TF.Tensor>(t: T): T {

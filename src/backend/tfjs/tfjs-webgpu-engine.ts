@@ -1,76 +1,15 @@
 import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import { UsageError, problem } from '../../errors.js';
-import { TransferCounter, gramLayout, type AdamStepOptions, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers, type TransferStats } from '../engine.js';
+import { gramLayout, type AdamStepOptions, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
 import type { TfjsEngineOptions } from './tfjs-backend.js';
-import type { ReadingMethod } from './tfjs-engine.js';
+import type { ReadingMethod } from './engine-readers.js';
 import { tfjsWebgpuChannel, type TfjsWebgpuChannel } from './tfjs-webgpu-channel.js';
 import type { Arg, Keep, PlainMethod } from './tfjs-webgpu-protocol.js';
-
-/** A buffer of the worker's engine, by id. */
-class RemoteBuffer implements DeviceBuffer {
-  constructor(
-    readonly id: number,
-    readonly length: number,
-  ) {}
-}
-
-const WORKSPACE_FIELDS = ['pre', 'act', 'deriv', 'back', 'backReduced', 'targets', 'loss'] as const;
-
-/** A workspace of the worker's engine: its id and its buffers' ids. */
-class RemoteWorkspace implements EngineWorkspace {
-  readonly pre: RemoteBuffer;
-  readonly act: RemoteBuffer;
-  readonly deriv: RemoteBuffer;
-  readonly back: RemoteBuffer;
-  readonly backReduced: RemoteBuffer;
-  readonly targets: RemoteBuffer;
-  readonly loss: RemoteBuffer;
-  /** The output metric's buffers of this workspace, once asked for. */
-  metric?: OutputMetricBuffers & Record<string, RemoteBuffer>;
-
-  constructor(
-    readonly id: number,
-    readonly size: number,
-    net: CompiledNetwork,
-    next: () => number,
-  ) {
-    const n = net.nUnits * size;
-    [this.pre, this.act, this.deriv, this.back, this.backReduced] = [0, 1, 2, 3, 4].map(() => new RemoteBuffer(next(), n));
-    this.targets = new RemoteBuffer(next(), net.nOutputs * size);
-    this.loss = new RemoteBuffer(next(), size);
-  }
-
-  /** Ids of the buffers by field, as the worker keeps them. */
-  fields(): Record<string, number> {
-    return Object.fromEntries(WORKSPACE_FIELDS.map((f) => [f, this[f].id]));
-  }
-}
+import { RemoteBuffer, RemoteTransfers, RemoteWorkspace, foreign, ref } from './tfjs-webgpu-remote.js';
 
 /**
- * The engine's transfers, counted by the worker's engine: each answer brings its counts, and
- * {@link snapshot} asks for them (a round trip), so that calls not yet answered are counted too.
- */
-class RemoteTransfers extends TransferCounter {
-  constructor(private readonly owner: TfjsWebgpuEngine) {
-    super();
-  }
-  override snapshot(): TransferStats {
-    this.owner.syncTransfers();
-    return super.snapshot();
-  }
-  override reset(): void {
-    this.owner.resetTransfers();
-    super.reset();
-  }
-  /** Takes the worker's counts. */
-  update(stats: TransferStats): void {
-    Object.assign(this, stats);
-  }
-}
-
-/**
- * An {@link Engine} on TensorFlow.js's WebGPU backend, whose {@link TfjsEngine} runs in the
+ * An {@link Engine} on TensorFlow.js's WebGPU backend, whose `TfjsEngine` runs in the
  * tfjs-webgpu worker thread (see `tfjs-webgpu-channel.ts`): buffers, workspaces and Gram plans
  * are ids here; kernels are posted without waiting, and the reading methods (`read`, `meanLoss`,
  * `squaredNorm`, `allFinite`, `solveUnitBlocks`, `invertBlocks`, `onlineBlockStep`) wait for the
@@ -292,16 +231,6 @@ export class TfjsWebgpuEngine implements Engine {
   private check(): void {
     if (this.disposed) throw new UsageError([problem('engine', 'the tfjs engine was used after dispose()')]);
   }
-}
-
-/** The worker-side reference of a buffer or workspace of a tfjs-webgpu engine. */
-function ref(b: DeviceBuffer | EngineWorkspace): Arg {
-  if (b instanceof RemoteBuffer || b instanceof RemoteWorkspace) return { $ref: b.id };
-  throw foreign();
-}
-
-function foreign(): UsageError {
-  return new UsageError([problem('engine', 'a buffer or workspace of another engine was given to the tfjs-webgpu engine')]);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import type { TfjsEngineOptions } from './tfjs-backend.js';
-import type { ReadingMethod } from './tfjs-engine.js';
+import type { ReadingMethod } from './engine-readers.js';
 
 /**
  * Messages between the main thread's tfjs-webgpu engines (`tfjs-webgpu-engine.ts`) and the worker
