@@ -136,6 +136,15 @@ const handle = async (batch: Call[]) => {
   }
 };
 
+// An error outside every call would otherwise leave a waiting main thread to its stall timeout:
+// it is answered at once, and stays set for the next answer in case no one was waiting.
+const uncaught = (err: unknown) => {
+  failure ??= describe(err);
+  answer(1, new TextEncoder().encode(JSON.stringify(failure)), undefined);
+};
+process.on('uncaughtException', uncaught);
+process.on('unhandledRejection', uncaught);
+
 let chain = loadTfjs('webgpu').then(
   (loaded) => {
     runtime = loaded;
