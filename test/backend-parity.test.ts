@@ -15,6 +15,7 @@ import { INTERPRETATIONS, type NetworkDocument } from '../src/network/types.js';
 import { Prng } from '../src/random/prng.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
 import { relative } from './helpers/compare.js';
+import { distTfjsWebgpu } from './helpers/tfjs-webgpu.js';
 
 
 /** Tolerances from the backend's precision: float32 carries ~7 digits; solves lose a few more. */
@@ -30,6 +31,7 @@ const glRuns = selectGpujsMode().mode === 'headlessgl';
 const backends: Array<[string, () => Promise<Backend>]> = [
   ['tfjs-cpu', () => useBackend('tfjs', { tfjsBackend: 'cpu' })],
   ['tfjs-wasm', () => useBackend('tfjs', { tfjsBackend: 'wasm' })],
+  ['tfjs-webgpu', distTfjsWebgpu],
   [`gpujs (${selectGpujsMode().mode})`, () => useBackend('gpujs')],
   ...(glRuns ? [['gpujs (webasm)', async () => gpujsBackend('webasm')] as [string, () => Promise<Backend>]] : []),
   ['webgpu', () => useBackend('webgpu')],

@@ -257,16 +257,27 @@ describe('unitwise CLI (real binary)', { timeout: 240_000 }, () => {
     expect(bad.stderr).toMatch(/unknown gpu\.js mode 'cuda'; use headlessgl or webasm/);
   });
 
-  it('--tfjs-backend: train records tfjs-wasm in its saved settings; webgpu, and tensorflow without tfjs-node, are usage errors saying why', () => {
+  it('--tfjs-backend: train records tfjs-wasm in its saved settings; webgpu says what ran and trains as cpu does; tensorflow without tfjs-node is a usage error saying why', () => {
     const tiny = join(repoRoot, 'networks/tiny-softmax.json');
     const tinyData = join(repoRoot, 'networks/tiny-softmax.data.json');
     const trained = run('train', tiny, '--data', tinyData, '--method', 'kflr', '--iterations', '3', '--backend', 'tfjs', '--tfjs-backend', 'wasm', '--out', 'wasm-trained.json');
     expect(trained.status, trained.stderr).toBe(0);
     expect(trained.stderr).toMatch(/backend: TensorFlow\.js 'wasm' backend/);
     expect(JSON.parse(readFileSync(join(dir, 'wasm-trained.json.state.json'), 'utf8')).state.settings.backend).toBe('tfjs-wasm');
-    const webgpu = run('step', tiny, '--data', tinyData, '--backend', 'tfjs', '--tfjs-backend', 'webgpu', '--out', 'x.json');
-    expect(webgpu.status).toBe(2);
-    expect(webgpu.stderr).toMatch(/--tfjs-backend webgpu is not available yet: .*OffscreenCanvas/);
+    const train = (out: string, ...backend: string[]) => {
+      const r = run('train', tiny, '--data', tinyData, '--method', 'kflr', '--iterations', '3', ...backend, '--out', out);
+      expect(r.status, r.stderr).toBe(0);
+      const weights = (JSON.parse(readFileSync(join(dir, out), 'utf8')) as { edges: { attributes: { weight: number } }[] }).edges.map((e) => e.attributes.weight);
+      return { stderr: r.stderr, weights };
+    };
+    const webgpu = train('webgpu-trained.json', '--backend', 'tfjs', '--tfjs-backend', 'webgpu');
+    expect(webgpu.stderr).toMatch(/backend: TensorFlow\.js 'webgpu' backend from @tensorflow\/tfjs-backend-webgpu \(float32; .+ via (Vulkan|Metal|D3D12|OpenGL ES, compatibility mode); in a worker thread, reads awaited\)/);
+    expect(JSON.parse(readFileSync(join(dir, 'webgpu-trained.json.state.json'), 'utf8')).state.settings.backend).toBe('tfjs-webgpu');
+    const cpu = train('cpu-trained.json', '--backend', 'cpu');
+    const start = (JSON.parse(readFileSync(tiny, 'utf8')) as { edges: { attributes?: { weight?: number } }[] }).edges.map((e) => e.attributes?.weight ?? 0);
+    const gap = (a: number[], b: number[]) => Math.max(...a.map((w, i) => Math.abs(w - b[i]) / Math.max(1, Math.abs(w))));
+    expect(gap(cpu.weights, start), 'training moved the weights').toBeGreaterThan(0.1);
+    expect(gap(cpu.weights, webgpu.weights), 'weights after 3 kflr iterations, tfjs-webgpu against cpu').toBeLessThan(1e-3);
     const native = spawnSync(process.execPath, ['-e', "import('@tensorflow/tfjs-node').then(() => process.exit(0), () => process.exit(1))"], { cwd: repoRoot });
     if (native.status !== 0) {
       const tensorflow = run('step', tiny, '--data', tinyData, '--backend', 'tfjs', '--tfjs-backend', 'tensorflow', '--out', 'x.json');

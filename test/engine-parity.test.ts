@@ -11,6 +11,7 @@ import { outputDraws } from '../src/metrics/output-metric.js';
 import { Prng } from '../src/random/prng.js';
 import { PARITY_NETWORKS, withRidge } from './helpers/parity-networks.js';
 import { randomData } from './helpers/random-network.js';
+import { distTfjsWebgpu } from './helpers/tfjs-webgpu.js';
 import { relative } from './helpers/compare.js';
 
 const relativeGap = (a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3) => relative(a, b, floor);
@@ -27,6 +28,7 @@ const backends: Array<[string, () => Promise<Backend>]> = [
   ['cpu', async () => cpuBackend],
   ['tfjs-cpu', () => useBackend('tfjs', { tfjsBackend: 'cpu' })],
   ['tfjs-wasm', () => useBackend('tfjs', { tfjsBackend: 'wasm' })],
+  ['tfjs-webgpu', distTfjsWebgpu],
   ['gpujs', () => useBackend('gpujs')],
   ['webgpu', () => useBackend('webgpu')],
 ];

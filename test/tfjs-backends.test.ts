@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backend/index.js';
 import { forwardPass } from '../src/backend/engine.js';
 import { backendInfo, useBackend } from '../src/backend/load.js';
-import { getBackend } from '../src/backend/registry.js';
+import { getBackend, registerBackend } from '../src/backend/registry.js';
 import { gatherRows } from '../src/backend/tfjs/gather.js';
 import { defaultTfjsBackend, loadTfjs } from '../src/backend/tfjs/tf.js';
 import { makeBatch } from '../src/engine/batch.js';
@@ -13,6 +13,7 @@ import { createOptimizer } from '../src/optimizer/optimizer.js';
 import type { TrainOptions } from '../src/train/settings.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
 import { relative } from './helpers/compare.js';
+import { distTfjsWebgpu, distTfjsWebgpuChannel } from './helpers/tfjs-webgpu.js';
 
 /**
  * The tfjs backend on several TensorFlow.js backends: how one is asked for and named, engines
@@ -48,7 +49,7 @@ describe('tfjs backend choice', () => {
       expect(error).toBeInstanceOf(UsageError);
       return (error as Error).message;
     };
-    expect(await refusal(() => useBackend('tfjs', { tfjsBackend: 'webgpu' }))).toMatch(/not available yet.*OffscreenCanvas.*--tfjs-backend cpu or wasm/);
+    expect(await refusal(() => useBackend('tfjs', { tfjsBackend: 'webgpu' }))).toMatch(/runs its engines in a worker thread from compiled modules, .*tfjs-webgpu-worker\.js is missing: run `npm run build`/);
     expect(await refusal(() => useBackend('tfjs-wasm', { tfjsBackend: 'cpu' }))).toMatch(/disagree/);
     expect(await refusal(() => useBackend('cpu', { tfjsBackend: 'wasm' }))).toMatch(/applies to --backend tfjs/);
     expect(await refusal(() => useBackend('tfjs-gl'))).toMatch(/unknown TensorFlow\.js backend 'gl'; use cpu, wasm, webgpu, tensorflow/);
@@ -117,27 +118,31 @@ const runs: Array<[string, TrainOptions]> = [
   ['mini-batch kfac, inverses every 5', { method: 'kfac', mode: 'minibatch', batchSize: 5, inverseEvery: 5, lr: 0.05 }],
 ];
 
-describe.each(['cpu', 'wasm'] as const)('tfjs-%s: tensor memory over 100 training iterations', (which) => {
+/** Iterations of the memory runs: fewer on tfjs-webgpu, whose kernels run on llvmpipe on machines without a GPU. */
+const MEMORY_ITERATIONS = { cpu: 100, wasm: 100, webgpu: 20 };
+
+describe.each(['cpu', 'wasm', 'webgpu'] as const)('tfjs-%s: tensor memory over training iterations', (which) => {
   it.each(runs)('%s: tf.memory().numTensors does not grow, and dispose() frees everything', async (_label, options) => {
-    const { tf } = await loadTfjs(which);
-    const backend = (await useBackend('tfjs', { tfjsBackend: which })).name;
+    // tfjs-webgpu: its engines run in a worker thread from dist/, which counts its tensors when asked.
+    const numTensors = which === 'webgpu' ? ((channel) => () => channel.numTensors())(await distTfjsWebgpuChannel()) : ((tf) => () => tf.memory().numTensors)((await loadTfjs(which)).tf);
+    const backend = which === 'webgpu' ? (registerBackend(await distTfjsWebgpu()), 'tfjs-webgpu') : (await useBackend('tfjs', { tfjsBackend: which })).name;
     const model = createModel(doc);
     const batches = Array.from({ length: 4 }, (_, i) => makeBatch(model.net, data, Array.from({ length: options.batchSize ?? 10 }, (_, j) => (i * 3 + j) % 10)));
-    const before = tf.memory().numTensors;
+    const before = numTensors();
     const optimizer = createOptimizer(model, { ...options, backend }, 10);
     const step = (i: number) => optimizer.step(options.mode === 'minibatch' ? batches[i % batches.length] : batches[0]);
     // Warm-up: lanes, curvature state and the inverses of the first refresh.
     for (let i = 0; i < 6; i++) step(i);
-    const held = tf.memory().numTensors;
+    const held = numTensors();
     const counts: number[] = [];
     const losses: number[] = [];
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < MEMORY_ITERATIONS[which]; i++) {
       losses.push(step(i).loss);
-      counts.push(tf.memory().numTensors);
+      counts.push(numTensors());
     }
     expect(Math.max(...counts)).toBe(held);
     expect(losses.every(Number.isFinite)).toBe(true);
     optimizer.dispose();
-    expect(tf.memory().numTensors).toBe(before);
+    expect(numTensors()).toBe(before);
   });
 });

@@ -64,6 +64,13 @@ async function useTfjs(name: string, choice: TfjsBackendName | undefined): Promi
   }
   if (named !== undefined && choice !== undefined && named !== choice) throw new UsageError([problem('tfjs-backend', `backend '${name}' and --tfjs-backend ${choice} disagree: give one of them`)]);
   if (backendNames().includes(name) && choice === undefined) return getBackend(name);
+  if ((named ?? choice) === 'webgpu') {
+    // Engines on tfjs's WebGPU backend run in a worker thread (its reads are asynchronous only).
+    if (backendNames().includes('tfjs-webgpu')) return getBackend('tfjs-webgpu');
+    const { tfjsWebgpuBackend } = await import('./tfjs/tfjs-webgpu-engine.js');
+    registerBackend(await tfjsWebgpuBackend());
+    return getBackend('tfjs-webgpu');
+  }
   const [{ loadTfjs }, { tfjsBackend }] = await Promise.all([import('./tfjs/tf.js'), import('./tfjs/tfjs-backend.js')]);
   const runtime = await loadTfjs((named ?? choice) as TfjsBackendName | undefined);
   const backend = backendNames().includes(`tfjs-${runtime.backend}`) ? getBackend(`tfjs-${runtime.backend}`) : tfjsBackend(runtime);

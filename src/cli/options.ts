@@ -20,7 +20,7 @@ export const methodOptions = {
   backend: { choices: BACKENDS, default: 'cpu' as const, describe: 'compute backend: cpu (Float64 reference), gpujs (gpu.js: headlessgl, else webasm; float32; UNITWISE_GPUJS_MODE forces a mode) tfjs (TensorFlow.js, float32; see --tfjs-backend) or webgpu (WGSL compute shaders on Dawn: a GPU driver, else Mesa\'s GL ES on the CPU; float32)' },
   'tfjs-backend': {
     choices: TFJS_BACKENDS,
-    describe: '--backend tfjs: TensorFlow.js backend: cpu (JavaScript), wasm (WebAssembly, SIMD), webgpu (not available in Node yet) or tensorflow (libtensorflow: needs @tensorflow/tfjs-node); default tensorflow when installed, else wasm',
+    describe: '--backend tfjs: TensorFlow.js backend: cpu (JavaScript), wasm (WebAssembly, SIMD), webgpu (Dawn: a GPU, else Mesa\'s GL ES; its engines run in a worker thread) or tensorflow (libtensorflow: needs @tensorflow/tfjs-node); default tensorflow when installed, else wasm',
   },
 };
 

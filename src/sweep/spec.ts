@@ -82,7 +82,7 @@ export interface PlannedAutoencoderJob {
 }
 
 const KEYS = ['$schema', 'format', 'experiment', 'seed', 'runs', 'methods', 'activations', 'lr', 'epsilon', 'budget', 'layers', 'samples', 'backends', 'kronecker', 'baselines'];
-const BACKEND_NAMES = ['cpu', 'gpujs', 'tfjs', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-tensorflow', 'webgpu'];
+const BACKEND_NAMES = ['cpu', 'gpujs', 'tfjs', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-tensorflow', 'tfjs-webgpu', 'webgpu'];
 
 /** Reads and checks a sweep file: a FileFormatError for bad JSON, a UsageError listing every bad field. */
 export function parseSweepSpec(text: string, file: string): SweepSpec {

@@ -4,6 +4,7 @@ import { UsageError, problem } from '../../errors.js';
 import { blockBuckets } from './engine-buckets.js';
 import type { EngineContext, TfjsWorkspace } from './engine-context.js';
 import { bucketTensors, type Bucket } from './engine-index.js';
+import { readThen, settled, type Readback } from './engine-readback.js';
 import type { TensorBuffer } from './tensor-buffer.js';
 
 /** Buckets of some units and how their concatenated flat results are written into a buffer. */
@@ -117,14 +118,13 @@ function firstFailure(tf: typeof TF, factor: TF.Tensor3D, b: Bucket): TF.Scalar 
 }
 
 /** Reads the first failing unit of the buckets' failures (one number): -1 when there is none. */
-function readFailure(ctx: EngineContext, failures: TF.Scalar[]): number {
+function readFailure(ctx: EngineContext, failures: TF.Scalar[]): Readback<number> {
   const { tf } = ctx;
-  const first = ctx.readSmall(failures.length === 1 ? failures[0] : tf.min(tf.stack(failures)))[0];
-  return Number.isFinite(first) ? first : -1;
+  return readThen(failures.length === 1 ? failures[0] : tf.min(tf.stack(failures)), (v) => settled(Number.isFinite(v[0]) ? v[0] : -1));
 }
 
 /** δw = (A + εI)⁻¹ G per unit (Eq. 20, 30), batched per bucket; returns -1 or the first unit whose block is not positive definite (one number read). */
-export function solveUnitBlocks(ctx: EngineContext, blocks: TensorBuffer, gradient: TensorBuffer, epsilon: number, out: TensorBuffer): number {
+export function solveUnitBlocks(ctx: EngineContext, blocks: TensorBuffer, gradient: TensorBuffer, epsilon: number, out: TensorBuffer): Readback<number> {
   const { tf } = ctx;
   if (epsilon === 0) {
     throw new UsageError([problem('epsilon', 'the tfjs backend solves per-unit blocks by Cholesky in float32 and needs ε > 0; use the cpu backend for the least-squares solves of ε = 0')]);
@@ -143,10 +143,10 @@ export function solveUnitBlocks(ctx: EngineContext, blocks: TensorBuffer, gradie
 }
 
 /** H = A⁻¹ for the blocks of `units` (all non-input units by default); returns -1 or the first unit whose block is not positive definite. */
-export function invertBlocks(ctx: EngineContext, blocks: TensorBuffer, inverses: TensorBuffer, units?: readonly number[]): number {
+export function invertBlocks(ctx: EngineContext, blocks: TensorBuffer, inverses: TensorBuffer, units?: readonly number[]): Readback<number> {
   const { tf } = ctx;
   const set = bucketSet(ctx, units);
-  if (set.buckets.length === 0) return -1;
+  if (set.buckets.length === 0) return settled(-1);
   const a = withZero(tf, blocks);
   const failures: TF.Scalar[] = [];
   const flat = set.buckets.map((b) => {

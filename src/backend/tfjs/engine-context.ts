@@ -22,8 +22,6 @@ export interface EngineContext {
    * Kept (and owned) by the engine while the parameters' tensor data is unchanged.
    */
   weights(params: TensorBuffer, key: string, build: (paramsExt: TF.Tensor1D) => TF.Tensor): TF.Tensor;
-  /** Reads a small tensor to the host, counted as 4 bytes per number. */
-  readSmall(t: TF.Tensor): Float32Array;
 }
 
 /** An {@link EngineWorkspace} of tensor buffers; `deriv` starts at 1 on the input rows. */

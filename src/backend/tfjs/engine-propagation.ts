@@ -4,6 +4,7 @@ import type { Activation, Interpretation } from '../../network/types.js';
 import { outputRows, rows, writeOutputRows, type EngineContext, type TfjsWorkspace } from './engine-context.js';
 import type { LevelIndex } from './engine-index.js';
 import { inWeights, outWeights, sumAbove } from './engine-weights.js';
+import { readThen, settled, type Readback } from './engine-readback.js';
 import type { TensorBuffer } from './tensor-buffer.js';
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
@@ -147,8 +148,8 @@ export function outputLayer(ctx: EngineContext, ws: TfjsWorkspace): void {
 }
 
 /** Mean of `ws.loss` (one number read back). */
-export function meanLoss(ctx: EngineContext, ws: TfjsWorkspace): number {
-  return ctx.readSmall(ctx.tf.mean(ws.loss.tensor))[0];
+export function meanLoss(ctx: EngineContext, ws: TfjsWorkspace): Readback<number> {
+  return readThen(ctx.tf.mean(ws.loss.tensor), (v) => settled(v[0]));
 }
 
 /**

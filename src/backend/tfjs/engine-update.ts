@@ -2,6 +2,7 @@ import { gatherRows } from './gather.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { AdamStepOptions } from '../engine.js';
 import type { EngineContext, TfjsWorkspace } from './engine-context.js';
+import { readThen, settled, type Readback } from './engine-readback.js';
 import type { TensorBuffer } from './tensor-buffer.js';
 
 /**
@@ -45,7 +46,7 @@ export function diagonalSolve(ctx: EngineContext, diagonal: TensorBuffer, gradie
  * c = γ/(1-γ), and δw = H G. Units whose 1 + c uᵀHu is not positive and finite keep H and δw.
  * Returns the refused units: one number (their count) is read, and their ids when there are any.
  */
-export function onlineBlockStep(ctx: EngineContext, blocks: TensorBuffer, inverses: TensorBuffer, ws: TfjsWorkspace, modulus: TensorBuffer, sample: number, gradient: TensorBuffer, decay: number, out: TensorBuffer): number[] {
+export function onlineBlockStep(ctx: EngineContext, blocks: TensorBuffer, inverses: TensorBuffer, ws: TfjsWorkspace, modulus: TensorBuffer, sample: number, gradient: TensorBuffer, decay: number, out: TensorBuffer): Readback<number[]> {
   const { tf, net, size: S, index } = ctx;
   const keep = 1 - decay;
   const c = decay / keep;
@@ -80,11 +81,12 @@ export function onlineBlockStep(ctx: EngineContext, blocks: TensorBuffer, invers
   inverses.set(gatherRows(tf, join(nextH), index.blocksPerm));
   out.set(gatherRows(tf, join(nextX), index.paramsPerm));
   const ids = join(refused);
-  const count = ctx.readSmall(tf.sum(tf.cast(tf.greaterEqual(ids, 0), 'float32')))[0];
-  if (count === 0) return [];
-  // The refused ids are the `count` largest of -id (ids ≥ 0 against -1 elsewhere, negated).
-  const smallest = tf.topk(tf.neg(tf.where(tf.greaterEqual(ids, 0), ids, tf.fill(ids.shape, Infinity))), count);
-  return Array.from(ctx.readSmall(smallest.values), (x) => -x);
+  return readThen(tf.sum(tf.cast(tf.greaterEqual(ids, 0), 'float32')), ([count]) => {
+    if (count === 0) return settled([]);
+    // The refused ids are the `count` largest of -id (ids ≥ 0 against -1 elsewhere, negated).
+    const smallest = tf.topk(tf.neg(tf.where(tf.greaterEqual(ids, 0), ids, tf.fill(ids.shape, Infinity))), count);
+    return readThen(smallest.values, (values) => settled(Array.from(values, (x) => -x)));
+  });
 }
 
 /** One Adam step (see `Engine.adamStep`): the moments m and v in place, m̂/(√v̂ + ε) into `out`. */

@@ -1,11 +1,13 @@
 import type * as TF from '@tensorflow/tfjs-core';
 import { UsageError, problem } from '../../errors.js';
 import { loadWasmBackend } from './tfjs-wasm.js';
+import { loadWebgpuBackend } from './tfjs-webgpu.js';
 
 /**
  * The TensorFlow.js backends an engine can run on (`--tfjs-backend`): `cpu` (tfjs's plain
  * JavaScript kernels), `wasm` (`@tensorflow/tfjs-backend-wasm`, XNNPACK kernels in WebAssembly),
- * `webgpu` (refused for now: see {@link loadTfjs}) and `tensorflow` (libtensorflow through
+ * `webgpu` (`@tensorflow/tfjs-backend-webgpu` on Dawn's Node bindings, its engines in a worker
+ * thread: see `tfjs-webgpu-engine.ts`) and `tensorflow` (libtensorflow through
  * `@tensorflow/tfjs-node` or `@tensorflow/tfjs-node-gpu`, when installed).
  */
 export const TFJS_BACKENDS = ['cpu', 'wasm', 'webgpu', 'tensorflow'] as const;
@@ -18,8 +20,10 @@ export interface TfjsRuntime {
   provider: string;
   /** tfjs's name of the backend: tf.getBackend() while an engine of this runtime runs. */
   backend: TfjsBackendName;
-  /** What else is worth reporting (wasm: whether SIMD and threads are on, and why not). */
+  /** What else is worth reporting (wasm: whether SIMD and threads are on, and why not; webgpu: the adapter). */
   note?: string;
+  /** False when tensors can be read only asynchronously (`data()`, not `dataSync()`): webgpu in Node. */
+  syncReads?: boolean;
   /**
    * Makes this runtime's backend the active tfjs backend. tfjs has one active backend per
    * process; engines of different runtimes (tfjs-cpu beside tfjs-wasm) call this before each
@@ -54,9 +58,10 @@ export async function defaultTfjsBackend(): Promise<TfjsBackendName> {
  *   downloads libtensorflow, which this project's machines cannot); a UsageError saying how to
  *   install them when neither is importable.
  * - `wasm`: see `loadWasmBackend` (SIMD build; threads are not available in Node).
- * - `webgpu`: a UsageError. tfjs-backend-webgpu runs its kernels on Dawn's Node bindings, but its
- *   synchronous read (`dataSync`, which the engine's counted reads use) copies through an
- *   `OffscreenCanvas`, which Node lacks.
+ * - `webgpu`: see `loadWebgpuBackend`. Its tensors can be read only asynchronously in Node
+ *   (`syncReads: false`), so engines on it run in a worker thread where this runtime is loaded
+ *   (`useBackend('tfjs-webgpu')` starts it); loaded on the main thread, it serves asynchronous
+ *   code only (`TfjsEngine.callAsync`).
  */
 export async function loadTfjs(which?: TfjsBackendName): Promise<TfjsRuntime> {
   const name = which ?? (await defaultTfjsBackend());
@@ -76,12 +81,12 @@ async function loadRuntime(name: TfjsBackendName): Promise<TfjsRuntime> {
     const found = await nativeTfjs();
     if (!found) throw new UsageError([problem('tfjs-backend', `--tfjs-backend tensorflow needs @tensorflow/tfjs-node (or @tensorflow/tfjs-node-gpu for CUDA GPUs), which is not installed: run 'npm install @tensorflow/tfjs-node@4.22.0' (its install step downloads libtensorflow), or use --tfjs-backend cpu or wasm`)]);
     runtime = found;
-  } else if (name === 'webgpu') {
-    throw new UsageError([problem('tfjs-backend', WEBGPU_UNAVAILABLE)]);
   } else {
     const tf = await import('@tensorflow/tfjs-core');
     tf.enableProdMode();
-    if (name === 'wasm') {
+    if (name === 'webgpu') {
+      runtime = withActivate(tf, { tf, provider: '@tensorflow/tfjs-backend-webgpu', backend: 'webgpu', note: await loadWebgpuBackend(tf), syncReads: false });
+    } else if (name === 'wasm') {
       runtime = withActivate(tf, { tf, provider: '@tensorflow/tfjs-backend-wasm', backend: 'wasm', note: await loadWasmBackend(tf) });
     } else {
       await import('@tensorflow/tfjs-backend-cpu');
@@ -91,10 +96,6 @@ async function loadRuntime(name: TfjsBackendName): Promise<TfjsRuntime> {
   }
   return runtime;
 }
-
-/** Why `--tfjs-backend webgpu` is refused (see {@link loadTfjs}). */
-export const WEBGPU_UNAVAILABLE =
-  "--tfjs-backend webgpu is not available yet: @tensorflow/tfjs-backend-webgpu runs on Dawn's Node bindings (the 'webgpu' package), but its synchronous read (dataSync, which every counted engine read uses) copies the data through an OffscreenCanvas, and Node has none ('ReferenceError: OffscreenCanvas is not defined'). Use --tfjs-backend cpu or wasm";
 
 /** The native runtime, or undefined when neither tfjs-node package is importable. */
 async function nativeTfjs(): Promise<TfjsRuntime | undefined> {

@@ -7,6 +7,8 @@ import * as blocksKernels from './engine-blocks.js';
 import { tensorBuffer, tfjsWorkspace, TfjsWorkspace, type EngineContext } from './engine-context.js';
 import * as gram from './engine-gram.js';
 import { buildEngineIndex, type EngineIndex } from './engine-index.js';
+import { resolveLater, resolveNow, type Readback } from './engine-readback.js';
+import { engineReaders, type ReadingMethod } from './engine-readers.js';
 import * as metric from './engine-metric.js';
 import * as propagation from './engine-propagation.js';
 import * as update from './engine-update.js';
@@ -32,6 +34,9 @@ type MetricBuffers = { seeds: TensorBuffer; beta: TensorBuffer; gamma?: TensorBu
  * tfjs, as uniforms would on a GPU; they are arguments, not buffer transfers, and not counted.
  * Every entry point first makes the runtime's tfjs backend the active one (`activate`), so that
  * engines on different tfjs backends can be used side by side in one process.
+ * Reads go through {@link Readback}s: the synchronous methods resolve them at once with
+ * `dataSync`; {@link callAsync} awaits `tensor.data()` instead, for a runtime whose reads are
+ * only asynchronous (tfjs-webgpu in Node: see `tfjs-webgpu-worker.ts`).
  */
 export class TfjsEngine implements Engine {
   /** `tfjs-<tfjs backend>`: the registered backend name (see `useBackend`). */
@@ -45,6 +50,8 @@ export class TfjsEngine implements Engine {
   /** Index tensors of the Gram plans made by {@link gramPlan} (owned, freed by {@link dispose}). */
   private readonly grams = new WeakMap<GramPlan, gram.GramIndex>();
   private readonly weightCache: WeightCache;
+  /** The reading methods' kernels (see {@link engineReaders}). */
+  private readonly readers: ReturnType<typeof engineReaders>;
   private disposed = false;
   private readonly tf: typeof TF;
 
@@ -71,8 +78,8 @@ export class TfjsEngine implements Engine {
       chunkEntries,
       zeroOne,
       weights: (params, key, build) => this.weightCache.get(params, key, build),
-      readSmall: (t) => this.readSmall(t),
     };
+    this.readers = engineReaders(this.ctx);
   }
 
   alloc(length: number): DeviceBuffer {
@@ -94,9 +101,7 @@ export class TfjsEngine implements Engine {
   }
 
   read(buffer: DeviceBuffer, offset = 0, length = buffer.length - offset): Float64Array {
-    const source = tensorBuffer(buffer);
-    this.transfers.read(length * 4);
-    return this.run(() => Float64Array.from(source.range(offset, length).dataSync()));
+    return this.now(() => this.readers.read(buffer, offset, length));
   }
 
   free(buffer: DeviceBuffer | EngineWorkspace): void {
@@ -136,8 +141,7 @@ export class TfjsEngine implements Engine {
   }
 
   squaredNorm(buffer: DeviceBuffer): number {
-    const source = tensorBuffer(buffer);
-    return this.run(() => this.readSmall(this.tf.sum(this.tf.square(source.tensor)))[0]);
+    return this.now(() => this.readers.squaredNorm(buffer));
   }
 
   adamStep(moment1: DeviceBuffer, moment2: DeviceBuffer, gradient: DeviceBuffer, o: AdamStepOptions, out: DeviceBuffer): void {
@@ -145,8 +149,7 @@ export class TfjsEngine implements Engine {
   }
 
   allFinite(buffer: DeviceBuffer): boolean {
-    const source = tensorBuffer(buffer);
-    return this.run(() => this.readSmall(this.tf.all(this.tf.isFinite(source.tensor)))[0] === 1);
+    return this.now(() => this.readers.allFinite(buffer));
   }
 
   setBatch(ws: EngineWorkspace, batch: Batch): void {
@@ -165,7 +168,7 @@ export class TfjsEngine implements Engine {
   }
 
   meanLoss(ws: EngineWorkspace): number {
-    return this.run(() => propagation.meanLoss(this.ctx, tfjsWorkspace(ws)));
+    return this.now(() => this.readers.meanLoss(ws));
   }
 
   backwardLevel(params: DeviceBuffer, ws: EngineWorkspace, level: number, modulus?: DeviceBuffer): void {
@@ -217,9 +220,9 @@ export class TfjsEngine implements Engine {
     this.run(() => blocksKernels.unitBlocks(this.ctx, tfjsWorkspace(ws), tensorBuffer(modulus), tensorBuffer(blocks)));
   }
 
-  /** NOTE: `work` is not written: the factors live in temporaries of the batched elimination. */
-  solveUnitBlocks(blocks: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, out: DeviceBuffer, _work: DeviceBuffer): number {
-    return this.run(() => blocksKernels.solveUnitBlocks(this.ctx, tensorBuffer(blocks), tensorBuffer(gradient), epsilon, tensorBuffer(out)));
+  /** NOTE: `work` is not written (see `engineReaders`). */
+  solveUnitBlocks(blocks: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, out: DeviceBuffer, work: DeviceBuffer): number {
+    return this.now(() => this.readers.solveUnitBlocks(blocks, gradient, epsilon, out, work));
   }
 
   quasiDiagonalSolve(diagonal: DeviceBuffer, cross: DeviceBuffer, gradient: DeviceBuffer, epsilon: number, out: DeviceBuffer): void {
@@ -231,7 +234,7 @@ export class TfjsEngine implements Engine {
   }
 
   invertBlocks(blocks: DeviceBuffer, inverses: DeviceBuffer, units?: readonly number[]): number {
-    return this.run(() => blocksKernels.invertBlocks(this.ctx, tensorBuffer(blocks), tensorBuffer(inverses), units));
+    return this.now(() => this.readers.invertBlocks(blocks, inverses, units));
   }
 
   blocksTimesVector(inverses: DeviceBuffer, gradient: DeviceBuffer, out: DeviceBuffer, units?: readonly number[]): void {
@@ -239,7 +242,26 @@ export class TfjsEngine implements Engine {
   }
 
   onlineBlockStep(blocks: DeviceBuffer, inverses: DeviceBuffer, ws: EngineWorkspace, modulus: DeviceBuffer, sample: number, gradient: DeviceBuffer, decay: number, out: DeviceBuffer): number[] {
-    return this.run(() => update.onlineBlockStep(this.ctx, tensorBuffer(blocks), tensorBuffer(inverses), tfjsWorkspace(ws), tensorBuffer(modulus), sample, tensorBuffer(gradient), decay, tensorBuffer(out)));
+    return this.now(() => this.readers.onlineBlockStep(blocks, inverses, ws, modulus, sample, gradient, decay, out));
+  }
+
+  /**
+   * Runs a reading method with asynchronous reads (`tensor.data()`), for runtimes that have no
+   * synchronous read. Its tensors live in a tfjs scope until the last read is done (reads may
+   * depend on earlier ones), then are freed as `tf.tidy` would. NOTE: no other call of this
+   * engine, nor of another engine on the same tfjs backend, may run before the promise settles
+   * (the scope is tfjs's current one); the worker awaits each call before the next.
+   */
+  async callAsync<M extends ReadingMethod>(method: M, ...args: Parameters<Engine[M]>): Promise<ReturnType<Engine[M]>> {
+    this.check();
+    const reader = this.readers[method] as (...a: Parameters<Engine[M]>) => Readback<ReturnType<Engine[M]>>;
+    const scope = this.tf.engine();
+    scope.startScope();
+    try {
+      return await resolveLater(reader(...args), this.transfers);
+    } finally {
+      scope.endScope();
+    }
   }
 
   gramPlan(rows: readonly Int32Array[]): GramPlan {
@@ -273,10 +295,11 @@ export class TfjsEngine implements Engine {
     return result as T;
   }
 
-  private readSmall(t: TF.Tensor): Float32Array {
-    this.transfers.read(t.size * 4);
-    return Float32Array.from(t.dataSync());
+  /** Runs a reading kernel inside `tf.tidy` and makes its reads at once (see {@link Readback}). */
+  private now<T>(kernel: () => Readback<T>): T {
+    return this.run(() => resolveNow(kernel(), this.transfers, this.runtime.syncReads !== false));
   }
+
 
   /** Keeps a tensor for the engine's lifetime (index tensors), disposed with it. */
   private own<T extends TF.Tensor>(t: T): T {

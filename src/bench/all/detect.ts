@@ -18,7 +18,7 @@ export interface ProbedBackend extends BackendCandidate {
 
 /**
  * Every backend `--backend all` knows, in report order: the Float64 reference, gpu.js in each
- * mode (UNITWISE_GPUJS_MODE), TensorFlow.js's cpu, wasm and native backends, and WebGPU.
+ * mode (UNITWISE_GPUJS_MODE), TensorFlow.js's cpu, wasm, native and WebGPU backends, and WebGPU.
  */
 export const ALL_BACKENDS: BackendCandidate[] = [
   { label: 'cpu', backend: 'cpu', env: {}, xvfb: false },
@@ -27,6 +27,7 @@ export const ALL_BACKENDS: BackendCandidate[] = [
   { label: 'tfjs-cpu', backend: 'tfjs-cpu', env: {}, xvfb: false },
   { label: 'tfjs-wasm', backend: 'tfjs-wasm', env: {}, xvfb: false },
   { label: 'tfjs-tensorflow', backend: 'tfjs-tensorflow', env: {}, xvfb: false },
+  { label: 'tfjs-webgpu', backend: 'tfjs-webgpu', env: {}, xvfb: false },
   { label: 'webgpu', backend: 'webgpu', env: {}, xvfb: false },
 ];
 
