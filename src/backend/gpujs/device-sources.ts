@@ -15,7 +15,8 @@ import { activationSlope, activationValue } from './device-helpers.js';
 
 /** What gpu.js puts in `this` inside a kernel. */
 export interface KernelThis {
-  thread: { x: number };
+  /** y: the row of a 2-D output (row launches, `device-rows.ts`); 0 for 1-D outputs. */
+  thread: { x: number; y: number };
 }
 /** A kernel's array argument (a texture or a Float32Array at run time). */
 export type A = number[];
