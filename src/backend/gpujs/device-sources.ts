@@ -53,6 +53,12 @@ export function slice(this: KernelThis, src: A, offset: number): number {
   return src[offset + this.thread.x];
 }
 
+/** values[index[x]] (e.g. the weights of the out-edges in CSR order: index = outParams). */
+export function gather(this: KernelThis, values: A, index: A): number {
+  const i = index[this.thread.x];
+  return values[i];
+}
+
 /** α·x + β·y. */
 export function combine(this: KernelThis, x: A, y: A, alpha: number, beta: number): number {
   return alpha * x[this.thread.x] + beta * y[this.thread.x];
