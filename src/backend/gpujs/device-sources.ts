@@ -102,7 +102,7 @@ export function reduceChunk(this: KernelThis, x: A, n: number, chunk: number, op
 
 /**
  * Pre-activations of the units start ≤ k < end (Eq. 2; gain·V, Def. 29), thread x = k·S + s - base
- * (base 0 over the whole [nUnits × S] array, or start·S over the level's rows only: see `GpujsEngine.updateRows`):
+ * (base 0 over the whole [nUnits × S] array, or start·S over the level's rows only: see `updateRows` in `device-propagation.ts`):
  * gain_k (w[b_k] + Σ_e w[b_k + 1 + e - in_k] a[source_e·S + s]) with b_k = blockOffsets[k], in_k = inOffsets[k].
  */
 export function forwardSum(this: KernelThis, old: A, act: A, weights: A, inOffsets: A, inSources: A, blockOffsets: A, gain: A, start: number, end: number, S: number, base: number): number {
