@@ -13,6 +13,9 @@ import { activationSlope, activationValue } from './device-helpers.js';
  * are cheap and the engine keeps the separate kernels. Measured on llvmpipe, a fused forward
  * level whose threads all copy through still costs ~1 ms (as if masked-off branches ran their
  * fetches), so fewer launches, not early returns, are what save time there.
+ * The propagation kernels (level, output layer, batch) compute entry x = base + y·width + x of
+ * their thread: base 0 and a 1-D output for a draw over the whole array, or a row launch's
+ * window (`device-rows.ts`), whose outputs the runtime copies into the arrays' rows in place.
  */
 import type { A, KernelThis } from './device-sources.js';
 
@@ -44,8 +47,10 @@ export function forwardLevelFused(
   start: number,
   end: number,
   S: number,
+  base: number,
+  width: number,
 ): number {
-  const x = this.thread.x;
+  const x = base + this.thread.y * width + this.thread.x;
   const k = Math.floor((x + 0.5) / S);
   let z = pre[x];
   let a = act[x];
@@ -96,8 +101,10 @@ export function backwardLevelFused(
   end: number,
   S: number,
   withModulus: number,
+  base: number,
+  width: number,
 ): number {
-  const x = this.thread.x;
+  const x = base + this.thread.y * width + this.thread.x;
   const k = Math.floor((x + 0.5) / S);
   let reduced = backReduced[x];
   let b = back[x];
@@ -173,8 +180,23 @@ export function momentsFused(this: KernelThis, act: A, backReduced: A, modulus: 
  * `outputBack` (other rows keep backReduced), with the loss ℓ of sample x as `mapFirst` for
  * x < S, as `outputLoss` (Eq. 3; 0 beyond). The engine keeps the loss rows [S] of that output.
  */
-export function outputLayerFused(this: KernelThis, backReduced: A, act: A, pre: A, deriv: A, targets: A, net: A, outputUnits0: number, U: number, interpretation: number, nOut: number, S: number): number {
-  const x = this.thread.x;
+export function outputLayerFused(
+  this: KernelThis,
+  backReduced: A,
+  act: A,
+  pre: A,
+  deriv: A,
+  targets: A,
+  net: A,
+  outputUnits0: number,
+  U: number,
+  interpretation: number,
+  nOut: number,
+  S: number,
+  base: number,
+  width: number,
+): number {
+  const x = base + this.thread.y * width + this.thread.x;
   let loss = 0;
   if (x < S) {
     let top1 = -1e30;
@@ -259,8 +281,8 @@ export function outputLayerFused(this: KernelThis, backReduced: A, act: A, pre: 
  * (the input rows), with targets[x] on x < nTargets as `mapFirst` (0 beyond; the engine keeps
  * the target rows [nOutputs × S] of that output).
  */
-export function batchFused(this: KernelThis, act: A, inputs: A, targets: A, count: number, nTargets: number): number {
-  const x = this.thread.x;
+export function batchFused(this: KernelThis, act: A, inputs: A, targets: A, count: number, nTargets: number, base: number, width: number): number {
+  const x = base + this.thread.y * width + this.thread.x;
   let y = 0;
   if (x < nTargets) {
     y = targets[x];

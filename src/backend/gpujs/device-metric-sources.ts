@@ -13,9 +13,11 @@ import type { A, KernelThis } from './device-sources.js';
  * x = ((k - start)·C + c)·W + t for sample s0 + t; `old` and `rates` hold the previous window,
  * from unit end (the level above) on. Units of the level: at output j0 + c itself the seed
  * (reduced = 1) or 1; elsewhere J_k = Σ_e w_e rates[target_e] and J̃_k = r_k J_k (reduced = 1)
- * or J_k. Units above: copied from old (old = rates for J̃, the previous raw window for J). seeds [nOut × S].
+ * or J_k. Units above: copied from old (old = rates for J̃, the previous raw window for J). seeds [nOut × S];
+ * outWeights: the weight of each out-edge in CSR order [nEdges] (`gather` of the weights by outParams:
+ * one read per edge and thread fewer, the same for the C·W threads of a unit).
  */
-export function transferLevel(this: KernelThis, old: A, rates: A, weights: A, outOffsets: A, outTargets: A, outParams: A, deriv: A, outputIndex: A, seeds: A, start: number, end: number, C: number, W: number, S: number, s0: number, j0: number, reduced: number): number {
+export function transferLevel(this: KernelThis, old: A, rates: A, outWeights: A, outOffsets: A, outTargets: A, deriv: A, outputIndex: A, seeds: A, start: number, end: number, C: number, W: number, S: number, s0: number, j0: number, reduced: number): number {
   const x = this.thread.x;
   const row = Math.floor((x + 0.5) / (C * W));
   const k = start + row;
@@ -38,8 +40,7 @@ export function transferLevel(this: KernelThis, old: A, rates: A, weights: A, ou
   let sum = 0;
   for (let e = e0; e < e1; e++) {
     const target = outTargets[e];
-    const param = outParams[e];
-    const w = weights[param];
+    const w = outWeights[e];
     const v = rates[((target - end) * C + c) * W + t];
     sum += w * v;
   }
@@ -50,13 +51,14 @@ export function transferLevel(this: KernelThis, old: A, rates: A, weights: A, ou
 }
 
 /**
- * Accumulates Fisher modulus terms (Eq. 14-17) of a chunk, thread x = k·S + s over [nUnits × S]:
+ * Accumulates Fisher modulus terms (Eq. 14-17) of a chunk, thread x = k·S + s - from over [nUnits × S]
+ * (from 0 over the whole array, or start·S over a level's rows only, as webasm launches it):
  * total + Σ_c coef[(j0 + c)·S + s] · rates[((k - base)·C + c)·W + s - s0]^power for the units
  * base ≤ k < end and s0 ≤ s < s0 + W (power 2: β J̃²; power 1: γ J̃), total elsewhere. rates: a
  * window of {@link transferLevel} from unit base on.
  */
-export function rateMoment(this: KernelThis, total: A, rates: A, coef: A, C: number, W: number, S: number, s0: number, j0: number, power: number, base: number, end: number): number {
-  const x = this.thread.x;
+export function rateMoment(this: KernelThis, total: A, rates: A, coef: A, C: number, W: number, S: number, s0: number, j0: number, power: number, base: number, end: number, from: number): number {
+  const x = from + this.thread.x;
   const k = Math.floor((x + 0.5) / S);
   const s = x - k * S;
   if (k < base || k >= end || s < s0 || s >= s0 + W) {
@@ -100,9 +102,9 @@ export function reachLevel(this: KernelThis, old: A, outOffsets: A, outTargets: 
   return reach;
 }
 
-/** values[x - base·S] (a window of units from base on) for units base ≤ k < end with mask[k] = 1, old elsewhere; thread x = k·S + s. */
-export function maskRows(this: KernelThis, old: A, values: A, mask: A, S: number, base: number, end: number): number {
-  const x = this.thread.x;
+/** values[x - base·S] (a window of units from base on) for units base ≤ k < end with mask[k] = 1, old elsewhere; thread x = k·S + s - from (as `rateMoment`). */
+export function maskRows(this: KernelThis, old: A, values: A, mask: A, S: number, base: number, end: number, from: number): number {
+  const x = from + this.thread.x;
   const k = Math.floor((x + 0.5) / S);
   if (k >= base && k < end && mask[k] > 0.5) {
     return values[x - base * S];

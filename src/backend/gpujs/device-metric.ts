@@ -1,7 +1,7 @@
 import { UsageError, problem } from '../../errors.js';
 import type { DeviceBuffer, EngineWorkspace, OutputMetricBuffers } from '../engine.js';
 import type { DeviceData } from './device-runtime.js';
-import type { GpujsBuffer } from './device-memory.js';
+import { dev, type GpujsBuffer, type LaunchArg } from './device-memory.js';
 import type { GpujsEngine } from './gpujs-engine.js';
 import { transferChunks } from './transfer-chunks.js';
 
@@ -50,21 +50,23 @@ interface Chunk {
 /**
  * Runs the transfer-rate backpropagations of a chunk level by level, deepest first, and hands
  * each level's window to `visit`: reduced rates J̃ (and with `withRaw` the plain J, 1 at the
- * output) of units start .. end-1 at the window's first rows, [rows × C × W] (see `transferLevel`).
+ * output) of units start .. end-1 at the window's first rows, [rows × C × W] (see `transferLevel`;
+ * `outWeights`: the out-edges' weights, {@link outEdgeWeights}).
  * NOTE: a level's launch outputs only the window of units that this and lower levels still read
  * (the level and the rows above it up to the highest target of any level at or below it), copying
  * the part above the level from the previous window: on a layered network two levels' rows per
  * launch instead of the whole [nUnits × C × W] array, and input rows are never stored.
  */
-function rateLevels(engine: GpujsEngine, params: GpujsBuffer, ws: EngineWorkspace, seeds: DeviceBuffer, chunk: Chunk, withRaw: boolean, visit: (rates: DeviceData, raw: DeviceData | undefined, start: number, end: number) => void): void {
+function rateLevels(engine: GpujsEngine, outWeights: DeviceData, ws: EngineWorkspace, seeds: DeviceBuffer, chunk: Chunk, withRaw: boolean, visit: (rates: DeviceData, raw: DeviceData | undefined, start: number, end: number) => void): void {
   const { net, size: S, constants: c } = engine;
   const { j0, C, s0, W } = chunk;
+  if (engine.runtime.mode === 'webasm') return rateLevelsInPlace(engine, outWeights, ws, seeds, chunk, withRaw, visit);
   let rates = engine.launch('fillValue', 1, 0);
   let raw = withRaw ? engine.launch('fillValue', 1, 0) : undefined;
   for (let l = net.levelOffsets.length - 2; l >= 1; l--) {
     const [start, end] = engine.levelRange(l);
     const n = (c.windowEnd[l] - start) * C * W;
-    const args = [params, c.outOffsets, c.outTargets, c.outParams, ws.deriv, c.outputIndex, seeds, start, end, C, W, S, s0, j0] as const;
+    const args = [outWeights, c.outOffsets, c.outTargets, ws.deriv, c.outputIndex, seeds, start, end, C, W, S, s0, j0] as const;
     if (raw) {
       const next = engine.launch('transferLevel', n, raw, rates, ...args, 0);
       engine.release(raw);
@@ -78,6 +80,62 @@ function rateLevels(engine: GpujsEngine, params: GpujsBuffer, ws: EngineWorkspac
   engine.release(rates, ...(raw ? [raw] : []));
 }
 
+/** A stand-in for an argument a launch does not read. */
+const UNREAD = new Float32Array(1);
+
+/**
+ * {@link rateLevels} in webasm mode, where device arrays are host memory: the rates of every
+ * non-input unit in one array [(nUnits - first) × C × W] (first: the first non-input unit), each
+ * level's launch over the level's rows only, written in place, reading the rows above it that it
+ * needs (its window, as a view: gpu.js copies each array argument into the kernel's memory).
+ * `visit` gets the level's rows [(end - start) × C × W].
+ * NOTE: with windows of new arrays (as in headlessgl mode) each launch also copied the rows
+ * above the level: ~2× the threads on the 10⁶-edge network, at ~60 ns each on a loaded 2-core VM.
+ */
+function rateLevelsInPlace(engine: GpujsEngine, outWeights: DeviceData, ws: EngineWorkspace, seeds: DeviceBuffer, chunk: Chunk, withRaw: boolean, visit: (rates: DeviceData, raw: DeviceData | undefined, start: number, end: number) => void): void {
+  const { net, size: S, constants: c } = engine;
+  const { j0, C, s0, W } = chunk;
+  const first = net.levelOffsets[1];
+  const at = (k: number) => (k - first) * C * W;
+  const rates = scratch(engine, 0, at(net.nUnits));
+  const raw = withRaw ? scratch(engine, 1, at(net.nUnits)) : undefined;
+  for (let l = net.levelOffsets.length - 2; l >= 1; l--) {
+    const [start, end] = engine.levelRange(l);
+    const above = c.windowEnd[l] > end ? rates.subarray(at(end), at(c.windowEnd[l])) : UNREAD;
+    const args = [above, outWeights, c.outOffsets, c.outTargets, ws.deriv, c.outputIndex, seeds, start, end, C, W, S, s0, j0] as const;
+    const n = (end - start) * C * W;
+    if (raw) engine.launchInto(raw, at(start), 'transferLevel', n, UNREAD, ...args, 0);
+    engine.launchInto(rates, at(start), 'transferLevel', n, UNREAD, ...args, 1);
+    visit(rates.subarray(at(start), at(end)), raw?.subarray(at(start), at(end)), start, end);
+  }
+}
+
+const scratchArrays = new WeakMap<GpujsEngine, Float32Array[]>();
+
+/**
+ * Scratch array `slot` of `engine` with at least `length` entries (its first `length`, contents
+ * undefined), kept for the engine's next calls.
+ * NOTE: tens of MB of fresh arrays per iteration are external memory to V8 and set off full
+ * collections of the whole heap (~0.5 GB at 10⁶ edges: seconds each on a loaded 2-core VM).
+ */
+function scratch(engine: GpujsEngine, slot: number, length: number): Float32Array {
+  const arrays = scratchArrays.get(engine) ?? [];
+  scratchArrays.set(engine, arrays);
+  if (!arrays[slot] || arrays[slot].length < length) arrays[slot] = new Float32Array(length);
+  return arrays[slot].subarray(0, length);
+}
+
+/**
+ * A kernel whose last argument is `from` (its thread 0's entry) that writes the rows
+ * start ≤ k < end of the [nUnits × S] `buffer` and keeps the others: webasm over those rows only,
+ * written in place; headlessgl over the whole buffer (from 0), a new texture.
+ */
+function updateLevel(engine: GpujsEngine, buffer: DeviceBuffer, start: number, end: number, name: 'rateMoment' | 'maskRows', ...args: LaunchArg[]): void {
+  const data = dev(buffer).data;
+  if (engine.runtime.mode !== 'webasm' || !(data instanceof Float32Array) || data.length !== buffer.length) return engine.update(buffer, name, ...args, 0);
+  if (end > start) engine.launchInto(data, start * engine.size, name, (end - start) * engine.size, ...args, start * engine.size);
+}
+
 /** Reduced Fisher modulus φ̃ of every non-input unit into `modulus` (overwritten; input rows 0). */
 export function fisherModulus(engine: GpujsEngine, params: GpujsBuffer, ws: EngineWorkspace, modulus: DeviceBuffer): void {
   const { net, size: S } = engine;
@@ -85,20 +143,27 @@ export function fisherModulus(engine: GpujsEngine, params: GpujsBuffer, ws: Engi
   const chunks = transferChunks(net, S, engine.transferBudget);
   engine.fill(modulus, 0);
   const extra = metric.gamma ? engine.alloc(net.nUnits * S) : undefined;
+  const outWeights = outEdgeWeights(engine, params);
   for (let s0 = 0; s0 < S; s0 += chunks.samples) {
     const W = Math.min(chunks.samples, S - s0);
     for (let j0 = 0; j0 < net.nOutputs; j0 += chunks.outputs) {
       const C = Math.min(chunks.outputs, net.nOutputs - j0);
-      rateLevels(engine, params, ws, metric.seeds, { j0, C, s0, W }, false, (rates, _raw, start, end) => {
-        engine.update(modulus, 'rateMoment', modulus, rates, metric.beta, C, W, S, s0, j0, 2, start, end);
-        if (extra && metric.gamma) engine.update(extra, 'rateMoment', extra, rates, metric.gamma, C, W, S, s0, j0, 1, start, end);
+      rateLevels(engine, outWeights, ws, metric.seeds, { j0, C, s0, W }, false, (rates, _raw, start, end) => {
+        updateLevel(engine, modulus, start, end, 'rateMoment', modulus, rates, metric.beta, C, W, S, s0, j0, 2, start, end);
+        if (extra && metric.gamma) updateLevel(engine, extra, start, end, 'rateMoment', extra, rates, metric.gamma, C, W, S, s0, j0, 1, start, end);
       });
     }
   }
+  engine.release(outWeights);
   if (extra && metric.betaExtra) {
     engine.update(modulus, 'addExtra', modulus, extra, metric.betaExtra, S);
     engine.free(extra);
   }
+}
+
+/** The weight of every out-edge in CSR order [nEdges] (new device data, the caller's to release). */
+function outEdgeWeights(engine: GpujsEngine, params: GpujsBuffer): DeviceData {
+  return engine.launch('gather', engine.net.nEdges, params, engine.constants.outParams);
 }
 
 /**
@@ -116,11 +181,12 @@ export function transferRates(engine: GpujsEngine, params: GpujsBuffer, ws: Engi
     engine.release(reach);
     reach = next;
   }
-  rateLevels(engine, params, ws, seeds, { j0: output, C: 1, s0: 0, W: S }, raw !== undefined, (levelRates, levelRaw, start, end) => {
-    engine.update(rates, 'maskRows', rates, levelRates, reach, S, start, end);
-    if (raw && levelRaw) engine.update(raw, 'maskRows', raw, levelRaw, reach, S, start, end);
+  const outWeights = outEdgeWeights(engine, params);
+  rateLevels(engine, outWeights, ws, seeds, { j0: output, C: 1, s0: 0, W: S }, raw !== undefined, (levelRates, levelRaw, start, end) => {
+    updateLevel(engine, rates, start, end, 'maskRows', rates, levelRates, reach, S, start, end);
+    if (raw && levelRaw) updateLevel(engine, raw, start, end, 'maskRows', raw, levelRaw, reach, S, start, end);
   });
-  engine.release(reach);
+  engine.release(reach, outWeights);
 }
 
 /**

@@ -9,6 +9,8 @@ import * as metricSources from './device-metric-sources.js';
 import * as outputSources from './device-output-sources.js';
 import * as propagationSources from './device-sources.js';
 import * as updateSources from './device-update-sources.js';
+import { copyRows, rowWindow } from './device-rows.js';
+import { useFloatAddressing } from './device-glsl.js';
 
 const sources = { ...propagationSources, ...outputSources, ...metricSources, ...curvatureSources, ...updateSources, ...gramSources };
 
@@ -61,6 +63,15 @@ export interface DeviceRuntime {
    * NOTE: on llvmpipe each render target of a draw costs ~0.2 ms, so outputs nobody reads are not drawn.
    */
   launchFused(name: FusedKernel, threads: number, outputs: 1 | 2, ...args: KernelArg[]): FusedOutputs;
+  /**
+   * headlessgl mode only (absent in webasm mode): runs fused kernel `name` over the texture rows
+   * holding entries [first, end) of the whole-array textures `targets` (see `device-rows.ts`; the
+   * kernel gets `base` and `width` as two more arguments) and copies its result, `first` and
+   * `second` outputs into those rows of `targets[0]`, `[1]`, `[2]` in place (an output whose
+   * target is undefined is dropped). False, with nothing run, when the textures have fewer than
+   * two rows (draw the whole array instead).
+   */
+  launchRows?(name: FusedKernel, outputs: 1 | 2, targets: readonly (DeviceData | undefined)[], first: number, end: number, ...args: KernelArg[]): boolean;
   /** The first `length` values of device data, on the host (callers count this read). */
   toHost(data: DeviceData, length: number): Float32Array;
   /** Frees device data (deletes a texture; drops nothing else). */
@@ -94,9 +105,10 @@ const isArray = (data: DeviceData): data is Float32Array => data instanceof Floa
 const HELPERS = [activationValue, activationSlope] as unknown as Array<(...args: number[]) => number>;
 
 function createRuntime(gpu: GpuClass, mode: GpujsMode, reason: string): DeviceRuntime {
-  const kernels = new Map<string, { run: IKernelRunShortcut; threads: number }>();
-  const kernel = (name: DeviceKernel | FusedKernel, outputs: number) => {
-    const key = outputs > 0 ? `${name}/${outputs}` : name;
+  const kernels = new Map<string, { run: IKernelRunShortcut; output: string }>();
+  // Row launches (2-D outputs) have kernels of their own: sizes alternate less.
+  const kernel = (name: DeviceKernel | FusedKernel, outputs: number, rows: boolean) => {
+    const key = `${name}/${outputs}${rows ? '/rows' : ''}`;
     let k = kernels.get(key);
     if (!k) {
       const options: IGPUKernelSettings = { output: [1], dynamicOutput: true, dynamicArguments: true, precision: 'single', tactic: 'precision', pipeline: true, immutable: true, functions: HELPERS };
@@ -110,17 +122,19 @@ function createRuntime(gpu: GpuClass, mode: GpujsMode, reason: string): DeviceRu
       // Loops take their bounds from arguments; GL needs a compile-time ceiling.
       run.setLoopMaxIterations(1 << 20);
       keepModules(run);
-      k = { run, threads: 1 };
+      if (mode === 'headlessgl') useFloatAddressing(run.kernel);
+      k = { run, output: '1' };
       kernels.set(key, k);
     }
     return k;
   };
-  const run = (name: DeviceKernel | FusedKernel, outputs: number, threads: number, args: KernelArg[]): unknown => {
-    const k = kernel(name, outputs);
+  const run = (name: DeviceKernel | FusedKernel, outputs: number, threads: number | [number, number], args: KernelArg[]): unknown => {
+    const k = kernel(name, outputs, typeof threads !== 'number');
     // NOTE: gpu.js reallocates a kernel's output texture on every setOutput, so only on a change.
-    if (k.threads !== threads) {
-      k.run.setOutput([threads]);
-      k.threads = threads;
+    const output = String(threads);
+    if (k.output !== output) {
+      k.run.setOutput(typeof threads === 'number' ? [threads] : threads);
+      k.output = output;
       forgetPreviousArguments(k.run);
     }
     const result = (k.run as unknown as (...a: KernelArg[]) => unknown)(...args);
@@ -135,6 +149,24 @@ function createRuntime(gpu: GpuClass, mode: GpujsMode, reason: string): DeviceRu
       if (mode !== 'headlessgl') throw new NumericalError([problem('gpujs', `fused kernel ${name} launched in ${mode} mode`)]);
       return run(name, outputs, threads, args) as FusedOutputs;
     },
+    ...(mode === 'headlessgl'
+      ? {
+          launchRows(name: FusedKernel, outputs: 1 | 2, targets: readonly (DeviceData | undefined)[], first: number, end: number, ...args: KernelArg[]) {
+            const whole = targets[0];
+            if (!whole || isArray(whole)) throw new NumericalError([problem('gpujs', `row launch of ${name} without a texture to write`)]);
+            const window = rowWindow(whole, first, end);
+            if (!window) return false;
+            const out = run(name, outputs, [window.width, window.rows], [...args, window.base, window.width]) as FusedOutputs;
+            [out.result, out.first, out.second].forEach((data, i) => {
+              if (!data || isArray(data)) return;
+              const target = targets[i];
+              if (target && !isArray(target)) copyRows(data, target, window);
+              data.delete();
+            });
+            return true;
+          },
+        }
+      : {}),
     launch(name, threads, ...args) {
       const result = run(name, 0, threads, args) as DeviceData;
       // A copy: webasm outputs may be views of the kernel's memory (see viewOutputs).

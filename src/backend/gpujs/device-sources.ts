@@ -15,7 +15,8 @@ import { activationSlope, activationValue } from './device-helpers.js';
 
 /** What gpu.js puts in `this` inside a kernel. */
 export interface KernelThis {
-  thread: { x: number };
+  /** y: the row of a 2-D output (row launches, `device-rows.ts`); 0 for 1-D outputs. */
+  thread: { x: number; y: number };
 }
 /** A kernel's array argument (a texture or a Float32Array at run time). */
 export type A = number[];
@@ -50,6 +51,12 @@ export function splice(this: KernelThis, old: A, values: A, offset: number, coun
 /** src[offset + x]: a range of a buffer, for a read of that range only. */
 export function slice(this: KernelThis, src: A, offset: number): number {
   return src[offset + this.thread.x];
+}
+
+/** values[index[x]] (e.g. the weights of the out-edges in CSR order: index = outParams). */
+export function gather(this: KernelThis, values: A, index: A): number {
+  const i = index[this.thread.x];
+  return values[i];
 }
 
 /** α·x + β·y. */
@@ -95,7 +102,7 @@ export function reduceChunk(this: KernelThis, x: A, n: number, chunk: number, op
 
 /**
  * Pre-activations of the units start ≤ k < end (Eq. 2; gain·V, Def. 29), thread x = k·S + s - base
- * (base 0 over the whole [nUnits × S] array, or start·S over the level's rows only: see `GpujsEngine.updateRows`):
+ * (base 0 over the whole [nUnits × S] array, or start·S over the level's rows only: see `updateRows` in `device-propagation.ts`):
  * gain_k (w[b_k] + Σ_e w[b_k + 1 + e - in_k] a[source_e·S + s]) with b_k = blockOffsets[k], in_k = inOffsets[k].
  */
 export function forwardSum(this: KernelThis, old: A, act: A, weights: A, inOffsets: A, inSources: A, blockOffsets: A, gain: A, start: number, end: number, S: number, base: number): number {

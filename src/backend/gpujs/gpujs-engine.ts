@@ -7,14 +7,19 @@ import { blocksTimesVector, diagonalSolve, invertBlocks, onlineBlockStep, quasiD
 import { accumulateWeighted, DeviceGramPlans, groupGram } from './device-gram.js';
 import { fisherModulus, monteCarloModulus, outputMetric, sampledBackward, transferRates } from './device-metric.js';
 import { checkDeviceSizes, deviceNetwork, deviceNetworkData, packNetwork, type DeviceNetwork, type PackedNetwork } from './device-network.js';
-import { DeviceMemory, GpujsBuffer, dev, type LaunchArg } from './device-memory.js';
+import { DeviceMemory, GpujsBuffer, dev } from './device-memory.js';
+import { backwardSums, forwardLevel, setBatch, writeOutputLayer } from './device-propagation.js';
 import type { DeviceRuntime } from './device-runtime.js';
 import { EXACT_INDEX_LIMIT } from './gpujs-mode.js';
 
-/** A stand-in for an argument a webasm launch does not read. */
-const UNREAD = new Float32Array(1);
-
 const INTERPRETATION_CODE = { square: 0, bernoulli: 1, softmax: 2, spherical: 3 } as const;
+
+/**
+ * Entries [nUnits × S] from which headlessgl propagation draws only the rows it writes (row
+ * launches, `device-rows.ts`). Below, a whole-array draw is cheaper than the extra copies: ~2^16
+ * texels of copy-through draw cost about as much on llvmpipe as a launch.
+ */
+export const ROWS_FROM = 1 << 16;
 
 /**
  * The gpu.js {@link Engine}: every buffer stays on the device (textures in headlessgl mode,
@@ -22,11 +27,12 @@ const INTERPRETATION_CODE = { square: 0, bernoulli: 1, softmax: 2, spherical: 3 
  * `setBatch`, the Monte-Carlo draws (and {@link sampledBackward}'s one draw) and O(1) status
  * numbers (mean loss, failed unit, refusal count, finiteness) cross, each counted in
  * {@link transfers} at 4 bytes per float32 value.
- * NOTE: a buffer is one whole-array texture, and a kernel that writes some rows (a level, the
- * output units, a group of blocks) outputs the whole array, copying the other rows from the old
- * texture: O(nUnits × size) device work per level and no host traffic, where per-level textures
- * would make every kernel that reads a unit-major array gather from several textures. Scratch
- * inside one call is shaped to its work instead (transfer-rate windows, packed block groups).
+ * NOTE: a buffer is one whole-array texture. Propagation on arrays of at least {@link ROWS_FROM}
+ * entries draws only the texture rows it writes and copies them into the arrays in place (row
+ * launches, `device-propagation.ts`); other kernels that write some rows (metric, curvature)
+ * output the whole array, copying the other rows from the old texture: O(nUnits × size) device
+ * work per launch and no host traffic. Scratch inside one call is shaped to its work instead
+ * (transfer-rate windows, packed block groups).
  * Kernels are compiled once per gpu.js mode and shared by engines (see `deviceRuntime`); the
  * network's index arrays are uploaded once, at open (counted then), and a Gram plan's pairs of
  * rows once, by {@link gramPlan}.
@@ -43,7 +49,11 @@ export class GpujsEngine extends DeviceMemory implements Engine {
   /** The network's constants on the device (uploaded and counted at open). */
   readonly constants: DeviceNetwork;
   /** The constants of the fused kernels in one device array (headlessgl mode only). */
-  private readonly packed?: PackedNetwork;
+  readonly packed?: PackedNetwork;
+  /** Whether propagation draws only the texture rows it writes (headlessgl, arrays of at least `rowsFrom` entries: `device-propagation.ts`). */
+  readonly rowLaunches: boolean;
+  /** The output units' ids span [first, last + 1) (the rows the output layer writes). */
+  readonly outputSpan: readonly [number, number];
   private readonly metrics = new Map<EngineWorkspace, OutputMetricBuffers>();
   /** The device pairs of the Gram plans made by {@link gramPlan} (freed by {@link dispose}). */
   private readonly grams = new DeviceGramPlans(this);
@@ -54,12 +64,16 @@ export class GpujsEngine extends DeviceMemory implements Engine {
     readonly size: number,
     /** Entries of one transfer-rate chunk (tests lower it to exercise chunking). */
     readonly transferBudget = EXACT_INDEX_LIMIT,
+    /** Entries [nUnits × S] from which headlessgl propagation uses row launches (tests lower it to 0). */
+    readonly rowsFrom = ROWS_FROM,
   ) {
     super(runtime);
     checkDeviceSizes(net, size);
     this.layout = metricLayout(net);
     this.interpretation = INTERPRETATION_CODE[net.interpretation];
     this.constants = deviceNetwork(net, this.layout, (values) => this.toDevice(values), runtime.mode === 'headlessgl');
+    this.rowLaunches = runtime.launchRows !== undefined && net.nUnits * size >= rowsFrom;
+    this.outputSpan = net.nOutputs > 0 ? [net.outputUnits.reduce((a, k) => Math.min(a, k)), net.outputUnits.reduce((a, k) => Math.max(a, k)) + 1] : [0, 0];
     if (runtime.fused) this.packed = packNetwork(net, this.constants, (name, threads, ...args) => this.launch(name, threads, ...args), (data) => this.release(data));
   }
 
@@ -94,60 +108,20 @@ export class GpujsEngine extends DeviceMemory implements Engine {
   // Propagation.
 
   setBatch(ws: EngineWorkspace, batch: Batch): void {
-    if (batch.size !== this.size) throw new UsageError([problem('batch-size', `a batch of ${batch.size} samples given to an engine opened for ${this.size}`)]);
-    if (this.runtime.fused && batch.inputs.length > 0 && batch.targets.length > 0) {
-      // One launch for both: the counted uploads are the same two arrays as `upload`'s.
-      const inputs = Float32Array.from(batch.inputs);
-      const targets = Float32Array.from(batch.targets);
-      this.transfers.upload(inputs.byteLength);
-      this.transfers.upload(targets.byteLength);
-      const out = this.launchFused('batchFused', ws.act.length, 1, ws.act, inputs, targets, inputs.length, targets.length);
-      this.assign(ws.act, out.result);
-      // NOTE: the targets keep the whole [nUnits × S] output texture; only their first rows are read.
-      this.assign(ws.targets, out.first);
-      return;
-    }
-    this.upload(ws.act, batch.inputs, 0);
-    this.upload(ws.targets, batch.targets, 0);
+    setBatch(this, ws, batch);
   }
 
   forwardLevel(params: DeviceBuffer, ws: EngineWorkspace, level: number): void {
-    const c = this.constants;
-    const [start, end] = this.levelRange(level);
-    const S = this.size;
-    const t = this.packed;
-    if (t) {
-      const n = this.net.nUnits * S;
-      const out = this.launchFused('forwardLevelFused', n, 2, ws.pre, ws.act, ws.deriv, dev(params), t.data, t.inSources, t.U, start, end, S);
-      this.assign(ws.pre, out.result);
-      this.assign(ws.act, out.first);
-      if (out.second) this.assign(ws.deriv, out.second);
-      return;
-    }
-    this.updateRows(ws.pre, start, end, 'forwardSum', ws.pre, ws.act, dev(params), c.inOffsets, c.inSources, c.blockOffsets, c.gain, start, end, S);
-    this.updateRows(ws.act, start, end, 'forwardActivation', ws.act, ws.pre, c.kind, c.scale, c.shift, c.gainScale, start, end, S, 0);
-    this.updateRows(ws.deriv, start, end, 'forwardActivation', ws.deriv, ws.pre, c.kind, c.scale, c.shift, c.gainScale, start, end, S, 1);
+    forwardLevel(this, params, ws, level);
   }
 
   outputLayer(ws: EngineWorkspace): void {
-    this.writeOutputLayer(ws, ws.targets, ws.backReduced, ws.loss);
+    writeOutputLayer(this, ws, ws.targets, ws.backReduced, ws.loss);
   }
 
   /** ℓ (when `loss` is given) and the output rows of b̃ into `backReduced`, from `targets`. */
   writeOutputLayer(ws: EngineWorkspace, targets: DeviceBuffer, backReduced: DeviceBuffer, loss?: DeviceBuffer): void {
-    const c = this.constants;
-    const { nOutputs } = this.net;
-    const t = this.packed;
-    if (loss && t) {
-      const n = this.net.nUnits * this.size;
-      const out = this.launchFused('outputLayerFused', n, 1, backReduced, ws.act, ws.pre, ws.deriv, targets, t.data, t.outputUnits, t.U, this.interpretation, nOutputs, this.size);
-      this.assign(backReduced, out.result);
-      // NOTE: the loss keeps the whole [nUnits × S] output texture; only its first S entries are read.
-      this.assign(loss, out.first);
-      return;
-    }
-    if (loss) this.update(loss, 'outputLoss', ws.act, ws.pre, targets, c.outputUnits, c.isTanh, this.interpretation, nOutputs, this.size);
-    this.update(backReduced, 'outputBack', backReduced, ws.act, ws.deriv, targets, c.outputIndex, c.outputUnits, c.isTanh, this.interpretation, nOutputs, this.size);
+    writeOutputLayer(this, ws, targets, backReduced, loss);
   }
 
   meanLoss(ws: EngineWorkspace): number {
@@ -156,51 +130,12 @@ export class GpujsEngine extends DeviceMemory implements Engine {
 
   backwardLevel(params: DeviceBuffer, ws: EngineWorkspace, level: number, modulus?: DeviceBuffer): void {
     if (!this.constants.levelHasHidden[level]) return;
-    this.backwardSums(params, ws.deriv, level, ws.backReduced, ws.back, modulus);
+    backwardSums(this, params, ws.deriv, level, ws.backReduced, ws.back, modulus);
   }
 
   /** The backward kernels of one level: b (when `back` is given), b̃ in place, m̃ in place (when `modulus` is given). */
   backwardSums(params: DeviceBuffer, deriv: DeviceBuffer, level: number, backReduced: DeviceBuffer, back?: DeviceBuffer, modulus?: DeviceBuffer): void {
-    const c = this.constants;
-    const [start, end] = this.levelRange(level);
-    const t = this.packed;
-    if (t && (back || modulus)) {
-      // One launch for b, b̃ and m̃; an output not asked for is computed from a stand-in and dropped.
-      const n = this.net.nUnits * this.size;
-      const out = this.launchFused('backwardLevelFused', n, modulus ? 2 : 1, backReduced, back ?? backReduced, modulus ?? backReduced, dev(params), t.data, t.outTargets, t.outParams, t.U, dev(deriv), start, end, this.size, modulus ? 1 : 0);
-      this.assign(backReduced, out.result);
-      if (back) this.assign(back, out.first);
-      else this.release(out.first);
-      if (modulus && out.second) this.assign(modulus, out.second);
-      return;
-    }
-    const edges = [dev(params), c.outOffsets, c.outTargets, c.outParams, c.outputIndex, dev(deriv), start, end, this.size] as const;
-    if (back) this.updateRows(back, start, end, 'backwardSum', back, dev(backReduced), ...edges, 1, 0);
-    this.updateRows(backReduced, start, end, 'backwardSum', backReduced, dev(backReduced), ...edges, 1, 1);
-    if (modulus) this.updateRows(modulus, start, end, 'backwardSum', modulus, dev(modulus), ...edges, 2, 1);
-  }
-
-  /**
-   * Runs a level kernel (`forwardSum`, `forwardActivation`, `backwardSum`: its last argument is
-   * `base`, the first entry its thread 0 computes) that writes the rows start ≤ k < end of the
-   * [nUnits × S] `buffer` and keeps the others. headlessgl: over the whole array (base 0), a new
-   * texture. webasm: over the level's rows only (base start·S), written into the buffer's array in
-   * place.
-   * NOTE: a webasm launch costs every thread it runs (~60 ns each on a loaded 2-core VM, even for
-   * threads that only copy an old value: the SIMD code runs the kernel body for retired lanes), and
-   * gpu.js hands back a fresh output array each launch; over the whole array, every level paid for
-   * every unit, and the garbage of [nUnits × S] arrays per launch kept the collector busy.
-   */
-  private updateRows(buffer: DeviceBuffer, start: number, end: number, name: 'forwardSum' | 'forwardActivation' | 'backwardSum', ...args: LaunchArg[]): void {
-    if (this.runtime.mode !== 'webasm') return this.update(buffer, name, ...args, 0);
-    if (end <= start) return;
-    const data = dev(buffer).data;
-    if (!(data instanceof Float32Array)) throw new UsageError([problem('gpujs', `webasm buffer data of kernel ${name} is not a Float32Array`)]);
-    const base = start * this.size;
-    // Over the level's rows the forward kernels never read `old` (every thread is in the level):
-    // a one-entry stand-in spares gpu.js copying the whole buffer into the kernel's memory.
-    const [old, ...rest] = args;
-    this.launchInto(data, base, name, (end - start) * this.size, name === 'backwardSum' ? old : UNREAD, ...rest, base);
+    backwardSums(this, params, deriv, level, backReduced, back, modulus);
   }
 
   gradient(ws: EngineWorkspace, out: DeviceBuffer, entries?: EntryBuffers): void {
