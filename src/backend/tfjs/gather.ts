@@ -1,15 +1,54 @@
+import { UsageError, problem } from '../../errors.js';
 import type * as TF from '@tensorflow/tfjs-core';
+
+/** The custom kernel of {@link gatherRows} on tfjs's cpu backend (registered on first use). */
+export const CPU_GATHER_ROWS = 'UnitwiseGatherRows';
+
+/** What {@link cpuGatherRows} uses of tfjs-backend-cpu's `MathBackendCPU`: its tensor storage. */
+interface CpuStorage {
+  data: { get(dataId: object): { values: ArrayLike<number> & { constructor: new (length: number) => Float32Array | Int32Array | Uint8Array } } };
+  makeTensorInfo(shape: number[], dtype: TF.DataType, values: Float32Array | Int32Array | Uint8Array): TF.TensorInfo;
+}
+
+/**
+ * The cpu backend's kernel of {@link gatherRows}: for each index i, row `indices[i]` of `x`
+ * (x.shape[1:] numbers) copied with one loop. Indices outside [0, x.shape[0]) are refused, as
+ * GatherV2 refuses them.
+ */
+function cpuGatherRows({ inputs, backend }: { inputs: TF.NamedTensorInfoMap; backend: unknown }): TF.TensorInfo {
+  const { x, indices } = inputs as { x: TF.TensorInfo; indices: TF.TensorInfo };
+  const storage = backend as CpuStorage;
+  const from = storage.data.get(x.dataId).values;
+  const index = storage.data.get(indices.dataId).values;
+  const rows = x.shape[0];
+  const width = x.shape.slice(1).reduce((a, b) => a * b, 1);
+  const out = new from.constructor(index.length * width);
+  for (let i = 0; i < index.length; i++) {
+    const row = index[i];
+    if (!(row >= 0 && row < rows)) throw new UsageError([problem('engine', `gather index ${row} outside the ${rows} rows of a tensor (an engine index tensor is wrong)`)]);
+    const src = row * width;
+    const dst = i * width;
+    for (let j = 0; j < width; j++) out[dst + j] = from[src + j];
+  }
+  return storage.makeTensorInfo([...indices.shape, ...x.shape.slice(1)], x.dtype, out);
+}
 
 /**
  * `x` indexed along its first axis by `indices` (`tf.gather(x, indices)`): shape
  * indices.shape ++ x.shape[1:].
  *
- * NOTE: on tfjs-backend-wasm, GatherV2 computes an index per number moved (about 100 ns each
- * here), while GatherNd with indices [..., 1] copies whole rows: 20-40x faster on the engine's
- * row gathers (rows of `size` samples) and on element gathers alike. On tfjs's cpu backend it is
- * the other way round (GatherNd 2-4x slower), so GatherNd is used on wasm only.
+ * NOTE: tfjs's own gathers compute a multi-index per number moved on the cpu backend (GatherV2:
+ * `indexToLoc` and array copies per number, about 1 µs each, 80% of a backprop iteration at
+ * 10⁶ edges) and on wasm (GatherV2, about 100 ns each). On wasm, GatherNd with indices
+ * [..., 1] copies whole rows: 20-40x faster on the engine's row gathers (rows of `size`
+ * samples) and on element gathers alike; on the cpu backend GatherNd is slower still, so there
+ * the engine registers its own row-copy kernel ({@link CPU_GATHER_ROWS}, a plain loop over the
+ * backend's typed arrays, like tfjs's own cpu kernels). Other backends use GatherV2.
  */
 export function gatherRows<R extends TF.Rank = TF.Rank>(tf: typeof TF, x: TF.Tensor, indices: TF.Tensor): TF.Tensor<R> {
-  if (tf.getBackend() !== 'wasm' || indices.size === 0) return tf.gather(x, indices) as TF.Tensor<R>;
-  return tf.gatherND(x, tf.expandDims(indices, -1)) as TF.Tensor<R>;
+  const backend = tf.getBackend();
+  if (indices.size === 0 || (backend !== 'wasm' && backend !== 'cpu')) return tf.gather(x, indices) as TF.Tensor<R>;
+  if (backend === 'wasm') return tf.gatherND(x, tf.expandDims(indices, -1)) as TF.Tensor<R>;
+  if (!tf.getKernel(CPU_GATHER_ROWS, 'cpu')) tf.registerKernel({ kernelName: CPU_GATHER_ROWS, backendName: 'cpu', kernelFunc: cpuGatherRows as unknown as TF.KernelFunc });
+  return tf.engine().runKernel<TF.Tensor>(CPU_GATHER_ROWS, { x, indices: indices.dtype === 'int32' ? indices : tf.cast(indices, 'int32') }) as TF.Tensor<R>;
 }
