@@ -44,7 +44,7 @@ describe('ellProduct and ellRowDots (padded-list products; fused kernels on tfjs
       const lists = tf.tensor2d([0, 2, 3, 1, 1, 0], [2, 3], 'int32');
       const w = tf.tensor3d([2, -1, 0, 0.5, 3, 1], [2, 1, 3]);
       const y = tf.tensor2d([1, -2, 0.25, 2], [2, 2]);
-      const product = ellProduct(tf, w, x, lists);
+      const product = ellProduct(tf, w, x, lists, 3);
       const [plain, squares] = ellRowDots(tf, x, lists, [{ y }, { y, square: true }]);
       expect(product.shape).toEqual([2, 2]);
       expect(plain.shape).toEqual([2, 3, 1]);

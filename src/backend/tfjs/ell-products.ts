@@ -5,9 +5,13 @@ import { checkedRow, cpuStorage, gatherRows, registerCpuKernel, withDtype } from
 export const CPU_ELL_PRODUCT = 'UnitwiseEllProduct';
 export const CPU_ELL_ROW_DOTS = 'UnitwiseEllRowDots';
 
-/** out[i, :] = Σ_f w[i, f] x[idx[i, f], :], accumulated in float64 per row as tfjs's cpu matMul does. */
-function cpuEllProduct({ inputs, backend }: { inputs: TF.NamedTensorInfoMap; backend: unknown }): TF.TensorInfo {
+/**
+ * out[i, :] = Σ_f w[i, f] x[idx[i, f], :], accumulated in float64 per row as tfjs's cpu matMul
+ * does; entries naming row `padRow` (a zero row: the lists' padding) are skipped.
+ */
+function cpuEllProduct({ inputs, backend, attrs }: { inputs: TF.NamedTensorInfoMap; backend: unknown; attrs?: TF.NamedAttrMap }): TF.TensorInfo {
   const { w, x, indices } = inputs as { w: TF.TensorInfo; x: TF.TensorInfo; indices: TF.TensorInfo };
+  const padRow = typeof attrs?.padRow === 'number' ? attrs.padRow : -1;
   const storage = cpuStorage(backend);
   const [weights, from, index] = [w, x, indices].map((t) => storage.data.get(t.dataId).values);
   const [count, F] = indices.shape;
@@ -17,8 +21,10 @@ function cpuEllProduct({ inputs, backend }: { inputs: TF.NamedTensorInfoMap; bac
   for (let i = 0; i < count; i++) {
     acc.fill(0);
     for (let f = 0; f < F; f++) {
+      const row = index[i * F + f];
+      if (row === padRow) continue;
       const weight = weights[i * F + f];
-      const src = checkedRow(index[i * F + f], rows) * C;
+      const src = checkedRow(row, rows) * C;
       for (let c = 0; c < C; c++) acc[c] += weight * from[src + c];
     }
     out.set(acc, i * C);
@@ -53,18 +59,18 @@ function cpuEllRowDots({ inputs, backend, attrs }: { inputs: TF.NamedTensorInfoM
 
 /**
  * Padded-list (ELL) product Σ_f w[i, f] x[idx[i, f], :] of a level: weights `w` [count × 1 × F],
- * rows `x` [R × C], row lists `indices` [count × F] (int32; padding: a zero row of x, weight 0).
- * Result [count × C].
+ * rows `x` [R × C], row lists `indices` [count × F] (int32; padding: `padRow`, a row of zeros
+ * in x, with weight 0). Result [count × C].
  * NOTE: elsewhere a gather of [count × F × C] and a batched product; on tfjs's cpu backend one
  * fused kernel (no [count × F × C] intermediate: at 10⁶ edges the gathers allocated about 60 MB
  * per level, and the garbage collector's full collections they set off took most of an
- * iteration).
+ * iteration), which skips the padding entries (padded fan-out lists average a third full).
  */
-export function ellProduct(tf: typeof TF, w: TF.Tensor3D, x: TF.Tensor2D, indices: TF.Tensor2D): TF.Tensor2D {
+export function ellProduct(tf: typeof TF, w: TF.Tensor3D, x: TF.Tensor2D, indices: TF.Tensor2D, padRow: number): TF.Tensor2D {
   const [count, C] = [indices.shape[0], x.shape[1]];
   if (tf.getBackend() !== 'cpu' || count === 0) return tf.reshape(tf.matMul(w, gatherRows<TF.Rank.R3>(tf, x, indices)), [count, C]);
   registerCpuKernel(tf, CPU_ELL_PRODUCT, cpuEllProduct);
-  return tf.engine().runKernel<TF.Tensor2D>(CPU_ELL_PRODUCT, { w: withDtype(tf, w, 'float32'), x: withDtype(tf, x, 'float32'), indices: withDtype(tf, indices, 'int32') });
+  return tf.engine().runKernel<TF.Tensor2D>(CPU_ELL_PRODUCT, { w: withDtype(tf, w, 'float32'), x: withDtype(tf, x, 'float32'), indices: withDtype(tf, indices, 'int32') }, { padRow });
 }
 
 /**

@@ -33,7 +33,7 @@ export function forwardLevel(ctx: EngineContext, params: TensorBuffer, ws: TfjsW
   const lv = ctx.index.levels[level - 1];
   const src = sources(ctx, ws, lv);
   const w = inWeights(ctx, params, lv);
-  let z: TF.Tensor = lv.inDense ? tf.matMul(w as TF.Tensor2D, src) : ellProduct(tf, w as TF.Tensor3D, src, lv.inSource as TF.Tensor2D);
+  let z: TF.Tensor = lv.inDense ? tf.matMul(w as TF.Tensor2D, src) : ellProduct(tf, w as TF.Tensor3D, src, lv.inSource as TF.Tensor2D, lv.inSpan);
   if (lv.affine) z = tf.mul(z, lv.affine.gain);
   let [a, r] = activate(tf, lv, z);
   if (lv.affine) {

@@ -28,7 +28,7 @@ export function sumAbove(tf: typeof TF, lv: LevelIndex, weights: TF.Tensor, abov
   const C = above.shape[1];
   if (lv.outDense) return tf.matMul(weights as TF.Tensor2D, above);
   const padded = tf.concat([above, tf.zeros([1, C])]);
-  return ellProduct(tf, weights as TF.Tensor3D, padded as TF.Tensor2D, lv.outTarget as TF.Tensor2D);
+  return ellProduct(tf, weights as TF.Tensor3D, padded as TF.Tensor2D, lv.outTarget as TF.Tensor2D, above.shape[0]);
 }
 
 /** 0/1 pattern of a level's outgoing edges, shaped like {@link outWeights} (ancestry searches). */
