@@ -71,7 +71,11 @@ export function blockBuckets(net: CompiledNetwork, matrixOffsets: Int32Array, un
   const list = units ?? Array.from({ length: net.nUnits - net.nInputs }, (_, i) => net.nInputs + i);
   const sizeOf = (k: number) => net.blockOffsets[k + 1] - net.blockOffsets[k];
   const bySize = new Map<number, number[]>();
-  for (const k of list) bySize.set(sizeOf(k), [...(bySize.get(sizeOf(k)) ?? []), k]);
+  for (const k of list) {
+    const group = bySize.get(sizeOf(k));
+    if (group) group.push(k);
+    else bySize.set(sizeOf(k), [k]);
+  }
   const sizes = [...bySize.keys()].sort((a, b) => a - b);
   const runs = bucketSizes(
     sizes,

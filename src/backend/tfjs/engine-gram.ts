@@ -42,7 +42,10 @@ export function gramIndex(ctx: EngineContext, plan: GramPlan, own: <T extends TF
     for (const k of rows) {
       if (!(Number.isInteger(k) && k >= -1 && k < net.nUnits)) throw new UsageError([problem('engine', `row ${k} of Gram list ${g} is neither a unit of the network nor -1`)]);
     }
-    if (rows.length > 0) byLength.set(rows.length, [...(byLength.get(rows.length) ?? []), g]);
+    if (rows.length === 0) return;
+    const lists = byLength.get(rows.length);
+    if (lists) lists.push(g);
+    else byLength.set(rows.length, [g]);
   });
   const chunks: GramChunk[] = [];
   const perm = new Int32Array(total);

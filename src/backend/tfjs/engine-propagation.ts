@@ -1,3 +1,4 @@
+import { ellProduct, ellRowDots } from './ell-products.js';
 import { gatherRows } from './gather.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Activation, Interpretation } from '../../network/types.js';
@@ -33,7 +34,7 @@ export function forwardLevel(ctx: EngineContext, params: TensorBuffer, ws: TfjsW
   const lv = ctx.index.levels[level - 1];
   const src = sources(ctx, ws, lv);
   const w = inWeights(ctx, params, lv);
-  let z: TF.Tensor = lv.inDense ? tf.matMul(w as TF.Tensor2D, src) : tf.reshape(tf.matMul(w as TF.Tensor3D, gatherRows(tf, src as TF.Tensor, lv.inSource as TF.Tensor2D) as TF.Tensor3D), [lv.count, S]);
+  let z: TF.Tensor = lv.inDense ? tf.matMul(w as TF.Tensor2D, src) : ellProduct(tf, w as TF.Tensor3D, src, lv.inSource as TF.Tensor2D, lv.inSpan);
   if (lv.affine) z = tf.mul(z, lv.affine.gain);
   let [a, r] = activate(tf, lv, z);
   if (lv.affine) {
@@ -206,9 +207,9 @@ export function gradient(ctx: EngineContext, ws: TfjsWorkspace, out: TensorBuffe
     for (let i0 = 0; i0 < lv.count; i0 += chunk) {
       const n = Math.min(chunk, lv.count - i0);
       const pick = (t: TF.Tensor2D) => (n === lv.count ? t : tf.slice(t, [i0, 0], [n, t.shape[1]]));
-      const x = gatherRows(tf, src as TF.Tensor, pick(lv.inSource as TF.Tensor2D)) as TF.Tensor3D; // [n × F × S]
-      const column = (t: TF.Tensor2D) => tf.reshape(pick(t), [n, S, 1]) as TF.Tensor3D;
-      add(tf.matMul(x, column(b)), psi && tf.matMul(tf.square(x), column(psi)), psi && tf.matMul(x, column(psi)));
+      // Σ_s of ā (or ā²) of each list entry times the unit's b̃ (or ψ̃): [n × F × 1] each.
+      const [g, diagonal, cross] = ellRowDots(tf, src, pick(lv.inSource as TF.Tensor2D), psi ? [{ y: pick(b) }, { y: pick(psi), square: true }, { y: pick(psi) }] : [{ y: pick(b) }]);
+      add(g, diagonal, cross);
     }
   }
   const join = (list: TF.Tensor[]) => tf.mul(gatherRows(tf, list.length === 1 ? list[0] : tf.concat(list), ctx.index.params.gradPerm), 1 / S);

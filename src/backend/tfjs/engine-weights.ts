@@ -1,3 +1,4 @@
+import { ellProduct } from './ell-products.js';
 import { gatherRows } from './gather.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { EngineContext } from './engine-context.js';
@@ -27,7 +28,7 @@ export function sumAbove(tf: typeof TF, lv: LevelIndex, weights: TF.Tensor, abov
   const C = above.shape[1];
   if (lv.outDense) return tf.matMul(weights as TF.Tensor2D, above);
   const padded = tf.concat([above, tf.zeros([1, C])]);
-  return tf.reshape(tf.matMul(weights as TF.Tensor3D, gatherRows(tf, padded, lv.outTarget as TF.Tensor2D) as TF.Tensor3D), [lv.count, C]);
+  return ellProduct(tf, weights as TF.Tensor3D, padded as TF.Tensor2D, lv.outTarget as TF.Tensor2D, above.shape[0]);
 }
 
 /** 0/1 pattern of a level's outgoing edges, shaped like {@link outWeights} (ancestry searches). */
