@@ -4,7 +4,18 @@ import { chunkSeeds, columnChunk, propagateColumns, seedRows, sumBlocks } from '
 import { withZeroInputs, writeOutputRows, type EngineContext, type TfjsWorkspace } from './engine-context.js';
 import { outputTerms, reducedOutputBack, sumOutputs, type OutputTerms } from './engine-propagation.js';
 import { repeatColumns } from './engine-weights.js';
+import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import type { TensorBuffer } from './tensor-buffer.js';
+
+/** Per-workspace buffers of the output metric (rewritten by each `Engine.outputMetric` call): [nOutputs × size] each, `betaExtra` [size]. */
+export type MetricBuffers = { seeds: TensorBuffer; beta: TensorBuffer; gamma?: TensorBuffer; betaExtra?: TensorBuffer };
+
+/** A workspace's output-metric buffers, made by `make(length)`: γ and the extra β for softmax and spherical outputs only. */
+export function outputMetricBuffers(net: CompiledNetwork, size: number, make: (length: number) => TensorBuffer): MetricBuffers {
+  const perOutput = net.nOutputs * size;
+  const classes = net.interpretation === 'softmax' || net.interpretation === 'spherical';
+  return { seeds: make(perOutput), beta: make(perOutput), ...(classes ? { gamma: make(perOutput), betaExtra: make(size) } : {}) };
+}
 
 /**
  * The output metric of Example 1 (see `metrics/output-metric.ts`) as tensors [nOutputs × size]
@@ -224,7 +235,7 @@ export function outerProductModulus(ctx: EngineContext, ws: TfjsWorkspace, modul
 }
 
 /** Writes the output metric into per-workspace buffers (seeds, β, and γ, β_x where the interpretation has them). */
-export function writeOutputMetric(ctx: EngineContext, ws: TfjsWorkspace, target: { seeds: TensorBuffer; beta: TensorBuffer; gamma?: TensorBuffer; betaExtra?: TensorBuffer }): void {
+export function writeOutputMetric(ctx: EngineContext, ws: TfjsWorkspace, target: MetricBuffers): void {
   const { tf } = ctx;
   const m = metricTensors(ctx, ws);
   target.seeds.set(m.seeds);

@@ -1,8 +1,9 @@
-import type { Engine } from '../engine.js';
+import type * as TF from '@tensorflow/tfjs-core';
+import type { Engine, TransferCounter } from '../engine.js';
 import * as blocksKernels from './engine-blocks.js';
 import { tensorBuffer, tfjsWorkspace, type EngineContext } from './engine-context.js';
 import * as propagation from './engine-propagation.js';
-import { readThen, settled, type Readback } from './engine-readback.js';
+import { readThen, resolveLater, settled, type Readback } from './engine-readback.js';
 import * as update from './engine-update.js';
 
 /** The methods of {@link Engine} that read from the device: `TfjsEngine.callAsync` runs them with asynchronous reads. */
@@ -28,4 +29,22 @@ export function engineReaders(ctx: EngineContext): Readers {
     onlineBlockStep: (blocks, inverses, ws, modulus, sample, gradient, decay, out) =>
       update.onlineBlockStep(ctx, tensorBuffer(blocks), tensorBuffer(inverses), tfjsWorkspace(ws), tensorBuffer(modulus), sample, tensorBuffer(gradient), decay, tensorBuffer(out)),
   };
+}
+
+/**
+ * Runs a reading method with asynchronous reads (`tensor.data()`), for runtimes that have no
+ * synchronous read (`TfjsEngine.callAsync`). Its tensors live in a tfjs scope until the last
+ * read is done (reads may depend on earlier ones), then are freed as `tf.tidy` would. NOTE: no
+ * other call of the engine, nor of another engine on the same tfjs backend, may run before the
+ * promise settles (the scope is tfjs's current one); the worker awaits each call before the next.
+ */
+export async function readAsync<M extends ReadingMethod>(tf: typeof TF, readers: Readers, transfers: TransferCounter, method: M, args: Parameters<Engine[M]>): Promise<ReturnType<Engine[M]>> {
+  const reader = readers[method] as (...a: Parameters<Engine[M]>) => Readback<ReturnType<Engine[M]>>;
+  const scope = tf.engine();
+  scope.startScope();
+  try {
+    return await resolveLater(reader(...args), transfers);
+  } finally {
+    scope.endScope();
+  }
 }

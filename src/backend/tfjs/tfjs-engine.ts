@@ -7,8 +7,8 @@ import * as blocksKernels from './engine-blocks.js';
 import { tensorBuffer, tfjsWorkspace, TfjsWorkspace, type EngineContext } from './engine-context.js';
 import * as gram from './engine-gram.js';
 import { buildEngineIndex, type EngineIndex } from './engine-index.js';
-import { resolveLater, resolveNow, type Readback } from './engine-readback.js';
-import { engineReaders, type ReadingMethod } from './engine-readers.js';
+import { resolveNow, type Readback } from './engine-readback.js';
+import { engineReaders, readAsync, type ReadingMethod } from './engine-readers.js';
 import * as metric from './engine-metric.js';
 import * as propagation from './engine-propagation.js';
 import * as update from './engine-update.js';
@@ -16,9 +16,6 @@ import { WeightCache } from './engine-weights.js';
 import { TensorBuffer } from './tensor-buffer.js';
 import type { TfjsRuntime } from './tf.js';
 import type { TfjsEngineOptions } from './tfjs-backend.js';
-
-/** Per-workspace buffers of the output metric (rewritten by each {@link Engine.outputMetric} call). */
-type MetricBuffers = { seeds: TensorBuffer; beta: TensorBuffer; gamma?: TensorBuffer; betaExtra?: TensorBuffer };
 
 /**
  * An {@link Engine} whose buffers are tensors ({@link TensorBuffer}) that stay on the tfjs
@@ -46,7 +43,7 @@ export class TfjsEngine implements Engine {
   private readonly ctx: EngineContext;
   private readonly owned: TF.Tensor[] = [];
   private readonly buffers = new Set<TensorBuffer>();
-  private readonly metrics = new Map<EngineWorkspace, MetricBuffers>();
+  private readonly metrics = new Map<EngineWorkspace, metric.MetricBuffers>();
   /** Index tensors of the Gram plans made by {@link gramPlan} (owned, freed by {@link dispose}). */
   private readonly grams = new WeakMap<GramPlan, gram.GramIndex>();
   private readonly weightCache: WeightCache;
@@ -183,15 +180,8 @@ export class TfjsEngine implements Engine {
   outputMetric(ws: EngineWorkspace): OutputMetricBuffers {
     this.check();
     const w = tfjsWorkspace(ws);
-    let buffers = this.metrics.get(w);
-    if (!buffers) {
-      const perOutput = this.net.nOutputs * this.size;
-      const classes = this.net.interpretation === 'softmax' || this.net.interpretation === 'spherical';
-      const make = (length: number) => this.track(new TensorBuffer(this.tf, length));
-      buffers = { seeds: make(perOutput), beta: make(perOutput), ...(classes ? { gamma: make(perOutput), betaExtra: make(this.size) } : {}) };
-      this.metrics.set(w, buffers);
-    }
-    const target = buffers;
+    const target = this.metrics.get(w) ?? metric.outputMetricBuffers(this.net, this.size, (length) => this.track(new TensorBuffer(this.tf, length)));
+    this.metrics.set(w, target);
     this.run(() => metric.writeOutputMetric(this.ctx, w, target));
     return target;
   }
@@ -245,23 +235,10 @@ export class TfjsEngine implements Engine {
     return this.now(() => this.readers.onlineBlockStep(blocks, inverses, ws, modulus, sample, gradient, decay, out));
   }
 
-  /**
-   * Runs a reading method with asynchronous reads (`tensor.data()`), for runtimes that have no
-   * synchronous read. Its tensors live in a tfjs scope until the last read is done (reads may
-   * depend on earlier ones), then are freed as `tf.tidy` would. NOTE: no other call of this
-   * engine, nor of another engine on the same tfjs backend, may run before the promise settles
-   * (the scope is tfjs's current one); the worker awaits each call before the next.
-   */
+  /** A reading method with asynchronous reads (see {@link readAsync}). */
   async callAsync<M extends ReadingMethod>(method: M, ...args: Parameters<Engine[M]>): Promise<ReturnType<Engine[M]>> {
     this.check();
-    const reader = this.readers[method] as (...a: Parameters<Engine[M]>) => Readback<ReturnType<Engine[M]>>;
-    const scope = this.tf.engine();
-    scope.startScope();
-    try {
-      return await resolveLater(reader(...args), this.transfers);
-    } finally {
-      scope.endScope();
-    }
+    return readAsync(this.tf, this.readers, this.transfers, method, args);
   }
 
   gramPlan(rows: readonly Int32Array[]): GramPlan {
@@ -299,7 +276,6 @@ export class TfjsEngine implements Engine {
   private now<T>(kernel: () => Readback<T>): T {
     return this.run(() => resolveNow(kernel(), this.transfers, this.runtime.syncReads !== false));
   }
-
 
   /** Keeps a tensor for the engine's lifetime (index tensors), disposed with it. */
   private own<T extends TF.Tensor>(t: T): T {
