@@ -76,6 +76,16 @@ describe('--backend all goals', () => {
     expect(goals[2].details.slice(0, 2)).toEqual(['autoencoder natural: webgpu 9001 µs, headlessgl 9000 µs', '960016 edges backprop: webgpu over budget (a timed iteration > 70 s), headlessgl 40000 µs/sample']);
   });
 
+  it("goal 2 says, beside the verdict, what tfjs's default route (tfjs-wasm) gives against tfjs's before", () => {
+    const r = result({ webgpu: { backprop: 3000 }, headlessgl: { backprop: 6000 }, large: { 'gpujs-headlessgl': { backprop: measured(20_000) } }, before: { backprop: 144_000 } });
+    r.backends.push({ label: 'tfjs-wasm', backend: 'tfjs-wasm', env: {}, xvfb: false, available: true, precision: 'float32', detail: 'tfjs-wasm' });
+    r.large!.byBackend['tfjs-wasm'] = { backprop: measured(50_000), 'unitwise-natural': { status: 'over-budget', seconds: 61, phase: 'the warm-up iteration' } };
+    r.before['tfjs-cpu'] = { file: 'experiments/scaling/tfjs/scaling.json', detail: 'tfjs cpu', microsPerSample: { backprop: 958_702, 'unitwise-natural': 2_000_000 } };
+    const goal = benchAllGoals(r)[1];
+    expect(goal.verdict).toBe('PASS');
+    expect(goal.details.at(-1)).toBe("also: tfjs-wasm (--backend tfjs's default route without tfjs-node, against tfjs's before (its only route then)): backprop 19.2x");
+  });
+
   it('the report shows each backend, both parts, the before files and the verdicts', () => {
     const lines = benchAllReport(
       result({ webgpu: { backprop: 3000, natural: 9000 }, headlessgl: { backprop: 6000, natural: 9000 }, large: { webgpu: { backprop: measured(10_000), 'unitwise-natural': measured(90_000) } }, before: { backprop: 144_000 } }),

@@ -87,7 +87,33 @@ function speedupGoal(result: BenchAllResult): GoalVerdict {
     }
   }
   if (!failures.length && !passes.length) return { goal: 2, title, verdict: 'NOT EVALUATED', details: ['no float32 backend ran with a before figure at this size'] };
-  return { goal: 2, title, verdict: failures.length ? 'FAIL' : 'PASS', details: [...failures.map((f) => `below: ${f}`), ...passes.map((p) => `met: ${p}`)] };
+  return { goal: 2, title, verdict: failures.length ? 'FAIL' : 'PASS', details: [...failures.map((f) => `below: ${f}`), ...passes.map((p) => `met: ${p}`), ...defaultRouteLines(result)] };
+}
+
+/**
+ * Routes that a backend's before figures also stand for, beside the label they were recorded
+ * under: tfjs ran only on its pure-JavaScript cpu backend before issue 13, and `--backend tfjs`
+ * now takes tfjs-wasm where tfjs-node is not installed (`defaultTfjsBackend`).
+ */
+export const DEFAULT_ROUTES: Record<string, { label: string; why: string }> = {
+  'tfjs-cpu': { label: 'tfjs-wasm', why: "--backend tfjs's default route without tfjs-node, against tfjs's before (its only route then)" },
+};
+
+/** Goal 2's information lines (not part of the verdict): each default route's speed-up over its backend's before figures. */
+function defaultRouteLines(result: BenchAllResult): string[] {
+  const lines: string[] = [];
+  for (const [beforeLabel, route] of Object.entries(DEFAULT_ROUTES)) {
+    const before = result.before[beforeLabel];
+    const now = result.large?.byBackend[route.label];
+    if (!before || !now) continue;
+    const speedups = (result.large?.methods ?? []).flatMap((method) => {
+      const was = before.microsPerSample[method];
+      const o = now[method];
+      return was === undefined || o?.status !== 'measured' ? [] : [`${method} ${(was / o.microsPerSample).toFixed(1)}x`];
+    });
+    if (speedups.length) lines.push(`also: ${route.label} (${route.why}): ${speedups.join(', ')}`);
+  }
+  return lines;
 }
 
 /**
