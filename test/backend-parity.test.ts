@@ -3,7 +3,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backend/index.js';
 import { forwardPass, type Backend } from '../src/backend/engine.js';
 import { metricLayout } from '../src/backend/kernels.js';
-import { invertBlock } from '../src/linalg/sherman-morrison.js';
 import { gpujsBackend, selectGpujsMode } from '../src/backend/gpujs/index.js';
 import { useBackend } from '../src/backend/load.js';
 import { makeBatch } from '../src/engine/batch.js';
@@ -15,6 +14,7 @@ import { INTERPRETATIONS, type NetworkDocument } from '../src/network/types.js';
 import { Prng } from '../src/random/prng.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
 import { relative } from './helpers/compare.js';
+import { onlineBlocks } from './helpers/online-blocks.js';
 import { distTfjsWebgpu } from './helpers/tfjs-webgpu.js';
 
 
@@ -111,21 +111,11 @@ describe.each(backends)('backend parity: %s against cpu', (_name, load) => {
     const { net } = model;
     const batch = makeBatch(net, randomData(doc, 3, 6));
     const layout = metricLayout(net);
-    const size = layout.matrixOffsets[net.nUnits];
     const rng = new Prng(9);
     // Start from A = I + small symmetric noise and H = A⁻¹ computed on the CPU; one unit gets an
     // indefinite H (-I) so that its update is refused on every backend.
-    const a = new Float64Array(size);
-    const h = new Float64Array(size);
-    for (let k = net.nInputs; k < net.nUnits; k++) {
-      const n = net.blockOffsets[k + 1] - net.blockOffsets[k];
-      const off = layout.matrixOffsets[k];
-      for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) a[off + i * n + j] = a[off + j * n + i] = (i === j ? 1 : 0) + 0.05 * (rng.uniform() - 0.5);
-      expect(invertBlock(a, h, off, n)).toBe(true);
-    }
     const bad = net.nUnits - 1;
-    const nBad = net.blockOffsets[bad + 1] - net.blockOffsets[bad];
-    for (let i = 0; i < nBad; i++) for (let j = 0; j < nBad; j++) h[layout.matrixOffsets[bad] + i * nBad + j] = i === j ? -1 : 0;
+    const { a, h } = onlineBlocks(net, layout, rng, [bad]);
     const modulusValues = Float64Array.from({ length: net.nUnits * batch.size }, (_, i) => 0.5 + (i % 5) / 4);
     const gradientValues = Float64Array.from({ length: net.nParams }, () => rng.uniform() - 0.5);
     const step = (b: Backend) => {

@@ -9,9 +9,9 @@ import { makeBatch, type Batch } from '../src/engine/batch.js';
 import type { CompiledNetwork } from '../src/engine/compiled-network.js';
 import { createModel, type Model } from '../src/engine/model.js';
 import { UsageError } from '../src/errors.js';
-import { invertBlock } from '../src/linalg/sherman-morrison.js';
 import { outputDraws } from '../src/metrics/output-metric.js';
 import { INTERPRETATIONS, type NetworkDocument } from '../src/network/types.js';
+import { onlineBlocks } from './helpers/online-blocks.js';
 import { Prng } from '../src/random/prng.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
 import { relative } from './helpers/compare.js';
@@ -291,19 +291,8 @@ describe.each(['cpu', 'wasm'] as const)('on tfjs-%s', (which) => {
     it('online step with a refused update (indefinite H)', () => {
       const { ref, dev, compare } = both();
       const rng = new Prng(12);
-      const a = new Float64Array(blockLength);
-      const h = new Float64Array(blockLength);
-      for (let k = net.nInputs; k < net.nUnits; k++) {
-        const n = net.blockOffsets[k + 1] - net.blockOffsets[k];
-        const off = layout.matrixOffsets[k];
-        for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) a[off + i * n + j] = a[off + j * n + i] = (i === j ? 1 : 0) + 0.05 * (rng.uniform() - 0.5);
-        expect(invertBlock(a, h, off, n)).toBe(true);
-      }
       const bad = [net.nInputs + 1, net.nUnits - 2];
-      for (const k of bad) {
-        const n = net.blockOffsets[k + 1] - net.blockOffsets[k];
-        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) h[layout.matrixOffsets[k] + i * n + j] = i === j ? -1 : 0;
-      }
+      const { a, h } = onlineBlocks(net, layout, rng, bad);
       const modulus = Float64Array.from({ length: net.nUnits * batch.size }, (_, i) => 0.5 + (i % 5) / 4);
       const gradient = Float64Array.from({ length: net.nParams }, () => rng.uniform() - 0.5);
       const [x, y] = [ref, dev].map((side) => {

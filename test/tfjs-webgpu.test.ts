@@ -5,9 +5,9 @@ import { useBackend } from '../src/backend/load.js';
 import type { TfjsWebgpuChannel } from '../src/backend/tfjs/tfjs-webgpu-channel.js';
 import { makeBatch } from '../src/engine/batch.js';
 import { createModel } from '../src/engine/model.js';
-import { invertBlock } from '../src/linalg/sherman-morrison.js';
 import { Prng } from '../src/random/prng.js';
 import { relative } from './helpers/compare.js';
+import { onlineBlocks } from './helpers/online-blocks.js';
 import { randomData, randomNetwork } from './helpers/random-network.js';
 import { distTfjsWebgpu, distTfjsWebgpuChannel } from './helpers/tfjs-webgpu.js';
 
@@ -61,16 +61,8 @@ function sequence(engine: Engine) {
   engine.unitBlocks(ws, modulus, blocks);
   const direction = engine.alloc(net.nParams);
   const failed = engine.solveUnitBlocks(blocks, g, 1e-3, direction, engine.alloc(blockLength));
-  const a = new Float64Array(blockLength);
-  const h = new Float64Array(blockLength);
-  for (let k = net.nInputs; k < net.nUnits; k++) {
-    const n = net.blockOffsets[k + 1] - net.blockOffsets[k];
-    const off = layout.matrixOffsets[k];
-    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) a[off + i * n + j] = a[off + j * n + i] = (i === j ? 1 : 0) + 0.05 * (rng.uniform() - 0.5);
-    expect(invertBlock(a, h, off, n)).toBe(true);
-    // The last unit's H is -I: its update is refused.
-    if (k === net.nUnits - 1) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) h[off + i * n + j] = i === j ? -1 : 0;
-  }
+  // The last unit's H is -I: its update is refused.
+  const { a, h } = onlineBlocks(net, layout, rng, [net.nUnits - 1]);
   const online = engine.alloc(net.nParams);
   const psi = uploaded(Float64Array.from({ length: net.nUnits * engine.size }, (_, i) => 0.5 + (i % 5) / 4));
   const refused = engine.onlineBlockStep(uploaded(a), uploaded(h), ws, psi, 2, g, 0.3, online);
