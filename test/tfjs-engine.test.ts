@@ -7,6 +7,7 @@ import { loadTfjs, type TfjsRuntime } from '../src/backend/tfjs/tf.js';
 import { tfjsBackend } from '../src/backend/tfjs/tfjs-backend.js';
 import { makeBatch, type Batch } from '../src/engine/batch.js';
 import type { CompiledNetwork } from '../src/engine/compiled-network.js';
+import { loadBatch } from '../src/engine/propagate.js';
 import { createModel, type Model } from '../src/engine/model.js';
 import { UsageError } from '../src/errors.js';
 import { outputDraws } from '../src/metrics/output-metric.js';
@@ -180,10 +181,7 @@ describe.each(['cpu', 'wasm'] as const)('on tfjs-%s', (which) => {
     const blockLength = layout.matrixOffsets[net.nUnits];
     const open = (b: Backend) => {
       const engine = b.open(net, batch.size);
-      const params = engine.alloc(net.nParams);
-      engine.upload(params, model.params);
-      const ws = engine.workspace();
-      engine.setBatch(ws, batch);
+      const { params, ws } = loadBatch(engine, model.params, batch);
       forwardPass(engine, params, ws);
       engine.outputLayer(ws);
       backwardPass(engine, params, ws);

@@ -4,6 +4,7 @@ import { metricLayout } from '../src/backend/kernels.js';
 import { useBackend } from '../src/backend/load.js';
 import type { TfjsWebgpuChannel } from '../src/backend/tfjs/tfjs-webgpu-channel.js';
 import { makeBatch } from '../src/engine/batch.js';
+import { loadBatch } from '../src/engine/propagate.js';
 import { createModel } from '../src/engine/model.js';
 import { Prng } from '../src/random/prng.js';
 import { relative } from './helpers/compare.js';
@@ -101,10 +102,7 @@ describe('tfjs-webgpu: engines in a worker thread', () => {
   it("the worker's tensors: constant over repeated reading calls (their scopes are freed), fewer after free(), back to the start after dispose()", () => {
     const before = channel.numTensors();
     const engine = webgpu.open(net, batch.size);
-    const params = engine.alloc(net.nParams);
-    engine.upload(params, model.params);
-    const ws = engine.workspace();
-    engine.setBatch(ws, batch);
+    const { params, ws } = loadBatch(engine, model.params, batch);
     forwardPass(engine, params, ws);
     engine.outputLayer(ws);
     const [g, modulus, blocks, inverses, work, out] = [net.nParams, net.nUnits * batch.size, blockLength, blockLength, blockLength, net.nParams].map((n) => engine.alloc(n));
@@ -135,10 +133,7 @@ describe('tfjs-webgpu: engines in a worker thread', () => {
 
   it('failures in the worker come back typed: at the reading call, or at the next answer for a posted one; the engine goes on', () => {
     const engine = webgpu.open(net, batch.size);
-    const params = engine.alloc(net.nParams);
-    engine.upload(params, model.params);
-    const ws = engine.workspace();
-    engine.setBatch(ws, batch);
+    const { params, ws } = loadBatch(engine, model.params, batch);
     const blocks = engine.alloc(blockLength);
     const g = engine.alloc(net.nParams);
     expect(() => engine.solveUnitBlocks(blocks, g, 0, engine.alloc(net.nParams), engine.alloc(blockLength))).toThrow(expect.objectContaining({ name: 'UsageError', message: expect.stringMatching(/needs ε > 0/) }));
