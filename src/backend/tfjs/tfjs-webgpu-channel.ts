@@ -45,8 +45,10 @@ export class TfjsWebgpuChannel {
     if (!existsSync(fileURLToPath(script))) {
       throw new UsageError([problem('tfjs-backend', `--tfjs-backend webgpu runs its engines in a worker thread from compiled modules, and ${fileURLToPath(script)} is missing: run \`npm run build\` and import unitwise from dist/`)]);
     }
-    // Mesa's EGL finds no platform without a display unless told to render surfaceless (set here: a worker's process.env is its own copy).
-    if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY && !process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
+    // Dawn computes without a window, so Mesa's EGL renders surfaceless unless told otherwise: it
+    // needs no display, and no X server (under xvfb-run, EGL displays opened by many test
+    // processes on one X server made eglInitialize fail now and then). Set here: a worker's process.env is its own copy.
+    if (process.platform === 'linux' && !process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
     const control = new SharedArrayBuffer(CONTROL_HEADER + INITIAL_ROOM);
     const worker = new Worker(script, { workerData: { control } });
     worker.unref();

@@ -46,8 +46,8 @@ export async function loadWebgpuBackend(tf: typeof TF): Promise<string> {
   } catch {
     throw new UsageError([problem('tfjs-backend', "--tfjs-backend webgpu needs the npm package 'webgpu' (Dawn's node bindings): npm install webgpu")]);
   }
-  // Mesa's EGL finds no platform without a display unless told to render surfaceless.
-  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY && !process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
+  // Surfaceless EGL, as the main thread sets it (see `TfjsWebgpuChannel`), for a caller that loads this in its own thread.
+  if (process.platform === 'linux' && !process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
   Object.assign(globalThis, dawn.globals);
   const { adapter, detail } = await chooseAdapter(dawn);
   const storage = adapter.limits.maxStorageBuffersPerShaderStage;
@@ -75,9 +75,17 @@ async function chooseAdapter(dawn: DawnModule): Promise<{ adapter: GPUAdapter; d
   const tried: string[] = [];
   for (const [flags, options, route] of routes) {
     try {
-      const gpu = dawn.create(flags);
-      keep.push(gpu);
-      const adapter = await gpu.requestAdapter(options);
+      // NOTE: Mesa's EGL can fail to initialise for a moment (eglInitialize: EGL_NOT_INITIALIZED,
+      // seen under xvfb-run with several test processes on one X server), so the GL ES route is
+      // asked up to 3 times, 250 ms apart, before it counts as absent.
+      let adapter: GPUAdapter | null = null;
+      const attempts = route === 'OpenGL ES' ? 3 : 1;
+      for (let attempt = 1; attempt <= attempts && !adapter; attempt++) {
+        if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 250));
+        const gpu = dawn.create(flags);
+        keep.push(gpu);
+        adapter = await gpu.requestAdapter(options);
+      }
       if (!adapter) {
         tried.push(`${route}: no adapter`);
         continue;

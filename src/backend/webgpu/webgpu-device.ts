@@ -47,8 +47,10 @@ export class WebgpuDevice {
     } catch {
       throw new UsageError([problem('backend', "the webgpu backend needs the npm package 'webgpu' (Dawn's node bindings): npm install webgpu")]);
     }
-    // Mesa's EGL finds no platform without a display unless told to render surfaceless.
-    if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY && !process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
+    // Dawn computes without a window, so Mesa's EGL renders surfaceless unless told otherwise: it
+    // needs no display, and no X server (under xvfb-run, EGL displays opened by many test
+    // processes on one X server made eglInitialize fail now and then).
+    if (process.platform === 'linux' && !process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
     const control = new SharedArrayBuffer(CONTROL_HEADER + (1 << 16));
     const source = `const __name = (f) => f;\nconst { parentPort, workerData } = require('node:worker_threads');\nimport(workerData.moduleUrl).then((m) => (${webgpuWorker.toString()})(m, parentPort, workerData.control, ${CONTROL_HEADER}));`;
     const worker = new Worker(source, { eval: true, workerData: { moduleUrl, control } });

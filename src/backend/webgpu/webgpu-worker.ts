@@ -90,9 +90,16 @@ export function webgpuWorker(gpuModule: WebgpuModule, port: WorkerPort, initialC
     for (const [flags, options, route] of routes) {
       let adapter: GPUAdapter | null = null;
       try {
-        const gpu = gpuModule.create(flags);
-        keep.push(gpu);
-        adapter = await gpu.requestAdapter(options);
+        // NOTE: Mesa's EGL can fail to initialise for a moment (eglInitialize: EGL_NOT_INITIALIZED,
+        // seen under xvfb-run with several test processes on one X server), so the GL ES route is
+        // asked up to 3 times, 250 ms apart, before it counts as absent.
+        const attempts = route === 'OpenGL ES' ? 3 : 1;
+        for (let attempt = 1; attempt <= attempts && !adapter; attempt++) {
+          if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 250));
+          const gpu = gpuModule.create(flags);
+          keep.push(gpu);
+          adapter = await gpu.requestAdapter(options);
+        }
       } catch (err) {
         tried.push(`${route}: ${(err as Error).message}`);
         continue;
