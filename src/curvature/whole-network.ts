@@ -1,7 +1,9 @@
 import type { DeviceBuffer, Engine, EngineWorkspace } from '../backend/engine.js';
 import { NumericalError, UsageError, problem } from '../errors.js';
-import { addToDiagonal, choleskyInPlace, choleskySolve, pivotedCholeskySolve } from '../linalg/cholesky.js';
+import { blockedCholeskyInPlace } from '../linalg/blocked-cholesky.js';
+import { addToDiagonal, choleskySolve, pivotedCholeskySolve } from '../linalg/cholesky.js';
 import { checkSerialized, type Curvature, type CurvatureState } from './curvature.js';
+import { addCrossTerm, addWeightedGram, gatherOutputVectors } from './whole-network-gram.js';
 
 /** Largest parameter count for which the whole-network Fisher matrix is built (4096² doubles = 128 MiB). */
 export const MAX_WHOLE_NETWORK_PARAMS = 4096;
@@ -32,46 +34,34 @@ export function wholeNetworkFisher(engine: Engine, params: DeviceBuffer, ws: Eng
   const act = engine.read(ws.act);
   const ratesBuffer = engine.alloc(net.nUnits * S);
   const fisher = new Float64Array(P * P);
-  const extra = gamma ? new Float64Array(P * S) : undefined; // [param × sample]
-  const value = new Float64Array(P);
+  const extra = gamma ? new Float64Array(S * P) : undefined; // [sample × param]
   const ancestors = ancestry(engine);
+  const indices = ancestors.map((units) => ancestorParams(engine, units));
+  const largest = Math.max(0, ...indices.map((index) => index.length));
+  const v = new Float64Array(largest * S);
+  const w = new Float64Array(largest * S);
   for (let j = 0; j < net.nOutputs; j++) {
     engine.transferRates(params, ws, j, ratesBuffer);
     const rates = engine.read(ratesBuffer);
-    const units = ancestors[j];
-    const index: number[] = [];
-    for (const k of units) for (let p = net.blockOffsets[k]; p < net.blockOffsets[k + 1]; p++) index.push(p);
-    for (let s = 0; s < S; s++) {
-      let n = 0;
-      for (const k of units) {
-        const J = rates[k * S + s];
-        value[n++] = J;
-        for (let e = net.inOffsets[k]; e < net.inOffsets[k + 1]; e++) value[n++] = J * act[net.inSources[e] * S + s];
-      }
-      const b = beta[j * S + s];
-      for (let a = 0; a < n; a++) {
-        const row = index[a] * P;
-        const va = b * value[a];
-        for (let c = 0; c < n; c++) fisher[row + index[c]] += va * value[c];
-      }
-      if (extra && gamma) {
-        const g = gamma[j * S + s];
-        for (let a = 0; a < n; a++) extra[index[a] * S + s] += g * value[a];
-      }
+    const index = indices[j];
+    const n = gatherOutputVectors(net, ancestors[j], rates, 0, act, beta, j * S, S, v, w);
+    addWeightedGram(fisher, P, index, n, S, w, v);
+    if (extra && gamma) {
+      for (let a = 0; a < n; a++) for (let s = 0; s < S; s++) extra[s * P + index[a]] += gamma[j * S + s] * v[a * S + s];
     }
   }
   engine.free(ratesBuffer);
-  if (extra && betaExtra) {
-    for (let s = 0; s < S; s++) {
-      const bx = betaExtra[s];
-      for (let a = 0; a < P; a++) {
-        const va = bx * extra[a * S + s];
-        if (va !== 0) for (let b = 0; b < P; b++) fisher[a * P + b] += va * extra[b * S + s];
-      }
-    }
-  }
+  if (extra && betaExtra) addCrossTerm(fisher, P, S, extra, betaExtra);
   for (let i = 0; i < fisher.length; i++) fisher[i] /= S;
   return fisher;
+}
+
+/** The parameters of `units`' blocks, unit by unit (bias, then incoming edges). */
+function ancestorParams(engine: Engine, units: readonly number[]): Int32Array {
+  const { blockOffsets } = engine.net;
+  const index: number[] = [];
+  for (const k of units) for (let p = blockOffsets[k]; p < blockOffsets[k + 1]; p++) index.push(p);
+  return Int32Array.from(index);
 }
 
 /** Per output: the output unit, then its non-input ancestors in descending id order (the transfer plan's order). */
@@ -118,7 +108,7 @@ export function solveWholeNetwork(fisher: Float64Array, gradient: ArrayLike<numb
   if (epsilon === 0) {
     pivotedCholeskySolve(fisher, 0, P, scaled, 0, out, 0);
   } else {
-    if (!choleskyInPlace(fisher, 0, P)) {
+    if (!blockedCholeskyInPlace(fisher, 0, P)) {
       throw new NumericalError([problem('not-positive-definite', `the whole-network Fisher matrix (${P}×${P}) is not positive definite with ε = ${epsilon}; raise --epsilon`)]);
     }
     choleskySolve(fisher, 0, P, scaled, 0, out, 0);
