@@ -110,6 +110,23 @@ describe.each(backends)('engine parity: %s against the cpu engine', (_name, load
           dev.engine.transferRates(dev.params, dev.ws, j, jb, xb);
           compare(`raw transfer rates of output ${j}`, xa, xb, tol.exact);
         }
+        // A chunk of outputs in one pass: [nUnits × count × size], 0 off each output's ancestry.
+        const first = net.nOutputs > 1 ? 1 : 0;
+        const count = net.nOutputs - first;
+        const S = ref.engine.size;
+        const [ca, cb] = [ref.engine.alloc(net.nUnits * count * S), dev.engine.alloc(net.nUnits * count * S)];
+        ref.engine.transferRateChunk(ref.params, ref.ws, first, count, ca);
+        dev.engine.fill(cb, 7);
+        dev.engine.transferRateChunk(dev.params, dev.ws, first, count, cb);
+        compare('a chunk of transfer rates', ca, cb, tol.exact);
+        const expected = new Float64Array(net.nUnits * count * S);
+        for (let c = 0; c < count; c++) {
+          const one = ref.engine.alloc(net.nUnits * S);
+          ref.engine.transferRates(ref.params, ref.ws, first + c, one);
+          const rates = ref.engine.read(one);
+          for (let k = 0; k < net.nUnits; k++) expected.set(rates.subarray(k * S, (k + 1) * S), (k * count + c) * S);
+        }
+        expect(Array.from(ref.engine.read(ca))).toEqual(Array.from(expected));
       });
 
       it('curvature: unit blocks and their solves, quasi-diagonal and diagonal solves', () => {

@@ -127,6 +127,7 @@ describe.each(modes)('gpujs engine in %s mode', (mode) => {
     // A Gram plan's pairs live as long as the engine.
     const plan = engine.gramPlan([Int32Array.of(-1, 0, 1), Int32Array.of(engine.net.nInputs + 2)]);
     const gram = engine.alloc(plan.offsets[2]);
+    const chunk = engine.alloc(engine.net.nUnits * engine.net.nOutputs * engine.size);
     iteration(engine, params, ws, batch, buffers);
     const steady = outstanding.size;
     iteration(engine, params, ws, batch, buffers);
@@ -135,11 +136,26 @@ describe.each(modes)('gpujs engine in %s mode', (mode) => {
     engine.groupGram(ws.act, plan, gram, 0.5, buffers.modulus, 1);
     engine.accumulateWeighted(buffers.fisher, ws.act, buffers.modulus, 2);
     engine.transferRates(params, ws, 1, buffers.modulus, buffers.fisher);
+    engine.transferRateChunk(params, ws, 0, engine.net.nOutputs, chunk);
     engine.invertBlocks(buffers.blocks, buffers.work, [engine.net.nInputs + 1]);
     engine.read(buffers.g, 2, 3);
     expect(outstanding.size).toBe(steady);
     engine.dispose();
     expect(outstanding.size).toBe(0);
+  });
+
+  it('a chunk of transfer rates [nUnits × outputs × size] as the cpu engine computes it', () => {
+    const doc = chain('softmax', 3);
+    const [ref, dev] = [cpuBackend, backend].map((b) => {
+      const side = opened(b, doc);
+      forwardPass(side.engine, side.params, side.ws);
+      side.engine.outputLayer(side.ws);
+      const rates = side.engine.alloc(side.model.net.nUnits * 2 * SAMPLES);
+      side.engine.transferRateChunk(side.params, side.ws, 1, 2, rates);
+      return side.engine.read(rates);
+    });
+    expect(ref.some((x) => x !== 0)).toBe(true);
+    dev.forEach((x, i) => expect(x).toBeCloseTo(ref[i], 5));
   });
 
   it('reports the first unit whose block fails, in the order asked, as the cpu engine does', () => {

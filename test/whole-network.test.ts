@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Engine } from '../src/backend/engine.js';
+import { forwardPass, type Engine } from '../src/backend/engine.js';
+import { useBackend } from '../src/backend/load.js';
 import { solveWholeNetwork, wholeNetworkFisher } from '../src/curvature/whole-network.js';
 import { createModel } from '../src/engine/model.js';
+import { loadBatch } from '../src/engine/propagate.js';
 import { blockedCholeskyInPlace, BLOCKED_CHOLESKY_MIN_SIZE } from '../src/linalg/blocked-cholesky.js';
 import { choleskyInPlace, choleskySolve, pivotedCholeskySolve } from '../src/linalg/cholesky.js';
 import { prepareBatch } from '../src/methods/context.js';
@@ -78,6 +80,35 @@ describe('whole-network Fisher assembly (Prop. 27)', () => {
       expect(fisher.some((x) => x !== 0)).toBe(true);
     });
   }
+
+  it('several chunks of outputs (the last one shorter) give the same matrix as one chunk', () => {
+    const doc = randomNetwork({ interpretation: 'softmax', seed: 18, inputs: 4, hidden: 8, outputs: 5, density: 0.6, activations: ['sigmoid', 'tanh'] });
+    const { engine, params, ws } = prepareBatch(createModel(doc), randomData(doc, 6, 4));
+    const perOutput = engine.net.nUnits * ws.size;
+    const whole = Array.from(wholeNetworkFisher(engine, params, ws));
+    for (const outputs of [1, 2, 3]) expect(Array.from(wholeNetworkFisher(engine, params, ws, outputs * perOutput + 1))).toEqual(whole);
+  });
+
+  it('a float32 engine: one read per chunk of outputs (the same bytes as one per output), the matrix of the cpu engine', async () => {
+    const doc = randomNetwork({ interpretation: 'softmax', seed: 18, inputs: 4, hidden: 8, outputs: 5, density: 0.6, activations: ['sigmoid', 'tanh'] });
+    const model = createModel(doc);
+    const data = randomData(doc, 6, 4);
+    const reference = prepareBatch(model, data);
+    const engine = (await useBackend('tfjs', { tfjsBackend: 'cpu' })).open(model.net, reference.batch.size);
+    const { params, ws } = loadBatch(engine, model.params, reference.batch);
+    forwardPass(engine, params, ws);
+    engine.outputLayer(ws);
+    expect(engine.precision).toBe('float32');
+    const { nUnits, nOutputs } = engine.net;
+    const S = ws.size;
+    engine.transfers.reset();
+    const fisher = wholeNetworkFisher(engine, params, ws, 2 * nUnits * S); // chunks of 2, 2 and 1 outputs
+    // β, γ, β_x and the activities, then the rates of 3 chunks.
+    expect(engine.transfers.snapshot()).toEqual({ uploads: 0, uploadBytes: 0, reads: 4 + 3, readBytes: 4 * (2 * nOutputs * S + S + nUnits * S + nOutputs * nUnits * S) });
+    const exact = wholeNetworkFisher(reference.engine, reference.params, reference.ws);
+    const largest = Math.max(...exact.map(Math.abs));
+    fisher.forEach((x, i) => expect(Math.abs(x - exact[i]) / largest).toBeLessThan(1e-4));
+  });
 });
 
 describe('blocked Cholesky for large matrices', () => {

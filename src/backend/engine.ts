@@ -1,5 +1,6 @@
 import type { Batch } from '../engine/batch.js';
 import type { CompiledNetwork } from '../engine/compiled-network.js';
+import { UsageError, problem } from '../errors.js';
 
 /**
  * An opaque buffer owned by an {@link Engine}: a Float64Array on the CPU reference, a texture,
@@ -183,6 +184,13 @@ export interface Engine {
    */
   transferRates(params: DeviceBuffer, ws: EngineWorkspace, output: number, rates: DeviceBuffer, raw?: DeviceBuffer): void;
   /**
+   * Reduced transfer rates J̃ of the `count` outputs from `first` in one dense pass (as the Fisher
+   * modulus runs them) into `rates` [nUnits × count × size]: unit k, output first + c, sample s
+   * at (k·count + c)·size + s; 0 on the rows of units that are neither the output nor one of its
+   * ancestors (inputs included). The host reads a chunk of outputs at once (whole-network Fisher).
+   */
+  transferRateChunk(params: DeviceBuffer, ws: EngineWorkspace, first: number, count: number, rates: DeviceBuffer): void;
+  /**
    * Monte-Carlo Fisher modulus (Eq. 100) into `modulus` (overwritten): for each of the K draws,
    * outputs y ~ ω(x) from the host's `draws` ([K × nOutputs × size]: uniforms, or standard
    * normals for square outputs; softmax and spherical use row 0 of each draw, one uniform per
@@ -274,6 +282,14 @@ export interface Backend {
 export function allocWorkspace(alloc: (length: number) => DeviceBuffer, net: CompiledNetwork, size: number, deriv: DeviceBuffer): EngineWorkspace {
   const n = net.nUnits * size;
   return { size, pre: alloc(n), act: alloc(n), deriv, back: alloc(n), backReduced: alloc(n), targets: alloc(net.nOutputs * size), loss: alloc(size) };
+}
+
+/** Checks the arguments of {@link Engine.transferRateChunk}: outputs first .. first + count - 1 exist, `rates` holds [nUnits × count × size]. */
+export function checkRateChunk(net: CompiledNetwork, size: number, first: number, count: number, rates: DeviceBuffer): void {
+  if (!(Number.isInteger(first) && Number.isInteger(count) && first >= 0 && count >= 1 && first + count <= net.nOutputs)) {
+    throw new UsageError([problem('engine', `outputs ${first} .. ${first + count - 1} are not a run of the network's ${net.nOutputs} outputs`)]);
+  }
+  if (rates.length !== net.nUnits * count * size) throw new UsageError([problem('engine', `transferRateChunk writes ${net.nUnits * count * size} numbers (units × outputs × samples), not ${rates.length}`)]);
 }
 
 /** Every buffer of a workspace, for engines to free. */

@@ -5,7 +5,7 @@ import { UsageError, problem } from '../errors.js';
 import { invertBlock, blockTimesVector } from '../linalg/sherman-morrison.js';
 import { outputBackpropagatedModulus, outputMetric, targetsFromDraws } from '../metrics/output-metric.js';
 import { buildTransferPlan, type TransferPlan } from '../metrics/transfer-plan.js';
-import { TransferCounter, type Backend, type AdamStepOptions, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers, gramLayout } from './engine.js';
+import { TransferCounter, checkRateChunk, type Backend, type AdamStepOptions, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers, gramLayout } from './engine.js';
 import { accumulateWeightedHost, groupGramHost } from './host-gram.js';
 import { metricLayout, type Kernels, type MetricLayout } from './kernels.js';
 
@@ -170,6 +170,19 @@ export class HostEngine implements Engine {
   transferRates(params: DeviceBuffer, ws: EngineWorkspace, output: number, rates: DeviceBuffer, raw?: DeviceBuffer): void {
     const { seeds } = outputMetric(this.net, hostWs(ws));
     this.kernels.transferRates(this.net, this.plan, host(params), hostWs(ws), output, seeds, host(rates), raw && host(raw));
+  }
+
+  transferRateChunk(params: DeviceBuffer, ws: EngineWorkspace, first: number, count: number, rates: DeviceBuffer): void {
+    checkRateChunk(this.net, this.size, first, count, rates);
+    const { seeds } = outputMetric(this.net, hostWs(ws));
+    const S = this.size;
+    const out = host(rates);
+    const one = new Float64Array(this.net.nUnits * S);
+    for (let c = 0; c < count; c++) {
+      one.fill(0);
+      this.kernels.transferRates(this.net, this.plan, host(params), hostWs(ws), first + c, seeds, one);
+      for (let k = 0; k < this.net.nUnits; k++) out.set(one.subarray(k * S, (k + 1) * S), (k * count + c) * S);
+    }
   }
 
   monteCarloModulus(params: DeviceBuffer, ws: EngineWorkspace, draws: Float64Array, modulus: DeviceBuffer): void {

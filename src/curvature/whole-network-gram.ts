@@ -96,13 +96,14 @@ export function addWeightedGram(fisher: Float64Array, P: number, index: Int32Arr
 /**
  * One output's sample vectors: v[a, s] = ā_i(s) J̃_k(s) for the a-th ancestor parameter p = i→k
  * (the bias first, then the incoming edges, unit by unit in `units`' order) and w = β v, both
- * [n × size] into `v` and `w`; returns n.
+ * [n × size] into `v` and `w`; returns n. J̃_k(s) is rates[ratesBase + k · rowStride + s].
  */
 export function gatherOutputVectors(
   net: Pick<CompiledNetwork, 'inOffsets' | 'inSources'>,
   units: readonly number[],
   rates: Float64Array,
   ratesBase: number,
+  rowStride: number,
   act: Float64Array,
   beta: Float64Array,
   betaBase: number,
@@ -113,7 +114,7 @@ export function gatherOutputVectors(
   const S = size;
   let r = 0;
   for (const k of units) {
-    const J = ratesBase + k * S;
+    const J = ratesBase + k * rowStride;
     let row = r * S;
     for (let s = 0; s < S; s++) v[row + s] = rates[J + s];
     r++;

@@ -8,6 +8,12 @@ import { addCrossTerm, addWeightedGram, gatherOutputVectors } from './whole-netw
 /** Largest parameter count for which the whole-network Fisher matrix is built (4096² doubles = 128 MiB). */
 export const MAX_WHOLE_NETWORK_PARAMS = 4096;
 
+/**
+ * Entries of one chunk of transfer rates read at once ([nUnits × outputs × size]: 2²² numbers,
+ * 16 MiB of float32 on a device, 32 MiB once on the host in Float64).
+ */
+const RATE_CHUNK_ENTRIES = 1 << 22;
+
 /** The whole P × P matrix, on the host in Float64. */
 export interface WholeNetworkState extends CurvatureState {
   matrix: Float64Array;
@@ -19,10 +25,14 @@ export interface WholeNetworkState extends CurvatureState {
  * output: for one output and sample the vector v_p = ā_i J̃_k (p = i→k) is non-zero only on the
  * parameters of the output's ancestors, and F gains β v vᵀ (plus the softmax/spherical cross
  * term, see `OutputMetric`).
- * NOTE: assembled and solved on the host in Float64 (P ≤ 4096): the engine computes the rates,
- * the host reads them (nOutputs × nUnits × size numbers, counted on float32 backends).
+ * NOTE: assembled and solved on the host in Float64 (P ≤ 4096): the engine computes the rates a
+ * chunk of outputs at a time, the host reads each chunk once (nOutputs × nUnits × size numbers in
+ * all, counted on float32 backends). Per output, the sample vectors are gathered into dense
+ * [n × size] blocks and their weighted Gram matrix is added at the ancestors' parameters (each
+ * entry once per output, same sums in the same order as the per-sample rank-one updates).
+ * `chunkEntries` bounds a chunk (tests lower it to exercise several chunks).
  */
-export function wholeNetworkFisher(engine: Engine, params: DeviceBuffer, ws: EngineWorkspace): Float64Array {
+export function wholeNetworkFisher(engine: Engine, params: DeviceBuffer, ws: EngineWorkspace, chunkEntries = RATE_CHUNK_ENTRIES): Float64Array {
   const { net } = engine;
   const P = net.nParams;
   checkWholeNetworkSize(P);
@@ -32,7 +42,6 @@ export function wholeNetworkFisher(engine: Engine, params: DeviceBuffer, ws: Eng
   const gamma = metric.gamma && engine.read(metric.gamma);
   const betaExtra = metric.betaExtra && engine.read(metric.betaExtra);
   const act = engine.read(ws.act);
-  const ratesBuffer = engine.alloc(net.nUnits * S);
   const fisher = new Float64Array(P * P);
   const extra = gamma ? new Float64Array(S * P) : undefined; // [sample × param]
   const ancestors = ancestry(engine);
@@ -40,15 +49,23 @@ export function wholeNetworkFisher(engine: Engine, params: DeviceBuffer, ws: Eng
   const largest = Math.max(0, ...indices.map((index) => index.length));
   const v = new Float64Array(largest * S);
   const w = new Float64Array(largest * S);
-  for (let j = 0; j < net.nOutputs; j++) {
-    engine.transferRates(params, ws, j, ratesBuffer);
-    const rates = engine.read(ratesBuffer);
-    const index = indices[j];
-    const n = gatherOutputVectors(net, ancestors[j], rates, 0, act, beta, j * S, S, v, w);
-    addWeightedGram(fisher, P, index, n, S, w, v);
-    if (extra && gamma) {
-      for (let a = 0; a < n; a++) for (let s = 0; s < S; s++) extra[s * P + index[a]] += gamma[j * S + s] * v[a * S + s];
+  const chunk = Math.max(1, Math.min(net.nOutputs, Math.floor(chunkEntries / (net.nUnits * S))));
+  const ratesBuffer = engine.alloc(net.nUnits * chunk * S);
+  for (let j0 = 0; j0 < net.nOutputs; j0 += chunk) {
+    const C = Math.min(chunk, net.nOutputs - j0);
+    const buffer = C === chunk ? ratesBuffer : engine.alloc(net.nUnits * C * S);
+    engine.transferRateChunk(params, ws, j0, C, buffer);
+    const rates = engine.read(buffer); // [nUnits × C × S]
+    for (let c = 0; c < C; c++) {
+      const j = j0 + c;
+      const index = indices[j];
+      const n = gatherOutputVectors(net, ancestors[j], rates, c * S, C * S, act, beta, j * S, S, v, w);
+      addWeightedGram(fisher, P, index, n, S, w, v);
+      if (extra && gamma) {
+        for (let a = 0; a < n; a++) for (let s = 0; s < S; s++) extra[s * P + index[a]] += gamma[j * S + s] * v[a * S + s];
+      }
     }
+    if (buffer !== ratesBuffer) engine.free(buffer);
   }
   engine.free(ratesBuffer);
   if (extra && betaExtra) addCrossTerm(fisher, P, S, extra, betaExtra);

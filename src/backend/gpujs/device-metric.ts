@@ -1,5 +1,5 @@
 import { UsageError, problem } from '../../errors.js';
-import type { DeviceBuffer, EngineWorkspace, OutputMetricBuffers } from '../engine.js';
+import { checkRateChunk, type DeviceBuffer, type EngineWorkspace, type OutputMetricBuffers } from '../engine.js';
 import type { DeviceData } from './device-runtime.js';
 import { dev, type GpujsBuffer, type LaunchArg } from './device-memory.js';
 import type { GpujsEngine } from './gpujs-engine.js';
@@ -131,9 +131,14 @@ function scratch(engine: GpujsEngine, slot: number, length: number): Float32Arra
  * written in place; headlessgl over the whole buffer (from 0), a new texture.
  */
 function updateLevel(engine: GpujsEngine, buffer: DeviceBuffer, start: number, end: number, name: 'rateMoment' | 'maskRows', ...args: LaunchArg[]): void {
+  updateRows(engine, buffer, start, end, engine.size, name, ...args);
+}
+
+/** {@link updateLevel} on a per-unit buffer whose rows are `width` numbers wide. */
+function updateRows(engine: GpujsEngine, buffer: DeviceBuffer, start: number, end: number, width: number, name: 'rateMoment' | 'maskRows', ...args: LaunchArg[]): void {
   const data = dev(buffer).data;
   if (engine.runtime.mode !== 'webasm' || !(data instanceof Float32Array) || data.length !== buffer.length) return engine.update(buffer, name, ...args, 0);
-  if (end > start) engine.launchInto(data, start * engine.size, name, (end - start) * engine.size, ...args, start * engine.size);
+  if (end > start) engine.launchInto(data, start * width, name, (end - start) * width, ...args, start * width);
 }
 
 /** Reduced Fisher modulus φ̃ of every non-input unit into `modulus` (overwritten; input rows 0). */
@@ -187,6 +192,25 @@ export function transferRates(engine: GpujsEngine, params: GpujsBuffer, ws: Engi
     if (raw && levelRaw) updateLevel(engine, raw, start, end, 'maskRows', raw, levelRaw, reach, S, start, end);
   });
   engine.release(reach, outWeights);
+}
+
+/**
+ * J̃ of the outputs first .. first + count - 1 into `rates` [nUnits × count × size] (input rows
+ * 0): one chunk of the Fisher modulus's dense pass, each level's rows placed by `maskRows` with
+ * rows count·size wide and every unit marked.
+ */
+export function transferRateChunk(engine: GpujsEngine, params: GpujsBuffer, ws: EngineWorkspace, first: number, count: number, rates: DeviceBuffer): void {
+  const { net, size: S } = engine;
+  checkRateChunk(net, S, first, count, rates);
+  const { seeds } = engine.outputMetric(ws);
+  engine.fill(rates, 0);
+  const every = engine.launch('fillValue', net.nUnits, 1);
+  const outWeights = outEdgeWeights(engine, params);
+  const width = count * S;
+  rateLevels(engine, outWeights, ws, seeds, { j0: first, C: count, s0: 0, W: S }, false, (levelRates, _raw, start, end) => {
+    updateRows(engine, rates, start, end, width, 'maskRows', rates, levelRates, every, width, start, end);
+  });
+  engine.release(every, outWeights);
 }
 
 /**

@@ -5,7 +5,7 @@ import { allocWorkspace, workspaceBuffers, type AdamStepOptions, type DeviceBuff
 import { metricLayout, type MetricLayout } from '../kernels.js';
 import { blocksTimesVector, diagonalSolve, invertBlocks, onlineBlockStep, quasiDiagonalSolve, solveUnitBlocks, unitBlocks } from './device-curvature.js';
 import { accumulateWeighted, DeviceGramPlans, groupGram } from './device-gram.js';
-import { fisherModulus, monteCarloModulus, outputMetric, sampledBackward, transferRates } from './device-metric.js';
+import { fisherModulus, monteCarloModulus, outputMetric, sampledBackward, transferRateChunk, transferRates } from './device-metric.js';
 import { checkDeviceSizes, deviceNetwork, deviceNetworkData, packNetwork, type DeviceNetwork, type PackedNetwork } from './device-network.js';
 import { DeviceMemory, GpujsBuffer, dev } from './device-memory.js';
 import { backwardSums, forwardLevel, setBatch, writeOutputLayer } from './device-propagation.js';
@@ -177,6 +177,10 @@ export class GpujsEngine extends DeviceMemory implements Engine {
 
   transferRates(params: DeviceBuffer, ws: EngineWorkspace, output: number, rates: DeviceBuffer, raw?: DeviceBuffer): void {
     transferRates(this, dev(params), ws, output, rates, raw);
+  }
+
+  transferRateChunk(params: DeviceBuffer, ws: EngineWorkspace, first: number, count: number, rates: DeviceBuffer): void {
+    transferRateChunk(this, dev(params), ws, first, count, rates);
   }
 
   monteCarloModulus(params: DeviceBuffer, ws: EngineWorkspace, draws: Float64Array, modulus: DeviceBuffer): void {

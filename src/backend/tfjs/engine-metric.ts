@@ -1,5 +1,6 @@
 import type * as TF from '@tensorflow/tfjs-core';
 import { UsageError, problem } from '../../errors.js';
+import { checkRateChunk } from '../engine.js';
 import { chunkSeeds, columnChunk, propagateColumns, seedRows, sumBlocks } from './engine-columns.js';
 import { withZeroInputs, writeOutputRows, type EngineContext, type TfjsWorkspace } from './engine-context.js';
 import { outputTerms, reducedOutputBack, sumOutputs, type OutputTerms } from './engine-propagation.js';
@@ -138,6 +139,28 @@ export function transferRates(ctx: EngineContext, params: TensorBuffer, ws: Tfjs
   const mask = tf.greater(withZeroInputs(ctx, reach), 0.5);
   rates.set(tf.where(mask, withZeroInputs(ctx, J), rates.tensor));
   raw?.set(tf.where(mask, withZeroInputs(ctx, plain), raw.tensor));
+}
+
+/**
+ * J̃ of the outputs first .. first + count - 1 (Def. 2, Eq. 13) into `rates` [nUnits × count ×
+ * size]: one column pass of count·size columns (output-major blocks, as the Fisher modulus's
+ * chunks), the levels' rows in unit order after zero input rows.
+ */
+export function transferRateChunk(ctx: EngineContext, params: TensorBuffer, ws: TfjsWorkspace, first: number, count: number, rates: TensorBuffer): void {
+  const { tf, net, size: S } = ctx;
+  checkRateChunk(net, S, first, count, rates);
+  const m = metricTensors(ctx, ws);
+  const seeds = chunkSeeds(tf, m.seeds, first, count);
+  const levels: TF.Tensor2D[] = new Array(ctx.index.levels.length);
+  propagateColumns(ctx, params, ws.deriv, {
+    width: count * S,
+    hiddenOnly: false,
+    seed: (lv) => seedRows(tf, lv, seeds),
+    visit: (_lv, l, level) => {
+      levels[l - 1] = level;
+    },
+  });
+  rates.set(tf.concat([tf.zeros([net.nInputs * count * S]), ...levels.map((t) => tf.reshape(t, [-1]))]) as TF.Tensor1D);
 }
 
 /**

@@ -198,6 +198,10 @@ export class TfjsEngine implements Engine {
     this.run(() => metric.transferRates(this.ctx, tensorBuffer(params), tfjsWorkspace(ws), output, tensorBuffer(rates), raw && tensorBuffer(raw)));
   }
 
+  transferRateChunk(params: DeviceBuffer, ws: EngineWorkspace, first: number, count: number, rates: DeviceBuffer): void {
+    this.run(() => metric.transferRateChunk(this.ctx, tensorBuffer(params), tfjsWorkspace(ws), first, count, tensorBuffer(rates)));
+  }
+
   monteCarloModulus(params: DeviceBuffer, ws: EngineWorkspace, draws: Float64Array, modulus: DeviceBuffer): void {
     this.run(() => metric.monteCarloModulus(this.ctx, tensorBuffer(params), tfjsWorkspace(ws), draws, tensorBuffer(modulus)));
   }

@@ -1,7 +1,7 @@
 import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import { UsageError, problem } from '../../errors.js';
-import { gramLayout, type AdamStepOptions, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
+import { checkRateChunk, gramLayout, type AdamStepOptions, type Backend, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
 import type { TfjsEngineOptions } from './tfjs-backend.js';
 import type { ReadingMethod } from './engine-readers.js';
 import { tfjsWebgpuChannel, type TfjsWebgpuChannel } from './tfjs-webgpu-channel.js';
@@ -142,6 +142,11 @@ export class TfjsWebgpuEngine implements Engine {
 
   transferRates(params: DeviceBuffer, ws: EngineWorkspace, output: number, rates: DeviceBuffer, raw?: DeviceBuffer): void {
     this.call('transferRates', [ref(params), ref(ws), output, ref(rates), raw && ref(raw)]);
+  }
+
+  transferRateChunk(params: DeviceBuffer, ws: EngineWorkspace, first: number, count: number, rates: DeviceBuffer): void {
+    checkRateChunk(this.net, this.size, first, count, rates);
+    this.call('transferRateChunk', [ref(params), ref(ws), first, count, ref(rates)]);
   }
 
   monteCarloModulus(params: DeviceBuffer, ws: EngineWorkspace, draws: Float64Array, modulus: DeviceBuffer): void {

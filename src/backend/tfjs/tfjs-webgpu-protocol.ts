@@ -57,6 +57,7 @@ export type PlainMethod =
   | 'outputModulus'
   | 'fisherModulus'
   | 'transferRates'
+  | 'transferRateChunk'
   | 'monteCarloModulus'
   | 'outerProductModulus'
   | 'unitBlocks'

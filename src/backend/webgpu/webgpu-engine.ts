@@ -6,7 +6,7 @@ import { metricLayout, type MetricLayout } from '../kernels.js';
 import type { WebgpuDevice } from './webgpu-device.js';
 import { blocksTimesVector, invertBlocks, onlineBlockStep, solveUnitBlocks, unitBlocks } from './webgpu-curvature.js';
 import { WebgpuBuffer, WebgpuMemory } from './webgpu-memory.js';
-import { accumulateWeighted, fisherModulus, gramPairs, groupGram, monteCarloModulus, outputMetric, sampledBackward, transferRates } from './webgpu-metric.js';
+import { accumulateWeighted, fisherModulus, gramPairs, groupGram, monteCarloModulus, outputMetric, sampledBackward, transferRateChunk, transferRates } from './webgpu-metric.js';
 import { networkTable, unitTable } from './webgpu-network.js';
 import { squaresKernel } from './wgsl-elementwise.js';
 import { outputBackKernel, outputModulusKernel, outputStatsKernel } from './wgsl-output.js';
@@ -158,6 +158,10 @@ export class WebgpuEngine extends WebgpuMemory implements Engine {
 
   transferRates(params: DeviceBuffer, ws: EngineWorkspace, output: number, rates: DeviceBuffer, raw?: DeviceBuffer): void {
     transferRates(this, params, ws, output, rates, raw, this.ancestry);
+  }
+
+  transferRateChunk(params: DeviceBuffer, ws: EngineWorkspace, first: number, count: number, rates: DeviceBuffer): void {
+    transferRateChunk(this, params, ws, first, count, rates);
   }
 
   monteCarloModulus(params: DeviceBuffer, ws: EngineWorkspace, draws: Float64Array, modulus: DeviceBuffer): void {

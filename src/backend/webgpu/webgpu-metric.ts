@@ -1,5 +1,5 @@
 import { UsageError, problem } from '../../errors.js';
-import type { DeviceBuffer, EngineWorkspace, GramPlan, OutputMetricBuffers } from '../engine.js';
+import { checkRateChunk, type DeviceBuffer, type EngineWorkspace, type GramPlan, type OutputMetricBuffers } from '../engine.js';
 import type { WebgpuBuffer } from './webgpu-memory.js';
 import type { WebgpuEngine } from './webgpu-engine.js';
 import { addExtraKernel, drawTargetsKernel, gramEntryKernel, maskRowsKernel, outputMetricKernel, rateMomentKernel, scaledSquaresKernel, transferLevelKernel, weightedSumKernel } from './wgsl-metric.js';
@@ -85,6 +85,14 @@ export function transferRates(engine: WebgpuEngine, params: DeviceBuffer, ws: En
   if (raw && J) engine.launch(maskRowsKernel, net.nUnits * S, [J, mask, engine.dev(raw)], [S]);
   engine.free(R);
   if (J) engine.free(J);
+}
+
+/** J̃ of the outputs first .. first + count - 1 into `rates` [nUnits × count × size] (one launch per level; input rows 0). */
+export function transferRateChunk(engine: WebgpuEngine, params: DeviceBuffer, ws: EngineWorkspace, first: number, count: number, rates: DeviceBuffer): void {
+  checkRateChunk(engine.net, engine.size, first, count, rates);
+  const { seeds } = engine.outputMetric(ws);
+  engine.fill(rates, 0);
+  rateLevels(engine, params, ws, seeds, first, count, engine.dev(rates));
 }
 
 /** The backward pass of targets drawn from `numbers` (from `base`): b̃ of every non-input unit into `backReduced` (input rows kept). */
