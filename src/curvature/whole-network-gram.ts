@@ -8,9 +8,10 @@ import type { CompiledNetwork } from '../engine/compiled-network.js';
 
 /**
  * Adds Σ_s w[a, s] v[c, s] (ascending s) to `fisher[index[a] · P + index[c]]` for every pair
- * a, c < n of one output's ancestor parameters: `w` and `v` are [n × size] (sample-contiguous
- * rows), w = β v. Both triangles: entry (a, c) takes (β v_a) v_c and entry (c, a) takes
- * (β v_c) v_a, as the per-sample rank-one updates did, so the values are theirs bit for bit.
+ * c ≤ a < n of one output's ancestor parameters: `w` and `v` are [n × size] (sample-contiguous
+ * rows), w = β v, and `index` ascends, so these are the lower triangle's entries (row index[a] ≥
+ * column index[c]), each taking (β v_a) v_c as the per-sample rank-one updates gave it (the
+ * upper triangle is mirrored once the matrix is complete, see {@link mirrorLower}).
  *
  * NOTE: 2 × 4 register tiles (eight independent chains; each entry's own chain keeps ascending s
  * from the entry's previous value), each entry read and written once per output instead of
@@ -25,7 +26,8 @@ export function addWeightedGram(fisher: Float64Array, P: number, index: Int32Arr
     const w1 = a * S;
     const w2 = w1 + S;
     let c = 0;
-    for (; c + 3 < n; c += 4) {
+    // Columns c .. c + 3 ≤ a: in the lower triangle of both rows.
+    for (; c + 3 <= a; c += 4) {
       const i1 = index[c];
       const i2 = index[c + 1];
       const i3 = index[c + 2];
@@ -67,7 +69,7 @@ export function addWeightedGram(fisher: Float64Array, P: number, index: Int32Arr
       fisher[f2 + i3] = s23;
       fisher[f2 + i4] = s24;
     }
-    for (; c < n; c++) {
+    for (; c <= a; c++) {
       const ic = index[c];
       const vc = c * S;
       let s1 = fisher[f1 + ic];
@@ -80,17 +82,24 @@ export function addWeightedGram(fisher: Float64Array, P: number, index: Int32Arr
       fisher[f1 + ic] = s1;
       fisher[f2 + ic] = s2;
     }
+    addRowEntry(fisher, f2 + index[a + 1], w, w2, v, (a + 1) * S, S);
   }
   if (a < n) {
     const f1 = index[a] * P;
-    const w1 = a * S;
-    for (let c = 0; c < n; c++) {
-      const vc = c * S;
-      let s1 = fisher[f1 + index[c]];
-      for (let s = 0; s < S; s++) s1 += w[w1 + s] * v[vc + s];
-      fisher[f1 + index[c]] = s1;
-    }
+    for (let c = 0; c <= a; c++) addRowEntry(fisher, f1 + index[c], w, a * S, v, c * S, S);
   }
+}
+
+/** fisher[at] += Σ_s w[wa + s] v[vc + s] (ascending s). */
+function addRowEntry(fisher: Float64Array, at: number, w: Float64Array, wa: number, v: Float64Array, vc: number, S: number): void {
+  let sum = fisher[at];
+  for (let s = 0; s < S; s++) sum += w[wa + s] * v[vc + s];
+  fisher[at] = sum;
+}
+
+/** Copies the lower triangle of the P × P matrix onto the upper one. */
+export function mirrorLower(fisher: Float64Array, P: number): void {
+  for (let i = 0; i < P; i++) for (let j = 0; j < i; j++) fisher[j * P + i] = fisher[i * P + j];
 }
 
 /**
@@ -130,7 +139,8 @@ export function gatherOutputVectors(
 
 /**
  * The softmax/spherical cross term (see `OutputMetric`): fisher[a · P + b] += Σ_s (β_x(s) e[s, a]) e[s, b]
- * (ascending s; samples where β_x e[s, a] = 0 skipped) for `extra` [size × P] = Σ_j γ_j v_j.
+ * (ascending s; samples where β_x e[s, a] = 0 skipped) for b ≤ a (the lower triangle) and
+ * `extra` [size × P] = Σ_j γ_j v_j.
  */
 export function addCrossTerm(fisher: Float64Array, P: number, size: number, extra: Float64Array, betaExtra: Float64Array): void {
   for (let a = 0; a < P; a++) {
@@ -138,7 +148,7 @@ export function addCrossTerm(fisher: Float64Array, P: number, size: number, extr
     for (let s = 0; s < size; s++) {
       const e = s * P;
       const va = betaExtra[s] * extra[e + a];
-      if (va !== 0) for (let b = 0; b < P; b++) fisher[row + b] += va * extra[e + b];
+      if (va !== 0) for (let b = 0; b <= a; b++) fisher[row + b] += va * extra[e + b];
     }
   }
 }

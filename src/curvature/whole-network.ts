@@ -3,7 +3,7 @@ import { NumericalError, UsageError, problem } from '../errors.js';
 import { blockedCholeskyInPlace } from '../linalg/blocked-cholesky.js';
 import { addToDiagonal, choleskySolve, pivotedCholeskySolve } from '../linalg/cholesky.js';
 import { checkSerialized, type Curvature, type CurvatureState } from './curvature.js';
-import { addCrossTerm, addWeightedGram, gatherOutputVectors } from './whole-network-gram.js';
+import { addCrossTerm, addWeightedGram, gatherOutputVectors, mirrorLower } from './whole-network-gram.js';
 
 /** Largest parameter count for which the whole-network Fisher matrix is built (4096² doubles = 128 MiB). */
 export const MAX_WHOLE_NETWORK_PARAMS = 4096;
@@ -28,8 +28,10 @@ export interface WholeNetworkState extends CurvatureState {
  * NOTE: assembled and solved on the host in Float64 (P ≤ 4096): the engine computes the rates a
  * chunk of outputs at a time, the host reads each chunk once (nOutputs × nUnits × size numbers in
  * all, counted on float32 backends). Per output, the sample vectors are gathered into dense
- * [n × size] blocks and their weighted Gram matrix is added at the ancestors' parameters (each
- * entry once per output, same sums in the same order as the per-sample rank-one updates).
+ * [n × size] blocks and their weighted Gram matrix is added at the ancestors' parameters, lower
+ * triangle only (each entry once per output, the same sums in the same order as the per-sample
+ * rank-one updates gave the lower triangle); the upper triangle is its mirror image, so F is
+ * exactly symmetric.
  * `chunkEntries` bounds a chunk (tests lower it to exercise several chunks).
  */
 export function wholeNetworkFisher(engine: Engine, params: DeviceBuffer, ws: EngineWorkspace, chunkEntries = RATE_CHUNK_ENTRIES): Float64Array {
@@ -69,7 +71,8 @@ export function wholeNetworkFisher(engine: Engine, params: DeviceBuffer, ws: Eng
   }
   engine.free(ratesBuffer);
   if (extra && betaExtra) addCrossTerm(fisher, P, S, extra, betaExtra);
-  for (let i = 0; i < fisher.length; i++) fisher[i] /= S;
+  for (let i = 0; i < P; i++) for (let j = 0; j <= i; j++) fisher[i * P + j] /= S;
+  mirrorLower(fisher, P);
   return fisher;
 }
 
@@ -81,7 +84,7 @@ function ancestorParams(engine: Engine, units: readonly number[]): Int32Array {
   return Int32Array.from(index);
 }
 
-/** Per output: the output unit, then its non-input ancestors in descending id order (the transfer plan's order). */
+/** Per output: its unit and its non-input ancestors, ascending (so their parameters ascend too). */
 function ancestry(engine: Engine): number[][] {
   const { net } = engine;
   const marks = new Uint8Array(net.nUnits);
@@ -94,7 +97,7 @@ function ancestry(engine: Engine): number[][] {
       if (k !== o) units.push(k);
       for (let e = net.inOffsets[k]; e < net.inOffsets[k + 1]; e++) marks[net.inSources[e]] = 1;
     }
-    return units;
+    return units.sort((a, b) => a - b);
   });
 }
 
