@@ -166,5 +166,10 @@ describe('blocked Cholesky for large matrices', () => {
     expect(pivotedCholeskySolve(F, 0, P, G, 0, pivoted, 0)).toBe(P);
     const norm = Math.max(...pivoted.map(Math.abs));
     exact.forEach((v, i) => expect(Math.abs(v - pivoted[i]) / norm).toBeLessThan(1e-8));
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const broken = F.slice();
+      broken[3 * P + 5] = broken[5 * P + 3] = bad;
+      for (const eps of [0, epsilon]) expect(() => solveWholeNetwork(broken.slice(), G, eps)).toThrow(/has non-finite entries/);
+    }
   });
 });

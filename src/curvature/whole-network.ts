@@ -121,10 +121,18 @@ export function solveWholeNetwork(fisher: Float64Array, gradient: ArrayLike<numb
   addToDiagonal(fisher, 0, P, epsilon);
   const scale = new Float64Array(P);
   for (let i = 0; i < P; i++) scale[i] = fisher[i * P + i] > 0 ? 1 / Math.sqrt(fisher[i * P + i]) : 1;
-  for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) fisher[i * P + j] *= scale[i] * scale[j];
+  let finite = true;
+  for (let i = 0; i < P; i++) {
+    const row = i * P;
+    const si = scale[i];
+    for (let j = 0; j < P; j++) {
+      const x = (fisher[row + j] *= si * scale[j]);
+      if (x - x !== 0) finite = false; // NaN for ±∞ and NaN
+    }
+  }
   const scaled = Float64Array.from(gradient, (g, i) => g * scale[i]);
   const out = new Float64Array(P);
-  if (!fisher.every(Number.isFinite)) throw new NumericalError([problem('not-finite', `the whole-network Fisher matrix (${P}×${P}) has non-finite entries`)]);
+  if (!finite) throw new NumericalError([problem('not-finite', `the whole-network Fisher matrix (${P}×${P}) has non-finite entries`)]);
   if (epsilon === 0) {
     pivotedCholeskySolve(fisher, 0, P, scaled, 0, out, 0);
   } else {
