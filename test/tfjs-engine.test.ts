@@ -134,6 +134,17 @@ describe.each(['cpu', 'wasm'] as const)('on tfjs-%s', (which) => {
       engine.free(ws);
       engine.free(engine.alloc(10));
       expect(tf.memory().numTensors).toBe(held);
+      // A chunk of transfer rates: the first one caches its levels' weights with the parameters' (as a transfer-rate pass does), later ones hold nothing more.
+      const rws = engine.workspace();
+      engine.setBatch(rws, batch);
+      forwardPass(engine, state.params, rws);
+      const chunk = engine.alloc(model.net.nUnits * model.net.nOutputs * batch.size);
+      engine.transferRateChunk(state.params, rws, 0, model.net.nOutputs, chunk);
+      const cached = tf.memory().numTensors;
+      for (let i = 0; i < 3; i++) engine.transferRateChunk(state.params, rws, 0, model.net.nOutputs, chunk);
+      expect(tf.memory().numTensors).toBe(cached);
+      engine.free(chunk);
+      engine.free(rws);
       engine.dispose();
       expect(tf.memory().numTensors).toBe(before);
       expect(() => engine.alloc(1)).toThrow();
