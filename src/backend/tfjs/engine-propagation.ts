@@ -1,3 +1,4 @@
+import { fusedBackwardLevel, fusedForwardLevel, fusedGradient, onCpu } from './cpu-fused.js';
 import { ellProduct, ellRowDots } from './ell-products.js';
 import { gatherRows } from './gather.js';
 import type * as TF from '@tensorflow/tfjs-core';
@@ -32,6 +33,13 @@ function sources(ctx: EngineContext, ws: TfjsWorkspace, lv: LevelIndex): TF.Tens
 export function forwardLevel(ctx: EngineContext, params: TensorBuffer, ws: TfjsWorkspace, level: number): void {
   const { tf, size: S } = ctx;
   const lv = ctx.index.levels[level - 1];
+  if (onCpu(tf)) {
+    const [pre, act, deriv] = fusedForwardLevel(tf, ctx.net, S, params.tensor, ws.act.rowPieces(lv.inBase, lv.inSpan, S), lv.start, lv.count);
+    ws.pre.write(lv.start * S, pre);
+    ws.act.write(lv.start * S, act);
+    ws.deriv.write(lv.start * S, deriv);
+    return;
+  }
   const src = sources(ctx, ws, lv);
   const w = inWeights(ctx, params, lv);
   let z: TF.Tensor = lv.inDense ? tf.matMul(w as TF.Tensor2D, src) : ellProduct(tf, w as TF.Tensor3D, src, lv.inSource as TF.Tensor2D, lv.inSpan);
@@ -162,6 +170,15 @@ export function backwardLevel(ctx: EngineContext, params: TensorBuffer, ws: Tfjs
   const { tf, size: S } = ctx;
   const lv = ctx.index.levels[level - 1];
   if (lv.hidden === 0) return;
+  if (onCpu(tf)) {
+    const span = Math.max(lv.start + lv.count, lv.outBase + lv.outSpan) - lv.start;
+    const groups = { d: ws.deriv.rowPieces(lv.start, lv.count, S), b: ws.backReduced.rowPieces(lv.start, span, S), k: ws.back.rowPieces(lv.start, lv.count, S), m: modulus?.rowPieces(lv.start, span, S) };
+    const [back, reduced, m] = fusedBackwardLevel(tf, ctx.net, S, params.tensor, groups, lv.start, lv.count);
+    ws.back.write(lv.start * S, back);
+    ws.backReduced.write(lv.start * S, reduced);
+    if (modulus) modulus.write(lv.start * S, m);
+    return;
+  }
   const r = rows(ctx, ws.deriv, lv.start, lv.count);
   const w = outWeights(ctx, params, lv);
   const above = (buffer: TensorBuffer) => rows(ctx, buffer, lv.outBase, lv.outSpan);
@@ -186,6 +203,13 @@ export function backwardLevel(ctx: EngineContext, params: TensorBuffer, ws: Tfjs
  */
 export function gradient(ctx: EngineContext, ws: TfjsWorkspace, out: TensorBuffer, entries?: { modulus: TensorBuffer; diagonal: TensorBuffer; cross?: TensorBuffer }): void {
   const { tf, size: S } = ctx;
+  if (onCpu(tf)) {
+    const [g, diagonal, cross] = fusedGradient(tf, ctx.net, S, ws.act.tensor, ws.backReduced.tensor, entries?.modulus.tensor, entries?.cross !== undefined);
+    out.set(g);
+    entries?.diagonal.set(diagonal);
+    entries?.cross?.set(cross);
+    return;
+  }
   const parts: TF.Tensor[][] = [[], [], []];
   for (const lv of ctx.index.levels) {
     const src = sources(ctx, ws, lv);

@@ -9,6 +9,12 @@ interface Piece {
   readonly tensor: TF.Tensor1D;
 }
 
+/** Rows `row .. row + tensor.size / rowLength - 1` of a unit-major buffer, as one tensor (see {@link TensorBuffer.rowPieces}). */
+export interface RowPiece {
+  readonly row: number;
+  readonly tensor: TF.Tensor1D;
+}
+
 /**
  * A {@link DeviceBuffer} of the tfjs engine: `length` float32 numbers held in tensors.
  *
@@ -125,6 +131,20 @@ export class TensorBuffer implements DeviceBuffer {
     if (extra) parts.push(extra);
     if (parts.length === 0) return this.tf.zeros([0]);
     return parts.length === 1 ? parts[0] : this.tf.concat(parts);
+  }
+
+  /**
+   * Tensors holding rows `first .. first+count-1` of `rowLength` numbers each: the whole pieces
+   * they overlap when every such piece starts and ends on a row boundary (nothing is copied), else
+   * the range itself (see {@link range}). Owned by the buffer or the current `tf.tidy`; never dispose.
+   */
+  rowPieces(first: number, count: number, rowLength: number): RowPiece[] {
+    this.check();
+    const [offset, end] = [first * rowLength, (first + count) * rowLength];
+    if (this.whole) return [{ row: 0, tensor: this.whole }];
+    const hit = this.pieces.filter((p) => p.offset < end && p.offset + p.length > offset);
+    if (hit.every((p) => p.offset % rowLength === 0 && p.length % rowLength === 0)) return hit.map((p) => ({ row: p.offset / rowLength, tensor: p.tensor }));
+    return [{ row: first, tensor: this.range(offset, count * rowLength) }];
   }
 
   /** Frees every tensor; the buffer cannot be used afterwards. */
