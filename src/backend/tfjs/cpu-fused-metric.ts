@@ -3,7 +3,9 @@ import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import type { Workspace } from '../../engine/workspace.js';
 import { buildTransferPlan, type TransferPlan } from '../../metrics/transfer-plan.js';
 import { cpuMetricKernels } from '../cpu/cpu-metric-kernels.js';
+import { destination, pieces, runWithPieces, whole } from './cpu-fused.js';
 import { cpuStorage, registerCpuKernel } from './gather.js';
+import type { RowPiece } from './tensor-buffer.js';
 
 /** Kernel name of the fused Fisher modulus on tfjs's cpu backend (registered on first use). */
 export const CPU_FISHER_MODULUS = 'UnitwiseFisherModulus';
@@ -26,11 +28,12 @@ function cpuFisherModulus({ inputs, backend, attrs }: KernelArgs): TF.TensorInfo
   const read = (name: string) => (inputs[name] ? (storage.data.get((inputs[name] as TF.TensorInfo).dataId).values as unknown as Float64Array) : undefined);
   let plan = plans.get(net);
   if (!plan) plans.set(net, (plan = buildTransferPlan(net)));
-  const out = new Float32Array(net.nUnits * size);
-  const ws = { size, deriv: read('deriv') } as Workspace;
+  const out = destination(attrs, 0, net.nUnits * size);
+  out.fill(0); // the reference accumulates into a zeroed modulus
+  const ws = { size, deriv: whole(net, pieces(backend, inputs, attrs, 'd', size), size, 'deriv') } as Workspace;
   const metric = { seeds: read('seeds') as Float64Array, beta: read('beta') as Float64Array, gamma: read('gamma'), betaExtra: read('betaExtra') };
-  cpuMetricKernels.fisherModulus(net, plan, read('params') as Float64Array, ws, metric, out as unknown as Float64Array);
-  return storage.makeTensorInfo([net.nUnits * size], 'float32', out);
+  cpuMetricKernels.fisherModulus(net, plan, read('params') as Float64Array, ws, metric, out);
+  return storage.makeTensorInfo([net.nUnits * size], 'float32', out as unknown as Float32Array);
 }
 
 /** The output metric's tensors as {@link fusedFisherModulus} takes them (`beta` undefined: 1). */
@@ -41,12 +44,12 @@ export interface FusedMetric {
   readonly betaExtra?: TF.Tensor;
 }
 
-/** φ̃ [nUnits·size] on tfjs's cpu backend (see {@link cpuFisherModulus}); `deriv` the whole derivative buffer. */
-export function fusedFisherModulus(tf: typeof TF, net: CompiledNetwork, size: number, params: TF.Tensor, deriv: TF.Tensor, metric: FusedMetric): TF.Tensor1D {
+/**
+ * φ̃ [nUnits·size] on tfjs's cpu backend (see {@link cpuFisherModulus}), into `dest` when given;
+ * `deriv` the derivative buffer's pieces (every row).
+ */
+export function fusedFisherModulus(tf: typeof TF, net: CompiledNetwork, size: number, params: TF.Tensor, deriv: readonly RowPiece[], metric: FusedMetric, dest?: Float32Array): TF.Tensor1D {
   registerCpuKernel(tf, CPU_FISHER_MODULUS, cpuFisherModulus as never);
-  const f32 = (t: TF.Tensor) => (t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
-  const inputs: TF.NamedTensorMap = { params: f32(params), deriv: f32(deriv), seeds: f32(metric.seeds), beta: f32(metric.beta ?? tf.onesLike(metric.seeds)) };
-  if (metric.gamma) inputs.gamma = f32(metric.gamma);
-  if (metric.betaExtra) inputs.betaExtra = f32(metric.betaExtra);
-  return tf.engine().runKernel(CPU_FISHER_MODULUS, inputs, { net, size } as unknown as TF.NamedAttrMap) as TF.Tensor1D;
+  const extra = { seeds: metric.seeds, beta: metric.beta ?? tf.onesLike(metric.seeds), ...(metric.gamma ? { gamma: metric.gamma } : {}), ...(metric.betaExtra ? { betaExtra: metric.betaExtra } : {}) };
+  return runWithPieces(tf, CPU_FISHER_MODULUS, params, { d: deriv }, { net, size }, [dest], extra)[0];
 }

@@ -4,7 +4,6 @@ import { activate, activateAffine } from '../../engine/activations.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import type { Workspace } from '../../engine/workspace.js';
 import { cpuPropagationKernels } from '../cpu/cpu-kernels.js';
-import { cpuUpdateKernels } from '../cpu/cpu-update-kernels.js';
 import { cpuStorage, registerCpuKernel } from './gather.js';
 import type { RowPiece } from './tensor-buffer.js';
 
@@ -25,9 +24,8 @@ import type { RowPiece } from './tensor-buffer.js';
 export const CPU_FORWARD_LEVEL = 'UnitwiseForwardLevel';
 export const CPU_BACKWARD_LEVEL = 'UnitwiseBackwardLevel';
 export const CPU_GRADIENT = 'UnitwiseGradient';
-export const CPU_QUASI_DIAGONAL_SOLVE = 'UnitwiseQuasiDiagonalSolve';
 
-type KernelArgs = { inputs: TF.NamedTensorInfoMap; backend: unknown; attrs?: TF.NamedAttrMap };
+export type KernelArgs = { inputs: TF.NamedTensorInfoMap; backend: unknown; attrs?: TF.NamedAttrMap };
 
 /** Whether the fused kernels serve `tf`'s active backend (tfjs's plain JavaScript 'cpu' backend). */
 export function onCpu(tf: typeof TF): boolean {
@@ -40,21 +38,47 @@ function values(backend: unknown, t: TF.TensorInfo): Float64Array {
 }
 
 /** The network handed to a fused kernel (an attribute: kernels are registered once per process). */
-function network(attrs?: TF.NamedAttrMap): CompiledNetwork {
+export function network(attrs?: TF.NamedAttrMap): CompiledNetwork {
   return (attrs as unknown as { net: CompiledNetwork }).net;
 }
 
+/** The arrays a kernel writes its outputs into (`attrs.dest`, from `TensorBuffer.writable`; undefined: a fresh array). */
+export function destination(attrs: TF.NamedAttrMap | undefined, i: number, length: number): Float64Array {
+  const given = (attrs as unknown as { dest?: Array<Float32Array | undefined> }).dest?.[i];
+  return (given ?? new Float32Array(length)) as unknown as Float64Array;
+}
+
+/** Per-network scratch arrays of {@link whole} (kept: a unit-major array of the network is assembled into the same array each call). */
+const scratch = new WeakMap<CompiledNetwork, Map<string, Float32Array>>();
+
+/**
+ * Pieces covering rows 0 .. nUnits-1 as one unit-major array, for the reference's loops (which
+ * index rows absolutely): the piece itself when there is one, else a copy into scratch `key`.
+ * NOTE: the copy (10 MB at 10⁶ edges, a few ms) into a kept array is what replaces the engine's
+ * concatenation of the pieces, a fresh array per read.
+ */
+export function whole(net: CompiledNetwork, p: Pieces, S: number, key: string): Float64Array {
+  const length = net.nUnits * S;
+  if (p.arrays.length === 1 && p.rows[0] === 0 && p.arrays[0].length === length) return p.arrays[0];
+  let arrays = scratch.get(net);
+  if (!arrays) scratch.set(net, (arrays = new Map()));
+  let out = arrays.get(`${key}${length}`);
+  if (!out) arrays.set(`${key}${length}`, (out = new Float32Array(length)));
+  p.arrays.forEach((a, i) => out.set(a as unknown as Float32Array, p.rows[i] * S));
+  return out as unknown as Float64Array;
+}
+
 /** Row-aligned pieces of unit-major buffers as kernel inputs `<group><i>`, and their first rows (`attrs.groups`). */
-type PieceGroups = Record<string, readonly RowPiece[] | undefined>;
+export type PieceGroups = Record<string, readonly RowPiece[] | undefined>;
 
 /** A group of pieces inside a kernel: their arrays, first rows and ends (one past their last rows). */
-interface Pieces {
+export interface Pieces {
   readonly arrays: Float64Array[];
   readonly rows: readonly number[];
   readonly ends: number[];
 }
 
-function pieces(backend: unknown, inputs: TF.NamedTensorInfoMap, attrs: TF.NamedAttrMap | undefined, name: string, S: number): Pieces {
+export function pieces(backend: unknown, inputs: TF.NamedTensorInfoMap, attrs: TF.NamedAttrMap | undefined, name: string, S: number): Pieces {
   const rows = (attrs as unknown as { groups: Record<string, number[]> }).groups[name];
   const arrays = rows.map((_, i) => values(backend, inputs[`${name}${i}`] as TF.TensorInfo));
   return { arrays, rows, ends: rows.map((r, i) => r + arrays[i].length / S) };
@@ -86,7 +110,7 @@ function cpuForwardLevel({ inputs, backend, attrs }: KernelArgs): TF.TensorInfo[
   const { start, count, size: S } = attrs as unknown as { start: number; count: number; size: number };
   const params = values(backend, inputs.params as TF.TensorInfo);
   const a = pieces(backend, inputs, attrs, 'a', S);
-  const [pre, act, deriv] = [0, 0, 0].map(() => new Float32Array(count * S) as unknown as Float64Array);
+  const [pre, act, deriv] = [0, 1, 2].map((i) => destination(attrs, i, count * S));
   const sum = new Float64Array(S);
   const { inOffsets, inSources, blockOffsets } = net;
   for (let i = 0; i < count; i++) {
@@ -122,9 +146,8 @@ function cpuBackwardLevel({ inputs, backend, attrs }: KernelArgs): TF.TensorInfo
   const params = values(backend, inputs.params as TF.TensorInfo);
   const [d, b, k0] = ['d', 'b', 'k'].map((name) => pieces(backend, inputs, attrs, name, S));
   const m = groups.m ? pieces(backend, inputs, attrs, 'm', S) : undefined;
-  const make = () => new Float32Array(count * S) as unknown as Float64Array;
-  const [back, reduced] = [make(), make()];
-  const modulus = m ? make() : undefined;
+  const [back, reduced] = [0, 1].map((i) => destination(attrs, i, count * S));
+  const modulus = m ? destination(attrs, 2, count * S) : undefined;
   const [sumB, sumM] = [new Float64Array(S), new Float64Array(S)];
   const { outOffsets, outTargets, outParams } = net;
   for (let i = 0; i < count; i++) {
@@ -166,21 +189,21 @@ function cpuBackwardLevel({ inputs, backend, attrs }: KernelArgs): TF.TensorInfo
 }
 
 /**
- * G = E ā b̃ in the parameter layout (the reference's `gradient`), with `modulus` also the
- * quasi-diagonal entries (diagonal, and cross unless `attrs.cross` is false); inputs the whole
- * act, backReduced (and modulus) buffers [nUnits × size].
+ * G = E ā b̃ in the parameter layout (the reference's `gradient`), with group `m` also the
+ * quasi-diagonal entries (diagonal, and cross unless `attrs.cross` is false); groups `a` and
+ * `b`: the act and backReduced buffers (every row), `m` the modulus.
  */
 function cpuGradient({ inputs, backend, attrs }: KernelArgs): TF.TensorInfo[] {
   const net = network(attrs);
-  const { size, cross: withCross } = attrs as unknown as { size: number; cross: boolean };
-  const ws = { size, act: values(backend, inputs.act as TF.TensorInfo), backReduced: values(backend, inputs.backReduced as TF.TensorInfo) } as Workspace;
-  const make = () => new Float32Array(net.nParams) as unknown as Float64Array;
-  const out = make();
+  const { size: S, cross: withCross, groups } = attrs as unknown as { size: number; cross: boolean; groups: Record<string, number[]> };
+  const read = (name: string) => whole(net, pieces(backend, inputs, attrs, name, S), S, name);
+  const ws = { size: S, act: read('a'), backReduced: read('b') } as Workspace;
+  const out = destination(attrs, 0, net.nParams);
   const results = [out];
-  if (inputs.modulus) {
-    const diagonal = make();
-    const cross = withCross ? make() : undefined;
-    cpuPropagationKernels.gradient(net, ws, out, { modulus: values(backend, inputs.modulus as TF.TensorInfo), diagonal, cross });
+  if (groups.m) {
+    const diagonal = destination(attrs, 1, net.nParams);
+    const cross = withCross ? destination(attrs, 2, net.nParams) : undefined;
+    cpuPropagationKernels.gradient(net, ws, out, { modulus: read('m'), diagonal, cross });
     results.push(diagonal);
     if (cross) results.push(cross);
   } else {
@@ -190,40 +213,35 @@ function cpuGradient({ inputs, backend, attrs }: KernelArgs): TF.TensorInfo[] {
   return results.map((v) => storage.makeTensorInfo([net.nParams], 'float32', v as unknown as Float32Array));
 }
 
-/** The quasi-diagonal step (the reference's `quasiDiagonalSolve`, Eq. 22-23) of [nParams] diagonal, cross, gradient. */
-function cpuQuasiDiagonalSolve({ inputs, backend, attrs }: KernelArgs): TF.TensorInfo {
-  const net = network(attrs);
-  const epsilon = (attrs as unknown as { epsilon: number }).epsilon;
-  const out = new Float32Array(net.nParams);
-  const [d, c, g] = (['diagonal', 'cross', 'gradient'] as const).map((name) => values(backend, inputs[name] as TF.TensorInfo));
-  cpuUpdateKernels.quasiDiagonalSolve(net, d, c, g, epsilon, out as unknown as Float64Array);
-  return cpuStorage(backend).makeTensorInfo([net.nParams], 'float32', out);
-}
-
 /** float32 `t` (the engine's buffers are float32; a cast otherwise). */
-function f32(tf: typeof TF, t: TF.Tensor): TF.Tensor {
+export function f32(tf: typeof TF, t: TF.Tensor): TF.Tensor {
   return t.dtype === 'float32' ? t : tf.cast(t, 'float32');
 }
 
-/** Runs fused kernel `name` with `params`, the pieces of `groups` and `attrs` (see {@link PieceGroups}). */
-function runWithPieces(tf: typeof TF, name: string, params: TF.Tensor, groups: PieceGroups, attrs: Record<string, unknown>): TF.Tensor1D[] {
-  const inputs: TF.NamedTensorMap = { params: f32(tf, params) };
+/** Output arrays of a fused kernel: for each output, the array to write it into (`TensorBuffer.writable`) or undefined (a fresh one). */
+export type Destinations = ReadonlyArray<Float32Array | undefined>;
+
+/** Runs fused kernel `name` with `params`, the pieces of `groups`, the `extra` inputs and `attrs` (see {@link PieceGroups}), writing into `dest`. */
+export function runWithPieces(tf: typeof TF, name: string, params: TF.Tensor | undefined, groups: PieceGroups, attrs: Record<string, unknown>, dest: Destinations, extra: TF.NamedTensorMap = {}): TF.Tensor1D[] {
+  const inputs: TF.NamedTensorMap = params ? { params: f32(tf, params) } : {};
+  for (const [key, t] of Object.entries(extra)) inputs[key] = f32(tf, t);
   const rows: Record<string, number[]> = {};
   for (const [group, list] of Object.entries(groups)) {
     if (!list) continue;
     rows[group] = list.map((p) => p.row);
     list.forEach((p, i) => (inputs[`${group}${i}`] = f32(tf, p.tensor)));
   }
-  return tf.engine().runKernel(name, inputs, { ...attrs, groups: rows } as unknown as TF.NamedAttrMap) as unknown as TF.Tensor1D[];
+  const result = tf.engine().runKernel(name, inputs, { ...attrs, groups: rows, dest } as unknown as TF.NamedAttrMap) as TF.Tensor1D | TF.Tensor1D[];
+  return Array.isArray(result) ? result : [result];
 }
 
 /**
  * pre, act and deriv [count·size] of the level of units start .. start+count-1 on the cpu
  * backend (see {@link cpuForwardLevel}); `sources` the act buffer's pieces covering the rows it reads.
  */
-export function fusedForwardLevel(tf: typeof TF, net: CompiledNetwork, size: number, params: TF.Tensor, sources: readonly RowPiece[], start: number, count: number): TF.Tensor1D[] {
+export function fusedForwardLevel(tf: typeof TF, net: CompiledNetwork, size: number, params: TF.Tensor, sources: readonly RowPiece[], start: number, count: number, dest: Destinations): TF.Tensor1D[] {
   registerCpuKernel(tf, CPU_FORWARD_LEVEL, cpuForwardLevel as never);
-  return runWithPieces(tf, CPU_FORWARD_LEVEL, params, { a: sources }, { net, start, count, size });
+  return runWithPieces(tf, CPU_FORWARD_LEVEL, params, { a: sources }, { net, start, count, size }, dest);
 }
 
 /**
@@ -232,21 +250,16 @@ export function fusedForwardLevel(tf: typeof TF, net: CompiledNetwork, size: num
  * (`d`, the level's rows), backReduced (`b`: its rows and those above), back (`k`: its rows) and
  * the modulus (`m`, as `b`).
  */
-export function fusedBackwardLevel(tf: typeof TF, net: CompiledNetwork, size: number, params: TF.Tensor, groups: { d: readonly RowPiece[]; b: readonly RowPiece[]; k: readonly RowPiece[]; m?: readonly RowPiece[] }, start: number, count: number): TF.Tensor1D[] {
+export function fusedBackwardLevel(tf: typeof TF, net: CompiledNetwork, size: number, params: TF.Tensor, groups: { d: readonly RowPiece[]; b: readonly RowPiece[]; k: readonly RowPiece[]; m?: readonly RowPiece[] }, start: number, count: number, dest: Destinations): TF.Tensor1D[] {
   registerCpuKernel(tf, CPU_BACKWARD_LEVEL, cpuBackwardLevel as never);
-  return runWithPieces(tf, CPU_BACKWARD_LEVEL, params, groups, { net, start, count, size });
+  return runWithPieces(tf, CPU_BACKWARD_LEVEL, params, groups, { net, start, count, size }, dest);
 }
 
-/** G (and with `modulus` the quasi-diagonal entries: diagonal, then cross when `cross`) on the cpu backend (see {@link cpuGradient}). */
-export function fusedGradient(tf: typeof TF, net: CompiledNetwork, size: number, act: TF.Tensor, backReduced: TF.Tensor, modulus?: TF.Tensor, cross = true): TF.Tensor1D[] {
+/**
+ * G (and with `m` the quasi-diagonal entries: diagonal, then cross when `cross`) [nParams] on the
+ * cpu backend (see {@link cpuGradient}); pieces of act (`a`), backReduced (`b`) and the modulus (`m`), every row.
+ */
+export function fusedGradient(tf: typeof TF, net: CompiledNetwork, size: number, groups: { a: readonly RowPiece[]; b: readonly RowPiece[]; m?: readonly RowPiece[] }, cross: boolean, dest: Destinations): TF.Tensor1D[] {
   registerCpuKernel(tf, CPU_GRADIENT, cpuGradient as never);
-  const inputs: TF.NamedTensorMap = { act: f32(tf, act), backReduced: f32(tf, backReduced), ...(modulus ? { modulus: f32(tf, modulus) } : {}) };
-  return tf.engine().runKernel(CPU_GRADIENT, inputs, { net, size, cross } as unknown as TF.NamedAttrMap) as unknown as TF.Tensor1D[];
-}
-
-/** The quasi-diagonal step [nParams] on the cpu backend (see {@link cpuQuasiDiagonalSolve}). */
-export function fusedQuasiDiagonalSolve(tf: typeof TF, net: CompiledNetwork, diagonal: TF.Tensor, cross: TF.Tensor, gradient: TF.Tensor, epsilon: number): TF.Tensor1D {
-  registerCpuKernel(tf, CPU_QUASI_DIAGONAL_SOLVE, cpuQuasiDiagonalSolve as never);
-  const inputs = { diagonal: f32(tf, diagonal), cross: f32(tf, cross), gradient: f32(tf, gradient) };
-  return tf.engine().runKernel(CPU_QUASI_DIAGONAL_SOLVE, inputs, { net, epsilon } as unknown as TF.NamedAttrMap) as TF.Tensor1D;
+  return runWithPieces(tf, CPU_GRADIENT, undefined, groups, { net, size, cross }, dest);
 }

@@ -67,7 +67,7 @@ function flatRows(tf: typeof TF, x: TF.Tensor2D, first: number, C: number): TF.T
 export function fisherModulus(ctx: EngineContext, params: TensorBuffer, ws: TfjsWorkspace, modulus: TensorBuffer): void {
   const { tf, net, size: S } = ctx;
   const m = metricTensors(ctx, ws);
-  if (onCpu(tf)) return modulus.set(fusedFisherModulus(tf, net, S, params.tensor, ws.deriv.tensor, m));
+  if (onCpu(tf)) return modulus.writeWith(0, modulus.length, (dest) => fusedFisherModulus(tf, net, S, params.tensor, ws.deriv.rowPieces(0, net.nUnits, S), m, dest));
   const O = net.nOutputs;
   const chunk = Math.min(O, columnChunk(ctx));
   const sums: TF.Tensor2D[][] = [];

@@ -34,10 +34,10 @@ export function forwardLevel(ctx: EngineContext, params: TensorBuffer, ws: TfjsW
   const { tf, size: S } = ctx;
   const lv = ctx.index.levels[level - 1];
   if (onCpu(tf)) {
-    const [pre, act, deriv] = fusedForwardLevel(tf, ctx.net, S, params.tensor, ws.act.rowPieces(lv.inBase, lv.inSpan, S), lv.start, lv.count);
-    ws.pre.write(lv.start * S, pre);
-    ws.act.write(lv.start * S, act);
-    ws.deriv.write(lv.start * S, deriv);
+    const targets = [ws.pre, ws.act, ws.deriv];
+    const dest = targets.map((b) => b.writable(lv.start * S, lv.count * S));
+    const outs = fusedForwardLevel(tf, ctx.net, S, params.tensor, ws.act.rowPieces(lv.inBase, lv.inSpan, S), lv.start, lv.count, dest);
+    targets.forEach((b, i) => b.write(lv.start * S, outs[i], dest[i] !== undefined));
     return;
   }
   const src = sources(ctx, ws, lv);
@@ -173,10 +173,10 @@ export function backwardLevel(ctx: EngineContext, params: TensorBuffer, ws: Tfjs
   if (onCpu(tf)) {
     const span = Math.max(lv.start + lv.count, lv.outBase + lv.outSpan) - lv.start;
     const groups = { d: ws.deriv.rowPieces(lv.start, lv.count, S), b: ws.backReduced.rowPieces(lv.start, span, S), k: ws.back.rowPieces(lv.start, lv.count, S), m: modulus?.rowPieces(lv.start, span, S) };
-    const [back, reduced, m] = fusedBackwardLevel(tf, ctx.net, S, params.tensor, groups, lv.start, lv.count);
-    ws.back.write(lv.start * S, back);
-    ws.backReduced.write(lv.start * S, reduced);
-    if (modulus) modulus.write(lv.start * S, m);
+    const targets = modulus ? [ws.back, ws.backReduced, modulus] : [ws.back, ws.backReduced];
+    const dest = targets.map((b) => b.writable(lv.start * S, lv.count * S));
+    const outs = fusedBackwardLevel(tf, ctx.net, S, params.tensor, groups, lv.start, lv.count, dest);
+    targets.forEach((b, i) => b.write(lv.start * S, outs[i], dest[i] !== undefined));
     return;
   }
   const r = rows(ctx, ws.deriv, lv.start, lv.count);
@@ -204,10 +204,11 @@ export function backwardLevel(ctx: EngineContext, params: TensorBuffer, ws: Tfjs
 export function gradient(ctx: EngineContext, ws: TfjsWorkspace, out: TensorBuffer, entries?: { modulus: TensorBuffer; diagonal: TensorBuffer; cross?: TensorBuffer }): void {
   const { tf, size: S } = ctx;
   if (onCpu(tf)) {
-    const [g, diagonal, cross] = fusedGradient(tf, ctx.net, S, ws.act.tensor, ws.backReduced.tensor, entries?.modulus.tensor, entries?.cross !== undefined);
-    out.set(g);
-    entries?.diagonal.set(diagonal);
-    entries?.cross?.set(cross);
+    const all = (b: TensorBuffer) => b.rowPieces(0, ctx.net.nUnits, S);
+    const targets = entries ? [out, entries.diagonal, ...(entries.cross ? [entries.cross] : [])] : [out];
+    const dest = targets.map((b) => b.writable(0, b.length));
+    const outs = fusedGradient(tf, ctx.net, S, { a: all(ws.act), b: all(ws.backReduced), m: entries && all(entries.modulus) }, entries?.cross !== undefined, dest);
+    targets.forEach((b, i) => b.set(outs[i], undefined, dest[i] !== undefined));
     return;
   }
   const parts: TF.Tensor[][] = [[], [], []];
