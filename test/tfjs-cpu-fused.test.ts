@@ -57,7 +57,7 @@ describe('tfjs cpu: buffers written in place', () => {
 
 describe('tfjs cpu: training iterations against the cpu reference', () => {
   const doc = randomNetwork({ interpretation: 'softmax', seed: 7, inputs: 5, hidden: 12, outputs: 3, density: 0.5, activations: ['sigmoid', 'tanh', 'linear'], affine: true });
-  const methods: MethodName[] = ['backprop', 'quasi-diagonal-backpropagated-metric', 'quasi-diagonal-natural'];
+  const methods: MethodName[] = ['backprop', 'quasi-diagonal-backpropagated-metric', 'quasi-diagonal-natural', 'backpropagated-metric', 'unitwise-natural'];
 
   /** Parameters after `iterations` training iterations (each batch's curvature, w ← w + 0.05 δw) on `backend`. */
   function train(backend: Backend, method: MethodName, iterations: number): Float64Array {

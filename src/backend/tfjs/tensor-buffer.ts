@@ -25,7 +25,8 @@ export interface RowPiece {
  * A {@link DeviceBuffer} of the tfjs engine: `length` float32 numbers held in tensors.
  *
  * Tensors are immutable, so a kernel that writes a buffer replaces tensors: {@link set} the
- * whole buffer, {@link write} a range of it. The buffer owns every tensor it holds (kept out of
+ * whole buffer, {@link write} a range of it. On tfjs's cpu backend the engine's fused kernels
+ * write into a piece's own array instead where nothing else shares it ({@link writable}). The buffer owns every tensor it holds (kept out of
  * any `tf.tidy`) and disposes a tensor as soon as it is replaced.
  *
  * NOTE: a written range is kept as a separate piece rather than spliced into one tensor. The
