@@ -1,5 +1,7 @@
 import { gatherRows } from './gather.js';
 import type * as TF from '@tensorflow/tfjs-core';
+import { onCpu } from './cpu-fused.js';
+import { fusedSolveUnitBlocks, fusedUnitBlocks } from './cpu-fused-blocks.js';
 import { UsageError, problem } from '../../errors.js';
 import { blockBuckets } from './engine-buckets.js';
 import type { EngineContext, TfjsWorkspace } from './engine-context.js';
@@ -64,6 +66,7 @@ function gatherVectors(tf: typeof TF, flat: TF.Tensor1D, b: Bucket): TF.Tensor3D
 /** Per-unit blocks A_ij = E_x ψ̃_k ā_i ā_j (Eq. 18, 28) as one batched product per bucket. */
 export function unitBlocks(ctx: EngineContext, ws: TfjsWorkspace, modulus: TensorBuffer, blocks: TensorBuffer): void {
   const { tf, net, size: S } = ctx;
+  if (onCpu(tf)) return blocks.writeWith(0, blocks.length, (dest) => fusedUnitBlocks(tf, net, S, blocks.length, { a: ws.act.rowPieces(0, net.nUnits, S), m: modulus.rowPieces(0, net.nUnits, S) }, dest));
   const act = tf.reshape(ws.act.range(0, net.nUnits * S, ctx.zeroOne), [net.nUnits + 2, S]);
   const psi = tf.reshape(modulus.tensor, [net.nUnits, S]);
   const flat = ctx.index.buckets.map((b) => {
@@ -128,6 +131,12 @@ export function solveUnitBlocks(ctx: EngineContext, blocks: TensorBuffer, gradie
   const { tf } = ctx;
   if (epsilon === 0) {
     throw new UsageError([problem('epsilon', 'the tfjs backend solves per-unit blocks by Cholesky in float32 and needs ε > 0; use the cpu backend for the least-squares solves of ε = 0')]);
+  }
+  if (onCpu(tf)) {
+    const dest = out.writable(0, out.length);
+    const [step, failed] = fusedSolveUnitBlocks(tf, ctx.net, blocks.tensor, gradient.tensor, epsilon, dest);
+    out.set(step, undefined, dest !== undefined);
+    return readThen(failed, (v) => settled(v[0]));
   }
   const a = withZero(tf, blocks);
   const g = withZero(tf, gradient);

@@ -1,6 +1,8 @@
 import type * as TF from '@tensorflow/tfjs-core';
 import { UsageError, problem } from '../../errors.js';
 import { checkRateChunk } from '../engine.js';
+import { fusedFisherModulus } from './cpu-fused-metric.js';
+import { onCpu } from './cpu-fused.js';
 import { chunkSeeds, columnChunk, propagateColumns, seedRows, sumBlocks } from './engine-columns.js';
 import { withZeroInputs, writeOutputRows, type EngineContext, type TfjsWorkspace } from './engine-context.js';
 import { outputTerms, reducedOutputBack, sumOutputs, type OutputTerms } from './engine-propagation.js';
@@ -66,6 +68,7 @@ function flatRows(tf: typeof TF, x: TF.Tensor2D, first: number, C: number): TF.T
 export function fisherModulus(ctx: EngineContext, params: TensorBuffer, ws: TfjsWorkspace, modulus: TensorBuffer): void {
   const { tf, net, size: S } = ctx;
   const m = metricTensors(ctx, ws);
+  if (onCpu(tf)) return modulus.writeWith(0, modulus.length, (dest) => fusedFisherModulus(tf, net, S, params.tensor, ws.deriv.rowPieces(0, net.nUnits, S), m, dest));
   const O = net.nOutputs;
   const chunk = Math.min(O, columnChunk(ctx));
   const sums: TF.Tensor2D[][] = [];

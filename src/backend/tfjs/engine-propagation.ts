@@ -1,3 +1,4 @@
+import { fusedBackwardLevel, fusedForwardLevel, fusedGradient, onCpu } from './cpu-fused.js';
 import { ellProduct, ellRowDots } from './ell-products.js';
 import { gatherRows } from './gather.js';
 import type * as TF from '@tensorflow/tfjs-core';
@@ -32,6 +33,13 @@ function sources(ctx: EngineContext, ws: TfjsWorkspace, lv: LevelIndex): TF.Tens
 export function forwardLevel(ctx: EngineContext, params: TensorBuffer, ws: TfjsWorkspace, level: number): void {
   const { tf, size: S } = ctx;
   const lv = ctx.index.levels[level - 1];
+  if (onCpu(tf)) {
+    const targets = [ws.pre, ws.act, ws.deriv];
+    const dest = targets.map((b) => b.writable(lv.start * S, lv.count * S));
+    const outs = fusedForwardLevel(tf, ctx.net, S, params.tensor, ws.act.rowPieces(lv.inBase, lv.inSpan, S), lv.start, lv.count, dest);
+    targets.forEach((b, i) => b.write(lv.start * S, outs[i], dest[i] !== undefined));
+    return;
+  }
   const src = sources(ctx, ws, lv);
   const w = inWeights(ctx, params, lv);
   let z: TF.Tensor = lv.inDense ? tf.matMul(w as TF.Tensor2D, src) : ellProduct(tf, w as TF.Tensor3D, src, lv.inSource as TF.Tensor2D, lv.inSpan);
@@ -162,6 +170,15 @@ export function backwardLevel(ctx: EngineContext, params: TensorBuffer, ws: Tfjs
   const { tf, size: S } = ctx;
   const lv = ctx.index.levels[level - 1];
   if (lv.hidden === 0) return;
+  if (onCpu(tf)) {
+    const span = Math.max(lv.start + lv.count, lv.outBase + lv.outSpan) - lv.start;
+    const groups = { d: ws.deriv.rowPieces(lv.start, lv.count, S), b: ws.backReduced.rowPieces(lv.start, span, S), k: ws.back.rowPieces(lv.start, lv.count, S), m: modulus?.rowPieces(lv.start, span, S) };
+    const targets = modulus ? [ws.back, ws.backReduced, modulus] : [ws.back, ws.backReduced];
+    const dest = targets.map((b) => b.writable(lv.start * S, lv.count * S));
+    const outs = fusedBackwardLevel(tf, ctx.net, S, params.tensor, groups, lv.start, lv.count, dest);
+    targets.forEach((b, i) => b.write(lv.start * S, outs[i], dest[i] !== undefined));
+    return;
+  }
   const r = rows(ctx, ws.deriv, lv.start, lv.count);
   const w = outWeights(ctx, params, lv);
   const above = (buffer: TensorBuffer) => rows(ctx, buffer, lv.outBase, lv.outSpan);
@@ -186,6 +203,14 @@ export function backwardLevel(ctx: EngineContext, params: TensorBuffer, ws: Tfjs
  */
 export function gradient(ctx: EngineContext, ws: TfjsWorkspace, out: TensorBuffer, entries?: { modulus: TensorBuffer; diagonal: TensorBuffer; cross?: TensorBuffer }): void {
   const { tf, size: S } = ctx;
+  if (onCpu(tf)) {
+    const all = (b: TensorBuffer) => b.rowPieces(0, ctx.net.nUnits, S);
+    const targets = entries ? [out, entries.diagonal, ...(entries.cross ? [entries.cross] : [])] : [out];
+    const dest = targets.map((b) => b.writable(0, b.length));
+    const outs = fusedGradient(tf, ctx.net, S, { a: all(ws.act), b: all(ws.backReduced), m: entries && all(entries.modulus) }, entries?.cross !== undefined, dest);
+    targets.forEach((b, i) => b.set(outs[i], undefined, dest[i] !== undefined));
+    return;
+  }
   const parts: TF.Tensor[][] = [[], [], []];
   for (const lv of ctx.index.levels) {
     const src = sources(ctx, ws, lv);

@@ -1,3 +1,5 @@
+import { onCpu } from './cpu-fused.js';
+import { fusedQuasiDiagonalSolve } from './cpu-fused-update.js';
 import { gatherRows } from './gather.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { AdamStepOptions } from '../engine.js';
@@ -15,6 +17,7 @@ import type { TensorBuffer } from './tensor-buffer.js';
  */
 export function quasiDiagonalSolve(ctx: EngineContext, diagonal: TensorBuffer, cross: TensorBuffer, gradient: TensorBuffer, epsilon: number, out: TensorBuffer): void {
   const { tf } = ctx;
+  if (onCpu(tf)) return out.writeWith(0, out.length, (dest) => fusedQuasiDiagonalSolve(tf, ctx.net, diagonal.tensor, cross.tensor, gradient.tensor, epsilon, dest));
   const { bias, isBias, bucketUnit } = ctx.index.params;
   const d = tf.add(diagonal.tensor, epsilon);
   const c = cross.tensor;

@@ -9,11 +9,24 @@ interface Piece {
   readonly tensor: TF.Tensor1D;
 }
 
+/** A tensor's storage on tfjs's cpu backend (its `data` map's entries). */
+interface CpuEntry {
+  readonly values: ArrayBufferView & ArrayLike<number>;
+  readonly refCount: number;
+}
+
+/** Rows `row .. + tensor.size / rowLength - 1` of a unit-major buffer, as one tensor (see {@link TensorBuffer.rowPieces}). */
+export interface RowPiece {
+  readonly row: number;
+  readonly tensor: TF.Tensor1D;
+}
+
 /**
  * A {@link DeviceBuffer} of the tfjs engine: `length` float32 numbers held in tensors.
  *
  * Tensors are immutable, so a kernel that writes a buffer replaces tensors: {@link set} the
- * whole buffer, {@link write} a range of it. The buffer owns every tensor it holds (kept out of
+ * whole buffer, {@link write} a range of it. On tfjs's cpu backend the engine's fused kernels
+ * write into a piece's own array instead where nothing else shares it ({@link writable}). The buffer owns every tensor it holds (kept out of
  * any `tf.tidy`) and disposes a tensor as soon as it is replaced.
  *
  * NOTE: a written range is kept as a separate piece rather than spliced into one tensor. The
@@ -59,23 +72,26 @@ export class TensorBuffer implements DeviceBuffer {
    * Replaces the whole buffer by `t` (any shape, `length` numbers), which the buffer then owns;
    * `copyOf`: `t` holds that buffer's values (they keep their {@link contentId}).
    */
-  set(t: TF.Tensor, copyOf?: TensorBuffer): void {
+  set(t: TF.Tensor, copyOf?: TensorBuffer, inPlace = false): void {
     this.check();
     if (t.size !== this.length) throw new UsageError([problem('engine', `a tensor of ${t.size} numbers written to a buffer of ${this.length}`)]);
-    const next = this.own(t);
+    const next = this.own(t, inPlace);
     this.release();
     this.pieces = [{ offset: 0, length: this.length, tensor: next }];
     this.content = copyOf?.content ?? {};
   }
 
-  /** Replaces `[offset, offset + t.size)` by `t` (any shape), which the buffer then owns. Call inside `tf.tidy`. */
-  write(offset: number, t: TF.Tensor): void {
+  /**
+   * Replaces `[offset, offset + t.size)` by `t` (any shape), which the buffer then owns. Call
+   * inside `tf.tidy`. `inPlace`: `t`'s storage is the array {@link writable} returned for this range.
+   */
+  write(offset: number, t: TF.Tensor, inPlace = false): void {
     this.check();
     const end = offset + t.size;
     if (offset < 0 || end > this.length) throw new UsageError([problem('engine', `write of ${t.size} numbers at ${offset} outside a buffer of ${this.length}`)]);
     if (t.size === 0) return;
-    if (offset === 0 && end === this.length) return this.set(t);
-    const piece: Piece = { offset, length: t.size, tensor: this.own(t) };
+    if (offset === 0 && end === this.length) return this.set(t, undefined, inPlace);
+    const piece: Piece = { offset, length: t.size, tensor: this.own(t, inPlace) };
     this.dropWhole();
     this.content = {};
     const next: Piece[] = [];
@@ -127,6 +143,46 @@ export class TensorBuffer implements DeviceBuffer {
     return parts.length === 1 ? parts[0] : this.tf.concat(parts);
   }
 
+  /**
+   * Tensors holding rows `first .. first+count-1` of `rowLength` numbers each: the whole pieces
+   * they overlap when every such piece starts and ends on a row boundary (nothing is copied), else
+   * the range itself (see {@link range}). Owned by the buffer or the current `tf.tidy`; never dispose.
+   */
+  rowPieces(first: number, count: number, rowLength: number): RowPiece[] {
+    this.check();
+    const [offset, end] = [first * rowLength, (first + count) * rowLength];
+    if (this.whole) return [{ row: 0, tensor: this.whole }];
+    const hit = this.pieces.filter((p) => p.offset < end && p.offset + p.length > offset);
+    if (hit.every((p) => p.offset % rowLength === 0 && p.length % rowLength === 0)) return hit.map((p) => ({ row: p.offset / rowLength, tensor: p.tensor }));
+    return [{ row: first, tensor: this.range(offset, count * rowLength) }];
+  }
+
+  /**
+   * On tfjs's cpu backend, the float32 array that stores exactly `[offset, offset + length)` when
+   * one piece holds that range and nothing else shares its storage (its data's reference count
+   * is 1; a piece never holds a view of another tensor's array, see {@link own}); else undefined.
+   * A fused kernel writes its result into it and returns a tensor over the same array, which the
+   * caller then passes to {@link write} (or {@link set}) with `inPlace`; the range's old values
+   * are gone from then on, so the kernel must not need them once written.
+   * NOTE: writing in place is what keeps a training loop from allocating a fresh array per level
+   * and buffer each iteration: arrays that outlive a young-generation collection are freed only by
+   * V8's full mark-compacts, which they set off (external memory pressure) and which cost seconds
+   * at 10⁶ edges.
+   */
+  writable(offset: number, length: number): Float32Array | undefined {
+    this.check();
+    const p = this.pieces.find((q) => q.offset === offset && q.length === length);
+    const entry = p && this.cpuEntry(p.tensor);
+    if (!entry || entry.refCount !== 1 || !(entry.values instanceof Float32Array) || entry.values.length !== length) return undefined;
+    return entry.values;
+  }
+
+  /** Writes `[offset, offset + length)` with `kernel(dest)`'s result, `dest` the range's own array where {@link writable} gives one. */
+  writeWith(offset: number, length: number, kernel: (dest: Float32Array | undefined) => TF.Tensor): void {
+    const dest = this.writable(offset, length);
+    this.write(offset, kernel(dest), dest !== undefined);
+  }
+
   /** Frees every tensor; the buffer cannot be used afterwards. */
   dispose(): void {
     if (this.disposed) return;
@@ -139,9 +195,28 @@ export class TensorBuffer implements DeviceBuffer {
     return this.disposed;
   }
 
-  private own(t: TF.Tensor): TF.Tensor1D {
-    const flat = (t.rank === 1 ? t : this.tf.reshape(t, [-1])) as TF.Tensor1D;
-    return this.tf.keep(flat.dtype === 'float32' ? flat : this.tf.cast(flat, 'float32'));
+  /**
+   * Keeps `t` flat and float32. On tfjs's cpu backend a tensor whose array is a view of another
+   * array (a contiguous `tf.slice` of another tensor) is copied first, so that no piece shares
+   * storage with a tensor held elsewhere ({@link writable} relies on it), unless `inPlace` (the
+   * array is this buffer's own, see {@link writable}).
+   */
+  private own(t: TF.Tensor, inPlace = false): TF.Tensor1D {
+    let flat = (t.rank === 1 ? t : this.tf.reshape(t, [-1])) as TF.Tensor1D;
+    if (flat.dtype !== 'float32') flat = this.tf.cast(flat, 'float32');
+    const values = inPlace ? undefined : this.cpuEntry(flat)?.values;
+    if (values && (values.byteOffset !== 0 || values.byteLength !== values.buffer.byteLength)) {
+      const copy = this.tf.tensor1d(Float32Array.from(values));
+      this.tf.dispose(flat);
+      flat = copy;
+    }
+    return this.tf.keep(flat);
+  }
+
+  /** The storage entry of `t` on tfjs's cpu backend while it is the active backend (undefined elsewhere). */
+  private cpuEntry(t: TF.Tensor): CpuEntry | undefined {
+    if (this.tf.getBackend() !== 'cpu') return undefined;
+    return (this.tf.backend() as unknown as { data: { get(id: object): CpuEntry | undefined } }).data.get(t.dataId);
   }
 
   private cut(p: Piece, from: number, to: number): Piece {

@@ -4,6 +4,8 @@ import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import { TransferCounter, gramLayout, type AdamStepOptions, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
 import * as blocksKernels from './engine-blocks.js';
+import { onCpu } from './cpu-fused.js';
+import { fusedCombine } from './cpu-fused-update.js';
 import { tensorBuffer, tfjsWorkspace, TfjsWorkspace, type EngineContext } from './engine-context.js';
 import * as gram from './engine-gram.js';
 import { buildEngineIndex, type EngineIndex } from './engine-index.js';
@@ -134,6 +136,8 @@ export class TfjsEngine implements Engine {
   combine(out: DeviceBuffer, alpha: number, x: DeviceBuffer, beta: number, y: DeviceBuffer): void {
     const { tf } = this;
     const [o, a, b] = [tensorBuffer(out), tensorBuffer(x), tensorBuffer(y)];
+    // tfjs's cpu backend: one fused kernel, into o's own array where it has one (see TensorBuffer.writable).
+    if (onCpu(tf)) return this.run(() => o.writeWith(0, o.length, (dest) => fusedCombine(tf, alpha, a.tensor, beta, b.tensor, dest)));
     this.run(() => o.set(tf.add(alpha === 1 ? tf.clone(a.tensor) : tf.mul(a.tensor, alpha), beta === 1 ? b.tensor : tf.mul(b.tensor, beta))));
   }
 
