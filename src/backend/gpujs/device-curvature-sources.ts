@@ -1,3 +1,4 @@
+import { quotient } from './device-helpers.js';
 import type { A, KernelThis } from './device-sources.js';
 
 /**
@@ -32,7 +33,7 @@ export function blockEntry(this: KernelThis, act: A, psi: A, matrixOffsets: A, b
   const k = lo;
   const n = blockOffsets[k + 1] - blockOffsets[k];
   const r = x - matrixOffsets[k];
-  const i = Math.floor((r + 0.5) / n);
+  const i = quotient(r, n);
   const j = r - i * n;
   const e0 = inOffsets[k];
   let si = -1;
@@ -60,9 +61,9 @@ export function blockEntry(this: KernelThis, act: A, psi: A, matrixOffsets: A, b
 
 /** Packs a group's blocks, padded with the identity: thread x = (g·n + i)·n + j → A_ij of unit units[g] (i, j < n_k), else δ_ij. */
 export function gatherBlocks(this: KernelThis, blocks: A, units: A, matrixOffsets: A, unitSize: A, n: number): number {
-  const g = Math.floor((this.thread.x + 0.5) / (n * n));
+  const g = quotient(this.thread.x, n * n);
   const rest = this.thread.x - g * n * n;
-  const i = Math.floor((rest + 0.5) / n);
+  const i = quotient(rest, n);
   const j = rest - i * n;
   const k = units[g];
   const size = unitSize[k];
@@ -78,7 +79,7 @@ export function gatherBlocks(this: KernelThis, blocks: A, units: A, matrixOffset
 
 /** Packs a group's parameter vectors, padded with zeros: thread x = g·n + i → values[blockOffsets[units[g]] + i] (i < n_k), else 0. */
 export function gatherVector(this: KernelThis, values: A, units: A, blockOffsets: A, unitSize: A, n: number): number {
-  const g = Math.floor((this.thread.x + 0.5) / n);
+  const g = quotient(this.thread.x, n);
   const i = this.thread.x - g * n;
   const k = units[g];
   if (i >= unitSize[k]) {
@@ -98,9 +99,9 @@ export function gatherVector(this: KernelThis, values: A, units: A, blockOffsets
  */
 export function choleskyStep(this: KernelThis, old: A, blocks: A, j: number, count: number, n: number, epsilon: number): number {
   const x = this.thread.x;
-  const g = Math.floor((x + 0.5) / (n * n));
+  const g = quotient(x, n * n);
   const rest = x - g * n * n;
-  const i = Math.floor((rest + 0.5) / n);
+  const i = quotient(rest, n);
   const m = rest - i * n;
   const second = count > 1.5 && Math.abs(m - j - 1) < 0.5 && i > j + 0.5;
   if ((Math.abs(m - j) > 0.5 || i < j) && !second) {
@@ -160,9 +161,9 @@ export function choleskyStep(this: KernelThis, old: A, blocks: A, j: number, cou
  */
 export function triangularStep(this: KernelThis, old: A, factors: A, rhs: A, row: number, count: number, n: number, R: number, upper: number, identity: number): number {
   const x = this.thread.x;
-  const g = Math.floor((x + 0.5) / (n * R));
+  const g = quotient(x, n * R);
   const rest = x - g * n * R;
-  const i = Math.floor((rest + 0.5) / R);
+  const i = quotient(rest, R);
   let row2 = row + 1;
   if (upper > 0.5) {
     row2 = row - 1;
@@ -288,7 +289,7 @@ export function scatterBlocks(this: KernelThis, old: A, values: A, matrixOffsets
   const g = unitSlot[k];
   const size = unitSize[k];
   const r = x - matrixOffsets[k];
-  const i = Math.floor((r + 0.5) / size);
+  const i = quotient(r, size);
   const j = r - i * size;
   return values[(g * n + i) * n + j];
 }

@@ -1,4 +1,4 @@
-import { activationSlope, activationValue } from './device-helpers.js';
+import { activationSlope, activationValue, quotient } from './device-helpers.js';
 /**
  * Fused gpu.js kernels for headlessgl mode: each is the main function of a gpu.js kernel map
  * (`createKernelMap`), whose extra outputs are the values passed to the identity functions
@@ -51,7 +51,7 @@ export function forwardLevelFused(
   width: number,
 ): number {
   const x = base + this.thread.y * width + this.thread.x;
-  const k = Math.floor((x + 0.5) / S);
+  const k = quotient(x, S);
   let z = pre[x];
   let a = act[x];
   let r = deriv[x];
@@ -105,7 +105,7 @@ export function backwardLevelFused(
   width: number,
 ): number {
   const x = base + this.thread.y * width + this.thread.x;
-  const k = Math.floor((x + 0.5) / S);
+  const k = quotient(x, S);
   let reduced = backReduced[x];
   let b = back[x];
   let m = modulus[x];
@@ -235,7 +235,7 @@ export function outputLayerFused(
   }
   mapFirst(loss);
   mapSecond(0);
-  const k = Math.floor((x + 0.5) / S);
+  const k = quotient(x, S);
   const j = net[3 * (U + 1) + 5 * U + k];
   let back = backReduced[x];
   if (j > -0.5) {

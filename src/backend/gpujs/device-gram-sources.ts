@@ -1,3 +1,4 @@
+import { quotient } from './device-helpers.js';
 import type { A, KernelThis } from './device-sources.js';
 
 /**
@@ -41,7 +42,7 @@ export function gramEntry(this: KernelThis, old: A, values: A, weights: A, pairA
 /** old[x] + weights[base + s] · src[x], thread x = k·S + s (a weight row [S] from `base`). */
 export function weightedSum(this: KernelThis, old: A, src: A, weights: A, S: number, base: number): number {
   const x = this.thread.x;
-  const k = Math.floor((x + 0.5) / S);
+  const k = quotient(x, S);
   const s = x - k * S;
   return old[x] + weights[base + s] * src[x];
 }

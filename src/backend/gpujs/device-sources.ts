@@ -1,4 +1,4 @@
-import { activationSlope, activationValue } from './device-helpers.js';
+import { activationSlope, activationValue, quotient } from './device-helpers.js';
 /**
  * Device-resident gpu.js kernels: elementwise helpers, reductions and propagation. gpu.js
  * compiles each function's source to a GLSL fragment shader (headlessgl) or to WebAssembly
@@ -10,7 +10,7 @@ import { activationSlope, activationValue } from './device-helpers.js';
  * level of units, the output units, ...) copies every other entry from its `old` argument.
  * Per-unit arrays are unit-major [nUnits × S] (unit k, sample s at k·S + s) as in `EngineWorkspace`;
  * CSR arrays (`inOffsets`, `inSources`, `outOffsets`, ...) are the `CompiledNetwork`'s, as float32.
- * Row indices come from `Math.floor((x + 0.5) / S)`, exact while x < 2^24 (the engine checks).
+ * Row indices come from `quotient(x, S)` (device-helpers.ts), exact while x < 2^24 (the engine checks).
  */
 
 /** What gpu.js puts in `this` inside a kernel. */
@@ -107,7 +107,7 @@ export function reduceChunk(this: KernelThis, x: A, n: number, chunk: number, op
  */
 export function forwardSum(this: KernelThis, old: A, act: A, weights: A, inOffsets: A, inSources: A, blockOffsets: A, gain: A, start: number, end: number, S: number, base: number): number {
   const x = base + this.thread.x;
-  const k = Math.floor((x + 0.5) / S);
+  const k = quotient(x, S);
   if (k < start || k >= end) {
     return old[x];
   }
@@ -133,7 +133,7 @@ export function forwardSum(this: KernelThis, old: A, act: A, weights: A, inOffse
  */
 export function forwardActivation(this: KernelThis, old: A, pre: A, kind: A, scale: A, shift: A, gainScale: A, start: number, end: number, S: number, which: number, base: number): number {
   const x = base + this.thread.x;
-  const k = Math.floor((x + 0.5) / S);
+  const k = quotient(x, S);
   if (k < start || k >= end) {
     return old[x];
   }
@@ -152,7 +152,7 @@ export function forwardActivation(this: KernelThis, old: A, pre: A, kind: A, sca
  */
 export function backwardSum(this: KernelThis, old: A, values: A, weights: A, outOffsets: A, outTargets: A, outParams: A, outputIndex: A, deriv: A, start: number, end: number, S: number, power: number, reduce: number, base: number): number {
   const x = base + this.thread.x;
-  const k = Math.floor((x + 0.5) / S);
+  const k = quotient(x, S);
   if (k < start || k >= end) {
     return old[x];
   }
