@@ -1,4 +1,4 @@
-import { activationSlope, activationValue, quotient } from './device-helpers.js';
+import { activationSlope, activationValue } from './device-helpers.js';
 /**
  * Fused gpu.js kernels for headlessgl mode: each is the main function of a gpu.js kernel map
  * (`createKernelMap`), whose extra outputs are the values passed to the identity functions
@@ -51,7 +51,8 @@ export function forwardLevelFused(
   width: number,
 ): number {
   const x = base + this.thread.y * width + this.thread.x;
-  const k = quotient(x, S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + Math.floor((x - k0 * S) / S);
   let z = pre[x];
   let a = act[x];
   let r = deriv[x];
@@ -105,7 +106,8 @@ export function backwardLevelFused(
   width: number,
 ): number {
   const x = base + this.thread.y * width + this.thread.x;
-  const k = quotient(x, S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + Math.floor((x - k0 * S) / S);
   let reduced = backReduced[x];
   let b = back[x];
   let m = modulus[x];
@@ -235,7 +237,8 @@ export function outputLayerFused(
   }
   mapFirst(loss);
   mapSecond(0);
-  const k = quotient(x, S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + Math.floor((x - k0 * S) / S);
   const j = net[3 * (U + 1) + 5 * U + k];
   let back = backReduced[x];
   if (j > -0.5) {

@@ -1,4 +1,3 @@
-import { quotient } from './device-helpers.js';
 import type { A, KernelThis } from './device-sources.js';
 
 /**
@@ -42,7 +41,8 @@ export function gramEntry(this: KernelThis, old: A, values: A, weights: A, pairA
 /** old[x] + weights[base + s] · src[x], thread x = k·S + s (a weight row [S] from `base`). */
 export function weightedSum(this: KernelThis, old: A, src: A, weights: A, S: number, base: number): number {
   const x = this.thread.x;
-  const k = quotient(x, S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + Math.floor((x - k0 * S) / S);
   const s = x - k * S;
   return old[x] + weights[base + s] * src[x];
 }

@@ -63,23 +63,3 @@ export function activationSlope(code: number, z: number): number {
   return e / (1 + e);
 }
 
-/**
- * ⌊x / d⌋ of integers 0 ≤ x < 2^24, d ≥ 1 in the kernels' float32 arithmetic: the floor of the
- * rounded quotient, corrected by ±1 from the remainder x - q·d (an exact integer there).
- * NOTE: the former `Math.floor((x + 0.5) / d)` is exact only below 2^23: from there x + 0.5
- * rounds to an even integer (x + 1 for odd x), and the rounded quotient's error exceeds the
- * margin of 0.5 / d, so the last entry of a row was read as the next row's first. At 10⁶ edges a
- * packed group of 9 × 9 blocks has 9.7M entries: the units past 2^23 / 81 got blocks and
- * factors mixed with their neighbours' (webasm), and GL's division erred earlier still.
- */
-export function quotient(x: number, d: number): number {
-  let q = Math.floor(x / d);
-  const r = x - q * d;
-  if (r < 0) {
-    q = q - 1;
-  }
-  if (r >= d) {
-    q = q + 1;
-  }
-  return q;
-}

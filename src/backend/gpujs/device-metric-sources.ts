@@ -1,4 +1,3 @@
-import { quotient } from './device-helpers.js';
 import type { A, KernelThis } from './device-sources.js';
 
 /**
@@ -20,13 +19,15 @@ import type { A, KernelThis } from './device-sources.js';
  */
 export function transferLevel(this: KernelThis, old: A, rates: A, outWeights: A, outOffsets: A, outTargets: A, deriv: A, outputIndex: A, seeds: A, start: number, end: number, C: number, W: number, S: number, s0: number, j0: number, reduced: number): number {
   const x = this.thread.x;
-  const row = quotient(x, C * W);
+  const row0 = Math.floor(x / (C * W));
+  const row = row0 + Math.floor((x - row0 * (C * W)) / (C * W));
   const k = start + row;
   if (k >= end) {
     return old[x - (end - start) * C * W];
   }
   const rest = x - row * C * W;
-  const c = quotient(rest, W);
+  const c0 = Math.floor(rest / W);
+  const c = c0 + Math.floor((rest - c0 * W) / W);
   const t = rest - c * W;
   const s = s0 + t;
   const column = outputIndex[k];
@@ -60,7 +61,8 @@ export function transferLevel(this: KernelThis, old: A, rates: A, outWeights: A,
  */
 export function rateMoment(this: KernelThis, total: A, rates: A, coef: A, C: number, W: number, S: number, s0: number, j0: number, power: number, base: number, end: number, from: number): number {
   const x = from + this.thread.x;
-  const k = quotient(x, S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + Math.floor((x - k0 * S) / S);
   const s = x - k * S;
   if (k < base || k >= end || s < s0 || s >= s0 + W) {
     return total[x];
@@ -79,7 +81,8 @@ export function rateMoment(this: KernelThis, total: A, rates: A, coef: A, C: num
 /** modulus + β_x X² (the softmax/spherical cross term of Eq. 102), thread x = k·S + s; betaExtra [S]. */
 export function addExtra(this: KernelThis, modulus: A, extra: A, betaExtra: A, S: number): number {
   const x = this.thread.x;
-  const k = quotient(x, S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + Math.floor((x - k0 * S) / S);
   const v = extra[x];
   return modulus[x] + betaExtra[x - k * S] * v * v;
 }
@@ -106,7 +109,8 @@ export function reachLevel(this: KernelThis, old: A, outOffsets: A, outTargets: 
 /** values[x - base·S] (a window of units from base on) for units base ≤ k < end with mask[k] = 1, old elsewhere; thread x = k·S + s - from (as `rateMoment`). */
 export function maskRows(this: KernelThis, old: A, values: A, mask: A, S: number, base: number, end: number, from: number): number {
   const x = from + this.thread.x;
-  const k = quotient(x, S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + Math.floor((x - k0 * S) / S);
   if (k >= base && k < end && mask[k] > 0.5) {
     return values[x - base * S];
   }

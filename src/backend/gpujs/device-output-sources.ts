@@ -1,4 +1,3 @@
-import { quotient } from './device-helpers.js';
 import type { A, KernelThis } from './device-sources.js';
 
 /**
@@ -58,7 +57,8 @@ export function outputLoss(this: KernelThis, act: A, pre: A, targets: A, outputU
  */
 export function outputBack(this: KernelThis, old: A, act: A, deriv: A, targets: A, outputIndex: A, outputUnits: A, isTanh: A, interpretation: number, nOut: number, S: number): number {
   const x = this.thread.x;
-  const k = quotient(x, S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + Math.floor((x - k0 * S) / S);
   const j = outputIndex[k];
   if (j < -0.5) {
     return old[x];
@@ -106,7 +106,8 @@ export function outputMetricValues(this: KernelThis, act: A, deriv: A, outputUni
   let j = 0;
   let s = this.thread.x;
   if (which < 2.5) {
-    j = quotient(this.thread.x, S);
+    const j0 = Math.floor(this.thread.x / S);
+    j = j0 + Math.floor((this.thread.x - j0 * S) / S);
     s = this.thread.x - j * S;
   }
   const k = outputUnits[j];
@@ -157,7 +158,8 @@ export function outputMetricValues(this: KernelThis, act: A, deriv: A, outputUni
  */
 export function outputModulus(this: KernelThis, old: A, act: A, deriv: A, outputIndex: A, outputUnits: A, interpretation: number, nOut: number, S: number): number {
   const x = this.thread.x;
-  const k = quotient(x, S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + Math.floor((x - k0 * S) / S);
   const j = outputIndex[k];
   if (j < -0.5) {
     return old[x];
@@ -198,7 +200,8 @@ export function outputModulus(this: KernelThis, old: A, act: A, deriv: A, output
  * softmax and spherical one-hot of the class found by walking the probabilities with u = draws[base + s].
  */
 export function drawTargets(this: KernelThis, act: A, draws: A, outputUnits: A, isTanh: A, interpretation: number, nOut: number, S: number, base: number): number {
-  const j = quotient(this.thread.x, S);
+  const j0 = Math.floor(this.thread.x / S);
+  const j = j0 + Math.floor((this.thread.x - j0 * S) / S);
   const s = this.thread.x - j * S;
   const k = outputUnits[j];
   const a = act[k * S + s];

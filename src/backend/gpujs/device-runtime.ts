@@ -4,7 +4,7 @@ import { selectGpujsMode, type GpujsMode } from './gpujs-mode.js';
 import { backwardLevelFused, batchFused, forwardLevelFused, mapFirst, mapSecond, momentsFused, outputLayerFused } from './device-fused-sources.js';
 import * as curvatureSources from './device-curvature-sources.js';
 import * as gramSources from './device-gram-sources.js';
-import { activationSlope, activationValue, quotient } from './device-helpers.js';
+import { activationSlope, activationValue } from './device-helpers.js';
 import * as metricSources from './device-metric-sources.js';
 import * as outputSources from './device-output-sources.js';
 import * as propagationSources from './device-sources.js';
@@ -102,7 +102,7 @@ export function deviceRuntime(requested?: GpujsMode): DeviceRuntime {
 const isArray = (data: DeviceData): data is Float32Array => data instanceof Float32Array;
 
 /** Helper functions the kernels may call (gpu.js compiles in those a kernel uses). */
-const HELPERS = [activationValue, activationSlope, quotient] as unknown as Array<(...args: number[]) => number>;
+const HELPERS = [activationValue, activationSlope] as unknown as Array<(...args: number[]) => number>;
 
 function createRuntime(gpu: GpuClass, mode: GpujsMode, reason: string): DeviceRuntime {
   const kernels = new Map<string, { run: IKernelRunShortcut; output: string }>();
