@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backend/index.js';
 import type { Backend } from '../src/backend/engine.js';
 import type { KernelThis } from '../src/backend/gpujs/device-sources.js';
-import { gpujsBackend, type GpujsMode } from '../src/backend/gpujs/index.js';
+import { GpujsEngine, gpujsBackend, type GpujsMode } from '../src/backend/gpujs/index.js';
 import { metricLayout, type MetricLayout } from '../src/backend/kernels.js';
 import type { CompiledNetwork } from '../src/engine/compiled-network.js';
 import { createModel } from '../src/engine/model.js';
@@ -11,7 +11,7 @@ import type { NetworkDocument, SerializedEdge, SerializedNode } from '../src/net
 
 /**
  * gpu.js's batched Cholesky on a packed group of blocks past 2^23 entries. At 10⁶ edges the
- * 9 × 9 blocks (12 × 12 padded in headlessgl mode) of 120,002 units pack into ~10⁷ entries, and
+ * 9 × 9 blocks of 120,002 units (then padded to 12 × 12 in headlessgl mode) pack into ~10⁷ entries, and
  * the kernels' `Math.floor((x + 0.5) / d)` read the last entries of a block past 2^23 as the
  * next block's first: `backpropagated-metric` and `unitwise-natural` failed there on a unit whose
  * block was zero (A + εI = εI) while every other float32 backend solved it. Here: 32,800 units of
@@ -29,14 +29,14 @@ const EPSILON = 1e-4;
 /** Threads of the index test: a window at 2^23 and one below 2^24. */
 const WINDOW = 1 << 14;
 
-/** One level: FAN_IN inputs, UNITS sigmoid outputs each fed by every input. */
-function wideNetwork(): NetworkDocument {
+/** One level: `fanIn` inputs, `units` sigmoid outputs each fed by every input. */
+function wideNetwork(fanIn = FAN_IN, units = UNITS): NetworkDocument {
   const nodes: SerializedNode[] = [];
   const edges: SerializedEdge[] = [];
-  for (let i = 0; i < FAN_IN; i++) nodes.push({ key: `x${i}`, attributes: { role: 'input' } });
-  for (let k = 0; k < UNITS; k++) {
+  for (let i = 0; i < fanIn; i++) nodes.push({ key: `x${i}`, attributes: { role: 'input' } });
+  for (let k = 0; k < units; k++) {
     nodes.push({ key: `y${k}`, attributes: { role: 'output', bias: 0, activation: 'sigmoid' } });
-    for (let i = 0; i < FAN_IN; i++) edges.push({ source: `x${i}`, target: `y${k}`, attributes: { weight: 0.1 } });
+    for (let i = 0; i < fanIn; i++) edges.push({ source: `x${i}`, target: `y${k}`, attributes: { weight: 0.1 } });
   }
   return { options: { type: 'directed' }, attributes: { interpretation: 'bernoulli', activation: 'sigmoid' }, nodes, edges };
 }
@@ -106,6 +106,18 @@ describe.each(modes)('gpujs in %s mode on a block group past 2^23 entries', (mod
     }
     expect(wrong.slice(0, 5)).toEqual([]);
   }, 120_000);
+
+  it('pads block sizes to the GL ladder only while they have fewer than 2^20 entries in all', () => {
+    // 9 × 9 blocks: 12,000 units (972,000 entries) are padded to 12 × 12 in headlessgl mode; 13,000 (1,053,000) keep 9 × 9.
+    for (const [units, padded] of [
+      [12_000, 12],
+      [13_000, 9],
+    ]) {
+      const engine = gpujsBackend(mode).open(createModel(wideNetwork(8, units)).net, 1) as GpujsEngine;
+      expect(engine.constants.groups.map((g) => g.n)).toEqual([mode === 'headlessgl' ? padded : 9]);
+      engine.dispose();
+    }
+  });
 
   it("computes exact row indices past 2^23 with the kernels' two-line quotient, where the former floor((x + 0.5) / d) did not", () => {
     const { GPU } = createRequire(import.meta.url)('gpu.js') as typeof import('gpu.js');
