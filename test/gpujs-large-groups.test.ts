@@ -127,7 +127,7 @@ describe.each(modes)('gpujs in %s mode on a block group past 2^23 entries', (mod
     const exact = gpu.createKernel(function (this: KernelThis, from: number, d: number) {
       const x = from + this.thread.x;
       const q0 = Math.floor(x / d);
-      return q0 + Math.floor((x - q0 * d) / d);
+      return q0 + (x - q0 * d >= d ? 1 : 0) - (x - q0 * d < 0 ? 1 : 0);
     }, options);
     const former = gpu.createKernel(function (this: KernelThis, from: number, d: number) {
       return Math.floor((from + this.thread.x + 0.5) / d);

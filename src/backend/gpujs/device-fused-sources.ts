@@ -52,7 +52,7 @@ export function forwardLevelFused(
 ): number {
   const x = base + this.thread.y * width + this.thread.x;
   const k0 = Math.floor(x / S);
-  const k = k0 + Math.floor((x - k0 * S) / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   let z = pre[x];
   let a = act[x];
   let r = deriv[x];
@@ -107,7 +107,7 @@ export function backwardLevelFused(
 ): number {
   const x = base + this.thread.y * width + this.thread.x;
   const k0 = Math.floor(x / S);
-  const k = k0 + Math.floor((x - k0 * S) / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   let reduced = backReduced[x];
   let b = back[x];
   let m = modulus[x];
@@ -238,7 +238,7 @@ export function outputLayerFused(
   mapFirst(loss);
   mapSecond(0);
   const k0 = Math.floor(x / S);
-  const k = k0 + Math.floor((x - k0 * S) / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   const j = net[3 * (U + 1) + 5 * U + k];
   let back = backReduced[x];
   if (j > -0.5) {

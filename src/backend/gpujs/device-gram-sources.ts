@@ -42,7 +42,7 @@ export function gramEntry(this: KernelThis, old: A, values: A, weights: A, pairA
 export function weightedSum(this: KernelThis, old: A, src: A, weights: A, S: number, base: number): number {
   const x = this.thread.x;
   const k0 = Math.floor(x / S);
-  const k = k0 + Math.floor((x - k0 * S) / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   const s = x - k * S;
   return old[x] + weights[base + s] * src[x];
 }

@@ -20,14 +20,14 @@ import type { A, KernelThis } from './device-sources.js';
 export function transferLevel(this: KernelThis, old: A, rates: A, outWeights: A, outOffsets: A, outTargets: A, deriv: A, outputIndex: A, seeds: A, start: number, end: number, C: number, W: number, S: number, s0: number, j0: number, reduced: number): number {
   const x = this.thread.x;
   const row0 = Math.floor(x / (C * W));
-  const row = row0 + Math.floor((x - row0 * (C * W)) / (C * W));
+  const row = row0 + (x - row0 * (C * W) >= (C * W) ? 1 : 0) - (x - row0 * (C * W) < 0 ? 1 : 0);
   const k = start + row;
   if (k >= end) {
     return old[x - (end - start) * C * W];
   }
   const rest = x - row * C * W;
   const c0 = Math.floor(rest / W);
-  const c = c0 + Math.floor((rest - c0 * W) / W);
+  const c = c0 + (rest - c0 * W >= W ? 1 : 0) - (rest - c0 * W < 0 ? 1 : 0);
   const t = rest - c * W;
   const s = s0 + t;
   const column = outputIndex[k];
@@ -62,7 +62,7 @@ export function transferLevel(this: KernelThis, old: A, rates: A, outWeights: A,
 export function rateMoment(this: KernelThis, total: A, rates: A, coef: A, C: number, W: number, S: number, s0: number, j0: number, power: number, base: number, end: number, from: number): number {
   const x = from + this.thread.x;
   const k0 = Math.floor(x / S);
-  const k = k0 + Math.floor((x - k0 * S) / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   const s = x - k * S;
   if (k < base || k >= end || s < s0 || s >= s0 + W) {
     return total[x];
@@ -82,7 +82,7 @@ export function rateMoment(this: KernelThis, total: A, rates: A, coef: A, C: num
 export function addExtra(this: KernelThis, modulus: A, extra: A, betaExtra: A, S: number): number {
   const x = this.thread.x;
   const k0 = Math.floor(x / S);
-  const k = k0 + Math.floor((x - k0 * S) / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   const v = extra[x];
   return modulus[x] + betaExtra[x - k * S] * v * v;
 }
@@ -110,7 +110,7 @@ export function reachLevel(this: KernelThis, old: A, outOffsets: A, outTargets: 
 export function maskRows(this: KernelThis, old: A, values: A, mask: A, S: number, base: number, end: number, from: number): number {
   const x = from + this.thread.x;
   const k0 = Math.floor(x / S);
-  const k = k0 + Math.floor((x - k0 * S) / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   if (k >= base && k < end && mask[k] > 0.5) {
     return values[x - base * S];
   }

@@ -58,7 +58,7 @@ export function outputLoss(this: KernelThis, act: A, pre: A, targets: A, outputU
 export function outputBack(this: KernelThis, old: A, act: A, deriv: A, targets: A, outputIndex: A, outputUnits: A, isTanh: A, interpretation: number, nOut: number, S: number): number {
   const x = this.thread.x;
   const k0 = Math.floor(x / S);
-  const k = k0 + Math.floor((x - k0 * S) / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   const j = outputIndex[k];
   if (j < -0.5) {
     return old[x];
@@ -107,7 +107,7 @@ export function outputMetricValues(this: KernelThis, act: A, deriv: A, outputUni
   let s = this.thread.x;
   if (which < 2.5) {
     const j0 = Math.floor(this.thread.x / S);
-    j = j0 + Math.floor((this.thread.x - j0 * S) / S);
+    j = j0 + (this.thread.x - j0 * S >= S ? 1 : 0) - (this.thread.x - j0 * S < 0 ? 1 : 0);
     s = this.thread.x - j * S;
   }
   const k = outputUnits[j];
@@ -159,7 +159,7 @@ export function outputMetricValues(this: KernelThis, act: A, deriv: A, outputUni
 export function outputModulus(this: KernelThis, old: A, act: A, deriv: A, outputIndex: A, outputUnits: A, interpretation: number, nOut: number, S: number): number {
   const x = this.thread.x;
   const k0 = Math.floor(x / S);
-  const k = k0 + Math.floor((x - k0 * S) / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   const j = outputIndex[k];
   if (j < -0.5) {
     return old[x];
@@ -201,7 +201,7 @@ export function outputModulus(this: KernelThis, old: A, act: A, deriv: A, output
  */
 export function drawTargets(this: KernelThis, act: A, draws: A, outputUnits: A, isTanh: A, interpretation: number, nOut: number, S: number, base: number): number {
   const j0 = Math.floor(this.thread.x / S);
-  const j = j0 + Math.floor((this.thread.x - j0 * S) / S);
+  const j = j0 + (this.thread.x - j0 * S >= S ? 1 : 0) - (this.thread.x - j0 * S < 0 ? 1 : 0);
   const s = this.thread.x - j * S;
   const k = outputUnits[j];
   const a = act[k * S + s];
