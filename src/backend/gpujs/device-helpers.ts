@@ -62,4 +62,3 @@ export function activationSlope(code: number, z: number): number {
   }
   return e / (1 + e);
 }
-
