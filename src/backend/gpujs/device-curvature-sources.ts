@@ -32,7 +32,8 @@ export function blockEntry(this: KernelThis, act: A, psi: A, matrixOffsets: A, b
   const k = lo;
   const n = blockOffsets[k + 1] - blockOffsets[k];
   const r = x - matrixOffsets[k];
-  const i = Math.floor((r + 0.5) / n);
+  const i0 = Math.floor(r / n);
+  const i = i0 + (r - i0 * n >= n ? 1 : 0) - (r - i0 * n < 0 ? 1 : 0);
   const j = r - i * n;
   const e0 = inOffsets[k];
   let si = -1;
@@ -60,9 +61,11 @@ export function blockEntry(this: KernelThis, act: A, psi: A, matrixOffsets: A, b
 
 /** Packs a group's blocks, padded with the identity: thread x = (g·n + i)·n + j → A_ij of unit units[g] (i, j < n_k), else δ_ij. */
 export function gatherBlocks(this: KernelThis, blocks: A, units: A, matrixOffsets: A, unitSize: A, n: number): number {
-  const g = Math.floor((this.thread.x + 0.5) / (n * n));
+  const g0 = Math.floor(this.thread.x / (n * n));
+  const g = g0 + (this.thread.x - g0 * (n * n) >= (n * n) ? 1 : 0) - (this.thread.x - g0 * (n * n) < 0 ? 1 : 0);
   const rest = this.thread.x - g * n * n;
-  const i = Math.floor((rest + 0.5) / n);
+  const i0 = Math.floor(rest / n);
+  const i = i0 + (rest - i0 * n >= n ? 1 : 0) - (rest - i0 * n < 0 ? 1 : 0);
   const j = rest - i * n;
   const k = units[g];
   const size = unitSize[k];
@@ -78,7 +81,8 @@ export function gatherBlocks(this: KernelThis, blocks: A, units: A, matrixOffset
 
 /** Packs a group's parameter vectors, padded with zeros: thread x = g·n + i → values[blockOffsets[units[g]] + i] (i < n_k), else 0. */
 export function gatherVector(this: KernelThis, values: A, units: A, blockOffsets: A, unitSize: A, n: number): number {
-  const g = Math.floor((this.thread.x + 0.5) / n);
+  const g0 = Math.floor(this.thread.x / n);
+  const g = g0 + (this.thread.x - g0 * n >= n ? 1 : 0) - (this.thread.x - g0 * n < 0 ? 1 : 0);
   const i = this.thread.x - g * n;
   const k = units[g];
   if (i >= unitSize[k]) {
@@ -98,9 +102,11 @@ export function gatherVector(this: KernelThis, values: A, units: A, blockOffsets
  */
 export function choleskyStep(this: KernelThis, old: A, blocks: A, j: number, count: number, n: number, epsilon: number): number {
   const x = this.thread.x;
-  const g = Math.floor((x + 0.5) / (n * n));
+  const g0 = Math.floor(x / (n * n));
+  const g = g0 + (x - g0 * (n * n) >= (n * n) ? 1 : 0) - (x - g0 * (n * n) < 0 ? 1 : 0);
   const rest = x - g * n * n;
-  const i = Math.floor((rest + 0.5) / n);
+  const i0 = Math.floor(rest / n);
+  const i = i0 + (rest - i0 * n >= n ? 1 : 0) - (rest - i0 * n < 0 ? 1 : 0);
   const m = rest - i * n;
   const second = count > 1.5 && Math.abs(m - j - 1) < 0.5 && i > j + 0.5;
   if ((Math.abs(m - j) > 0.5 || i < j) && !second) {
@@ -160,9 +166,11 @@ export function choleskyStep(this: KernelThis, old: A, blocks: A, j: number, cou
  */
 export function triangularStep(this: KernelThis, old: A, factors: A, rhs: A, row: number, count: number, n: number, R: number, upper: number, identity: number): number {
   const x = this.thread.x;
-  const g = Math.floor((x + 0.5) / (n * R));
+  const g0 = Math.floor(x / (n * R));
+  const g = g0 + (x - g0 * (n * R) >= (n * R) ? 1 : 0) - (x - g0 * (n * R) < 0 ? 1 : 0);
   const rest = x - g * n * R;
-  const i = Math.floor((rest + 0.5) / R);
+  const i0 = Math.floor(rest / R);
+  const i = i0 + (rest - i0 * R >= R ? 1 : 0) - (rest - i0 * R < 0 ? 1 : 0);
   let row2 = row + 1;
   if (upper > 0.5) {
     row2 = row - 1;
@@ -288,7 +296,8 @@ export function scatterBlocks(this: KernelThis, old: A, values: A, matrixOffsets
   const g = unitSlot[k];
   const size = unitSize[k];
   const r = x - matrixOffsets[k];
-  const i = Math.floor((r + 0.5) / size);
+  const i0 = Math.floor(r / size);
+  const i = i0 + (r - i0 * size >= size ? 1 : 0) - (r - i0 * size < 0 ? 1 : 0);
   const j = r - i * size;
   return values[(g * n + i) * n + j];
 }

@@ -51,7 +51,8 @@ export function forwardLevelFused(
   width: number,
 ): number {
   const x = base + this.thread.y * width + this.thread.x;
-  const k = Math.floor((x + 0.5) / S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   let z = pre[x];
   let a = act[x];
   let r = deriv[x];
@@ -105,7 +106,8 @@ export function backwardLevelFused(
   width: number,
 ): number {
   const x = base + this.thread.y * width + this.thread.x;
-  const k = Math.floor((x + 0.5) / S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   let reduced = backReduced[x];
   let b = back[x];
   let m = modulus[x];
@@ -235,7 +237,8 @@ export function outputLayerFused(
   }
   mapFirst(loss);
   mapSecond(0);
-  const k = Math.floor((x + 0.5) / S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   const j = net[3 * (U + 1) + 5 * U + k];
   let back = backReduced[x];
   if (j > -0.5) {

@@ -41,7 +41,8 @@ export function gramEntry(this: KernelThis, old: A, values: A, weights: A, pairA
 /** old[x] + weights[base + s] · src[x], thread x = k·S + s (a weight row [S] from `base`). */
 export function weightedSum(this: KernelThis, old: A, src: A, weights: A, S: number, base: number): number {
   const x = this.thread.x;
-  const k = Math.floor((x + 0.5) / S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   const s = x - k * S;
   return old[x] + weights[base + s] * src[x];
 }

@@ -19,13 +19,15 @@ import type { A, KernelThis } from './device-sources.js';
  */
 export function transferLevel(this: KernelThis, old: A, rates: A, outWeights: A, outOffsets: A, outTargets: A, deriv: A, outputIndex: A, seeds: A, start: number, end: number, C: number, W: number, S: number, s0: number, j0: number, reduced: number): number {
   const x = this.thread.x;
-  const row = Math.floor((x + 0.5) / (C * W));
+  const row0 = Math.floor(x / (C * W));
+  const row = row0 + (x - row0 * (C * W) >= (C * W) ? 1 : 0) - (x - row0 * (C * W) < 0 ? 1 : 0);
   const k = start + row;
   if (k >= end) {
     return old[x - (end - start) * C * W];
   }
   const rest = x - row * C * W;
-  const c = Math.floor((rest + 0.5) / W);
+  const c0 = Math.floor(rest / W);
+  const c = c0 + (rest - c0 * W >= W ? 1 : 0) - (rest - c0 * W < 0 ? 1 : 0);
   const t = rest - c * W;
   const s = s0 + t;
   const column = outputIndex[k];
@@ -59,7 +61,8 @@ export function transferLevel(this: KernelThis, old: A, rates: A, outWeights: A,
  */
 export function rateMoment(this: KernelThis, total: A, rates: A, coef: A, C: number, W: number, S: number, s0: number, j0: number, power: number, base: number, end: number, from: number): number {
   const x = from + this.thread.x;
-  const k = Math.floor((x + 0.5) / S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   const s = x - k * S;
   if (k < base || k >= end || s < s0 || s >= s0 + W) {
     return total[x];
@@ -78,7 +81,8 @@ export function rateMoment(this: KernelThis, total: A, rates: A, coef: A, C: num
 /** modulus + β_x X² (the softmax/spherical cross term of Eq. 102), thread x = k·S + s; betaExtra [S]. */
 export function addExtra(this: KernelThis, modulus: A, extra: A, betaExtra: A, S: number): number {
   const x = this.thread.x;
-  const k = Math.floor((x + 0.5) / S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   const v = extra[x];
   return modulus[x] + betaExtra[x - k * S] * v * v;
 }
@@ -105,7 +109,8 @@ export function reachLevel(this: KernelThis, old: A, outOffsets: A, outTargets: 
 /** values[x - base·S] (a window of units from base on) for units base ≤ k < end with mask[k] = 1, old elsewhere; thread x = k·S + s - from (as `rateMoment`). */
 export function maskRows(this: KernelThis, old: A, values: A, mask: A, S: number, base: number, end: number, from: number): number {
   const x = from + this.thread.x;
-  const k = Math.floor((x + 0.5) / S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   if (k >= base && k < end && mask[k] > 0.5) {
     return values[x - base * S];
   }

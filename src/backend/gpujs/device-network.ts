@@ -63,6 +63,9 @@ export interface DeviceNetwork {
   readonly windowEnd: readonly number[];
 }
 
+/** Block sizes with at least this many entries over their units are solved at their own size (2^20). */
+export const PAD_ENTRIES = 1 << 20;
+
 /**
  * The size a block of size n is padded to for the batched solves: the next of the ladder
  * ⌈2^(i/2)⌉ (1, 2, 3, 4, 6, 8, 12, 16, 23, 32, 46, 64, ...).
@@ -70,8 +73,9 @@ export interface DeviceNetwork {
  * substitution rows per launch), so exact sizes cost 1.5·Σ n over the distinct fan-ins (~444
  * launches on the Section 4 autoencoder); the √2 ladder bounds the sizes to a few (135 launches
  * there) for at most 2× the entries and 2.9× the arithmetic of a block.
- * That pays in headlessgl mode, where a launch costs far more than its threads; in webasm mode a
- * launch is cheap and every thread costs, so blocks are solved at their own size there.
+ * That pays in headlessgl mode, where a launch costs far more than its threads, for block sizes
+ * of fewer than {@link PAD_ENTRIES} entries in all; in webasm mode a launch is cheap and every
+ * thread costs, so blocks are solved at their own size there.
  */
 export function paddedSize(n: number): number {
   let i = 0;
@@ -102,7 +106,11 @@ export function deviceNetwork(net: CompiledNetwork, layout: MetricLayout, upload
   const scale = (k: number) => net.affine?.scale[k] ?? 1;
   const size = (k: number) => net.blockOffsets[k + 1] - net.blockOffsets[k];
   const byN = new Map<number, number[]>();
-  const solved = (k: number) => (pad ? paddedSize(size(k)) : size(k));
+  const units = new Map<number, number>();
+  for (let k = net.nInputs; k < net.nUnits; k++) units.set(size(k), (units.get(size(k)) ?? 0) + 1);
+  // NOTE: a size with many entries keeps its own size: its launches cost their threads, not the
+  // launch, and the ladder would add up to 2× the threads (9 → 12: 1.8× at 10⁶ edges).
+  const solved = (k: number) => (pad && (units.get(size(k)) ?? 0) * size(k) ** 2 < PAD_ENTRIES ? paddedSize(size(k)) : size(k));
   for (let k = net.nInputs; k < net.nUnits; k++) {
     const n = solved(k);
     const ids = byN.get(n);

@@ -57,7 +57,8 @@ export function outputLoss(this: KernelThis, act: A, pre: A, targets: A, outputU
  */
 export function outputBack(this: KernelThis, old: A, act: A, deriv: A, targets: A, outputIndex: A, outputUnits: A, isTanh: A, interpretation: number, nOut: number, S: number): number {
   const x = this.thread.x;
-  const k = Math.floor((x + 0.5) / S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   const j = outputIndex[k];
   if (j < -0.5) {
     return old[x];
@@ -105,7 +106,8 @@ export function outputMetricValues(this: KernelThis, act: A, deriv: A, outputUni
   let j = 0;
   let s = this.thread.x;
   if (which < 2.5) {
-    j = Math.floor((this.thread.x + 0.5) / S);
+    const j0 = Math.floor(this.thread.x / S);
+    j = j0 + (this.thread.x - j0 * S >= S ? 1 : 0) - (this.thread.x - j0 * S < 0 ? 1 : 0);
     s = this.thread.x - j * S;
   }
   const k = outputUnits[j];
@@ -156,7 +158,8 @@ export function outputMetricValues(this: KernelThis, act: A, deriv: A, outputUni
  */
 export function outputModulus(this: KernelThis, old: A, act: A, deriv: A, outputIndex: A, outputUnits: A, interpretation: number, nOut: number, S: number): number {
   const x = this.thread.x;
-  const k = Math.floor((x + 0.5) / S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   const j = outputIndex[k];
   if (j < -0.5) {
     return old[x];
@@ -197,7 +200,8 @@ export function outputModulus(this: KernelThis, old: A, act: A, deriv: A, output
  * softmax and spherical one-hot of the class found by walking the probabilities with u = draws[base + s].
  */
 export function drawTargets(this: KernelThis, act: A, draws: A, outputUnits: A, isTanh: A, interpretation: number, nOut: number, S: number, base: number): number {
-  const j = Math.floor((this.thread.x + 0.5) / S);
+  const j0 = Math.floor(this.thread.x / S);
+  const j = j0 + (this.thread.x - j0 * S >= S ? 1 : 0) - (this.thread.x - j0 * S < 0 ? 1 : 0);
   const s = this.thread.x - j * S;
   const k = outputUnits[j];
   const a = act[k * S + s];

@@ -10,7 +10,17 @@ import { activationSlope, activationValue } from './device-helpers.js';
  * level of units, the output units, ...) copies every other entry from its `old` argument.
  * Per-unit arrays are unit-major [nUnits × S] (unit k, sample s at k·S + s) as in `EngineWorkspace`;
  * CSR arrays (`inOffsets`, `inSources`, `outOffsets`, ...) are the `CompiledNetwork`'s, as float32.
- * Row indices come from `Math.floor((x + 0.5) / S)`, exact while x < 2^24 (the engine checks).
+ * Row indices are ⌊x / d⌋ in the kernels' float32 arithmetic, written in two lines:
+ * `q0 = Math.floor(x / d)`, then `q = q0 + (r >= d ? 1 : 0) - (r < 0 ? 1 : 0)` with the remainder
+ * r = x - q0·d, an exact integer: the correction undoes a quotient that rounded across an integer,
+ * and q is exact for integers x < 2^24 (the engine checks; where the division is not correctly
+ * rounded, as in GL, for x + d ≤ 2^24 or even d). Inline, not a helper: webasm runs helper calls
+ * lane by lane in its SIMD kernels (a helper cost gatherBlocks ~1.5× its time).
+ * NOTE: the former `Math.floor((x + 0.5) / d)` is exact only below 2^23: from there x + 0.5
+ * rounds to an even integer (x + 1 for odd x), and the quotient's rounding error passes the
+ * margin of 0.5 / d, so the last entry of a row read the next row. At 10⁶ edges the packed group
+ * of 9 × 9 blocks (webasm; 12 × 12 padded in headlessgl) passes 2^23 entries, and the Cholesky
+ * factors of the units beyond mixed with their neighbours' blocks.
  */
 
 /** What gpu.js puts in `this` inside a kernel. */
@@ -107,7 +117,8 @@ export function reduceChunk(this: KernelThis, x: A, n: number, chunk: number, op
  */
 export function forwardSum(this: KernelThis, old: A, act: A, weights: A, inOffsets: A, inSources: A, blockOffsets: A, gain: A, start: number, end: number, S: number, base: number): number {
   const x = base + this.thread.x;
-  const k = Math.floor((x + 0.5) / S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   if (k < start || k >= end) {
     return old[x];
   }
@@ -133,7 +144,8 @@ export function forwardSum(this: KernelThis, old: A, act: A, weights: A, inOffse
  */
 export function forwardActivation(this: KernelThis, old: A, pre: A, kind: A, scale: A, shift: A, gainScale: A, start: number, end: number, S: number, which: number, base: number): number {
   const x = base + this.thread.x;
-  const k = Math.floor((x + 0.5) / S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   if (k < start || k >= end) {
     return old[x];
   }
@@ -152,7 +164,8 @@ export function forwardActivation(this: KernelThis, old: A, pre: A, kind: A, sca
  */
 export function backwardSum(this: KernelThis, old: A, values: A, weights: A, outOffsets: A, outTargets: A, outParams: A, outputIndex: A, deriv: A, start: number, end: number, S: number, power: number, reduce: number, base: number): number {
   const x = base + this.thread.x;
-  const k = Math.floor((x + 0.5) / S);
+  const k0 = Math.floor(x / S);
+  const k = k0 + (x - k0 * S >= S ? 1 : 0) - (x - k0 * S < 0 ? 1 : 0);
   if (k < start || k >= end) {
     return old[x];
   }

@@ -27,7 +27,8 @@ export function onlineBlocks(this: KernelThis, blocks: A, act: A, psi: A, matrix
   const k = lo;
   const n = blockOffsets[k + 1] - blockOffsets[k];
   const r = x - matrixOffsets[k];
-  const i = Math.floor((r + 0.5) / n);
+  const i0 = Math.floor(r / n);
+  const i = i0 + (r - i0 * n >= n ? 1 : 0) - (r - i0 * n < 0 ? 1 : 0);
   const j = r - i * n;
   const root = Math.sqrt(Math.max(0, psi[k * S + sample]));
   const e0 = inOffsets[k];
@@ -111,7 +112,8 @@ export function onlineInverse(this: KernelThis, inverses: A, hu: A, coef: A, mat
   const n = blockOffsets[k + 1] - p0;
   const base = matrixOffsets[k];
   const r = x - base;
-  const i = Math.floor((r + 0.5) / n);
+  const i0 = Math.floor(r / n);
+  const i = i0 + (r - i0 * n >= n ? 1 : 0) - (r - i0 * n < 0 ? 1 : 0);
   const j = r - i * n;
   const symmetric = 0.5 * (inverses[x] + inverses[base + j * n + i]);
   return (symmetric - f * hu[p0 + i] * hu[p0 + j]) / keep;
