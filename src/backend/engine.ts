@@ -1,5 +1,6 @@
 import type { Batch } from '../engine/batch.js';
 import type { CompiledNetwork } from '../engine/compiled-network.js';
+import type { KroneckerKernels } from './kronecker-kernels.js';
 
 /**
  * An opaque buffer owned by an {@link Engine}: a Float64Array on the CPU reference, a texture,
@@ -238,6 +239,8 @@ export interface Engine {
    * {@link monteCarloModulus}): the output layer and backward pass with y. `ws` keeps its own b, b̃.
    */
   sampledBackward(params: DeviceBuffer, ws: EngineWorkspace, draw: Float64Array, out: DeviceBuffer): void;
+  /** Optional device kernels of the Kronecker factors' damped solves (absent: the host route). */
+  readonly kronecker?: KroneckerKernels;
 }
 
 /**
