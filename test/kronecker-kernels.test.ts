@@ -8,6 +8,7 @@ import { tfjsBackend } from '../src/backend/tfjs/tfjs-backend.js';
 import { makeBatch } from '../src/engine/batch.js';
 import type { CompiledNetwork } from '../src/engine/compiled-network.js';
 import { dampFactors, KroneckerInverse } from '../src/curvature/kronecker/factor-inverse.js';
+import type { WebgpuKronecker } from '../src/backend/webgpu/webgpu-kronecker.js';
 import { createModel } from '../src/engine/model.js';
 import { loadBatch } from '../src/engine/propagate.js';
 import { bernoulliProbability } from '../src/interpretations/bernoulli.js';
@@ -227,13 +228,15 @@ function randomSpd(n: number, seed: number): Float64Array {
 }
 
 describe('Kronecker grid kernels (Engine.kronecker: webgpu) against the host inverse', () => {
-  it('damped Cholesky and grid solves of two groups at offsets (a third factor left out), one number read; a non-PD factor named', () => {
+  // Both designs of webgpu's solves: explicit inverses (factors up to its inverseLimit) and triangular solves (limit 0).
+  it.each([undefined, 0])('damped Cholesky and grid solves of two groups at offsets (a third factor left out), one number read; a non-PD factor named (inverse limit %s)', (limit) => {
     const [, doc] = networks[0];
     const { net } = createModel(doc);
     const engine = webgpu.open(net, 1);
     const kernels = engine.kronecker;
     expect(kernels).toBeDefined();
     if (!kernels) return;
+    if (limit !== undefined) (kernels as WebgpuKronecker).inverseLimit = limit;
     // Layouts: A = [skipped 2×2 | group 0's 3×3 | group 1's 4×4], G = [group 1's 2×2 | group 0's 4×4].
     const shapes = [{ n: 3, m: 4, aOffset: 4, gOffset: 4 }, { n: 4, m: 2, aOffset: 13, gOffset: 0 }];
     const aHost = new Float64Array(29);

@@ -11,6 +11,7 @@ import { createMethod, type CurvatureOptions } from '../src/methods/methods.js';
 import { MethodRunner } from '../src/methods/runner.js';
 import type { NetworkDocument } from '../src/network/types.js';
 import { Prng } from '../src/random/prng.js';
+import type { WebgpuKronecker } from '../src/backend/webgpu/webgpu-kronecker.js';
 import { relative } from './helpers/compare.js';
 import { layeredNetwork } from './helpers/layered-network.js';
 import { randomData } from './helpers/random-network.js';
@@ -71,6 +72,16 @@ const hostRoute = (backend: Backend): Backend => ({
   },
 });
 
+/** The same backend with its engines' Kronecker solves by triangular solves at every size (inverse limit 0). */
+const triangularRoute = (backend: Backend): Backend => ({
+  ...backend,
+  open(net, size) {
+    const engine = backend.open(net, size);
+    (engine.kronecker as WebgpuKronecker).inverseLimit = 0;
+    return engine;
+  },
+});
+
 describe.skipIf(!webgpu)('Kronecker device route (webgpu)', () => {
   const dense = layeredNetwork([6, 8, 5, 3], { interpretation: 'softmax', seed: 5 });
 
@@ -86,14 +97,16 @@ describe.skipIf(!webgpu)('Kronecker device route (webgpu)', () => {
       dev.runner.dispose();
     }
   });
-  it('factors wider than the Cholesky workgroup (A\' 131×131, G\' 70×70): kflr as on the cpu', () => {
+  it('factors wider than the Cholesky workgroup (A\' 131×131, G\' 70×70): kflr as on the cpu, by explicit inverses and by triangular solves', () => {
     const wide = layeredNetwork([130, 70, 4], { interpretation: 'bernoulli', seed: 6 });
     const ref = run(cpuBackend, wide, 'kflr', { inverseEvery: 2 }, 3);
-    const dev = run(webgpu as Backend, wide, 'kflr', { inverseEvery: 2 }, 3);
-    expect(dev.state.device?.indices).toEqual([0, 1]);
-    ref.directions.forEach((d, t) => expect(relative(dev.directions[t], d), `iteration ${t}`).toBeLessThan(TOLERANCE));
+    for (const backend of [webgpu as Backend, triangularRoute(webgpu as Backend)]) {
+      const dev = run(backend, wide, 'kflr', { inverseEvery: 2 }, 3);
+      expect(dev.state.device?.indices).toEqual([0, 1]);
+      ref.directions.forEach((d, t) => expect(relative(dev.directions[t], d), `iteration ${t}`).toBeLessThan(TOLERANCE));
+      dev.runner.dispose();
+    }
     ref.runner.dispose();
-    dev.runner.dispose();
   });
 
   it('per iteration on the route: no gradient read, no direction upload, no factor read (the loss, 4 bytes at a refresh; K-FAC uploads its draws)', () => {

@@ -34,11 +34,12 @@ export interface KroneckerKernels {
   /** Uploads a plan's tables (counted, once); `aLength`: the length of the A buffers. */
   gridPlan(groups: readonly KroneckerGridGroup[], aLength: number): KroneckerGridPlan;
   /**
-   * Cholesky factors of the factored-damped factors of every group of `plan`: with
+   * Factorises the factored-damped factors of every group of `plan` for the solves: with
    * π_g = √((tr A_g/n)/(tr G_g/m)) (1 if a trace is 0) computed on the device, A' = A + π√ε I
-   * and G' = G + (√ε/π) I, lower triangles into `factors` (length `A.length + G.length`: A' at
-   * its offset, G' after all of A). Returns -1, or 2j (A') / 2j + 1 (G') for the first factor of
-   * the plan's group j that is not positive definite (one number read back).
+   * and G' = G + (√ε/π) I, by Cholesky, into `factors` (length `A.length + G.length`: A' at
+   * its offset, G' after all of A; what the engine's solves read, webgpu's explicit inverses
+   * A'⁻¹ and G'⁻¹). Returns -1, or 2j (A') / 2j + 1 (G') for the first factor of the plan's
+   * group j that is not positive definite (one number read back).
    */
   factorise(plan: KroneckerGridPlan, A: DeviceBuffer, G: DeviceBuffer, epsilon: number, factors: DeviceBuffer): number;
   /**

@@ -4,13 +4,19 @@ import type { KernelSpec } from './wgsl-kernel.js';
  * WGSL kernels of the device route of the Kronecker curvatures (complete groups, factored
  * damping, ε > 0; host side in `webgpu-kronecker.ts`). A grid table (i32, {@link GRID_TABLE_WIDTH}
  * per group) holds per group g: [offset of A_g, offset of G_g, n = n_g + 1, m = m_g, offset of
- * the grid (n × m), first column thread, first row thread, 0]. The factors are row-major, at
- * their offsets in the factor buffers (the Gram plans' layouts); the Cholesky factors L of the
- * damped factors go to one buffer, A' at A_g's offset and G' at `gBase` + G_g's offset.
+ * the grid (n × m: its first grid-entry thread), first column thread (n + m per group: the
+ * columns of L_A⁻¹ then of L_G⁻¹), first thread of the inverse products (⌈n/4⌉·n + ⌈m/4⌉·m
+ * per group: strips of 4 rows of a column), first thread of the grid products (⌈n/4⌉·m), first
+ * grid-column thread (m per group), first grid-row thread (n per group)]: columns 5-7 for the
+ * explicit-inverse solves (`wgsl-kronecker-solve.ts`), 8-9 for the triangular ones. The
+ * factors are row-major, at their offsets in the factor buffers (the Gram plans' layouts); the
+ * Cholesky factors L of the damped factors, their inverses and the inverses A'⁻¹, G'⁻¹ go to
+ * buffers of that layout too, A' at A_g's offset and G' at `gBase` + G_g's offset. The solves
+ * are in `wgsl-kronecker-solve.ts` and `wgsl-kronecker-triangular.ts`.
  */
 
 /** i32 entries of one group's row of the grid table. */
-export const GRID_TABLE_WIDTH = 8;
+export const GRID_TABLE_WIDTH = 10;
 /** Threads of one factor's Cholesky workgroup (within the compatibility-mode limit of 128). */
 export const CHOLESKY_WORKGROUP = 64;
 
@@ -92,8 +98,11 @@ fn factorEntry(which: u32, index: u32) -> f32 {
   if (li == 0u) { flags[wg] = select(0.0, f32(wg + 1u), bad != 0u); }`,
 };
 
-/** The WGSL that finds thread x's group g (the last whose first thread, column `field` of the table, is ≤ x). */
-const findGroup = (field: number) => `  var g = 0u;
+/**
+ * The WGSL that finds thread x's group g (the last whose first thread, column `field` of the
+ * grid table, is ≤ x) and reads its row: `t`, `aOff`, `gOff`, `n`, `m`, `grid` (uses `P.groups`).
+ */
+export const findGroup = (field: number) => `  var g = 0u;
   while (g + 1u < P.groups && u32(T[(g + 1u) * ${GRID_TABLE_WIDTH}u + ${field}u]) <= x) { g = g + 1u; }
   let t = g * ${GRID_TABLE_WIDTH}u;
   let aOff = u32(T[t]);
@@ -101,68 +110,3 @@ const findGroup = (field: number) => `  var g = 0u;
   let n = u32(T[t + 2u]);
   let m = u32(T[t + 3u]);
   let grid = u32(T[t + 4u]);`;
-
-/**
- * First half of D = A'⁻¹ R G'⁻¹ (seed 004, Eq. 7; Martens & Grosse §6.3), one thread per grid
- * column c of every group: R's column gathered from the gradient by the grid's parameter map,
- * then L y = r and Lᵀ x = y with A'_g's factor, into the work grid.
- */
-export const gridColumnsKernel: KernelSpec = {
-  name: 'kronecker-grid-columns',
-  bindings: [
-    { name: 'T', type: 'i32' },
-    { name: 'pmap', type: 'i32' },
-    { name: 'gradient', type: 'f32' },
-    { name: 'L', type: 'f32' },
-    { name: 'work', type: 'f32', write: true },
-  ],
-  params: [['groups', 'u32']],
-  body: `${findGroup(5)}
-  let c = x - u32(T[t + 5u]);
-  for (var i = 0u; i < n; i = i + 1u) {
-    var s = gradient[u32(pmap[grid + i * m + c])];
-    for (var j = 0u; j < i; j = j + 1u) { s = s - L[aOff + i * n + j] * work[grid + j * m + c]; }
-    work[grid + i * m + c] = s / L[aOff + i * n + i];
-  }
-  for (var r = 0u; r < n; r = r + 1u) {
-    let i = n - 1u - r;
-    var s = work[grid + i * m + c];
-    for (var j = i + 1u; j < n; j = j + 1u) { s = s - L[aOff + j * n + i] * work[grid + j * m + c]; }
-    work[grid + i * m + c] = s / L[aOff + i * n + i];
-  }`,
-};
-
-/**
- * Second half: one thread per grid row i of every group, the row times G'⁻¹ (G' symmetric: the
- * two triangular solves with G'_g's factor at `gBase`), scattered into the direction by the map.
- */
-export const gridRowsKernel: KernelSpec = {
-  name: 'kronecker-grid-rows',
-  bindings: [
-    { name: 'T', type: 'i32' },
-    { name: 'pmap', type: 'i32' },
-    { name: 'L', type: 'f32' },
-    { name: 'work', type: 'f32', write: true },
-    { name: 'out', type: 'f32', write: true },
-  ],
-  params: [
-    ['groups', 'u32'],
-    ['gBase', 'u32'],
-  ],
-  body: `${findGroup(6)}
-  let i = x - u32(T[t + 6u]);
-  let row = grid + i * m;
-  let lg = P.gBase + gOff;
-  for (var k = 0u; k < m; k = k + 1u) {
-    var s = work[row + k];
-    for (var j = 0u; j < k; j = j + 1u) { s = s - L[lg + k * m + j] * work[row + j]; }
-    work[row + k] = s / L[lg + k * m + k];
-  }
-  for (var r = 0u; r < m; r = r + 1u) {
-    let k = m - 1u - r;
-    var s = work[row + k];
-    for (var j = k + 1u; j < m; j = j + 1u) { s = s - L[lg + j * m + k] * work[row + j]; }
-    work[row + k] = s / L[lg + k * m + k];
-    out[u32(pmap[row + k])] = work[row + k];
-  }`,
-};

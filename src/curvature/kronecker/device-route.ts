@@ -17,8 +17,8 @@ export interface HostFactors {
 /**
  * The device route of a Kronecker curvature's complete groups on an engine with
  * {@link Engine.kronecker} (KFLR and K-FAC with factored damping and ε > 0): the running
- * averages of the factors, their frozen copies (periodic inverses) and the Cholesky factors of
- * the damped frozen factors live on the device for the life of the state (seed 004,
+ * averages of the factors, their frozen copies (periodic inverses) and the factorised damped
+ * frozen factors (on webgpu their inverses) live on the device for the life of the state (seed 004,
  * "Algorithm" steps 3-5: update the factors, recompute the inverses when due, compute δ). Per
  * iteration nothing crosses to the host but what the factor meter moves (K-FAC's draws) and, at
  * each refresh, the one number of the factorisation's failure flag. The host arrays of these
@@ -28,7 +28,7 @@ export class DeviceFactors {
   readonly plan: KroneckerGridPlan;
   /** Whether the host arrays of the route's groups are older than the device's. */
   private stale = false;
-  /** ε of the current Cholesky factors (undefined: refactorise before the next solve). */
+  /** ε of the current factorisation (undefined: refactorise before the next solve). */
   private factorisedFor: number | undefined;
   private readonly buffers: { A: DeviceBuffer; G: DeviceBuffer; frozenA: DeviceBuffer; frozenG: DeviceBuffer; factors: DeviceBuffer };
   private readonly offsets: { A: Int32Array; G: Int32Array };
