@@ -228,15 +228,17 @@ function randomSpd(n: number, seed: number): Float64Array {
 }
 
 describe('Kronecker grid kernels (Engine.kronecker: webgpu) against the host inverse', () => {
-  // Both designs of webgpu's solves: explicit inverses (factors up to its inverseLimit) and triangular solves (limit 0).
-  it.each([undefined, 0])('damped Cholesky and grid solves of two groups at offsets (a third factor left out), one number read; a non-PD factor named (inverse limit %s)', (limit) => {
+  // Both designs of webgpu's solves; by its rule, a plan this small takes the explicit inverses from an inverse period of 2.
+  it.each(['inverses', 'triangular'] as const)('damped Cholesky and grid solves of two groups at offsets (a third factor left out), one number read; a non-PD factor named (%s)', (design) => {
     const [, doc] = networks[0];
     const { net } = createModel(doc);
     const engine = webgpu.open(net, 1);
     const kernels = engine.kronecker;
     expect(kernels).toBeDefined();
     if (!kernels) return;
-    if (limit !== undefined) (kernels as WebgpuKronecker).inverseLimit = limit;
+    const webgpuKernels = kernels as WebgpuKronecker;
+    expect([webgpuKernels.designFor(4, 1), webgpuKernels.designFor(4, 2), webgpuKernels.designFor(4000, 10)]).toEqual(['triangular', 'inverses', 'triangular']);
+    webgpuKernels.design = design;
     // Layouts: A = [skipped 2×2 | group 0's 3×3 | group 1's 4×4], G = [group 1's 2×2 | group 0's 4×4].
     const shapes = [{ n: 3, m: 4, aOffset: 4, gOffset: 4 }, { n: 4, m: 2, aOffset: 13, gOffset: 0 }];
     const aHost = new Float64Array(29);

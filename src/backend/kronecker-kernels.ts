@@ -31,8 +31,12 @@ export interface KroneckerGridPlan {
  * seed 004 "inverse computations", Eq. 6-7).
  */
 export interface KroneckerKernels {
-  /** Uploads a plan's tables (counted, once); `aLength`: the length of the A buffers. */
-  gridPlan(groups: readonly KroneckerGridGroup[], aLength: number): KroneckerGridPlan;
+  /**
+   * Uploads a plan's tables (counted, once); `aLength`: the length of the A buffers;
+   * `inverseEvery`: solves per factorisation expected (the inverse period, default 1), by which
+   * an engine may pick how it solves.
+   */
+  gridPlan(groups: readonly KroneckerGridGroup[], aLength: number, inverseEvery?: number): KroneckerGridPlan;
   /**
    * Factorises the factored-damped factors of every group of `plan` for the solves: with
    * π_g = √((tr A_g/n)/(tr G_g/m)) (1 if a trace is 0) computed on the device, A' = A + π√ε I

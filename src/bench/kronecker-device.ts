@@ -7,6 +7,7 @@ import { createModel } from '../engine/model.js';
 import { UsageError, problem } from '../errors.js';
 import { generateMlp } from '../generate/mlp.js';
 import { METHOD_SPECS, type MethodName } from '../methods/methods.js';
+import type { WebgpuKronecker } from '../backend/webgpu/webgpu-kronecker.js';
 import { Prng } from '../random/prng.js';
 import { methodLoop, transfersPerIteration, type MethodLoop } from './loop.js';
 
@@ -14,8 +15,8 @@ import { methodLoop, transfersPerIteration, type MethodLoop } from './loop.js';
  * The routes {@link runKroneckerDevice} times on one webgpu device: the host route (the same
  * engine with its Kronecker kernels hidden: factors and gradient read back, Float64 solves on the
  * host, direction uploaded), and the device route with each design of its grid solves
- * (`WebgpuKronecker.inverseLimit`: triangular solves, explicit inverses); `device` is the design
- * the engine picks by itself.
+ * (`WebgpuKronecker.design`: triangular solves, explicit inverses); `device` is the design the
+ * engine picks by itself (`WebgpuKronecker.designFor`).
  */
 export const KRONECKER_DEVICE_ROUTES = ['host', 'triangular', 'inverses'] as const;
 export type KroneckerDeviceRoute = (typeof KRONECKER_DEVICE_ROUTES)[number];
@@ -55,17 +56,17 @@ export interface KroneckerDeviceResult {
   methods: Record<string, { device: KroneckerDeviceRoute; routes: Partial<Record<KroneckerDeviceRoute, KroneckerRouteTiming>> }>;
 }
 
-/** The inverse limit of an engine's Kronecker kernels (webgpu's), to set per route. */
-function kernelsOf(engine: Engine): { inverseLimit: number } {
-  const kernels = engine.kronecker as { inverseLimit?: number } | undefined;
-  if (typeof kernels?.inverseLimit !== 'number') throw new UsageError([problem('backend', `--kronecker-device times webgpu's Kronecker kernels; --backend ${engine.backend} has none`)]);
-  return kernels as { inverseLimit: number };
+/** An engine's Kronecker kernels, webgpu's (the ones with two designs). */
+function kernelsOf(engine: Engine): WebgpuKronecker {
+  const kernels = engine.kronecker as Partial<WebgpuKronecker> | undefined;
+  if (typeof kernels?.designFor !== 'function') throw new UsageError([problem('backend', `--kronecker-device times webgpu's Kronecker kernels; --backend ${engine.backend} has none`)]);
+  return kernels as WebgpuKronecker;
 }
 
 /** Sets up `route` on a fresh loop's engine (before its first iteration makes the grid plan). */
 function configure(loop: MethodLoop, route: KroneckerDeviceRoute): void {
   if (route === 'host') Object.defineProperty(loop.engine, 'kronecker', { value: undefined });
-  else kernelsOf(loop.engine).inverseLimit = route === 'triangular' ? 0 : Infinity;
+  else kernelsOf(loop.engine).design = route;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -96,9 +97,9 @@ export async function runKroneckerDevice(options: KroneckerDeviceOptions = {}): 
   const load = { before: loadavg(), after: [] as number[] };
   onLine(`webgpu: ${machine.adapter}; ${machine.cpus} × ${machine.cpuModel}; load ${load.before.map((l) => l.toFixed(2)).join(' ')}`);
   onLine(`MLP ${layers.join('-')} (${net.nParams} parameters), batch ${size}, inverse every ${inverseEvery}, ${rounds} rounds × ${iterations} iterations per route`);
-  // The design the engine picks by itself: explicit inverses when its widest factor (n = inputs + 1, m = units) is within the limit.
+  // The design the engine picks by itself for the widest factor (n = inputs + 1, m = units) and the inverse period.
   const fresh = openEngine('webgpu', net, 1);
-  const device: KroneckerDeviceRoute = kernelsOf(fresh).inverseLimit >= Math.max(...layers.slice(0, -1).map((w) => w + 1), ...layers.slice(1)) ? 'inverses' : 'triangular';
+  const device: KroneckerDeviceRoute = kernelsOf(fresh).designFor(Math.max(...layers.slice(0, -1).map((w) => w + 1), ...layers.slice(1)), inverseEvery);
   fresh.dispose();
   const result: KroneckerDeviceResult = { machine, load, network: { layers, parameters: net.nParams, batch: size, inverseEvery, rounds, iterations }, methods: {} };
   for (const method of methods) {

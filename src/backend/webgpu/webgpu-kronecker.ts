@@ -7,6 +7,9 @@ import { dampedCholeskyKernel, GRID_TABLE_WIDTH } from './wgsl-kronecker.js';
 import { gridColumnsKernel, gridRowsKernel } from './wgsl-kronecker-triangular.js';
 import { gridGatherKernel, gridLeftKernel, gridRightKernel, inverseProductKernel, STRIP, triangularInverseKernel } from './wgsl-kronecker-solve.js';
 
+/** The two designs of the grid solves: explicit inverses (`wgsl-kronecker-solve.ts`) or triangular solves (`wgsl-kronecker-triangular.ts`). */
+export type KroneckerDesign = 'inverses' | 'triangular';
+
 /**
  * A grid plan with its device tables: the grid table, the parameter map, the gathered R and
  * the work grid, the per-factor flags and (made at the first factorisation, the length of the
@@ -33,8 +36,8 @@ interface WebgpuGridPlan extends KroneckerGridPlan {
 
 /**
  * The Kronecker device kernels of the WebGPU engine (`wgsl-kronecker.ts`): per plan, the tables
- * are uploaded once. A plan whose factors are all at most {@link inverseLimit} wide solves
- * through explicit inverses: a factorisation costs three launches (the damped Cholesky, a
+ * are uploaded once. A plan whose factors are all at most {@link inverseLimit} wide, with an
+ * inverse period of at least {@link inversePeriod}, solves through explicit inverses: a factorisation costs three launches (the damped Cholesky, a
  * workgroup per factor; L⁻¹; the inverses A'⁻¹, G'⁻¹ into `factors`) and one number read back
  * (the first failing factor), a solve three launches (gather R, W = A'⁻¹R, D = WG'⁻¹) and no
  * transfer. A plan with a wider factor keeps the Cholesky factors in `factors` and solves by
@@ -42,22 +45,31 @@ interface WebgpuGridPlan extends KroneckerGridPlan {
  */
 export class WebgpuKronecker implements KroneckerKernels {
   /**
-   * The widest factor (n or m) of a plan solved through explicit inverses; wider: triangular
-   * solves. NOTE (measured on llvmpipe only, 2 shared cores, `npm run bench --
-   * --kronecker-device`, experiments/kronecker-device/): at n ≤ 257 the inverse design's solves
-   * took about half the time of the triangular ones and its refreshes (L⁻¹ and L⁻ᵀL⁻¹ on top
-   * of the Cholesky) up to 3× longer; at n = 785 (784-300-100-10) its solves took 1.8× and its
-   * refreshes 9× as long (the products re-read A'⁻¹ and R from memory, past the caches). On a
-   * GPU the n·m-thread products should gain over the m + n sequential threads at every size;
-   * unmeasured, so the limit is set by llvmpipe. Tests set it to 0 to exercise the triangular
-   * design on small factors.
+   * The widest factor (n or m) of a plan solved through explicit inverses when the inverse
+   * period is at least {@link inversePeriod}; otherwise triangular solves.
+   *
+   * NOTE (the rule, measured on llvmpipe only: 2 shared cores, load 4.6-7; no GPU was measured):
+   * per plan, kernels alone (factorise / solve, ms, triangular → inverses): 100-50-20-10
+   * 4.1 / 3.8 → 6.5 / 2.6; 256-128-64-10 32.6 / 74.4 → 93.3 / 38.9; 784-300-100-10
+   * 165 / 586 → 1051 / 850. Up to n = 257 the solves take half the time and the refresh (L⁻¹
+   * and L⁻ᵀL⁻¹ on top of the Cholesky) about 2-3× as long, so the inverses pay from an inverse
+   * period of 2 (refresh cost spread over the solves); at n = 785 both are slower (the products
+   * re-read A'⁻¹ and R past the caches). End to end (`npm run bench -- --kronecker-device`,
+   * experiments/kronecker-device/) the designs are within the load's noise at ≤ 257 and the
+   * triangular solves win at 785 (kflr 1.74 s vs 2.38 s per iteration, inverses every 10). The
+   * limit lies between the measured widths; on a GPU the n·m-thread products should win at
+   * every size (unmeasured).
    */
   inverseLimit = 512;
+  /** The least inverse period at which a plan within {@link inverseLimit} solves through explicit inverses. */
+  inversePeriod = 2;
+  /** Forces a design on the plans made from now on (benchmarks and tests); undefined: by the rule above. */
+  design: KroneckerDesign | undefined;
   private readonly plans = new WeakMap<KroneckerGridPlan, WebgpuGridPlan>();
 
   constructor(private readonly engine: WebgpuEngine) {}
 
-  gridPlan(groups: readonly KroneckerGridGroup[], aLength: number): KroneckerGridPlan {
+  gridPlan(groups: readonly KroneckerGridGroup[], aLength: number, inverseEvery = 1): KroneckerGridPlan {
     const { engine } = this;
     const table = new Int32Array(Math.max(1, groups.length) * GRID_TABLE_WIDTH);
     let [cells, columns, products, strips, gridColumns, gridRows, widest] = [0, 0, 0, 0, 0, 0, 0];
@@ -86,7 +98,7 @@ export class WebgpuKronecker implements KroneckerKernels {
       gathered: engine.alloc(Math.max(1, cells)) as WebgpuBuffer,
       work: engine.alloc(Math.max(1, cells)) as WebgpuBuffer,
       flags: engine.alloc(Math.max(1, 2 * groups.length)) as WebgpuBuffer,
-      inverses: widest <= this.inverseLimit,
+      inverses: this.designFor(widest, inverseEvery) === 'inverses',
       columns,
       products,
       cells,
@@ -96,6 +108,11 @@ export class WebgpuKronecker implements KroneckerKernels {
     };
     this.plans.set(plan, plan);
     return plan;
+  }
+
+  /** The design of a plan whose widest factor is `widest` wide, at inverse period `inverseEvery` ({@link design}, or the rule). */
+  designFor(widest: number, inverseEvery: number): KroneckerDesign {
+    return this.design ?? (widest <= this.inverseLimit && inverseEvery >= this.inversePeriod ? 'inverses' : 'triangular');
   }
 
   factorise(plan: KroneckerGridPlan, A: DeviceBuffer, G: DeviceBuffer, epsilon: number, factors: DeviceBuffer): number {

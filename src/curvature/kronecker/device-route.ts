@@ -38,13 +38,15 @@ export class DeviceFactors {
   /**
    * Places the factors of the groups `indices` (complete groups of `state`) on the device in the
    * factor meter's layouts; a state that already holds factors (restored, fitted, or measured
-   * on the host) is uploaded once.
+   * on the host) is uploaded once. `inverseEvery`: the inverse period (the engine may pick its
+   * solve design by it).
    */
   constructor(
     readonly engine: Engine,
     readonly kernels: KroneckerKernels,
     readonly indices: readonly number[],
     state: HostFactors,
+    inverseEvery = 1,
   ) {
     const { groups } = state;
     this.names = indices.map((i) => groups[i].name);
@@ -60,6 +62,7 @@ export class DeviceFactors {
         return { n: g.sources.length + 1, m, aOffset: this.offsets.A[i], gOffset: this.offsets.G[i], params };
       }),
       la,
+      inverseEvery,
     );
     if (state.updates > 0 || state.frozenAt >= 0) {
       for (const i of indices) {

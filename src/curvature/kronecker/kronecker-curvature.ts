@@ -115,7 +115,7 @@ export function kroneckerCurvature(options: KroneckerOptions): KroneckerCurvatur
   const deviceRoute = (engine: Engine, state: KroneckerState): DeviceFactors | undefined => {
     if (state.device || state.hostRoute || !engine.kronecker || o.damping !== 'factored' || o.factor === 'recursive') return state.device;
     const indices = state.groups.flatMap((g, i) => (g.complete ? [i] : []));
-    if (indices.length > 0) state.device = new DeviceFactors(engine, engine.kronecker, indices, state);
+    if (indices.length > 0) state.device = new DeviceFactors(engine, engine.kronecker, indices, state, o.inverseEvery);
     return state.device;
   };
   /** Ends a state's device route: the factors back into its host arrays (when newer), the buffers freed. */
