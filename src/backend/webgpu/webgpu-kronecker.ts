@@ -56,7 +56,7 @@ export class WebgpuKronecker implements KroneckerKernels {
    * period of 2 (refresh cost spread over the solves); at n = 785 both are slower (the products
    * re-read A'⁻¹ and R past the caches). End to end (`npm run bench -- --kronecker-device`,
    * experiments/kronecker-device/) the designs are within the load's noise at ≤ 257 and the
-   * triangular solves win at 785 (kflr 1.74 s vs 2.38 s per iteration, inverses every 10). The
+   * triangular solves win at 785 (kflr 1.14 s vs 1.70 s per iteration, inverses every 10). The
    * limit lies between the measured widths; on a GPU the n·m-thread products should win at
    * every size (unmeasured).
    */
