@@ -24,7 +24,7 @@ import { findGroup } from './wgsl-kronecker.js';
  * directions over 3 iterations, kflr/kfac, networks 6-8-5-3, 130-70-4, 64-48-32-10): at
  * ε = 10⁻³ up to 2.9e-5 (triangular solves 1.1e-5, the host route on the float32 factors 8.6e-6),
  * at ε = 10⁻⁵ up to 2.0e-4 (triangular 9.9e-5, host 7.3e-5): 2-3× the triangular solves' gap,
- * far inside the tests' 2e-3. Which design a plan takes: `WebgpuKronecker.inverseLimit`.
+ * far inside the tests' 2e-3. Which design a plan takes: `WebgpuKronecker.designFor`.
  */
 
 /** Rows of the strip one thread of the products computes (the accumulators of a vec4f). */

@@ -3,8 +3,8 @@ import { findGroup } from './wgsl-kronecker.js';
 
 /**
  * WGSL kernels of the Kronecker grid solves D = A'⁻¹ R G'⁻¹ by triangular solves with the
- * Cholesky factors (the design for plans with a factor larger than
- * `WebgpuKronecker.inverseLimit`; the explicit-inverse design and the trade-off between the two
+ * Cholesky factors (the design of plans with a factor wider than `WebgpuKronecker.inverseLimit`
+ * or an inverse period of 1, see `WebgpuKronecker.designFor`; the explicit-inverse design and the trade-off between the two
  * are in `wgsl-kronecker-solve.ts`): one thread per grid column, then one per grid row, each
  * sequential over its O(n²) or O(m²) multiply-adds. Table columns 8 (first column thread, m per
  * group) and 9 (first row thread, n per group).
