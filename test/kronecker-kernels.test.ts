@@ -7,6 +7,8 @@ import { loadTfjs, type TfjsRuntime } from '../src/backend/tfjs/tf.js';
 import { tfjsBackend } from '../src/backend/tfjs/tfjs-backend.js';
 import { makeBatch } from '../src/engine/batch.js';
 import type { CompiledNetwork } from '../src/engine/compiled-network.js';
+import { dampFactors, KroneckerInverse } from '../src/curvature/kronecker/factor-inverse.js';
+import type { WebgpuKronecker } from '../src/backend/webgpu/webgpu-kronecker.js';
 import { createModel } from '../src/engine/model.js';
 import { loadBatch } from '../src/engine/propagate.js';
 import { bernoulliProbability } from '../src/interpretations/bernoulli.js';
@@ -22,7 +24,9 @@ import { distTfjsWebgpu } from './helpers/tfjs-webgpu.js';
  * The Kronecker-factor kernels (group Gram matrices, weighted accumulation, sampled backward
  * pass) of the device engines against the Float64 CPU reference, on random networks of every
  * interpretation: tfjs (whole and chunked lists), gpu.js in its default mode and, where that is
- * headlessgl, in webasm too. Also what they transfer, and that they leak nothing.
+ * headlessgl, in webasm too. Also what they transfer, and that they leak nothing; and the
+ * optional grid kernels (`Engine.kronecker`: damped Cholesky and D = A'⁻¹ R G'⁻¹) where an
+ * engine has them (webgpu).
  */
 
 const SAMPLES = 7;
@@ -212,5 +216,66 @@ describe('tfjs engine: Kronecker-factor kernels and tensor memory', () => {
     expect(tf.memory().numTensors).toBe(held);
     engine.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+/** A random symmetric positive-definite n × n matrix (B Bᵀ / n + 0.05 I, B uniform in [-1, 1)). */
+function randomSpd(n: number, seed: number): Float64Array {
+  const b = randoms(n * n, seed, -1, 1);
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) a[i * n + j] += (b[i * n + k] * b[j * n + k]) / n + (i === j && k === 0 ? 0.05 : 0);
+  return a;
+}
+
+describe('Kronecker grid kernels (Engine.kronecker: webgpu) against the host inverse', () => {
+  // Both designs of webgpu's solves; by its rule, a plan this small takes the explicit inverses from an inverse period of 2.
+  it.each(['inverses', 'triangular'] as const)('damped Cholesky and grid solves of two groups at offsets (a third factor left out), one number read; a non-PD factor named (%s)', (design) => {
+    const [, doc] = networks[0];
+    const { net } = createModel(doc);
+    const engine = webgpu.open(net, 1);
+    const kernels = engine.kronecker;
+    expect(kernels).toBeDefined();
+    if (!kernels) return;
+    const webgpuKernels = kernels as WebgpuKronecker;
+    expect([webgpuKernels.designFor(4, 1), webgpuKernels.designFor(4, 2), webgpuKernels.designFor(4000, 10)]).toEqual(['triangular', 'inverses', 'triangular']);
+    webgpuKernels.design = design;
+    // Layouts: A = [skipped 2×2 | group 0's 3×3 | group 1's 4×4], G = [group 1's 2×2 | group 0's 4×4].
+    const shapes = [{ n: 3, m: 4, aOffset: 4, gOffset: 4 }, { n: 4, m: 2, aOffset: 13, gOffset: 0 }];
+    const aHost = new Float64Array(29);
+    const gHost = new Float64Array(20);
+    aHost.set(randomSpd(2, 30), 0);
+    const perm = Array.from({ length: net.nParams }, (_, i) => i).sort((x, y) => Math.sin(7 * x + 1) - Math.sin(7 * y + 1));
+    expect(net.nParams).toBeGreaterThanOrEqual(20);
+    let used = 0;
+    const groups = shapes.map((g, j) => {
+      aHost.set(randomSpd(g.n, 31 + j).map((v) => v * (j + 1)), g.aOffset);
+      gHost.set(randomSpd(g.m, 41 + j).map((v) => v / (j + 2)), g.gOffset);
+      const params = Int32Array.from(perm.slice(used, (used += g.n * g.m)));
+      return { ...g, params };
+    });
+    const epsilon = 0.02;
+    const gradient = randoms(net.nParams, 50, -1, 1);
+    const expected = new Float64Array(net.nParams).fill(7);
+    for (const g of groups) {
+      const f = dampFactors(aHost.slice(g.aOffset, g.aOffset + g.n * g.n), g.n, gHost.slice(g.gOffset, g.gOffset + g.m * g.m), g.m, epsilon, 'factored');
+      const d = new Float64Array(g.n * g.m);
+      new KroneckerInverse(f.A, f.G, g.n, g.m, 0).apply(Float64Array.from(g.params, (p) => gradient[p]), d);
+      g.params.forEach((p, e) => (expected[p] = d[e]));
+    }
+    const [A, G, grad] = [aHost, gHost, gradient].map((v) => uploaded(engine, v));
+    const out = uploaded(engine, new Float64Array(net.nParams).fill(7));
+    const factors = engine.alloc(A.length + G.length);
+    const plan = kernels.gridPlan(groups, A.length);
+    engine.transfers.reset();
+    expect(kernels.factorise(plan, A, G, epsilon, factors)).toBe(-1);
+    kernels.solveGrids(plan, factors, grad, out);
+    expect(engine.transfers.snapshot()).toEqual({ uploads: 0, uploadBytes: 0, reads: 1, readBytes: 4 });
+    expect(relative(engine.read(out), expected, 1e-3)).toBeLessThan(TOLERANCE);
+    // G of group 1 indefinite (trace < 0: π = 1, G' = G + √ε I still indefinite): factor 2·1 + 1.
+    engine.upload(G, Float64Array.from({ length: 4 }, (_, i) => (i === 0 ? -1 : i === 3 ? 1 : 0)), 0);
+    expect(kernels.factorise(plan, A, G, epsilon, factors)).toBe(3);
+    expect(() => kernels.factorise(plan, A, G, 0, factors)).toThrow(expect.objectContaining({ name: 'UsageError' }));
+    kernels.disposePlan(plan);
+    engine.dispose();
   });
 });

@@ -1,6 +1,7 @@
 import type { Batch } from '../engine/batch.js';
 import type { CompiledNetwork } from '../engine/compiled-network.js';
 import { UsageError, problem } from '../errors.js';
+import type { KroneckerKernels } from './kronecker-kernels.js';
 
 /**
  * An opaque buffer owned by an {@link Engine}: a Float64Array on the CPU reference, a texture,
@@ -35,37 +36,8 @@ export interface EngineWorkspace {
   readonly loss: DeviceBuffer;
 }
 
-/** Host↔device traffic of an engine since it opened (or since {@link TransferCounter.reset}). */
-export interface TransferStats {
-  /** Host → device copies and their bytes (the batch, parameters written by the host, ...). */
-  uploads: number;
-  uploadBytes: number;
-  /** Device → host reads and their bytes (the loss, parameters read back, ...). */
-  reads: number;
-  readBytes: number;
-}
-
-/** Counts an engine's transfers; backends call `upload`/`read` at every copy they make. */
-export class TransferCounter implements TransferStats {
-  uploads = 0;
-  uploadBytes = 0;
-  reads = 0;
-  readBytes = 0;
-  upload(bytes: number): void {
-    this.uploads++;
-    this.uploadBytes += bytes;
-  }
-  read(bytes: number): void {
-    this.reads++;
-    this.readBytes += bytes;
-  }
-  snapshot(): TransferStats {
-    return { uploads: this.uploads, uploadBytes: this.uploadBytes, reads: this.reads, readBytes: this.readBytes };
-  }
-  reset(): void {
-    this.uploads = this.uploadBytes = this.reads = this.readBytes = 0;
-  }
-}
+import type { TransferCounter } from './transfer-counter.js';
+export { TransferCounter, type TransferStats } from './transfer-counter.js';
 
 /** The constants of {@link Engine.adamStep}: decay rates, ε and the step count t (≥ 1). */
 export interface AdamStepOptions {
@@ -246,6 +218,8 @@ export interface Engine {
    * {@link monteCarloModulus}): the output layer and backward pass with y. `ws` keeps its own b, b̃.
    */
   sampledBackward(params: DeviceBuffer, ws: EngineWorkspace, draw: Float64Array, out: DeviceBuffer): void;
+  /** Optional device kernels of the Kronecker factors' damped solves (absent: the host route). */
+  readonly kronecker?: KroneckerKernels;
 }
 
 /**

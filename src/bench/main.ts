@@ -8,6 +8,7 @@ import { measureTransfers, transfersLine } from './transfers.js';
 import { runScaling, SCALING_METHODS, writeScaling } from './scaling.js';
 import { compareBackends } from './backends.js';
 import { runFloor } from './floor.js';
+import { runKroneckerDevice } from './kronecker-device.js';
 import { benchAll, type BenchAllResult } from './all/run.js';
 import { benchAllReport } from './all/report.js';
 import { scalingAll } from './all/scaling-all.js';
@@ -26,6 +27,7 @@ async function main(args: string[]): Promise<void> {
   const flag = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
   if (flag('--compare-backends')) return backendsTable(flag);
   if (args.includes('--floor')) return floor(flag);
+  if (args.includes('--kronecker-device')) return kroneckerDevice(flag);
   if (flag('--backend') === 'all') return allBackends(args, flag);
   // --threads N: the cpu engine's threads on networks of ≥ 10⁵ edges (default 1, the figures recorded so far).
   const threads = flag('--threads') === undefined ? undefined : Number(flag('--threads'));
@@ -117,6 +119,20 @@ async function backendsTable(flag: (name: string) => string | undefined): Promis
 function floor(flag: (name: string) => string | undefined): void {
   const rounds = flag('--rounds') === undefined ? undefined : Number(flag('--rounds'));
   const result = runFloor({ rounds, onLine: (line) => process.stdout.write(line + '\n') });
+  const json = flag('--json');
+  if (json) writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
+}
+
+/**
+ * `npm run bench -- --kronecker-device [--layers 784,300,100,10] [--batch 32] [--inverse-every 1] [--rounds R] [--iterations I]
+ * [--methods kflr,kfac] [--json FILE]`: kflr and kfac on webgpu by the host route and the device route (both designs of its grid
+ * solves), interleaved rounds, µs and transfers per iteration (see `runKroneckerDevice`).
+ */
+async function kroneckerDevice(flag: (name: string) => string | undefined): Promise<void> {
+  const number = (name: string) => (flag(name) === undefined ? undefined : Number(flag(name)));
+  const methods = flag('--methods') === undefined ? undefined : parseMethodList(flag('--methods'), []);
+  const layers = flag('--layers')?.split(',').map(Number);
+  const result = await runKroneckerDevice({ layers, batch: number('--batch'), inverseEvery: number('--inverse-every'), rounds: number('--rounds'), iterations: number('--iterations'), methods, onLine: (line) => process.stdout.write(line + '\n') });
   const json = flag('--json');
   if (json) writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
 }

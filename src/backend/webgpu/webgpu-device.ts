@@ -100,8 +100,8 @@ export class WebgpuDevice {
       this.compiled.add(spec.name);
       this.post({ op: 'pipeline', name: spec.name, code: kernelSource(spec), writes: spec.bindings.map((b) => b.write === true) });
     }
-    if (threads <= 0 && !spec.workgroup) return;
-    const { groups, stride } = launchGrid(threads, spec.workgroup);
+    if (threads <= 0 && (!spec.workgroup || spec.perWorkgroup)) return;
+    const { groups, stride } = launchGrid(threads, spec.workgroup, spec.perWorkgroup);
     this.post({ op: 'dispatch', name: spec.name, buffers: [...buffers], params: packParams(spec, threads, stride, values), groups });
   }
 

@@ -5,6 +5,7 @@ import { allocWorkspace, gramLayout, workspaceBuffers, type DeviceBuffer, type E
 import { metricLayout, type MetricLayout } from '../kernels.js';
 import type { WebgpuDevice } from './webgpu-device.js';
 import { blocksTimesVector, invertBlocks, onlineBlockStep, solveUnitBlocks, unitBlocks } from './webgpu-curvature.js';
+import { WebgpuKronecker } from './webgpu-kronecker.js';
 import { WebgpuBuffer, WebgpuMemory } from './webgpu-memory.js';
 import { accumulateWeighted, fisherModulus, gramPairs, groupGram, monteCarloModulus, outputMetric, sampledBackward, transferRateChunk, transferRates } from './webgpu-metric.js';
 import { networkTable, unitTable } from './webgpu-network.js';
@@ -42,6 +43,8 @@ export class WebgpuEngine extends WebgpuMemory implements Engine {
   private readonly metrics = new Map<EngineWorkspace, OutputMetricBuffers>();
   /** Ancestry masks of the outputs whose transfer rates were asked for (uploaded once each). */
   private readonly ancestry = new Map<number, WebgpuBuffer>();
+  /** The Kronecker curvatures' device route (factorisations and grid solves of complete groups). */
+  readonly kronecker = new WebgpuKronecker(this);
   /** The device pairs of the Gram plans made by {@link gramPlan}. */
   private readonly grams = new Map<GramPlan, WebgpuBuffer>();
 

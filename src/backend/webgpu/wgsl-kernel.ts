@@ -19,7 +19,8 @@ export interface KernelBinding {
 /**
  * A compute kernel. `body` runs per thread with `x: u32` the thread index (< `P.threads`) and the
  * parameters as fields of `P`; with `workgroup` set, `body` is instead the whole body of a kernel
- * launched as one workgroup of that many threads (index `li`).
+ * launched as one workgroup of that many threads (index `li`), or with `perWorkgroup` too, as
+ * `threads` workgroups (`wg`: the workgroup's index, uniform; `li`: the thread's in it).
  */
 export interface KernelSpec {
   readonly name: string;
@@ -31,6 +32,8 @@ export interface KernelSpec {
   readonly helpers?: string;
   /** One workgroup of this many threads instead of one thread per index (reductions). */
   readonly workgroup?: number;
+  /** With `workgroup`: one workgroup per index (`threads` of them) instead of a single one. */
+  readonly perWorkgroup?: boolean;
 }
 
 /** Threads per workgroup of the elementwise kernels (1-D, tiled into a 2-D grid when large). */
@@ -44,14 +47,23 @@ export function kernelSource(spec: KernelSpec): string {
   const bindings = spec.bindings
     .map((b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.write ? 'read_write' : 'read'}> ${b.name}: array<${b.type}>;`)
     .join('\n');
-  const entry = spec.workgroup
+  const entry = spec.workgroup && spec.perWorkgroup
+    ? `@compute @workgroup_size(${spec.workgroup})\nfn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3u) {\n  let wg = wid.x + wid.y * P.stride;\n  if (wg >= P.threads) { return; }\n${spec.body}\n}`
+    : spec.workgroup
     ? `@compute @workgroup_size(${spec.workgroup})\nfn main(@builtin(local_invocation_index) li: u32) {\n${spec.body}\n}`
     : `@compute @workgroup_size(${WORKGROUP})\nfn main(@builtin(global_invocation_id) gid: vec3u) {\n  let x = gid.x + gid.y * P.stride;\n  if (x >= P.threads) { return; }\n${spec.body}\n}`;
   return `struct Params {\n${fields}\n}\n@group(0) @binding(0) var<uniform> P: Params;\n${bindings}\n${spec.helpers ?? ''}\n${entry}\n`;
 }
 
-/** The grid of a launch of `threads` threads: [groups x, groups y] and the row stride in threads. */
-export function launchGrid(threads: number, workgroup?: number): { groups: [number, number]; stride: number } {
+/**
+ * The grid of a launch of `threads` threads: [groups x, groups y] and the row stride in threads
+ * (with `perWorkgroup`, of `threads` workgroups: the stride in workgroups).
+ */
+export function launchGrid(threads: number, workgroup?: number, perWorkgroup?: boolean): { groups: [number, number]; stride: number } {
+  if (workgroup && perWorkgroup) {
+    const x = Math.min(Math.max(1, threads), MAX_GROUPS_PER_DIMENSION);
+    return { groups: [x, Math.ceil(Math.max(1, threads) / x)], stride: x };
+  }
   if (workgroup) return { groups: [1, 1], stride: 0 };
   const total = Math.max(1, Math.ceil(threads / WORKGROUP));
   const x = Math.min(total, MAX_GROUPS_PER_DIMENSION);

@@ -45,16 +45,35 @@ export class FactorMeter {
   /** A_g and G_g of the batch in `m.ws` (forward and backward passes done). */
   measure(m: Measurement): GroupFactors {
     const { engine } = this;
-    const S = m.ws.size;
-    const aOut = this.scratch(0, this.activityPlan.offsets[this.groups.length]);
-    engine.fill(aOut, 0);
-    engine.groupGram(m.ws.act, this.activityPlan, aOut, 1 / S);
-    const A = this.split(engine.read(aOut), this.activityPlan);
-    let G: Float64Array[];
-    if (this.kind === 'exact') G = this.exactFactors(m);
-    else if (this.kind === 'monte-carlo') G = this.monteCarloFactors(m);
-    else G = this.recursiveFactors(m);
+    const A = this.split(engine.read(this.activityFactors(m)), this.activityPlan);
+    const G = this.kind === 'recursive' ? this.recursiveFactors(m) : this.split(engine.read(this.outputFactors(m)), this.unitPlan);
     return { A, G };
+  }
+
+  /**
+   * The batch's factors left on the device (KFLR and K-FAC; KFRA's recursion runs on the host):
+   * A in the activity plan's layout, G in the unit plan's ({@link offsets}); the buffers are the
+   * meter's, overwritten by the next measurement.
+   */
+  measureOnDevice(m: Measurement): { A: DeviceBuffer; G: DeviceBuffer } {
+    if (this.kind === 'recursive') throw new UsageError([problem('engine', "KFRA's factors are computed on the host (FactorMeter.measure)")]);
+    return { A: this.activityFactors(m), G: this.outputFactors(m) };
+  }
+
+  /** Where group g's A_g and G_g start in the device layouts (length groups + 1 each). */
+  get offsets(): { A: Int32Array; G: Int32Array } {
+    return { A: this.activityPlan.offsets, G: this.unitPlan.offsets };
+  }
+
+  private activityFactors(m: Measurement): DeviceBuffer {
+    const aOut = this.scratch(0, this.activityPlan.offsets[this.groups.length]);
+    this.engine.fill(aOut, 0);
+    this.engine.groupGram(m.ws.act, this.activityPlan, aOut, 1 / m.ws.size);
+    return aOut;
+  }
+
+  private outputFactors(m: Measurement): DeviceBuffer {
+    return this.kind === 'exact' ? this.exactFactors(m) : this.monteCarloFactors(m);
   }
 
   dispose(): void {
@@ -63,7 +82,7 @@ export class FactorMeter {
   }
 
   /** KFLR: Σ_o β_o J̃^o J̃^oᵀ + β_x e eᵀ with e = Σ_o γ_o J̃^o, averaged over the batch. */
-  private exactFactors(m: Measurement): Float64Array[] {
+  private exactFactors(m: Measurement): DeviceBuffer {
     const { engine } = this;
     const { net } = engine;
     const S = m.ws.size;
@@ -81,11 +100,11 @@ export class FactorMeter {
       if (extra && metric.gamma) engine.accumulateWeighted(extra, rates, metric.gamma, o);
     }
     if (extra && metric.betaExtra) engine.groupGram(extra, this.unitPlan, out, 1 / S, metric.betaExtra, 0);
-    return this.split(engine.read(out), this.unitPlan);
+    return out;
   }
 
   /** K-FAC: (1/K) Σ_s b̃(x, y_s) b̃(x, y_s)ᵀ over K sampled outputs per sample, averaged over the batch. */
-  private monteCarloFactors(m: Measurement): Float64Array[] {
+  private monteCarloFactors(m: Measurement): DeviceBuffer {
     const { engine } = this;
     const { net } = engine;
     const S = m.ws.size;
@@ -100,7 +119,7 @@ export class FactorMeter {
       engine.sampledBackward(m.params, m.ws, draws.subarray(d * perDraw, (d + 1) * perDraw), back);
       engine.groupGram(back, this.unitPlan, out, 1 / (K * S));
     }
-    return this.split(engine.read(out), this.unitPlan);
+    return out;
   }
 
   /** KFRA (seed 002): the recursion over groups in reverse topological order (block-diagonal assumption). */

@@ -1,6 +1,7 @@
 import type { DeviceBuffer, Engine } from '../../backend/engine.js';
 import { UsageError, problem } from '../../errors.js';
 import { checkSerialized, type Curvature, type CurvatureState, type Measurement } from '../curvature.js';
+import { DeviceFactors } from './device-route.js';
 import { dampFactors, factoredPi, type KroneckerDamping } from './factor-inverse.js';
 import { FactorMeter, type FactorKind } from './factors.js';
 import { groupSolver, type GroupSolver, type KroneckerSolve } from './group-solve.js';
@@ -33,8 +34,15 @@ export interface KroneckerState extends CurvatureState {
   frozenG: Float64Array[];
   /** The engine-bound measurer (not serialised). */
   meter?: FactorMeter;
-  /** Solvers of the frozen factors for one ε (derived, rebuilt after a refresh or restore). */
-  solvers?: { epsilon: number; list: GroupSolver[] };
+  /** Solvers of the frozen factors for one ε (derived, rebuilt after a refresh or restore; none for the device route's groups). */
+  solvers?: { epsilon: number; list: Array<GroupSolver | undefined> };
+  /**
+   * The device route of the complete groups (engines with `Engine.kronecker`; not serialised):
+   * their factors live there, and their host arrays above are refreshed only when read.
+   */
+  device?: DeviceFactors;
+  /** Set when ε = 0 sent a device-route state back to the host for good. */
+  hostRoute?: boolean;
 }
 
 /** What the last solve did per group (`inspect` reports it). */
@@ -91,12 +99,33 @@ export function kroneckerCurvature(options: KroneckerOptions): KroneckerCurvatur
     state.frozenG = state.G.map((g) => g.slice());
     state.frozenAt = state.updates;
     state.solvers = undefined;
+    state.device?.freeze();
   };
-  const solversFor = (state: KroneckerState, epsilon: number): GroupSolver[] => {
+  const solversFor = (state: KroneckerState, epsilon: number): Array<GroupSolver | undefined> => {
     if (state.solvers?.epsilon === epsilon) return state.solvers.list;
-    const list = state.groups.map((g, i) => groupSolver(g, dampFactors(state.frozenA[i], g.sources.length + 1, state.frozenG[i], g.units.length, epsilon, o.damping), o.solve));
+    const list = state.groups.map((g, i) => (state.device?.has(i) ? undefined : groupSolver(g, dampFactors(state.frozenA[i], g.sources.length + 1, state.frozenG[i], g.units.length, epsilon, o.damping), o.solve)));
     state.solvers = { epsilon, list };
     return list;
+  };
+  /**
+   * The device route of the complete groups, made on first use where the engine has the
+   * Kronecker kernels, the damping is factored and the factor is measured on the device (KFLR,
+   * K-FAC); undefined otherwise (the host route, unchanged).
+   */
+  const deviceRoute = (engine: Engine, state: KroneckerState): DeviceFactors | undefined => {
+    if (state.device || state.hostRoute || !engine.kronecker || o.damping !== 'factored' || o.factor === 'recursive') return state.device;
+    const indices = state.groups.flatMap((g, i) => (g.complete ? [i] : []));
+    if (indices.length > 0) state.device = new DeviceFactors(engine, engine.kronecker, indices, state, o.inverseEvery);
+    return state.device;
+  };
+  /** Ends a state's device route: the factors back into its host arrays (when newer), the buffers freed. */
+  const toHost = (state: KroneckerState) => {
+    if (!state.device) return;
+    state.device.pull(state);
+    state.device.dispose();
+    state.device = undefined;
+    state.solvers = undefined;
+    state.hostRoute = true;
   };
   return {
     kind,
@@ -109,30 +138,55 @@ export function kroneckerCurvature(options: KroneckerOptions): KroneckerCurvatur
     update(engine: Engine, state: KroneckerState, m: Measurement, decay: number) {
       engine.gradient(m.ws, m.gradient);
       state.meter ??= new FactorMeter(engine, state.groups, o.factor);
-      const { A, G } = state.meter.measure(m);
       const replace = state.updates === 0 || decay === 1;
       const mix = (target: Float64Array, source: Float64Array) => {
         if (replace) target.set(source);
         else for (let i = 0; i < target.length; i++) target[i] = (1 - decay) * target[i] + decay * source[i];
       };
-      state.A.forEach((a, i) => mix(a, A[i]));
-      state.G.forEach((g, i) => mix(g, G[i]));
+      const device = deviceRoute(engine, state);
+      if (device) {
+        // The route's groups mix on the device; the others read their own factors (host route).
+        const batch = state.meter.measureOnDevice(m);
+        device.mix(batch, decay, replace);
+        state.groups.forEach((_, i) => {
+          if (device.has(i)) return;
+          const { A: [a0, a1], G: [g0, g1] } = device.offsetsOf(i);
+          mix(state.A[i], engine.read(batch.A, a0, a1 - a0));
+          mix(state.G[i], engine.read(batch.G, g0, g1 - g0));
+        });
+      } else {
+        const { A, G } = state.meter.measure(m);
+        state.A.forEach((a, i) => mix(a, A[i]));
+        state.G.forEach((g, i) => mix(g, G[i]));
+      }
       state.updates++;
     },
     solve(engine: Engine, state: KroneckerState, gradient: DeviceBuffer, epsilon: number, out: DeviceBuffer) {
+      let device = deviceRoute(engine, state);
+      if (device && !(epsilon > 0)) {
+        // ε = 0 (least squares by pivoted Cholesky) is the host's: the factors come back for good.
+        toHost(state);
+        device = undefined;
+      }
       refreshIfDue(state);
       const solvers = solversFor(state, epsilon);
-      const g = engine.read(gradient);
-      const direction = new Float64Array(engine.net.nParams);
-      state.groups.forEach((group, i) => {
-        const local = Float64Array.from(group.params, (p) => g[p]);
-        const result = new Float64Array(local.length);
-        solvers[i].solve(local, result);
-        group.params.forEach((p, j) => (direction[p] = result[j]));
-      });
-      engine.upload(out, direction);
+      if (solvers.some((s) => s !== undefined)) {
+        const g = engine.read(gradient);
+        const direction = new Float64Array(engine.net.nParams);
+        state.groups.forEach((group, i) => {
+          const solver = solvers[i];
+          if (!solver) return;
+          const local = Float64Array.from(group.params, (p) => g[p]);
+          const result = new Float64Array(local.length);
+          solver.solve(local, result);
+          group.params.forEach((p, j) => (direction[p] = result[j]));
+        });
+        engine.upload(out, direction);
+      }
+      device?.solve(epsilon, gradient, out);
     },
     toDense(engine: Engine, state: KroneckerState) {
+      state.device?.pull(state);
       const P = engine.net.nParams;
       const dense = new Float64Array(P * P);
       state.groups.forEach((group, i) => {
@@ -156,6 +210,7 @@ export function kroneckerCurvature(options: KroneckerOptions): KroneckerCurvatur
       return state;
     },
     serialize(_engine: Engine, state: KroneckerState) {
+      state.device?.pull(state);
       return { kind, updates: state.updates, arrays: [[state.frozenAt], ...[...state.A, ...state.G, ...state.frozenA, ...state.frozenG].map((a) => Array.from(a))] };
     },
     restore(engine: Engine, value) {
@@ -169,6 +224,9 @@ export function kroneckerCurvature(options: KroneckerOptions): KroneckerCurvatur
     dispose(_engine: Engine, state: KroneckerState) {
       state.meter?.dispose();
       state.meter = undefined;
+      // The state ends here: the device factors are freed unread (serialize first to keep them).
+      state.device?.dispose();
+      state.device = undefined;
     },
     solveReport(state: KroneckerState) {
       return this.report(state);
@@ -177,6 +235,9 @@ export function kroneckerCurvature(options: KroneckerOptions): KroneckerCurvatur
       const list = state.solvers?.list ?? [];
       return state.groups.map((g, i) => ({ group: g.name, units: g.units.length, params: g.params.length, route: list[i]?.route ?? (g.complete ? 'matrix' : o.solve === 'masked' ? 'masked' : 'direct'), iterations: list[i]?.iterations ?? 0, residual: list[i]?.residual ?? 0 }));
     },
-    pi: (state) => state.groups.map((g, i) => factoredPi(state.A[i], g.sources.length + 1, state.G[i], g.units.length)),
+    pi(state) {
+      state.device?.pull(state);
+      return state.groups.map((g, i) => factoredPi(state.A[i], g.sources.length + 1, state.G[i], g.units.length));
+    },
   };
 }
