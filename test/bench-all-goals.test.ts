@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { TransferStats } from '../src/backend/engine.js';
 import { readBeforeFigures } from '../src/bench/all/before.js';
 import { benchAllGoals } from '../src/bench/all/goals.js';
+import { closeCalls, type Goal3Interleaved } from '../src/bench/all/goal3-interleaved.js';
 import { benchAllReport } from '../src/bench/all/report.js';
 import type { BenchAllResult, LargeOutcome } from '../src/bench/all/run.js';
 import type { AutoencoderBench } from '../src/bench/autoencoder.js';
@@ -73,7 +74,27 @@ describe('--backend all goals', () => {
       'below: gpujs-headlessgl backprop: 3.6x (144000 → 40000 µs/sample)',
       'below: gpujs-headlessgl unitwise-natural: over budget (the warm-up iteration > 61 s) (before 806000 µs/sample)',
     ]);
-    expect(goals[2].details.slice(0, 2)).toEqual(['autoencoder natural: webgpu 9001 µs, headlessgl 9000 µs', '960016 edges backprop: webgpu over budget (a timed iteration > 70 s), headlessgl 40000 µs/sample']);
+    expect(goals[2].details.slice(0, 2)).toEqual(['autoencoder natural: webgpu 9001 µs, headlessgl 9000 µs, each in its own process', '960016 edges backprop: webgpu over budget (a timed iteration > 70 s), headlessgl 40000 µs/sample']);
+  });
+
+  it('goal 3: a close call (within 1.25x in the record) is decided by the alternate timing in one process, the others by the record', () => {
+    const parts = { webgpu: { backprop: 3000, natural: 9001, kfra: 1100 }, headlessgl: { backprop: 6000, natural: 9000, kfra: 1000 }, large: {}, before: {} };
+    const r = result(parts);
+    expect(closeCalls(r)).toEqual(['natural', 'kfra']);
+    const interleaved = (medians: Goal3Interleaved['medians'], failed?: string): Goal3Interleaved => ({ date: 'd', loadBefore: [1, 1, 1], rounds: 5, medians, perRound: {}, ...(failed ? { failed } : {}) });
+    // The alternate timing says webgpu is faster on natural, slower on kfra; backprop (2x) keeps the record's verdict even if listed.
+    r.goal3Interleaved = interleaved({ natural: { webgpu: 8000, 'gpujs-headlessgl': 8500 }, kfra: { webgpu: 1200, 'gpujs-headlessgl': 1000 }, backprop: { webgpu: 9999, 'gpujs-headlessgl': 1 } });
+    const goal = benchAllGoals(r)[2];
+    expect(goal.verdict).toBe('FAIL');
+    expect(goal.details.filter((d) => !d.includes('record'))).toEqual(['autoencoder kfra: webgpu 1200 µs, headlessgl 1000 µs, timed alternately (5 rounds)', '3 methods compared']);
+    expect(goal.details.filter((d) => d.includes('record')).map((d) => d.split(':')[0])).toEqual(['autoencoder natural', 'autoencoder kfra']);
+    r.goal3Interleaved = interleaved({ natural: { webgpu: 8000, 'gpujs-headlessgl': 8500 }, kfra: { webgpu: 900, 'gpujs-headlessgl': 1000 } });
+    expect(benchAllGoals(r)[2].verdict).toBe('PASS');
+    // A failed alternate timing leaves the record's verdicts, and says so.
+    r.goal3Interleaved = interleaved({}, 'exit code 1');
+    const fallback = benchAllGoals(r)[2];
+    expect(fallback.verdict).toBe('FAIL');
+    expect(fallback.details).toContain('close calls not re-timed: exit code 1');
   });
 
   it("goal 2 says, beside the verdict, what tfjs's default route (tfjs-wasm) gives against tfjs's before", () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BenchAllResult } from '../src/bench/all/run.js';
+import type { CompareBackendsResult } from '../src/bench/backends.js';
 
 // Runs the built benchmark (`npm run build` first, as for the CLI tests): dist/bench/main.js and its children.
 const main = new URL('../dist/bench/main.js', import.meta.url).pathname;
@@ -97,4 +98,17 @@ describe('npm run bench -- --backend all', () => {
     expect(resumed.autoencoder.byBackend['tfjs-cpu']).toEqual(result.autoencoder.byBackend['tfjs-cpu']);
     expect(resumed.resumed).toHaveLength(1);
   }, 120_000);
+
+  it("a 'goal3' child times its backends alternately in one process and reports every round", () => {
+    const child = new URL('../dist/bench/all/child.js', import.meta.url).pathname;
+    const request = { part: 'goal3', backend: 'cpu', methods: ['backprop'], rounds: 2, compare: ['cpu', 'tfjs-cpu'] };
+    const lines = execFileSync(process.execPath, [child, JSON.stringify(request)], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('{'));
+    const message = lines.map((l) => JSON.parse(l) as { kind: string; result?: CompareBackendsResult }).find((m) => m.kind === 'goal3');
+    if (!message?.result) throw new Error(`no goal3 message in ${lines.join('\n')}`);
+    expect(Object.keys(message.result.medians.backprop).sort()).toEqual(['cpu', 'tfjs-cpu']);
+    for (const name of ['cpu', 'tfjs-cpu']) {
+      expect(message.result.rounds.backprop[name]).toHaveLength(2);
+      expect(message.result.medians.backprop[name]).toSatisfy((v: number) => Number.isFinite(v) && v > 0);
+    }
+  }, 60_000);
 });

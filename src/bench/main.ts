@@ -139,7 +139,7 @@ async function kroneckerDevice(flag: (name: string) => string | undefined): Prom
 
 /**
  * `npm run bench -- --backend all [--methods a,b] [--backends l1,l2] [--json FILE] [--report FILE] [--no-large] [--rounds R]
- * [--kronecker-solve S] [--repeats R] [--budget S] [--large-size UNITS,FANIN,OUTPUTS]`: every method on every available backend, each
+ * [--kronecker-solve S] [--repeats R] [--budget S] [--large-size UNITS,FANIN,OUTPUTS] [--goal3-rounds R]`: every method on every available backend, each
  * backend in processes of its own (see `benchAll`), and one combined report (`benchAllReport`), also
  * written to `--report`. `--large-size` replaces the 10⁶-edge network (tests use a tiny one);
  * `--from-json FILE` re-prints a recorded run's report without measuring; `--resume FILE` goes on
@@ -180,6 +180,7 @@ async function allBackends(args: string[], flag: (name: string) => string | unde
     solves: flag('--kronecker-solve') === undefined ? undefined : kroneckerSolves(flag('--kronecker-solve')),
     repeats: number('--repeats'),
     budgetSeconds: number('--budget'),
+    goal3Rounds: number('--goal3-rounds'),
     command: `npm run bench -- ${args.filter((a, i) => a !== '--resume' && args[i - 1] !== '--resume').join(' ')}`,
     resume: flag('--resume') === undefined ? undefined : (JSON.parse(readFileSync(flag('--resume') as string, 'utf8')) as BenchAllResult),
     onLine: say,

@@ -3,6 +3,7 @@ import { backendInfo, useBackend } from '../../backend/load.js';
 import { parseMethodList } from '../../cli/options.js';
 import { METHODS, type MethodName } from '../../methods/methods.js';
 import { benchAutoencoder } from '../autoencoder.js';
+import { compareBackends } from '../backends.js';
 import { methodLoop, transfersPerIteration } from '../loop.js';
 import { benchSetup } from '../random-setup.js';
 import { median, timeIterations } from '../scaling.js';
@@ -55,6 +56,8 @@ async function main(request: ChildRequest): Promise<void> {
     send({ kind: 'autoencoder', result: benchAutoencoder(backend, methods, { rounds: request.rounds, solves: request.solves, onProgress: progress }) });
   } else if (request.part === 'transfers') {
     send({ kind: 'transfers', networks: measureTransfers(backend, methods, (network, method) => progress(`transfers ${network.label} ${method}`)) });
+  } else if (request.part === 'goal3') {
+    send({ kind: 'goal3', result: await compareBackends({ backends: request.compare ?? [backend], methods, rounds: request.rounds, onLine: progress }) });
   } else {
     large(backend, methods, request);
   }

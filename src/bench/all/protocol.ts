@@ -2,15 +2,17 @@ import type { KroneckerSolve } from '../../curvature/kronecker/group-solve.js';
 import type { TransferStats } from '../../backend/engine.js';
 import type { ScalingConfig } from '../random-setup.js';
 import type { AutoencoderBench } from '../autoencoder.js';
+import type { CompareBackendsResult } from '../backends.js';
 import type { TransferNetwork } from '../transfers.js';
 
 /**
  * What a child of `npm run bench -- --backend all` measures (see `child.ts`): `probe` loads the
  * backend and says what ran; `autoencoder` times every method on the autoencoder; `transfers`
  * counts the transfers per iteration on the 5- and 13-level networks; `large` times the scaling
- * methods on one large random DAG.
+ * methods on one large random DAG; `goal3` times methods on several backends alternately in one
+ * process (`compareBackends`, see `goal3-interleaved.ts`).
  */
-export type ChildPart = 'probe' | 'autoencoder' | 'transfers' | 'large';
+export type ChildPart = 'probe' | 'autoencoder' | 'transfers' | 'large' | 'goal3';
 
 /** The arguments of a child, as the parent passes them (JSON in one argument). */
 export interface ChildRequest {
@@ -26,6 +28,8 @@ export interface ChildRequest {
   size?: ScalingConfig;
   repeats?: number;
   maxSeconds?: number;
+  /** goal3: the backends timed alternately (names `useBackend` takes). */
+  compare?: string[];
 }
 
 /** One method on the large network, as a child reports it. */
@@ -46,6 +50,7 @@ export type ChildMessage =
   | { kind: 'probe'; detail: string; precision: string; gl?: string }
   | { kind: 'autoencoder'; result: AutoencoderBench }
   | { kind: 'transfers'; networks: TransferNetwork[] }
+  | { kind: 'goal3'; result: CompareBackendsResult }
   /** large: the network is built (its edge count), a method starts, its engine is open, an iteration ended, a method's figures. */
   | { kind: 'ready'; edges: number; batch: number }
   | { kind: 'start'; method: string }

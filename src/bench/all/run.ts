@@ -8,6 +8,7 @@ import type { ScalingConfig } from '../random-setup.js';
 import type { TransferNetwork } from '../transfers.js';
 import { readBeforeFigures, type BeforeFigures } from './before.js';
 import { detectBackends, type ProbedBackend } from './detect.js';
+import { interleaveCloseCalls, type Goal3Interleaved } from './goal3-interleaved.js';
 import type { ChildMessage, ChildRequest, LargeMethodFigures } from './protocol.js';
 import { exitReason, runChild } from './spawn.js';
 
@@ -41,6 +42,8 @@ export interface BenchAllOptions {
   onLine?: (line: string) => void;
   /** A partial record of the same command (`--resume`): parts and methods it holds are kept, not measured again. */
   resume?: BenchAllResult;
+  /** Rounds of goal 3's close calls timed alternately (see `interleaveCloseCalls`; default 5, 0: not done). */
+  goal3Rounds?: number;
   /** Called with the result so far after each backend's part (e.g. to save it, so that an interrupted run keeps what it measured). */
   onPartial?: (result: BenchAllResult) => void;
 }
@@ -73,6 +76,8 @@ export interface BenchAllResult {
   before: Record<string, BeforeFigures>;
   /** Later sessions that resumed this record (`--resume`): when each started and the load then. */
   resumed?: Array<{ date: string; loadBefore: number[] }>;
+  /** Goal 3's close calls on the autoencoder, timed alternately on webgpu and gpu.js GL in one process. */
+  goal3Interleaved?: Goal3Interleaved;
 }
 
 /**
@@ -134,6 +139,11 @@ export async function benchAll(options: BenchAllOptions): Promise<BenchAllResult
         options.onPartial?.(result);
       });
     }
+  }
+  const interleaved = await interleaveCloseCalls(result, available, options.goal3Rounds ?? 5, setupSeconds, say);
+  if (interleaved) {
+    result.goal3Interleaved = interleaved;
+    options.onPartial?.(result);
   }
   result.machine.loadAfter = loadavg();
   say(`load average after: ${result.machine.loadAfter.map((l) => l.toFixed(2)).join(', ')}`);
