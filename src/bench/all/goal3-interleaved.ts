@@ -12,6 +12,14 @@ import { exitReason, runChild } from './spawn.js';
  */
 export const CLOSE_CALL_MARGIN = 1.25;
 
+/**
+ * Rounds of the alternate timing. NOTE: the close calls are the host-dominated methods (natural's
+ * P × P Fisher solve, the Kronecker methods' CG solves: the same Float64 code on both backends),
+ * where the engines differ by a few percent of an iteration while one timing varies by ±10-20%
+ * on a shared 2-core machine; 15 paired rounds take about 2 minutes on the autoencoder.
+ */
+export const GOAL3_ROUNDS = 15;
+
 /** The close calls re-timed alternately in one process (`compareBackends`), as `--json` records them. */
 export interface Goal3Interleaved {
   date: string;

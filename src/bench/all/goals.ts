@@ -1,4 +1,4 @@
-import { CLOSE_CALL_MARGIN, closeCalls } from './goal3-interleaved.js';
+import { CLOSE_CALL_MARGIN, closeCalls, type Goal3Interleaved } from './goal3-interleaved.js';
 import type { BenchAllResult, LargeOutcome } from './run.js';
 
 /** A goal of issue 13 and whether the run met it: PASS, FAIL, or NOT EVALUATED where the run lacks what it needs. */
@@ -137,13 +137,16 @@ function webgpuGoal(result: BenchAllResult): GoalVerdict {
     if (w === undefined || g === undefined) continue;
     checked++;
     // A close call timed alternately in one process decides it (both backends under the same load).
-    const both = close.includes(key) && !interleaved?.failed ? interleaved?.medians[key] : undefined;
-    const how = both?.webgpu !== undefined && both['gpujs-headlessgl'] !== undefined ? `timed alternately (${interleaved?.rounds} rounds)` : 'each in its own process';
-    if (both?.webgpu !== undefined && both['gpujs-headlessgl'] !== undefined) {
-      notes.push(`autoencoder ${key}: record webgpu ${w.toFixed(0)} µs, headlessgl ${g.toFixed(0)} µs (within ${CLOSE_CALL_MARGIN}×); ${how}: webgpu ${both.webgpu.toFixed(0)} µs, headlessgl ${both['gpujs-headlessgl'].toFixed(0)} µs`);
-      [w, g] = [both.webgpu, both['gpujs-headlessgl']];
+    const paired = close.includes(key) && !interleaved?.failed ? pairedRounds(interleaved, key) : undefined;
+    const how = paired ? `timed alternately (${paired.rounds} rounds)` : 'each in its own process';
+    let slower = w > g;
+    if (paired) {
+      const text = `${how}: medians webgpu ${paired.webgpu.toFixed(0)} µs, headlessgl ${paired.gl.toFixed(0)} µs; webgpu / headlessgl ${paired.ratio.toFixed(3)} (median of the rounds' ratios), webgpu faster in ${paired.faster} of ${paired.rounds}`;
+      notes.push(`autoencoder ${key}: record webgpu ${w.toFixed(0)} µs, headlessgl ${g.toFixed(0)} µs (within ${CLOSE_CALL_MARGIN}×); ${text}`);
+      [w, g] = [paired.webgpu, paired.gl];
+      slower = paired.ratio > 1;
     }
-    if (w > g) failures.push(`autoencoder ${key}: webgpu ${w.toFixed(0)} µs, headlessgl ${g.toFixed(0)} µs, ${how}`);
+    if (slower) failures.push(`autoencoder ${key}: webgpu ${w.toFixed(0)} µs, headlessgl ${g.toFixed(0)} µs, ${how}`);
   }
   if (interleaved?.failed && close.length) notes.push(`close calls not re-timed: ${interleaved.failed}`);
   const large = result.large;
@@ -160,6 +163,22 @@ function webgpuGoal(result: BenchAllResult): GoalVerdict {
     }
   }
   return { goal: 3, title, verdict: failures.length ? 'FAIL' : 'PASS', details: [...failures, ...notes, `${checked} methods compared`] };
+}
+
+/**
+ * A close call's alternate timing: the medians, and the median over rounds of webgpu's time over
+ * gpu.js GL's in the same round (each round times both back to back, so the load's drift between
+ * rounds cancels), which decides it; undefined without both backends' rounds.
+ */
+function pairedRounds(interleaved: Goal3Interleaved | undefined, key: string): { webgpu: number; gl: number; ratio: number; faster: number; rounds: number } | undefined {
+  const w = interleaved?.perRound[key]?.webgpu;
+  const g = interleaved?.perRound[key]?.['gpujs-headlessgl'];
+  const m = interleaved?.medians[key];
+  if (!w || !g || !m || w.length === 0 || w.length !== g.length || m.webgpu === undefined || m['gpujs-headlessgl'] === undefined) return undefined;
+  const ratios = w.map((v, i) => v / g[i]).sort((a, b) => a - b);
+  const mid = ratios.length >> 1;
+  const ratio = ratios.length % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
+  return { webgpu: m.webgpu, gl: m['gpujs-headlessgl'], ratio, faster: w.filter((v, i) => v < g[i]).length, rounds: w.length };
 }
 
 /** A large-network outcome in words: µs per sample, over budget, or failed. */

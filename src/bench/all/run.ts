@@ -8,7 +8,7 @@ import type { ScalingConfig } from '../random-setup.js';
 import type { TransferNetwork } from '../transfers.js';
 import { readBeforeFigures, type BeforeFigures } from './before.js';
 import { detectBackends, type ProbedBackend } from './detect.js';
-import { interleaveCloseCalls, type Goal3Interleaved } from './goal3-interleaved.js';
+import { GOAL3_ROUNDS, interleaveCloseCalls, type Goal3Interleaved } from './goal3-interleaved.js';
 import type { ChildMessage, ChildRequest, LargeMethodFigures } from './protocol.js';
 import { exitReason, runChild } from './spawn.js';
 
@@ -42,7 +42,7 @@ export interface BenchAllOptions {
   onLine?: (line: string) => void;
   /** A partial record of the same command (`--resume`): parts and methods it holds are kept, not measured again. */
   resume?: BenchAllResult;
-  /** Rounds of goal 3's close calls timed alternately (see `interleaveCloseCalls`; default 5, 0: not done). */
+  /** Rounds of goal 3's close calls timed alternately (see `interleaveCloseCalls`; default `GOAL3_ROUNDS`, 0: not done). */
   goal3Rounds?: number;
   /** Called with the result so far after each backend's part (e.g. to save it, so that an interrupted run keeps what it measured). */
   onPartial?: (result: BenchAllResult) => void;
@@ -140,7 +140,7 @@ export async function benchAll(options: BenchAllOptions): Promise<BenchAllResult
       });
     }
   }
-  const interleaved = await interleaveCloseCalls(result, available, options.goal3Rounds ?? 5, setupSeconds, say);
+  const interleaved = await interleaveCloseCalls(result, available, options.goal3Rounds ?? GOAL3_ROUNDS, setupSeconds, say);
   if (interleaved) {
     result.goal3Interleaved = interleaved;
     options.onPartial?.(result);
