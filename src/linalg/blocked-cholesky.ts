@@ -1,4 +1,4 @@
-import { choleskyInPlace } from './cholesky.js';
+import { choleskyInPlace, factorColumns } from './cholesky.js';
 
 /** Below this size {@link blockedCholeskyInPlace} hands the block to {@link choleskyInPlace} as is. */
 export const BLOCKED_CHOLESKY_MIN_SIZE = 64;
@@ -24,7 +24,7 @@ export function blockedCholeskyInPlace(a: Float64Array, offset: number, n: numbe
   for (let j0 = 0; j0 < n; j0 += PANEL) {
     const j1 = Math.min(n, j0 + PANEL);
     if (j0 > 0) subtractPreviousColumns(a, offset, n, j0, j1);
-    if (!factorPanel(a, offset, n, j0, j1)) return false;
+    if (!factorColumns(a, offset, n, j0, j1)) return false;
   }
   return true;
 }
@@ -109,35 +109,3 @@ function subtractPreviousColumns(a: Float64Array, offset: number, n: number, j0:
   }
 }
 
-/** The panel's columns j0 ≤ j < j1 in order: the terms j0 ≤ k < j, the pivot, the division. */
-function factorPanel(a: Float64Array, offset: number, n: number, j0: number, j1: number): boolean {
-  for (let j = j0; j < j1; j++) {
-    const rj = offset + j * n;
-    let d = a[rj + j];
-    for (let k = j0; k < j; k++) d -= a[rj + k] * a[rj + k];
-    if (!(d > 0) || !Number.isFinite(d)) return false;
-    const ljj = Math.sqrt(d);
-    a[rj + j] = ljj;
-    let i = j + 1;
-    for (; i + 1 < n; i += 2) {
-      const r1 = offset + i * n;
-      const r2 = r1 + n;
-      let s1 = a[r1 + j];
-      let s2 = a[r2 + j];
-      for (let k = j0; k < j; k++) {
-        const l = a[rj + k];
-        s1 -= a[r1 + k] * l;
-        s2 -= a[r2 + k] * l;
-      }
-      a[r1 + j] = s1 / ljj;
-      a[r2 + j] = s2 / ljj;
-    }
-    if (i < n) {
-      const r1 = offset + i * n;
-      let s = a[r1 + j];
-      for (let k = j0; k < j; k++) s -= a[r1 + k] * a[rj + k];
-      a[r1 + j] = s / ljj;
-    }
-  }
-  return true;
-}

@@ -9,10 +9,20 @@
  * Returns false when A is not numerically positive definite (a pivot ≤ 0 or not finite).
  */
 export function choleskyInPlace(a: Float64Array, offset: number, n: number): boolean {
-  for (let j = 0; j < n; j++) {
+  return factorColumns(a, offset, n, 0, n);
+}
+
+/**
+ * Columns j0 ≤ j < j1 of {@link choleskyInPlace}'s loop, in order, with the terms j0 ≤ k < j
+ * only: each column's pivot, then its rows below divided by it. The whole factorisation is
+ * (0, n); a blocked factorisation (`blocked-cholesky.ts`) runs it on each panel once the
+ * terms k < j0 are taken off, which gives the same values (every row's sum in the same order).
+ */
+export function factorColumns(a: Float64Array, offset: number, n: number, j0: number, j1: number): boolean {
+  for (let j = j0; j < j1; j++) {
     const rowJ = offset + j * n;
     let d = a[rowJ + j];
-    for (let k = 0; k < j; k++) d -= a[rowJ + k] * a[rowJ + k];
+    for (let k = j0; k < j; k++) d -= a[rowJ + k] * a[rowJ + k];
     if (!(d > 0) || !Number.isFinite(d)) return false;
     const ljj = Math.sqrt(d);
     a[rowJ + j] = ljj;
@@ -29,7 +39,7 @@ export function choleskyInPlace(a: Float64Array, offset: number, n: number): boo
       let s2 = a[r2 + j];
       let s3 = a[r3 + j];
       let s4 = a[r4 + j];
-      for (let k = 0; k < j; k++) {
+      for (let k = j0; k < j; k++) {
         const l = a[rowJ + k];
         s1 -= a[r1 + k] * l;
         s2 -= a[r2 + k] * l;
@@ -46,7 +56,7 @@ export function choleskyInPlace(a: Float64Array, offset: number, n: number): boo
       const rowH = rowI + n;
       let s1 = a[rowI + j];
       let s2 = a[rowH + j];
-      for (let k = 0; k < j; k++) {
+      for (let k = j0; k < j; k++) {
         const l = a[rowJ + k];
         s1 -= a[rowI + k] * l;
         s2 -= a[rowH + k] * l;
@@ -57,7 +67,7 @@ export function choleskyInPlace(a: Float64Array, offset: number, n: number): boo
     if (i < n) {
       const rowI = offset + i * n;
       let s1 = a[rowI + j];
-      for (let k = 0; k < j; k++) s1 -= a[rowI + k] * a[rowJ + k];
+      for (let k = j0; k < j; k++) s1 -= a[rowI + k] * a[rowJ + k];
       a[rowI + j] = s1 / ljj;
     }
   }
