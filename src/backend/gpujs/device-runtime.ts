@@ -3,6 +3,7 @@ import type { GPU as GpuClass, IGPUKernelSettings, IKernelRunShortcut, Texture }
 import { selectGpujsMode, type GpujsMode } from './gpujs-mode.js';
 import { backwardLevelFused, batchFused, forwardLevelFused, mapFirst, mapSecond, momentsFused, outputLayerFused } from './device-fused-sources.js';
 import * as curvatureSources from './device-curvature-sources.js';
+import * as packingSources from './device-packing-sources.js';
 import * as gramSources from './device-gram-sources.js';
 import { activationSlope, activationValue } from './device-helpers.js';
 import * as metricSources from './device-metric-sources.js';
@@ -12,7 +13,7 @@ import * as updateSources from './device-update-sources.js';
 import { copyRows, rowWindow } from './device-rows.js';
 import { useFloatAddressing } from './device-glsl.js';
 
-const sources = { ...propagationSources, ...outputSources, ...metricSources, ...curvatureSources, ...updateSources, ...gramSources };
+const sources = { ...propagationSources, ...outputSources, ...metricSources, ...curvatureSources, ...packingSources, ...updateSources, ...gramSources };
 
 const fusedSources = { forwardLevelFused, backwardLevelFused, momentsFused, outputLayerFused, batchFused };
 

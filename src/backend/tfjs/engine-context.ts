@@ -2,7 +2,7 @@ import { UsageError, problem } from '../../errors.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
 import type { DeviceBuffer, EngineWorkspace, TransferCounter } from '../engine.js';
-import type { EngineIndex } from './engine-index.js';
+import { buildEngineIndex, type EngineIndex } from './engine-index.js';
 import { TensorBuffer } from './tensor-buffer.js';
 
 /** What the tfjs engine's kernel modules share: the runtime, the network, its index tensors. */
@@ -22,6 +22,17 @@ export interface EngineContext {
    * Kept (and owned) by the engine while the parameters' tensor data is unchanged.
    */
   weights(params: TensorBuffer, key: string, build: (paramsExt: TF.Tensor1D) => TF.Tensor): TF.Tensor;
+}
+
+/**
+ * An engine's context: the index tensors built once at open ({@link buildEngineIndex}) and the
+ * zero/one row, both given to `own` (kept for the engine's lifetime), and the engine's
+ * transfer counter and weight cache.
+ */
+export function engineContext(tf: typeof TF, net: CompiledNetwork, size: number, chunkEntries: number, transfers: TransferCounter, own: <T extends TF.Tensor>(t: T) => T, weights: EngineContext['weights']): EngineContext {
+  const index = buildEngineIndex(tf, net, size, chunkEntries, own);
+  const zeroOne = own(tf.tidy(() => tf.concat([tf.zeros([size]), tf.ones([size])]) as TF.Tensor1D));
+  return { tf, net, size, index, transfers, chunkEntries, zeroOne, weights };
 }
 
 /** An {@link EngineWorkspace} of tensor buffers; `deriv` starts at 1 on the input rows. */

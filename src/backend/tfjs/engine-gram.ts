@@ -1,7 +1,7 @@
 import { gatherRows } from './gather.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import { UsageError, problem } from '../../errors.js';
-import type { GramPlan } from '../engine.js';
+import { gramLayout, type GramPlan } from '../engine.js';
 import type { EngineContext } from './engine-context.js';
 import type { TensorBuffer } from './tensor-buffer.js';
 
@@ -105,4 +105,23 @@ export function accumulateWeighted(ctx: EngineContext, dst: TensorBuffer, src: T
   const w = weightRow(ctx, weights, row);
   if (dst.length === 0) return;
   dst.set(tf.add(dst.tensor, tf.reshape(tf.mul(tf.reshape(src.tensor, [dst.length / S, S]), w), [-1])));
+}
+
+/** The Gram plans an engine made ({@link gramIndex} per plan, its tensors owned by the engine). */
+export class GramPlans {
+  private readonly plans = new WeakMap<GramPlan, GramIndex>();
+
+  /** Lays out `rows` (see `gramLayout`) and builds the plan's index tensors. */
+  make(ctx: EngineContext, rows: readonly Int32Array[], own: <T extends TF.Tensor>(t: T) => T): GramPlan {
+    const plan = gramLayout(rows);
+    this.plans.set(plan, gramIndex(ctx, plan, own));
+    return plan;
+  }
+
+  /** The index of a plan this engine made; a UsageError for any other. */
+  index(plan: GramPlan): GramIndex {
+    const index = this.plans.get(plan);
+    if (!index) throw new UsageError([problem('engine', 'a Gram plan not made by this tfjs engine (use its gramPlan)')]);
+    return index;
+  }
 }

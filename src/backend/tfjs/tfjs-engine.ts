@@ -2,13 +2,12 @@ import { UsageError, problem } from '../../errors.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Batch } from '../../engine/batch.js';
 import type { CompiledNetwork } from '../../engine/compiled-network.js';
-import { TransferCounter, gramLayout, type AdamStepOptions, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
+import { TransferCounter, type AdamStepOptions, type DeviceBuffer, type Engine, type EngineWorkspace, type EntryBuffers, type GramPlan, type OutputMetricBuffers } from '../engine.js';
 import * as blocksKernels from './engine-blocks.js';
 import { onCpu } from './cpu-fused.js';
 import { fusedCombine } from './cpu-fused-update.js';
-import { tensorBuffer, tfjsWorkspace, TfjsWorkspace, type EngineContext } from './engine-context.js';
+import { engineContext, tensorBuffer, tfjsWorkspace, TfjsWorkspace, type EngineContext } from './engine-context.js';
 import * as gram from './engine-gram.js';
-import { buildEngineIndex, type EngineIndex } from './engine-index.js';
 import { resolveNow, type Readback } from './engine-readback.js';
 import { engineReaders, readAsync, type ReadingMethod } from './engine-readers.js';
 import * as metric from './engine-metric.js';
@@ -47,7 +46,7 @@ export class TfjsEngine implements Engine {
   private readonly buffers = new Set<TensorBuffer>();
   private readonly metrics = new Map<EngineWorkspace, metric.MetricBuffers>();
   /** Index tensors of the Gram plans made by {@link gramPlan} (owned, freed by {@link dispose}). */
-  private readonly grams = new WeakMap<GramPlan, gram.GramIndex>();
+  private readonly grams = new gram.GramPlans();
   private readonly weightCache: WeightCache;
   /** The reading methods' kernels (see {@link engineReaders}). */
   private readonly readers: ReturnType<typeof engineReaders>;
@@ -65,19 +64,7 @@ export class TfjsEngine implements Engine {
     runtime.activate();
     const chunkEntries = options.chunkEntries ?? 1 << 22;
     this.weightCache = new WeightCache(tf);
-    const own = <T extends TF.Tensor>(t: T): T => this.own(t);
-    const index: EngineIndex = buildEngineIndex(tf, net, size, chunkEntries, own);
-    const zeroOne = own(tf.tidy(() => tf.concat([tf.zeros([size]), tf.ones([size])]) as TF.Tensor1D));
-    this.ctx = {
-      tf,
-      net,
-      size,
-      index,
-      transfers: this.transfers,
-      chunkEntries,
-      zeroOne,
-      weights: (params, key, build) => this.weightCache.get(params, key, build),
-    };
+    this.ctx = engineContext(tf, net, size, chunkEntries, this.transfers, (t) => this.own(t), (params, key, build) => this.weightCache.get(params, key, build));
     this.readers = engineReaders(this.ctx);
   }
 
@@ -251,14 +238,11 @@ export class TfjsEngine implements Engine {
 
   gramPlan(rows: readonly Int32Array[]): GramPlan {
     this.check();
-    const plan = gramLayout(rows);
-    this.grams.set(plan, gram.gramIndex(this.ctx, plan, (t) => this.own(t)));
-    return plan;
+    return this.grams.make(this.ctx, rows, (t) => this.own(t));
   }
 
   groupGram(x: DeviceBuffer, plan: GramPlan, out: DeviceBuffer, scale: number, weights?: DeviceBuffer, weightRow = 0): void {
-    const index = this.grams.get(plan);
-    if (!index) throw new UsageError([problem('engine', 'a Gram plan not made by this tfjs engine (use its gramPlan)')]);
+    const index = this.grams.index(plan);
     this.run(() => gram.groupGram(this.ctx, index, tensorBuffer(x), tensorBuffer(out), scale, weights && tensorBuffer(weights), weightRow));
   }
 
